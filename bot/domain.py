@@ -1,0 +1,65 @@
+"""Warden's own vocabulary, shared by every layer."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Reason(enum.StrEnum):
+    """The game backend's ten report reasons: the single source of truth for every
+    dropdown and every payload. Order follows the sanctions API."""
+
+    CHEATING = "cheating"
+    HATE_SPEECH = "hate_speech"
+    HARASSMENT = "harassment"
+    REAL_LIFE_THREAT = "real_life_threat"
+    TEAMING = "teaming"
+    INTENTIONAL_FEEDING = "intentional_feeding"
+    STREAM_SNIPING = "stream_sniping"
+    AFK = "afk"
+    DIDNT_PLAY_ASSIGNED_ROLE = "didnt_play_assigned_role"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return _REASON_LABELS[self]
+
+
+_REASON_LABELS: dict[Reason, str] = {
+    Reason.CHEATING: "Cheating",
+    Reason.HATE_SPEECH: "Hate speech",
+    Reason.HARASSMENT: "Harassment",
+    Reason.REAL_LIFE_THREAT: "Real-life threat",
+    Reason.TEAMING: "Teaming",
+    Reason.INTENTIONAL_FEEDING: "Intentional feeding",
+    Reason.STREAM_SNIPING: "Stream sniping",
+    Reason.AFK: "AFK",
+    Reason.DIDNT_PLAY_ASSIGNED_ROLE: "Didn't play assigned role",
+    Reason.OTHER: "Other",
+}
+
+
+class Destination(enum.StrEnum):
+    BUNGIE = "bungie"
+    SANCTIONS = "sanctions"
+
+
+class Provider(enum.StrEnum):
+    """Account-link providers."""
+
+    BUNGIE = "bungie"
+    GAME = "game"
+
+
+class GamePlatform(enum.StrEnum):
+    """The sanctions API's OAuth login portals (no Discord portal exists)."""
+
+    STEAM = "steam"
+    EPIC = "epic"
+    XBOX = "xbox"
+    PSN = "psn"
+    NINTENDO = "nintendo"
+    GOOGLE = "google"
+    APPLE = "apple"
+    AMAZON = "amazon"
+    TWITCH = "twitch"

@@ -1,0 +1,207 @@
+"""Every operator setting, read from the environment and ``.env``.
+
+Nothing is built at import time: ``load_settings()`` is called from ``main()``
+and the result is passed to whatever needs it.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BungieReportMode(enum.StrEnum):
+    AUTO = "auto"
+    DIRECT = "direct"
+    HANDOFF = "handoff"
+
+
+class LogFormat(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class SettingsError(Exception):
+    """Raised with every problem found, so the operator can fix them in one pass."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    # Discord
+    discord_token: SecretStr | None = None
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg"
+    dev_guild_id: int | None = None
+
+    # Storage and logs
+    database_path: Path = Path("./data/warden.db")
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT
+    report_retention_days: int = Field(default=365, ge=1)
+
+    # Outgoing HTTP
+    http_connect_timeout: float = Field(default=5.0, gt=0)
+    http_read_timeout: float = Field(default=15.0, gt=0)
+
+    # Bungie.net
+    bungie_api_key: SecretStr | None = None
+    bungie_client_id: str | None = None
+    bungie_client_secret: SecretStr | None = None
+    bungie_api_base_url: str = "https://www.bungie.net/Platform"
+    bungie_stats_base_url: str = "https://stats.bungie.net/Platform"
+    bungie_oauth_authorize_url: str = "https://www.bungie.net/en/OAuth/Authorize"
+    bungie_oauth_token_url: str = "https://www.bungie.net/Platform/App/OAuth/token/"
+    bungie_report_mode: BungieReportMode = BungieReportMode.AUTO
+    bungie_handoff_url_template: str = (
+        "https://www.bungie.net/en/PGCR/Report/{activity_id}/?characterId={character_id}"
+    )
+
+    # Game backend sanctions API (RallyHere)
+    sanctions_api_base_url: str | None = None
+    sanctions_client_id: str | None = None
+    sanctions_client_secret: SecretStr | None = None
+
+    # OAuth callback web server
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    public_base_url: str | None = None
+    token_encryption_key: SecretStr | None = None
+
+    @field_validator(
+        "discord_api_base_url",
+        "discord_gateway_url",
+        "bungie_api_base_url",
+        "bungie_stats_base_url",
+        "bungie_oauth_authorize_url",
+        "bungie_oauth_token_url",
+        "sanctions_api_base_url",
+        "public_base_url",
+    )
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None if value == "" else value
+        if not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("must be an absolute http(s):// or ws(s):// URL")
+        return value.rstrip("/") if not value.endswith("/token/") else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator(
+        "discord_token",
+        "bungie_api_key",
+        "bungie_client_secret",
+        "sanctions_client_secret",
+        "token_encryption_key",
+        mode="before",
+    )
+    @classmethod
+    def _blank_secret(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("bungie_client_id", "sanctions_client_id", "dev_guild_id", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    # What is switched on, derived from what is configured.
+    @property
+    def bungie_enabled(self) -> bool:
+        return self.bungie_api_key is not None
+
+    @property
+    def bungie_oauth_enabled(self) -> bool:
+        return self.bungie_enabled and bool(self.bungie_client_id)
+
+    @property
+    def sanctions_enabled(self) -> bool:
+        return bool(
+            self.sanctions_api_base_url
+            and self.sanctions_client_id
+            and self.sanctions_client_secret is not None
+        )
+
+    @property
+    def linking_enabled(self) -> bool:
+        return bool(self.public_base_url) and (self.bungie_oauth_enabled or self.sanctions_enabled)
+
+    def token_keys(self) -> list[str]:
+        """Encryption keys, newest first; the first one encrypts, all of them decrypt."""
+        if self.token_encryption_key is None:
+            return []
+        raw = self.token_encryption_key.get_secret_value()
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+
+_HOW_TO_FIX: dict[str, str] = {
+    "discord_token": "create a bot in the Discord developer portal and put its token in .env",
+    "token_encryption_key": "run `python -m bot keygen` and put the key in .env",
+}
+
+
+def load_settings(*, require_token: bool = True, **overrides: Any) -> Settings:
+    """Read settings, raising SettingsError listing every problem at once."""
+    problems: list[str] = []
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError(problems) from None
+    if require_token and settings.discord_token is None:
+        problems.append(f"DISCORD_TOKEN: missing; {_HOW_TO_FIX['discord_token']}")
+    problems.extend(_cross_checks(settings))
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _cross_checks(settings: Settings) -> list[str]:
+    from bot.crypto import KeyError_, parse_keys  # local: keeps settings free of crypto at import
+
+    problems: list[str] = []
+    if settings.bungie_client_id and settings.bungie_api_key is None:
+        problems.append("BUNGIE_API_KEY: missing while BUNGIE_CLIENT_ID is set; copy it from your "
+                        "Bungie application page")
+    if (settings.sanctions_client_id or settings.sanctions_client_secret) and not (
+        settings.sanctions_enabled
+    ):
+        problems.append("SANCTIONS_API_BASE_URL, SANCTIONS_CLIENT_ID, SANCTIONS_CLIENT_SECRET: "
+                        "set all three to enable the sanctions destination, or none")
+    if settings.linking_enabled:
+        if not settings.token_keys():
+            problems.append(f"TOKEN_ENCRYPTION_KEY: missing while account linking is enabled; "
+                            f"{_HOW_TO_FIX['token_encryption_key']}")
+        else:
+            try:
+                parse_keys(settings.token_keys())
+            except KeyError_ as exc:
+                problems.append(f"TOKEN_ENCRYPTION_KEY: {exc}; {_HOW_TO_FIX['token_encryption_key']}")
+        if settings.public_base_url and not settings.public_base_url.startswith("https://"):
+            host = settings.public_base_url.split("://", 1)[-1]
+            if not host.startswith(("127.0.0.1", "localhost", "[::1]")):
+                problems.append("PUBLIC_BASE_URL: must be https:// (Bungie only redirects to HTTPS); "
+                                "put the web server behind a TLS reverse proxy")
+    return problems
