@@ -9,7 +9,7 @@ from __future__ import annotations
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
-class KeyError_(ValueError):  # noqa: N801 - avoids shadowing the builtin KeyError
+class KeyError_(ValueError):  # trailing underscore: not the builtin KeyError
     """A configured encryption key is unusable."""
 
 

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     bungie_api_base_url: str = "https://www.bungie.net/Platform"
     bungie_stats_base_url: str = "https://stats.bungie.net/Platform"
     bungie_oauth_authorize_url: str = "https://www.bungie.net/en/OAuth/Authorize"
-    bungie_oauth_token_url: str = "https://www.bungie.net/Platform/App/OAuth/token/"
+    bungie_oauth_token_url: str = "https://www.bungie.net/Platform/App/OAuth/token/"  # noqa: S105
     bungie_report_mode: BungieReportMode = BungieReportMode.AUTO
     bungie_handoff_url_template: str = (
         "https://www.bungie.net/en/PGCR/Report/{activity_id}/?characterId={character_id}"
@@ -198,10 +198,13 @@ def _cross_checks(settings: Settings) -> list[str]:
             try:
                 parse_keys(settings.token_keys())
             except KeyError_ as exc:
-                problems.append(f"TOKEN_ENCRYPTION_KEY: {exc}; {_HOW_TO_FIX['token_encryption_key']}")
+                fix = _HOW_TO_FIX["token_encryption_key"]
+                problems.append(f"TOKEN_ENCRYPTION_KEY: {exc}; {fix}")
         if settings.public_base_url and not settings.public_base_url.startswith("https://"):
             host = settings.public_base_url.split("://", 1)[-1]
             if not host.startswith(("127.0.0.1", "localhost", "[::1]")):
-                problems.append("PUBLIC_BASE_URL: must be https:// (Bungie only redirects to HTTPS); "
-                                "put the web server behind a TLS reverse proxy")
+                problems.append(
+                    "PUBLIC_BASE_URL: must be https:// (Bungie only redirects to HTTPS); "
+                    "put the web server behind a TLS reverse proxy"
+                )
     return problems
