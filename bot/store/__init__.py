@@ -1,0 +1,20 @@
+"""Everything Warden keeps: SQLite only, and all SQL lives in this package."""
+
+from __future__ import annotations
+
+from bot.store.audit import AuditStore
+from bot.store.database import Database, DatabaseError
+from bot.store.guilds import GuildStore
+from bot.store.kv import KeyValueStore
+
+__all__ = ["Database", "DatabaseError", "Store"]
+
+
+class Store:
+    """The repositories over one database, handed to services."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.audit = AuditStore(db)
+        self.guilds = GuildStore(db)
+        self.kv = KeyValueStore(db)

@@ -1,0 +1,151 @@
+"""The Discord bot: a ``commands.Bot`` that is handed everything it uses.
+
+``bot.runtime`` builds the database, HTTP clients and services and passes them
+in; ``setup_hook`` loads every extension in ``cogs/`` and starts background
+work. Nothing here is built at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from bot.errors import UserFacingError
+from bot.settings import Settings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+BackgroundStarter = Callable[["WardenBot"], Awaitable[None]]
+
+
+@dataclass
+class Deps:
+    """What the cogs and background tasks may use. Built in ``bot.runtime``."""
+
+    settings: Settings
+    store: Store
+    services: dict[str, Any] = field(default_factory=dict)
+    """Feature services by name ("linking", "reports", "review", ...)."""
+
+    def service(self, name: str) -> Any:
+        try:
+            return self.services[name]
+        except KeyError:
+            raise LookupError(f"service {name!r} is not configured") from None
+
+
+def cog_modules() -> list[str]:
+    """Every extension in the ``cogs`` package, in a stable order."""
+    return sorted(f"cogs.{m.name}" for m in pkgutil.iter_modules(cogs.__path__))
+
+
+class WardenTree(app_commands.CommandTree["WardenBot"]):
+    async def on_error(
+        self, interaction: discord.Interaction[WardenBot], error: app_commands.AppCommandError
+    ) -> None:
+        await report_interaction_error(interaction, error)
+
+
+async def report_interaction_error(
+    interaction: discord.Interaction[Any], error: BaseException
+) -> None:
+    """Tell the member briefly what went wrong; log the full story with the interaction id."""
+    original = getattr(error, "original", error)
+    message: str
+    if isinstance(original, UserFacingError):
+        message = original.message
+    elif isinstance(error, app_commands.MissingPermissions):
+        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        message = f"You need the {needed} permission to use this."
+    elif isinstance(error, app_commands.NoPrivateMessage):
+        message = "This command only works in a server."
+    elif isinstance(error, app_commands.CheckFailure):
+        message = "You are not allowed to use this here."
+    elif isinstance(error, app_commands.TransformerError):
+        shown = discord.utils.escape_markdown(str(error.value))[:80]
+        message = f"I could not understand `{shown}`."
+    else:
+        log.error(
+            "unhandled error in interaction %s (%s)\n%s",
+            interaction.id,
+            interaction.command.qualified_name if interaction.command else interaction.type,
+            "".join(traceback.format_exception(original)),
+            extra={"interaction_id": interaction.id},
+        )
+        message = (
+            "Something went wrong on Warden's side; nothing you did. The error was logged as "
+            f"`{interaction.id}`: please try again, or tell a moderator if it keeps happening."
+        )
+    await send_ephemeral(interaction, message)
+
+
+async def send_ephemeral(interaction: discord.Interaction[Any], message: str, **kw: Any) -> None:
+    """Answer ephemerally whether or not the interaction was already acknowledged."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(
+                message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none(), **kw
+            )
+        else:
+            await interaction.response.send_message(
+                message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none(), **kw
+            )
+    except discord.HTTPException:
+        log.warning("could not deliver an error message for interaction %s", interaction.id)
+
+
+def build_intents() -> discord.Intents:
+    # Interactions carry the member and resolved data: no member list or message content needed.
+    return discord.Intents(guilds=True)
+
+
+class WardenBot(commands.Bot):
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        start_background: bool = True,
+        background: list[BackgroundStarter] | None = None,
+        **options: Any,
+    ) -> None:
+        options.setdefault("guild_ready_timeout", 2.0)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=build_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=WardenTree,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+            **options,
+        )
+        self.deps = deps
+        self.start_background = start_background
+        self._background = background or []
+
+    async def setup_hook(self) -> None:
+        for name in cog_modules():
+            await self.load_extension(name)
+        if self.start_background:
+            for start in self._background:
+                await start(self)
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s in %d server(s)", self.user, len(self.guilds))
+
+
+def command_payload(
+    bot: WardenBot, guild: discord.abc.Snowflake | None = None
+) -> list[dict[str, Any]]:
+    """The exact JSON that a tree sync sends to Discord for ``guild`` (or globally)."""
+    return [command.to_dict(bot.tree) for command in bot.tree.get_commands(guild=guild)]

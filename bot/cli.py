@@ -1,0 +1,283 @@
+"""``python -m bot ...``: run the bot and operate it.
+
+Every failure an operator can cause ends with one line on stderr and exit code 2;
+tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bot import __version__
+from bot.settings import Settings, SettingsError, load_settings
+
+EXIT_OK = 0
+EXIT_PROBLEM = 2
+
+
+class CliError(Exception):
+    """A problem to print as one line, exiting 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        raise SystemExit(EXIT_PROBLEM)
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _settings(*, require_token: bool) -> Settings:
+    try:
+        return load_settings(require_token=require_token)
+    except SettingsError as exc:
+        raise CliError("settings are invalid: " + "; ".join(exc.problems)) from None
+
+
+def _setup_logs(settings: Settings) -> None:
+    from bot.logs import setup_logging
+
+    secrets = [
+        s.get_secret_value()
+        for s in (
+            settings.discord_token,
+            settings.bungie_api_key,
+            settings.bungie_client_secret,
+            settings.sanctions_client_secret,
+            settings.token_encryption_key,
+        )
+        if s is not None
+    ]
+    setup_logging(
+        level=settings.log_level, json_lines=settings.log_format == "json", secrets=secrets
+    )
+
+
+def _run_async(coro: Awaitable[int]) -> int:
+    async def wrapper() -> int:
+        return await coro
+
+    return asyncio.run(wrapper())
+
+
+# -- commands ---------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot import runtime
+
+    settings = _settings(require_token=True)
+    _setup_logs(settings)
+    try:
+        asyncio.run(runtime.run(settings))
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.checkup import run_checkup
+
+    return _run_async(run_checkup(out=sys.stdout))
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from bot.store import Database
+
+    settings = _settings(require_token=False)
+
+    async def go() -> int:
+        db = await Database.open(settings.database_path, migrate=False)
+        try:
+            applied = await db.migrate()
+            version = await db.user_version()
+        finally:
+            await db.close()
+        names = ", ".join(m.name for m in applied) or "none pending"
+        print(f"database {settings.database_path}: schema version {version} ({names})")
+        return EXIT_OK
+
+    return _run_async(go())
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    import discord
+
+    from bot.app import command_payload
+    from bot.runtime import open_app
+
+    settings = _settings(require_token=not args.dry_run)
+    guild_id = args.guild if args.guild is not None else None
+    guild = discord.Object(id=guild_id) if guild_id is not None else None
+
+    async def go() -> int:
+        async with open_app(settings, start_background=False, ephemeral_database=True) as bot:
+            if args.dry_run:
+                await bot.setup_hook()
+                if guild is not None:
+                    bot.tree.copy_global_to(guild=guild)
+                print(json.dumps(command_payload(bot, guild), indent=2, sort_keys=True))
+                return EXIT_OK
+            assert settings.discord_token is not None
+            try:
+                await bot.login(settings.discord_token.get_secret_value())
+                if guild is not None:
+                    bot.tree.copy_global_to(guild=guild)
+                synced = await bot.tree.sync(guild=guild)
+            except discord.LoginFailure:
+                raise CliError("Discord refused DISCORD_TOKEN; copy a fresh token") from None
+            except discord.HTTPException as exc:
+                raise CliError(f"Discord refused the sync: {exc.status} {exc.text}") from None
+            where = f"server {guild_id}" if guild_id else "all servers (global; may take an hour)"
+            print(f"synced {len(synced)} command(s) to {where}")
+            return EXIT_OK
+
+    return _run_async(go())
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from bot.crypto import generate_key
+
+    print(generate_key())
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.store import Database
+
+    settings = _settings(require_token=False)
+    target: Path = args.path
+    if target.exists() and not args.force:
+        raise CliError(f"{target} already exists; choose another path or pass --force")
+    if not settings.database_path.exists():
+        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+
+    if target.exists():
+        target.unlink()
+
+    async def go() -> int:
+        db = await Database.open(settings.database_path, migrate=False)
+        try:
+            await db.backup_to(target)
+        finally:
+            await db.close()
+        print(f"backed up {settings.database_path} to {target}")
+        return EXIT_OK
+
+    return _run_async(go())
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from bot.store import Database, Store
+
+    settings = _settings(require_token=False)
+    if not settings.database_path.exists():
+        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+
+    async def go() -> int:
+        db = await Database.open(settings.database_path, migrate=False)
+        store = Store(db)
+        try:
+            if args.audit_command == "verify":
+                check = await store.audit.verify()
+                if check.ok:
+                    print(f"audit chain intact: {check.rows_checked} row(s) verified")
+                    return EXIT_OK
+                sys.stderr.write(
+                    f"audit chain broken at row {check.first_broken_id}: {check.problem} "
+                    f"({check.rows_checked} row(s) before it verified)\n"
+                )
+                return EXIT_PROBLEM
+            out = sys.stdout if args.output is None else args.output.open("w", encoding="utf-8")
+            try:
+                count = 0
+                async for entry in store.audit.iterate():
+                    row: dict[str, Any] = {
+                        "id": entry.id,
+                        "at": entry.at,
+                        "guild_id": entry.guild_id,
+                        "actor_id": entry.actor_id,
+                        "action": entry.action,
+                        "report_id": entry.report_id,
+                        "details": entry.details,
+                        "prev_hash": entry.prev_hash,
+                        "hash": entry.hash,
+                    }
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    count += 1
+            finally:
+                if out is not sys.stdout:
+                    out.close()
+            if args.output is not None:
+                print(f"wrote {count} audit row(s) to {args.output}")
+            return EXIT_OK
+        finally:
+            await db.close()
+
+    return _run_async(go())
+
+
+# -- parser -----------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m bot", description="Warden, the player-report bot.")
+    parser.add_argument("--version", action="version", version=f"Warden {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("run", help="start the bot (the default)")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("check", help="validate settings, database and API credentials")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("sync", help="register the slash and context-menu commands with Discord")
+    p.add_argument("--guild", type=int, metavar="ID", help="sync to one server only (instant)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the JSON payload; needs no token"
+    )
+    p.set_defaults(handler=cmd_sync)
+
+    p = sub.add_parser("migrate", help="apply pending database migrations")
+    p.set_defaults(handler=cmd_migrate)
+
+    p = sub.add_parser("keygen", help="print a new TOKEN_ENCRYPTION_KEY")
+    p.set_defaults(handler=cmd_keygen)
+
+    p = sub.add_parser("backup", help="write a consistent copy of the live database")
+    p.add_argument("path", type=Path, help="where to write the copy")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser("audit", help="verify or export the tamper-evident audit trail")
+    audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
+    audit_sub.required = True
+    audit_sub.add_parser("verify", help="walk the hash chain and name the first broken row")
+    export = audit_sub.add_parser("export", help="write the trail as JSON Lines")
+    export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    p.set_defaults(handler=cmd_audit)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = getattr(args, "handler", cmd_run)
+    try:
+        return handler(args)
+    except CliError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_PROBLEM
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a database or OS problem an operator can fix
+        from bot.store import DatabaseError
+
+        if isinstance(exc, DatabaseError | OSError):
+            sys.stderr.write(f"error: {exc}\n")
+            return EXIT_PROBLEM
+        raise

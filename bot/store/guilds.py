@@ -1,0 +1,142 @@
+"""Per-server configuration: review channel, moderator role, review mode and limits."""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from bot.store import audit
+from bot.store.database import Database, Row
+
+
+class ReviewMode(enum.StrEnum):
+    AUTO = "auto"
+    APPROVE = "approve"
+
+
+@dataclass(frozen=True)
+class ReportLimits:
+    short_count: int = 1
+    short_seconds: int = 30
+    hour_count: int = 5
+    day_count: int = 20
+    target_cooldown_hours: int = 24
+
+
+@dataclass(frozen=True)
+class GuildSettings:
+    guild_id: int
+    review_channel_id: int | None = None
+    moderator_role_id: int | None = None
+    review_mode: ReviewMode = ReviewMode.APPROVE
+    limits: ReportLimits = ReportLimits()
+
+    @classmethod
+    def from_row(cls, row: Row) -> GuildSettings:
+        return cls(
+            guild_id=row["guild_id"],
+            review_channel_id=row["review_channel_id"],
+            moderator_role_id=row["moderator_role_id"],
+            review_mode=ReviewMode(row["review_mode"]),
+            limits=ReportLimits(
+                short_count=row["limit_short_count"],
+                short_seconds=row["limit_short_seconds"],
+                hour_count=row["limit_hour_count"],
+                day_count=row["limit_day_count"],
+                target_cooldown_hours=row["target_cooldown_hours"],
+            ),
+        )
+
+
+_LIMIT_COLUMNS = {
+    "short_count": "limit_short_count",
+    "short_seconds": "limit_short_seconds",
+    "hour_count": "limit_hour_count",
+    "day_count": "limit_day_count",
+    "target_cooldown_hours": "target_cooldown_hours",
+}
+
+
+class GuildStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        row = await self._db.fetch_one(
+            "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return GuildSettings(guild_id=guild_id) if row is None else GuildSettings.from_row(row)
+
+    async def save(self, new: GuildSettings, *, actor_id: int | None) -> GuildSettings:
+        """Write every field, auditing what changed; returns the stored settings."""
+        old = await self.get(new.guild_id)
+        changes = _diff(old, new)
+        now = time.time()
+        limits = new.limits
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO guild_settings (guild_id, review_channel_id, moderator_role_id,"
+                " review_mode, limit_short_count, limit_short_seconds, limit_hour_count,"
+                " limit_day_count, target_cooldown_hours, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET"
+                " review_channel_id = excluded.review_channel_id,"
+                " moderator_role_id = excluded.moderator_role_id,"
+                " review_mode = excluded.review_mode,"
+                " limit_short_count = excluded.limit_short_count,"
+                " limit_short_seconds = excluded.limit_short_seconds,"
+                " limit_hour_count = excluded.limit_hour_count,"
+                " limit_day_count = excluded.limit_day_count,"
+                " target_cooldown_hours = excluded.target_cooldown_hours,"
+                " updated_at = excluded.updated_at",
+                (
+                    new.guild_id,
+                    new.review_channel_id,
+                    new.moderator_role_id,
+                    new.review_mode.value,
+                    limits.short_count,
+                    limits.short_seconds,
+                    limits.hour_count,
+                    limits.day_count,
+                    limits.target_cooldown_hours,
+                    now,
+                ),
+            )
+            if changes:
+                await audit.append(
+                    conn,
+                    "settings.changed",
+                    guild_id=new.guild_id,
+                    actor_id=actor_id,
+                    details={"changes": changes},
+                    at=now,
+                )
+        return new
+
+    async def update(self, guild_id: int, *, actor_id: int | None, **fields_: Any) -> GuildSettings:
+        current = await self.get(guild_id)
+        limit_updates = {k: v for k, v in fields_.items() if k in _LIMIT_COLUMNS}
+        other = {k: v for k, v in fields_.items() if k not in _LIMIT_COLUMNS}
+        new = replace(current, limits=replace(current.limits, **limit_updates), **other)
+        return await self.save(new, actor_id=actor_id)
+
+
+def _diff(old: GuildSettings, new: GuildSettings) -> dict[str, list[Any]]:
+    changes: dict[str, list[Any]] = {}
+    for f in fields(GuildSettings):
+        if f.name in ("guild_id", "limits"):
+            continue
+        before, after = getattr(old, f.name), getattr(new, f.name)
+        if before != after:
+            changes[f.name] = [_plain(before), _plain(after)]
+    old_limits, new_limits = asdict(old.limits), asdict(new.limits)
+    for key, before in old_limits.items():
+        if new_limits[key] != before:
+            changes[f"limits.{key}"] = [before, new_limits[key]]
+    return changes
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value

@@ -1,0 +1,31 @@
+"""Installation-wide facts learned at run time, as small JSON values."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from bot.store import audit
+from bot.store.database import Database
+
+
+class KeyValueStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, key: str) -> Any:
+        raw = await self._db.fetch_value("SELECT value FROM kv_state WHERE key = ?", (key,))
+        return None if raw is None else json.loads(raw)
+
+    async def set(self, key: str, value: Any, *, audit_action: str | None = None) -> None:
+        now = time.time()
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO kv_state (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                (key, json.dumps(value), now),
+            )
+            if audit_action:
+                await audit.append(conn, audit_action, details={"key": key, "value": value}, at=now)

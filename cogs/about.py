@@ -1,0 +1,40 @@
+"""``/about``: what Warden is, what this installation forwards to, and where to start."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import __version__
+from bot.app import WardenBot
+
+
+class About(commands.Cog):
+    def __init__(self, bot: WardenBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="about", description="What Warden does here and how to use it")
+    async def about(self, interaction: discord.Interaction[WardenBot]) -> None:
+        settings = self.bot.deps.settings
+        destinations = []
+        destinations.append(
+            "Bungie.net: " + ("on" if settings.bungie_enabled else "not configured")
+        )
+        destinations.append(
+            "Game backend: " + ("on" if settings.sanctions_enabled else "not configured")
+        )
+        embed = discord.Embed(
+            title=f"Warden {__version__}",
+            description=(
+                "Report players with `/report`, or right-click a member or message and choose "
+                "**Report player** / **Report message**. Link your accounts with `/link` so "
+                "reports reach the game's moderators."
+            ),
+        )
+        embed.add_field(name="Reports go to", value="\n".join(destinations), inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+async def setup(bot: WardenBot) -> None:
+    await bot.add_cog(About(bot))
