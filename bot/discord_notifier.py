@@ -1,0 +1,48 @@
+"""The Discord side of ``bot.notify``: DMs with link buttons that ping nobody."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from bot.notify import DmOutcome, Notice
+
+log = logging.getLogger(__name__)
+
+DM_CLOSED = 50007
+
+
+def render(notice: Notice) -> tuple[discord.Embed, discord.ui.View | None]:
+    embed = discord.Embed(title=notice.title, description=notice.text[:4096])
+    view: discord.ui.View | None = None
+    if notice.buttons:
+        view = discord.ui.View(timeout=None)
+        for button in notice.buttons[:5]:
+            view.add_item(discord.ui.Button(label=button.label[:80], url=button.url))
+    return embed, view
+
+
+class DiscordNotifier:
+    def __init__(self, client: discord.Client) -> None:
+        self._client = client
+
+    async def send_dm(self, user_id: int, notice: Notice) -> DmOutcome:
+        embed, view = render(notice)
+        try:
+            user = self._client.get_user(user_id) or await self._client.fetch_user(user_id)
+            if view is None:
+                await user.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
+            else:
+                await user.send(
+                    embed=embed, view=view, allowed_mentions=discord.AllowedMentions.none()
+                )
+        except discord.Forbidden as exc:
+            if exc.code == DM_CLOSED:
+                return DmOutcome.DMS_CLOSED
+            log.warning("DM to user %s refused: %s", user_id, exc.code)
+            return DmOutcome.FAILED
+        except discord.HTTPException as exc:
+            log.warning("DM to user %s failed: %s %s", user_id, exc.status, exc.code)
+            return DmOutcome.FAILED
+        return DmOutcome.SENT

@@ -1,0 +1,35 @@
+"""How services tell a member something without knowing about Discord.
+
+A service builds a plain ``Notice`` and hands it to a ``Notifier``; the Discord
+implementation (``bot.discord_notifier``) turns it into a DM with link buttons.
+Tests may use the same Discord implementation against the Discord stand-in.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class LinkButton:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    title: str | None = None
+    buttons: tuple[LinkButton, ...] = field(default_factory=tuple)
+
+
+class DmOutcome(enum.StrEnum):
+    SENT = "sent"
+    DMS_CLOSED = "dms_closed"
+    FAILED = "failed"
+
+
+class Notifier(Protocol):
+    async def send_dm(self, user_id: int, notice: Notice) -> DmOutcome: ...
