@@ -11,7 +11,7 @@ import logging
 import pkgutil
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -20,6 +20,7 @@ from discord.ext import commands
 
 import cogs
 from bot.errors import UserFacingError
+from bot.notify import Notifier
 from bot.settings import Settings
 from bot.store import Store
 
@@ -30,18 +31,15 @@ BackgroundStarter = Callable[["WardenBot"], Awaitable[None]]
 
 @dataclass
 class Deps:
-    """What the cogs and background tasks may use. Built in ``bot.runtime``."""
+    """What the cogs and background tasks may use. Built in ``bot.runtime.open_app``.
+
+    Each feature adds its service here as a typed field; a field left ``None``
+    means the feature is not configured on this installation.
+    """
 
     settings: Settings
     store: Store
-    services: dict[str, Any] = field(default_factory=dict)
-    """Feature services by name ("linking", "reports", "review", ...)."""
-
-    def service(self, name: str) -> Any:
-        try:
-            return self.services[name]
-        except KeyError:
-            raise LookupError(f"service {name!r} is not configured") from None
+    notifier: Notifier | None = None
 
 
 def cog_modules() -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.app import Deps, WardenBot
 from bot.discord_endpoints import point_discord_at
+from bot.discord_notifier import DiscordNotifier
 from bot.settings import Settings
 from bot.store import Database, Store
 
@@ -44,6 +45,7 @@ async def open_app(
         deps = Deps(settings=settings, store=store)
         bot = WardenBot(deps, start_background=start_background, **bot_options)
         stack.push_async_callback(bot.close)
+        deps.notifier = DiscordNotifier(bot)
         yield bot
 
 
