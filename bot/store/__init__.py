@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from bot.store.audit import AuditStore
 from bot.store.database import Database, DatabaseError
+from bot.store.deliveries import DeliveryStore
 from bot.store.guilds import GuildStore
 from bot.store.kv import KeyValueStore
+from bot.store.reports import ReportStore
 
 __all__ = ["Database", "DatabaseError", "Store"]
 
@@ -18,3 +20,5 @@ class Store:
         self.audit = AuditStore(db)
         self.guilds = GuildStore(db)
         self.kv = KeyValueStore(db)
+        self.reports = ReportStore(db)
+        self.deliveries = DeliveryStore(db)

@@ -42,7 +42,7 @@ async def test_failed_migration_leaves_database_as_it_was(tmp_path: Path) -> Non
             "9999_broken.sql",
             "CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);",
         )
-        with pytest.raises(DatabaseError, match="9999_broken.sql failed and was rolled back"):
+        with pytest.raises(DatabaseError, match=r"9999_broken\.sql failed and was rolled back"):
             await db.migrate([broken])
         assert await db.user_version() == version
         names = {r[0] for r in await db.fetch_all("SELECT name FROM sqlite_master")}

@@ -1,0 +1,222 @@
+"""The durable outbox: one row per report and destination.
+
+A row moves pending -> in_flight -> sent | handed_off | failed, or back to pending
+with a later ``next_attempt_at``. A crash leaves a row in_flight; on start-up such
+rows return to pending, and because their ``attempts`` is above zero the worker
+reconciles with the upstream before sending again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bot.store import audit
+from bot.store.database import Database, Row
+
+FINAL_STATUSES = ("sent", "handed_off", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    report_id: int
+    destination: str
+    status: str
+    attempts: int
+    next_attempt_at: float
+    upstream_id: str | None
+    handoff_url: str | None
+    last_error: str | None
+    created_at: float
+    updated_at: float
+    completed_at: float | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Delivery:
+        return cls(**{k: row[k] for k in cls.__dataclass_fields__})
+
+    @property
+    def needs_reconcile(self) -> bool:
+        """An earlier attempt may have reached the upstream without us recording it."""
+        return self.attempts > 0
+
+
+class DeliveryStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def for_report(self, report_id: int) -> list[Delivery]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM deliveries WHERE report_id = ? ORDER BY destination", (report_id,)
+        )
+        return [Delivery.from_row(r) for r in rows]
+
+    async def get(self, report_id: int, destination: str) -> Delivery | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM deliveries WHERE report_id = ? AND destination = ?",
+            (report_id, destination),
+        )
+        return None if row is None else Delivery.from_row(row)
+
+    async def due(self, *, now: float | None = None, limit: int = 50) -> list[Delivery]:
+        when = time.time() if now is None else now
+        rows = await self._db.fetch_all(
+            "SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at LIMIT ?",
+            (when, limit),
+        )
+        return [Delivery.from_row(r) for r in rows]
+
+    async def next_due_at(self) -> float | None:
+        value = await self._db.fetch_value(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+        )
+        return None if value is None else float(value)
+
+    async def backlog(self) -> int:
+        return int(
+            await self._db.fetch_value(
+                "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'in_flight')"
+            )
+            or 0
+        )
+
+    async def recover_in_flight(self) -> int:
+        """After a restart: attempts that were running when the process died go back to
+        pending (to be reconciled before any resend)."""
+        now = time.time()
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?"
+                " WHERE status = 'in_flight'",
+                (now, now),
+            )
+            count = cur.rowcount
+            if count:
+                await audit.append(conn, "delivery.recovered", details={"rows": count}, at=now)
+        return count
+
+    async def start_attempt(self, report_id: int, destination: str) -> Delivery | None:
+        """Claim a pending row for one attempt; None if someone else has it or it is done."""
+        now = time.time()
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1,"
+                " updated_at = ? WHERE report_id = ? AND destination = ? AND status = 'pending'",
+                (now, report_id, destination),
+            )
+            if cur.rowcount != 1:
+                return None
+            async with conn.execute(
+                "SELECT * FROM deliveries WHERE report_id = ? AND destination = ?",
+                (report_id, destination),
+            ) as c:
+                row = await c.fetchone()
+        return None if row is None else Delivery.from_row(row)
+
+    async def finish(
+        self,
+        report_id: int,
+        destination: str,
+        *,
+        status: str,
+        upstream_id: str | None = None,
+        handoff_url: str | None = None,
+        error: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a final outcome (sent, handed_off, failed, skipped) with its audit row."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"{status!r} is not a final delivery status")
+        now = time.time()
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET status = ?, upstream_id = COALESCE(?, upstream_id),"
+                " handoff_url = COALESCE(?, handoff_url), last_error = ?, updated_at = ?,"
+                " completed_at = ? WHERE report_id = ? AND destination = ?",
+                (status, upstream_id, handoff_url, error, now, now, report_id, destination),
+            )
+            await audit.append(
+                conn,
+                f"delivery.{status}",
+                report_id=report_id,
+                guild_id=await _guild_of(conn, report_id),
+                details={"destination": destination, "upstream_id": upstream_id,
+                         "error": error, **(details or {})},
+                at=now,
+            )
+
+    async def retry_later(
+        self, report_id: int, destination: str, *, at: float, error: str
+    ) -> None:
+        now = time.time()
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?,"
+                " updated_at = ? WHERE report_id = ? AND destination = ?",
+                (at, error, now, report_id, destination),
+            )
+            await audit.append(
+                conn,
+                "delivery.retry_scheduled",
+                report_id=report_id,
+                guild_id=await _guild_of(conn, report_id),
+                details={"destination": destination, "error": error, "next_attempt_at": at},
+                at=now,
+            )
+
+    async def requeue_failed(
+        self, report_id: int, destination: str, *, actor_id: int | None
+    ) -> bool:
+        """A moderator's "retry delivery": failed -> pending, with a fresh attempt budget."""
+        now = time.time()
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
+                " updated_at = ?, completed_at = NULL"
+                " WHERE report_id = ? AND destination = ? AND status = 'failed'",
+                (now, now, report_id, destination),
+            )
+            if cur.rowcount != 1:
+                return False
+            await audit.append(
+                conn,
+                "delivery.requeued",
+                report_id=report_id,
+                actor_id=actor_id,
+                guild_id=await _guild_of(conn, report_id),
+                details={"destination": destination},
+                at=now,
+            )
+        return True
+
+    async def outcome_counts(
+        self, guild_id: int, since: float | None, until: float | None
+    ) -> dict[tuple[str, str], int]:
+        sql = (
+            "SELECT d.destination, d.status, COUNT(*) FROM deliveries d"
+            " JOIN reports r ON r.id = d.report_id WHERE r.guild_id = ?"
+        )
+        params: list[Any] = [guild_id]
+        if since is not None:
+            sql += " AND r.created_at >= ?"
+            params.append(since)
+        if until is not None:
+            sql += " AND r.created_at < ?"
+            params.append(until)
+        rows = await self._db.fetch_all(sql + " GROUP BY d.destination, d.status", params)
+        return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
+
+    async def last_success(self) -> dict[str, float]:
+        rows = await self._db.fetch_all(
+            "SELECT destination, MAX(completed_at) FROM deliveries"
+            " WHERE status IN ('sent', 'handed_off') GROUP BY destination"
+        )
+        return {str(r[0]): float(r[1]) for r in rows if r[1] is not None}
+
+
+async def _guild_of(conn: Any, report_id: int) -> int | None:
+    async with conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else int(row[0])

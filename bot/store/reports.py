@@ -1,0 +1,473 @@
+"""Reports: drafts, acceptance (with the durable limits), moderation state, notes.
+
+Acceptance is one transaction: the limits are re-checked against accepted reports,
+the report becomes ``open``, one delivery row per destination is written, and the
+audit row is appended. Only after it commits may anything be sent anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from bot.store import audit
+from bot.store.database import Database, Row
+from bot.store.guilds import ReportLimits
+
+ACCEPTED_STATUSES = ("open", "claimed", "forwarded", "dismissed")
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A reference to something that backs a report (message link or attachment)."""
+
+    kind: str  # "message" | "attachment"
+    url: str | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    message_id: int | None = None
+    channel_id: int | None = None
+    author_id: int | None = None
+    author_name: str | None = None
+    text: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Evidence:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class NewReport:
+    guild_id: int
+    channel_id: int | None
+    reporter_id: int
+    reason: str
+    target_key: str
+    description: str | None = None
+    target_discord_id: int | None = None
+    target_bungie_membership_id: int | None = None
+    target_bungie_membership_type: int | None = None
+    target_bungie_name: str | None = None
+    target_character_id: int | None = None
+    target_player_uuid: str | None = None
+    target_game_name: str | None = None
+    reporter_destiny_membership_id: int | None = None
+    reporter_player_uuid: str | None = None
+    activity_id: int | None = None
+    activity_mode: int | None = None
+    activity_hash: int | None = None
+    activity_period: str | None = None
+    match_id: str | None = None
+    evidence: tuple[Evidence, ...] = field(default_factory=tuple)
+
+
+_NEW_COLUMNS = [f for f in NewReport.__dataclass_fields__ if f != "evidence"]
+
+
+@dataclass(frozen=True)
+class Report(NewReport):
+    id: int = 0
+    number: int = 0
+    status: str = "draft"
+    claimed_by: int | None = None
+    decided_by: int | None = None
+    decision_reason: str | None = None
+    review_channel_id: int | None = None
+    review_message_id: int | None = None
+    created_at: float = 0.0
+    accepted_at: float | None = None
+    updated_at: float = 0.0
+    purged_at: float | None = None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Report:
+        data = {k: row[k] for k in row.keys() if k in cls.__dataclass_fields__}
+        data["evidence"] = tuple(Evidence.from_json(e) for e in json.loads(row["evidence"]))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    report_id: int
+    author_id: int | None
+    kind: str
+    body: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class LimitHit:
+    """Why a report may not be accepted now; ``retry_at`` is None when never."""
+
+    rule: str  # "short" | "hour" | "day" | "target_activity" | "target_cooldown"
+    retry_at: float | None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    report: Report
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    guild_id: int
+    status: str | None = None
+    reason: str | None = None
+    target_key: str | None = None
+    reporter_id: int | None = None
+    since: float | None = None
+    until: float | None = None
+
+
+class ReportStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- creation -------------------------------------------------------------------
+    async def create_draft(self, new: NewReport, *, now: float | None = None) -> Report:
+        """Store a draft with the next per-server number (numbered inside the write lock)."""
+        when = time.time() if now is None else now
+        values = [getattr(new, c) for c in _NEW_COLUMNS]
+        evidence = json.dumps([e.to_json() for e in new.evidence])
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM reports WHERE guild_id = ?",
+                (new.guild_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            number = int(row[0]) if row else 1
+            columns = ", ".join(_NEW_COLUMNS)
+            marks = ", ".join("?" for _ in _NEW_COLUMNS)
+            cur = await conn.execute(
+                f"INSERT INTO reports ({columns}, evidence, number, status, created_at, updated_at)"  # noqa: S608 - column names are constants
+                f" VALUES ({marks}, ?, ?, 'draft', ?, ?)",
+                (*values, evidence, number, when, when),
+            )
+            report_id = cur.lastrowid
+        report = await self.get(int(report_id or 0))
+        assert report is not None
+        return report
+
+    async def accept(
+        self,
+        report_id: int,
+        *,
+        limits: ReportLimits,
+        deliveries: Sequence[tuple[str, str]],
+        actor_id: int,
+        now: float | None = None,
+    ) -> Accepted | LimitHit | None:
+        """Turn a draft into an accepted report with its delivery rows, or say why not.
+
+        ``deliveries`` lists (destination, initial status) pairs. Returns None when the
+        report is not a draft any more (already confirmed or cancelled).
+        """
+        when = time.time() if now is None else now
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT * FROM reports WHERE id = ? AND status = 'draft'", (report_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            hit = await _limit_hit(conn, row, limits, when)
+            if hit is not None:
+                return hit
+            await conn.execute(
+                "UPDATE reports SET status = 'open', accepted_at = ?, updated_at = ? WHERE id = ?",
+                (when, when, report_id),
+            )
+            await conn.executemany(
+                "INSERT INTO deliveries (report_id, destination, status, next_attempt_at,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(report_id, dest, status, when, when, when) for dest, status in deliveries],
+            )
+            await audit.append(
+                conn,
+                "report.accepted",
+                guild_id=row["guild_id"],
+                actor_id=actor_id,
+                report_id=report_id,
+                details={
+                    "number": row["number"],
+                    "reason": row["reason"],
+                    "target": row["target_key"],
+                    "activity_id": row["activity_id"],
+                    "deliveries": {dest: status for dest, status in deliveries},
+                },
+                at=when,
+            )
+        report = await self.get(report_id)
+        assert report is not None
+        return Accepted(report)
+
+    async def check_limits(
+        self, guild_id: int, reporter_id: int, target_key: str, activity_id: int | None,
+        limits: ReportLimits, *, now: float | None = None,
+    ) -> LimitHit | None:
+        """The same checks ``accept`` makes, for an early answer before a draft is stored."""
+        when = time.time() if now is None else now
+        row = {"guild_id": guild_id, "reporter_id": reporter_id, "target_key": target_key,
+               "activity_id": activity_id}
+        async with self._db.reader.cursor() as cur:
+            return await _limit_hit(cur, row, limits, when)
+
+    async def cancel_draft(self, report_id: int, *, reporter_id: int) -> bool:
+        return (
+            await self._db.execute(
+                "UPDATE reports SET status = 'cancelled', updated_at = ?"
+                " WHERE id = ? AND reporter_id = ? AND status = 'draft'",
+                (time.time(), report_id, reporter_id),
+            )
+            == 1
+        )
+
+    async def expire_drafts(self, older_than: float) -> int:
+        return await self._db.execute(
+            "UPDATE reports SET status = 'cancelled', updated_at = ?"
+            " WHERE status = 'draft' AND created_at < ?",
+            (time.time(), older_than),
+        )
+
+    # -- reading --------------------------------------------------------------------
+    async def get(self, report_id: int) -> Report | None:
+        row = await self._db.fetch_one("SELECT * FROM reports WHERE id = ?", (report_id,))
+        return None if row is None else Report.from_row(row)
+
+    async def by_number(self, guild_id: int, number: int) -> Report | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM reports WHERE guild_id = ? AND number = ?", (guild_id, number)
+        )
+        return None if row is None else Report.from_row(row)
+
+    async def search(
+        self, flt: ReportFilter, *, limit: int = 10, offset: int = 0
+    ) -> tuple[list[Report], int]:
+        """Accepted reports matching the filter, newest first, and the total count."""
+        where, params = _filter_sql(flt)
+        total = await self._db.fetch_value(f"SELECT COUNT(*) FROM reports WHERE {where}", params)  # noqa: S608
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM reports WHERE {where} ORDER BY created_at DESC, id DESC"  # noqa: S608
+            " LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [Report.from_row(r) for r in rows], int(total or 0)
+
+    async def counts(self, flt: ReportFilter, column: str) -> dict[str, int]:
+        """Accepted reports matching the filter, counted by ``reason`` or ``status``."""
+        if column not in ("reason", "status"):
+            raise ValueError(f"cannot count by {column!r}")
+        where, params = _filter_sql(flt)
+        rows = await self._db.fetch_all(
+            f"SELECT {column}, COUNT(*) FROM reports WHERE {where} GROUP BY {column}",  # noqa: S608
+            params,
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    # -- moderation -----------------------------------------------------------------
+    async def transition(
+        self,
+        report_id: int,
+        *,
+        from_statuses: Sequence[str],
+        to_status: str,
+        actor_id: int | None,
+        action: str,
+        details: dict[str, Any] | None = None,
+        set_claimed_by: bool = False,
+        claimed_by: int | None = None,
+        decided_by: int | None = None,
+        decision_reason: str | None = None,
+        release_held: bool = False,
+    ) -> Report | None:
+        """A conditional state change: succeeds for exactly one of several racing callers.
+
+        Returns the updated report, or None if its status was not one of ``from_statuses``.
+        ``release_held`` also moves held deliveries to pending in the same transaction.
+        """
+        now = time.time()
+        sets = ["status = ?", "updated_at = ?"]
+        params: list[Any] = [to_status, now]
+        if set_claimed_by:
+            sets.append("claimed_by = ?")
+            params.append(claimed_by)
+        if decided_by is not None:
+            sets += ["decided_by = ?", "decision_reason = ?"]
+            params += [decided_by, decision_reason]
+        marks = ", ".join("?" for _ in from_statuses)
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                f"UPDATE reports SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",  # noqa: S608
+                (*params, report_id, *from_statuses),
+            )
+            if cur.rowcount != 1:
+                return None
+            if release_held:
+                await conn.execute(
+                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?"
+                    " WHERE report_id = ? AND status = 'held'",
+                    (now, now, report_id),
+                )
+            async with conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)) as c:
+                guild_row = await c.fetchone()
+            await audit.append(
+                conn,
+                action,
+                guild_id=guild_row[0] if guild_row else None,
+                actor_id=actor_id,
+                report_id=report_id,
+                details={"status": to_status, **(details or {})},
+                at=now,
+            )
+        return await self.get(report_id)
+
+    async def set_review_message(self, report_id: int, channel_id: int, message_id: int) -> None:
+        await self._db.execute(
+            "UPDATE reports SET review_channel_id = ?, review_message_id = ? WHERE id = ?",
+            (channel_id, message_id, report_id),
+        )
+
+    async def add_note(
+        self, report_id: int, *, author_id: int | None, kind: str, body: str
+    ) -> Note:
+        now = time.time()
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO report_notes (report_id, author_id, kind, body, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (report_id, author_id, kind, body, now),
+            )
+            note_id = int(cur.lastrowid or 0)
+            async with conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)) as c:
+                guild_row = await c.fetchone()
+            await audit.append(
+                conn,
+                f"report.{kind}",
+                guild_id=guild_row[0] if guild_row else None,
+                actor_id=author_id,
+                report_id=report_id,
+                details={"note_id": note_id, "length": len(body)},
+                at=now,
+            )
+        return Note(note_id, report_id, author_id, kind, body, now)
+
+    async def notes(self, report_id: int) -> list[Note]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM report_notes WHERE report_id = ? ORDER BY id", (report_id,)
+        )
+        return [
+            Note(r["id"], r["report_id"], r["author_id"], r["kind"], r["body"], r["created_at"])
+            for r in rows
+        ]
+
+    async def purge_content(self, older_than: float) -> int:
+        """Blank the content of reports older than the retention period; keep ids and audit."""
+        now = time.time()
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE reports SET description = NULL, evidence = '[]', purged_at = ?,"
+                " updated_at = ? WHERE created_at < ? AND purged_at IS NULL",
+                (now, now, older_than),
+            )
+            count = cur.rowcount
+            await conn.execute(
+                "DELETE FROM report_notes WHERE report_id IN"
+                " (SELECT id FROM reports WHERE purged_at IS NOT NULL)"
+            )
+            if count:
+                await audit.append(
+                    conn, "retention.purged", details={"reports": count, "before": older_than},
+                    at=now,
+                )
+        return count
+
+
+async def _limit_hit(
+    conn: aiosqlite.Connection | aiosqlite.Cursor,
+    row: Row | dict[str, Any],
+    limits: ReportLimits,
+    now: float,
+) -> LimitHit | None:
+    guild_id, reporter_id = row["guild_id"], row["reporter_id"]
+    newest_first = await _fetch_all(
+        conn,
+        "SELECT accepted_at FROM reports WHERE guild_id = ? AND reporter_id = ?"
+        " AND accepted_at >= ? ORDER BY accepted_at DESC LIMIT ?",
+        (guild_id, reporter_id, now - DAY, max(limits.day_count, 1) + 1),
+    )
+    times = [float(r[0]) for r in newest_first]
+    for rule, count, window in (
+        ("short", limits.short_count, float(limits.short_seconds)),
+        ("hour", limits.hour_count, 3600.0),
+        ("day", limits.day_count, DAY),
+    ):
+        if count <= 0:  # 0 switches the rule off
+            continue
+        in_window = [t for t in times if t > now - window]
+        if len(in_window) >= count:
+            # The member may report again when the oldest report that fills the quota
+            # leaves the window.
+            return LimitHit(rule, in_window[count - 1] + window)
+    target_key, activity_id = row["target_key"], row["activity_id"]
+    if activity_id is not None:
+        same = await _fetch_all(
+            conn,
+            "SELECT 1 FROM reports WHERE guild_id = ? AND reporter_id = ? AND target_key = ?"
+            " AND accepted_at IS NOT NULL AND activity_id = ? LIMIT 1",
+            (guild_id, reporter_id, target_key, activity_id),
+        )
+        if same:
+            return LimitHit("target_activity", None)
+    elif limits.target_cooldown_hours > 0:
+        window = limits.target_cooldown_hours * 3600.0
+        recent = await _fetch_all(
+            conn,
+            "SELECT MAX(accepted_at) FROM reports WHERE guild_id = ? AND reporter_id = ?"
+            " AND target_key = ? AND accepted_at >= ?",
+            (guild_id, reporter_id, target_key, now - window),
+        )
+        if recent and recent[0][0] is not None:
+            return LimitHit("target_cooldown", float(recent[0][0]) + window)
+    return None
+
+
+async def _fetch_all(
+    conn: aiosqlite.Connection | aiosqlite.Cursor, sql: str, params: Sequence[Any]
+) -> list[Row]:
+    if isinstance(conn, aiosqlite.Cursor):
+        await conn.execute(sql, params)
+        return list(await conn.fetchall())
+    async with conn.execute(sql, params) as cur:
+        return list(await cur.fetchall())
+
+
+def _filter_sql(flt: ReportFilter) -> tuple[str, list[Any]]:
+    clauses = ["guild_id = ?", "accepted_at IS NOT NULL"]
+    params: list[Any] = [flt.guild_id]
+    for column, value in (
+        ("status", flt.status),
+        ("reason", flt.reason),
+        ("target_key", flt.target_key),
+        ("reporter_id", flt.reporter_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if flt.since is not None:
+        clauses.append("created_at >= ?")
+        params.append(flt.since)
+    if flt.until is not None:
+        clauses.append("created_at < ?")
+        params.append(flt.until)
+    return " AND ".join(clauses), params
