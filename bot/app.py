@@ -11,7 +11,7 @@ import logging
 import pkgutil
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import discord
@@ -21,6 +21,7 @@ from discord.ext import commands
 import cogs
 from bot.errors import UserFacingError
 from bot.notify import Notifier
+from bot.services.events import EventBus
 from bot.settings import Settings
 from bot.store import Store
 
@@ -39,6 +40,7 @@ class Deps:
 
     settings: Settings
     store: Store
+    events: EventBus = field(default_factory=EventBus)
     notifier: Notifier | None = None
 
 
