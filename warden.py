@@ -24,7 +24,7 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
 
 def ensure_installed(extras: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may run on an older python3
         sys.exit("error: Warden needs Python 3.11 or newer")
     spec = f".[{extras}]" if extras else "."
     fingerprint = hashlib.sha256(
