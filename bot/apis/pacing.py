@@ -1,0 +1,81 @@
+"""Client-side pacing for an upstream with a rolling-window request budget.
+
+Bungie throttles at about 25 requests/s per source IP averaged over a rolling
+10 s window. One ``Limiter`` is shared by everything in the process that talks
+to Bungie, so the bot stays under the budget on its own instead of learning it
+from throttle answers. Waiters are served first come, first served: a burst of
+report look-ups cannot starve a moderator's single request behind it forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Limiter:
+    """At most ``rate * window`` grants in any half-open interval ``[t, t + window)``.
+
+    ``clock`` and ``sleep`` are injectable so tests can run minutes of traffic
+    in milliseconds; they must agree (``sleep(d)`` advances ``clock()`` by ``d``).
+    """
+
+    def __init__(
+        self,
+        *,
+        rate: float = 25.0,
+        window: float = 10.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if rate <= 0 or window <= 0:
+            raise ValueError("rate and window must be positive")
+        self.capacity = max(1, int(rate * window))
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._grants: deque[float] = deque()
+        self._hold_until = 0.0
+        # asyncio.Lock queues waiters FIFO, which is what makes the limiter fair:
+        # only the head of the queue ever sleeps on the budget.
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait until one more request fits in the budget, then count it."""
+        async with self._lock:
+            while True:
+                now = self._clock()
+                if now < self._hold_until:
+                    await self._sleep(self._hold_until - now)
+                    continue
+                self._expire(now)
+                if len(self._grants) < self.capacity:
+                    self._grants.append(now)
+                    return
+                # The floor stops float rounding from spinning on zero-length sleeps.
+                await self._sleep(max(self._grants[0] + self.window - now, 1e-6))
+
+    def hold(self, seconds: float) -> None:
+        """Pause every caller for ``seconds`` (the upstream said it is throttling us).
+
+        Without this only the throttled request would wait while its siblings kept
+        hammering the upstream and earned longer throttles.
+        """
+        if seconds > 0:
+            self._hold_until = max(self._hold_until, self._clock() + seconds)
+
+    @property
+    def in_window(self) -> int:
+        """Grants counted in the current window (for metrics and tests)."""
+        self._expire(self._clock())
+        return len(self._grants)
+
+    def _expire(self, now: float) -> None:
+        grants = self._grants
+        while grants and grants[0] + self.window <= now:
+            grants.popleft()
