@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     bungie_oauth_authorize_url: str = "https://www.bungie.net/en/OAuth/Authorize"
     bungie_oauth_token_url: str = "https://www.bungie.net/Platform/App/OAuth/token/"  # noqa: S105
     bungie_report_mode: BungieReportMode = BungieReportMode.AUTO
+    bungie_reason_map: str | None = None
     bungie_handoff_url_template: str = (
         "https://www.bungie.net/en/PGCR/Report/{activity_id}/?characterId={character_id}"
     )
@@ -120,7 +121,10 @@ class Settings(BaseSettings):
     def _blank_secret(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("bungie_client_id", "sanctions_client_id", "dev_guild_id", mode="before")
+    @field_validator(
+        "bungie_client_id", "sanctions_client_id", "dev_guild_id", "bungie_reason_map",
+        mode="before",
+    )
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -182,6 +186,13 @@ def _cross_checks(settings: Settings) -> list[str]:
     from bot.crypto import KeyError_, parse_keys  # local: keeps settings free of crypto at import
 
     problems: list[str] = []
+    if settings.bungie_reason_map:
+        from bot.apis.bungie.reasons import ReasonMapError, parse_reason_map
+
+        try:
+            parse_reason_map(settings.bungie_reason_map)
+        except ReasonMapError as exc:
+            problems.append(f"BUNGIE_REASON_MAP: {exc}")
     if settings.bungie_client_id and settings.bungie_api_key is None:
         problems.append("BUNGIE_API_KEY: missing while BUNGIE_CLIENT_ID is set; copy it from your "
                         "Bungie application page")
