@@ -1,0 +1,627 @@
+"""Account linking: proving which Bungie.net and game accounts a Discord member owns.
+
+The flow, and why each step exists:
+
+1. ``offer_link`` makes a one-time *start secret* (10 minutes, only the newest per
+   member and provider) and DMs its URL. The URL is the member's only credential.
+2. ``begin`` (the web server's start route) consumes it, binds a fresh OAuth
+   ``state`` to the member, the provider, the platform and the opening browser
+   (a cookie), and returns the provider's authorize URL.
+3. ``complete`` (the callback) consumes the state atomically; anything unknown,
+   expired, reused, meant for the other provider or arriving in another browser is
+   refused, audited, and links nothing. Otherwise the code is exchanged, the
+   account read, the link stored with sealed tokens, and the member gets a DM.
+
+``access_token`` hands out a valid token, refreshing under a per-link lock; a
+grant that is gone marks the link broken and raises ``NeedsLink``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import secrets
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.apis.errors import ApiError, AuthError, AuthRevoked, DestinationDisabled
+from bot.crypto import TokenBox, TokenDecryptError
+from bot.domain import GamePlatform, Provider
+from bot.errors import InvalidInput, NeedsLink, UserFacingError
+from bot.notify import DmOutcome, LinkButton, Notice, Notifier
+from bot.services.link_providers import FreshTokens, LinkProvider, NoDestinyAccount
+from bot.store import Store
+from bot.store.links import AccountLink, AccountTaken, LinkStatus, NewLink, SealedTokens
+from bot.store.oauth_states import ConsumeFailure, OAuthSecret, SecretKind, hash_secret
+
+log = logging.getLogger(__name__)
+
+SECRET_BYTES = 32
+"""256 bits from ``secrets`` for start links, states and browser cookies."""
+START_TTL = 600.0
+STATE_TTL = 600.0
+REFRESH_MARGIN = 120.0
+"""Refresh this long before the access token expires, so it never expires in flight."""
+_SHOWN_ERROR_MAX = 120
+_SHOWN_DESCRIPTION_MAX = 300
+
+PROVIDER_LABELS: dict[Provider, str] = {Provider.BUNGIE: "Bungie.net", Provider.GAME: "game"}
+PLATFORM_LABELS: dict[GamePlatform, str] = {
+    GamePlatform.STEAM: "Steam",
+    GamePlatform.EPIC: "Epic Games",
+    GamePlatform.XBOX: "Xbox",
+    GamePlatform.PSN: "PlayStation",
+    GamePlatform.NINTENDO: "Nintendo",
+    GamePlatform.GOOGLE: "Google",
+    GamePlatform.APPLE: "Apple",
+    GamePlatform.AMAZON: "Amazon",
+    GamePlatform.TWITCH: "Twitch",
+}
+
+
+class LinkFailure(enum.StrEnum):
+    """Why a step of the browser flow was refused; the web page explains each one."""
+
+    NOT_CONFIGURED = "not_configured"
+    START_INVALID = "start_invalid"
+    START_EXPIRED = "start_expired"
+    STATE_MISSING = "state_missing"
+    STATE_INVALID = "state_invalid"
+    STATE_EXPIRED = "state_expired"
+    STATE_WRONG_PROVIDER = "state_wrong_provider"
+    FOREIGN_BROWSER = "foreign_browser"
+    PROVIDER_ERROR = "provider_error"
+    MISSING_CODE = "missing_code"
+    CODE_REJECTED = "code_rejected"
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    NO_DESTINY_ACCOUNT = "no_destiny_account"
+    ACCOUNT_TAKEN = "account_taken"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    provider: Provider
+    failure: LinkFailure
+    provider_error: str | None = None
+    """The provider's own ``error`` value (untrusted text: escape before showing)."""
+    provider_error_description: str | None = None
+
+
+@dataclass(frozen=True)
+class Redirect:
+    url: str
+
+
+@dataclass(frozen=True)
+class Linked:
+    provider: Provider
+    account_name: str
+    relinked: bool
+
+
+class LinkHealth(enum.StrEnum):
+    WORKING = "working"
+    EXPIRED = "expired"
+    """The refresh token's lifetime has passed."""
+    BROKEN = "broken"
+    """Refreshing failed for good (revoked, invalid)."""
+
+
+@dataclass(frozen=True)
+class LinkSummary:
+    """A link as members and other services may see it: no tokens."""
+
+    provider: Provider
+    account_id: str
+    account_name: str
+    platform: str | None
+    destiny_membership_id: int | None
+    destiny_membership_type: int | None
+    memberships: tuple[dict[str, Any], ...]
+    linked_at: float
+    health: LinkHealth
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class LinkOffer:
+    url: str
+    expires_at: float
+    dm: DmOutcome
+    provider_label: str
+
+
+class LinkingService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        box: TokenBox,
+        public_base_url: str,
+        providers: Iterable[LinkProvider],
+        notifier: Notifier | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._box = box
+        self._base = public_base_url.rstrip("/")
+        self._providers: dict[Provider, LinkProvider] = {p.provider: p for p in providers}
+        self.notifier = notifier
+        self._clock = clock
+        # One lock per link, dropped when nobody holds or waits for it.
+        self._locks: weakref.WeakValueDictionary[tuple[int, Provider], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    # -- addresses -------------------------------------------------------------------
+
+    def start_path(self, provider: Provider) -> str:
+        return f"/oauth/{provider.value}/start"
+
+    def callback_path(self, provider: Provider) -> str:
+        return f"/oauth/{provider.value}/callback"
+
+    def callback_url(self, provider: Provider) -> str:
+        """Registered with the provider by the operator; fixed for that reason."""
+        return self._base + self.callback_path(provider)
+
+    def configured(self, provider: Provider) -> bool:
+        return provider in self._providers
+
+    # -- 1. the DM ---------------------------------------------------------------------
+
+    async def offer_link(
+        self, discord_user_id: int, provider: Provider, platform: GamePlatform | None = None
+    ) -> LinkOffer:
+        """Make a one-time start link and DM it; the offer says whether the DM arrived."""
+        url, expires_at = await self._start_url(discord_user_id, provider, platform)
+        label = PROVIDER_LABELS[provider]
+        notice = Notice(
+            title=f"Link your {label} account",
+            text=(
+                f"Open the button below within {int(START_TTL // 60)} minutes to sign in with "
+                f"{_provider_sign_in(provider, platform)}. The link works once and only for "
+                "you: do not share it. Warden never sees your password."
+            ),
+            buttons=(LinkButton(label=f"Link {label} account", url=url),),
+        )
+        outcome = DmOutcome.FAILED
+        if self.notifier is not None:
+            outcome = await self.notifier.send_dm(discord_user_id, notice)
+        return LinkOffer(url=url, expires_at=expires_at, dm=outcome, provider_label=label)
+
+    async def relink_buttons(
+        self, discord_user_id: int, providers: Iterable[str]
+    ) -> list[LinkButton]:
+        """Fresh one-time links for a member told to (re)link; for the reply that says so.
+
+        A game link needs the platform: it comes from the broken link, and without one
+        the member has to choose it with ``/link game``.
+        """
+        buttons: list[LinkButton] = []
+        for name in providers:
+            try:
+                provider = Provider(name)
+            except ValueError:
+                continue
+            if not self.configured(provider):
+                continue
+            platform: GamePlatform | None = None
+            if provider is Provider.GAME:
+                link = await self._store.links.get(discord_user_id, provider)
+                if link is None or link.platform not in _PLATFORM_VALUES:
+                    continue
+                platform = GamePlatform(link.platform)
+            url, _ = await self._start_url(discord_user_id, provider, platform)
+            buttons.append(LinkButton(label=f"Link {PROVIDER_LABELS[provider]} again", url=url))
+        return buttons
+
+    async def _start_url(
+        self, discord_user_id: int, provider: Provider, platform: GamePlatform | None
+    ) -> tuple[str, float]:
+        self._need(provider)
+        if provider is Provider.GAME and platform is None:
+            raise InvalidInput("Choose the platform you play on, for example `/link game steam`.")
+        if provider is Provider.BUNGIE:
+            platform = None
+        secret = _new_secret()
+        row = await self._store.oauth_states.create(
+            SecretKind.START,
+            secret,
+            discord_user_id=discord_user_id,
+            provider=provider,
+            platform=None if platform is None else platform.value,
+            ttl=START_TTL,
+            replace_previous=True,
+            now=self._clock(),
+        )
+        return f"{self._base}{self.start_path(provider)}?t={secret}", row.expires_at
+
+    # -- 2. the start route --------------------------------------------------------------
+
+    async def begin(
+        self, provider: Provider, start_secret: str | None, *, browser_nonce: str
+    ) -> Redirect | Rejected:
+        """Consume the DM link and send the browser to the provider."""
+        if not start_secret:
+            return await self._reject(provider, LinkFailure.START_INVALID, user=None,
+                                      stage="start")
+        found = await self._store.oauth_states.consume(
+            SecretKind.START, start_secret, now=self._clock()
+        )
+        if isinstance(found, ConsumeFailure):
+            failure = (
+                LinkFailure.START_EXPIRED
+                if found is ConsumeFailure.EXPIRED
+                else LinkFailure.START_INVALID
+            )
+            return await self._reject(provider, failure, user=None, stage="start")
+        if found.provider is not provider:
+            return await self._reject(provider, LinkFailure.START_INVALID,
+                                      user=found.discord_user_id, stage="start")
+        adapter = self._providers.get(provider)
+        if adapter is None:
+            return await self._reject(provider, LinkFailure.NOT_CONFIGURED,
+                                      user=found.discord_user_id, stage="start")
+        state = _new_secret()
+        await self._store.oauth_states.create(
+            SecretKind.STATE,
+            state,
+            discord_user_id=found.discord_user_id,
+            provider=provider,
+            platform=found.platform,
+            browser_hash=hash_secret(browser_nonce),
+            ttl=STATE_TTL,
+            now=self._clock(),
+        )
+        try:
+            url = adapter.authorize_url(
+                state, platform=found.platform, redirect_uri=self.callback_url(provider)
+            )
+        except ApiError as exc:
+            log.warning("cannot build the %s authorize URL: %s", provider.value, exc)
+            return await self._reject(provider, LinkFailure.NOT_CONFIGURED,
+                                      user=found.discord_user_id, stage="start")
+        return Redirect(url)
+
+    # -- 3. the callback -------------------------------------------------------------------
+
+    async def complete(
+        self, provider: Provider, params: Mapping[str, str], *, browser_nonce: str | None
+    ) -> Linked | Rejected:
+        """Check the provider's redirect back and, if everything holds, store the link."""
+        adapter = self._providers.get(provider)
+        if adapter is None:
+            return await self._reject(provider, LinkFailure.NOT_CONFIGURED, user=None)
+        state = params.get("state")
+        if not state:
+            return await self._reject(provider, LinkFailure.STATE_MISSING, user=None)
+        found = await self._store.oauth_states.consume(SecretKind.STATE, state,
+                                                       now=self._clock())
+        if isinstance(found, ConsumeFailure):
+            failure = (
+                LinkFailure.STATE_EXPIRED
+                if found is ConsumeFailure.EXPIRED
+                else LinkFailure.STATE_INVALID
+            )
+            return await self._reject(provider, failure, user=None)
+        user = found.discord_user_id
+        if found.provider is not provider:
+            return await self._reject(provider, LinkFailure.STATE_WRONG_PROVIDER, user=user)
+        if not _same_browser(found, browser_nonce):
+            return await self._reject(provider, LinkFailure.FOREIGN_BROWSER, user=user)
+        # Only now is the provider's error worth showing: the state proves this browser
+        # started the sign-in, so nobody can plant text on the page with a crafted URL.
+        callback = adapter.read_callback(params)
+        if callback.error:
+            return await self._reject(
+                provider,
+                LinkFailure.PROVIDER_ERROR,
+                user=user,
+                provider_error=callback.error[:_SHOWN_ERROR_MAX],
+                provider_error_description=(callback.error_description or "")[
+                    :_SHOWN_DESCRIPTION_MAX
+                ]
+                or None,
+            )
+        if not callback.code:
+            return await self._reject(provider, LinkFailure.MISSING_CODE, user=user)
+        try:
+            account = await adapter.complete(
+                callback.code, platform=found.platform, redirect_uri=self.callback_url(provider)
+            )
+        except NoDestinyAccount:
+            return await self._reject(provider, LinkFailure.NO_DESTINY_ACCOUNT, user=user)
+        except DestinationDisabled:
+            return await self._reject(provider, LinkFailure.NOT_CONFIGURED, user=user)
+        except AuthError as exc:
+            log.info("%s refused the sign-in of user %s: %s", provider.value, user, exc)
+            return await self._reject(provider, LinkFailure.CODE_REJECTED, user=user,
+                                      provider_error=exc.code)
+        except ApiError as exc:
+            log.warning("%s unavailable while linking user %s: %s", provider.value, user, exc)
+            return await self._reject(provider, LinkFailure.PROVIDER_UNAVAILABLE, user=user)
+        name = account.display_name or account.account_id
+        try:
+            stored = await self._store.links.upsert(
+                NewLink(
+                    discord_user_id=user,
+                    provider=provider,
+                    account_id=account.account_id,
+                    display_name=account.display_name,
+                    tokens=self._seal(account.tokens),
+                    platform=found.platform,
+                    destiny_membership_id=account.destiny_membership_id,
+                    destiny_membership_type=account.destiny_membership_type,
+                    details=account.details,
+                ),
+                now=self._clock(),
+            )
+        except AccountTaken:
+            return await self._reject(provider, LinkFailure.ACCOUNT_TAKEN, user=user)
+        await self._confirm(user, provider, name, found.platform)
+        return Linked(provider=provider, account_name=name, relinked=stored.previous is not None)
+
+    async def _confirm(
+        self, user: int, provider: Provider, name: str, platform: str | None
+    ) -> None:
+        if self.notifier is None:
+            return
+        label = PROVIDER_LABELS[provider]
+        via = f" (signed in with {platform_label(platform)})" if platform else ""
+        notice = Notice(
+            title=f"{label[0].upper()}{label[1:]} account linked",
+            text=(
+                f"Your {label} account is now linked as {name}{via}. "
+                f"See your links with /links; remove this one with /unlink {provider.value}."
+            ),
+        )
+        outcome = await self.notifier.send_dm(user, notice)
+        if outcome is not DmOutcome.SENT:
+            log.info("link confirmation DM to user %s not delivered: %s", user, outcome.value)
+
+    async def _reject(
+        self,
+        provider: Provider,
+        failure: LinkFailure,
+        *,
+        user: int | None,
+        stage: str = "callback",
+        provider_error: str | None = None,
+        provider_error_description: str | None = None,
+    ) -> Rejected:
+        details: dict[str, Any] = {"provider": provider.value, "reason": failure.value}
+        if provider_error:
+            details["provider_error"] = provider_error[:_SHOWN_ERROR_MAX]
+        await self._store.audit.record(
+            f"link.{stage}_rejected", actor_id=user, details=details, at=self._clock()
+        )
+        return Rejected(provider, failure, provider_error, provider_error_description)
+
+    # -- links -------------------------------------------------------------------------
+
+    async def links(self, discord_user_id: int) -> list[LinkSummary]:
+        return [self._summary(link) for link in await self._store.links.list_for(discord_user_id)]
+
+    async def link(self, discord_user_id: int, provider: Provider) -> LinkSummary | None:
+        found = await self._store.links.get(discord_user_id, provider)
+        return None if found is None else self._summary(found)
+
+    async def unlink(self, discord_user_id: int, which: str) -> list[LinkSummary]:
+        """Forget the member's link(s) and erase their tokens; returns what was removed."""
+        if which == "all":
+            chosen = list(Provider)
+        else:
+            try:
+                chosen = [Provider(which)]
+            except ValueError:
+                raise InvalidInput("Choose bungie, game or all.") from None
+        removed: list[LinkSummary] = []
+        for provider in chosen:
+            gone = await self._store.links.delete(discord_user_id, provider, now=self._clock())
+            if gone is not None:
+                removed.append(self._summary(gone))
+        return removed
+
+    def _summary(self, link: AccountLink) -> LinkSummary:
+        health, problem = LinkHealth.WORKING, None
+        now = self._clock()
+        if link.status is LinkStatus.BROKEN or link.tokens is None:
+            health, problem = LinkHealth.BROKEN, link.status_reason or "no usable tokens"
+        elif link.tokens.refresh_token is None:
+            if link.tokens.access_expires_at is not None and link.tokens.access_expires_at <= now:
+                health, problem = LinkHealth.EXPIRED, "the sign-in expired and cannot be renewed"
+        elif link.tokens.refresh_expires_at is not None and link.tokens.refresh_expires_at <= now:
+            health, problem = LinkHealth.EXPIRED, "the sign-in is older than the provider allows"
+        memberships = link.details.get("memberships") or []
+        return LinkSummary(
+            provider=link.provider,
+            account_id=link.account_id,
+            account_name=link.display_name or link.account_id,
+            platform=link.platform,
+            destiny_membership_id=link.destiny_membership_id,
+            destiny_membership_type=link.destiny_membership_type,
+            memberships=tuple(m for m in memberships if isinstance(m, dict)),
+            linked_at=link.linked_at,
+            health=health,
+            problem=problem,
+        )
+
+    # -- tokens ------------------------------------------------------------------------
+
+    async def access_token(
+        self, discord_user_id: int, provider: Provider, *, rejected: str | None = None
+    ) -> str:
+        """A valid access token for the member's link, refreshed if it is about to expire.
+
+        ``rejected``: a token the provider just refused as expired although it looked
+        valid; if it is still the stored one it is refreshed now (once, however many
+        callers saw it refused), otherwise the newer stored token is returned.
+
+        Raises ``NeedsLink`` when there is no usable link (the member must link again),
+        and ``ApiError`` when the provider could not be reached to refresh (try later).
+        """
+        link = await self._usable_link(discord_user_id, provider)
+        token = self._fresh_access(link, rejected)
+        if token is not None:
+            return token
+        key = (discord_user_id, provider)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            # Whoever held the lock before may have refreshed already.
+            link = await self._usable_link(discord_user_id, provider)
+            token = self._fresh_access(link, rejected)
+            if token is not None:
+                return token
+            return await self._refresh(link)
+
+    async def _usable_link(self, discord_user_id: int, provider: Provider) -> AccountLink:
+        label = PROVIDER_LABELS[provider]
+        link = await self._store.links.get(discord_user_id, provider)
+        if link is None:
+            raise NeedsLink(
+                f"You have not linked your {label} account yet. Run `/link {provider.value}` "
+                "first; it takes a minute.",
+                providers=[provider.value],
+            )
+        if link.status is LinkStatus.BROKEN or link.tokens is None:
+            raise _needs_relink(provider, link.status_reason)
+        return link
+
+    def _fresh_access(self, link: AccountLink, rejected: str | None = None) -> str | None:
+        """The stored access token if it can still be used, else None (refresh it)."""
+        tokens = link.tokens
+        assert tokens is not None  # _usable_link guarantees it
+        expires_at = tokens.access_expires_at
+        if expires_at is not None and expires_at - REFRESH_MARGIN <= self._clock():
+            return None
+        token = self._open(tokens.access_token)
+        if rejected is not None and secrets.compare_digest(token, rejected):
+            return None
+        return token
+
+    async def _refresh(self, link: AccountLink) -> str:
+        assert link.tokens is not None
+        user, provider = link.discord_user_id, link.provider
+        sealed_refresh = link.tokens.refresh_token
+        adapter = self._providers.get(provider)
+        if adapter is None:
+            raise UserFacingError(
+                f"{PROVIDER_LABELS[provider]} is not set up on this Warden any more; "
+                "ask the server's admins."
+            )
+        now = self._clock()
+        refresh_expires = link.tokens.refresh_expires_at
+        if sealed_refresh is None or (refresh_expires is not None and refresh_expires <= now):
+            reason = "the sign-in expired" if sealed_refresh else "no refresh token was issued"
+            await self._store.links.mark_broken(
+                user, provider, reason=reason, expected_refresh_token=sealed_refresh, now=now
+            )
+            raise _needs_relink(provider, reason)
+        try:
+            fresh = await adapter.refresh(self._open(sealed_refresh))
+        except AuthRevoked as exc:
+            reason = f"{PROVIDER_LABELS[provider]} no longer accepts the sign-in"
+            log.info("refresh of user %s's %s link refused: %s", user, provider.value, exc)
+            await self._store.links.mark_broken(
+                user, provider, reason=reason, expected_refresh_token=sealed_refresh,
+                now=self._clock(),
+            )
+            raise _needs_relink(provider, reason) from None
+        except ApiError as exc:
+            log.warning("refresh of user %s's %s link failed: %s", user, provider.value, exc)
+            await self._store.links.record_refresh_failure(
+                user, provider, reason=f"{type(exc).__name__}: {exc.code or exc.status or ''}",
+                now=self._clock(),
+            )
+            raise
+        stored = await self._store.links.replace_tokens(
+            user, provider, expected_refresh_token=sealed_refresh, tokens=self._seal(fresh),
+            now=self._clock(),
+        )
+        if not stored:
+            # Relinked or unlinked while we refreshed: the new state of the link wins.
+            log.info("user %s's %s link changed during a refresh", user, provider.value)
+            link = await self._usable_link(user, provider)
+            token = self._fresh_access(link)
+            if token is None:
+                raise _needs_relink(provider, "the link changed; try again")
+            return token
+        return fresh.access_token
+
+    def _seal(self, tokens: FreshTokens) -> SealedTokens:
+        return SealedTokens(
+            access_token=self._box.seal(tokens.access_token),
+            refresh_token=None if tokens.refresh_token is None else self._box.seal(
+                tokens.refresh_token
+            ),
+            access_expires_at=tokens.access_expires_at,
+            refresh_expires_at=tokens.refresh_expires_at,
+        )
+
+    def _open(self, sealed: bytes) -> str:
+        try:
+            return self._box.open(sealed)
+        except TokenDecryptError:
+            # An operator dropped the key too early: say so, and let the member relink.
+            log.error("a stored token cannot be decrypted: TOKEN_ENCRYPTION_KEY lost a key "
+                      "that is still in use (run `python -m bot rekey` before dropping keys)")
+            raise UserFacingError(
+                "Warden cannot read your stored sign-in. Ask the server's admins; linking "
+                "again with /link also fixes it."
+            ) from None
+
+    def _need(self, provider: Provider) -> LinkProvider:
+        adapter = self._providers.get(provider)
+        if adapter is None:
+            raise UserFacingError(
+                f"Linking a {PROVIDER_LABELS[provider]} account is not set up on this Warden. "
+                "Ask the server's admins to configure it."
+            )
+        return adapter
+
+
+_PLATFORM_VALUES = frozenset(p.value for p in GamePlatform)
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def new_browser_nonce() -> str:
+    return _new_secret()
+
+
+def _same_browser(found: OAuthSecret, browser_nonce: str | None) -> bool:
+    if found.browser_hash is None or not browser_nonce:
+        return False
+    return secrets.compare_digest(found.browser_hash, hash_secret(browser_nonce))
+
+
+def _needs_relink(provider: Provider, reason: str | None) -> NeedsLink:
+    label = PROVIDER_LABELS[provider]
+    why = f" ({reason})" if reason else ""
+    return NeedsLink(
+        f"Your {label} link no longer works{why}. Link it again with `/link {provider.value}`.",
+        providers=[provider.value],
+    )
+
+
+def _provider_sign_in(provider: Provider, platform: GamePlatform | None) -> str:
+    if provider is Provider.GAME and platform is not None:
+        return f"your {PLATFORM_LABELS[platform]} account"
+    return PROVIDER_LABELS[provider]
+
+
+def platform_label(platform: str | None) -> str:
+    """"Steam" for "steam"; an unknown stored value as it is."""
+    if platform in _PLATFORM_VALUES:
+        return PLATFORM_LABELS[GamePlatform(platform)]
+    return platform or ""

@@ -1,0 +1,176 @@
+"""The OAuth callback web server: aiohttp, inside the bot's own event loop.
+
+Routes, all fixed because operators register the callbacks with the providers:
+``GET /oauth/{bungie,game}/start``, ``GET /oauth/{bungie,game}/callback`` and
+``GET /healthz``. Anything else is a 404 with the same security headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from bot.domain import Provider
+from bot.services.linking import (
+    STATE_TTL,
+    LinkingService,
+    Redirect,
+    Rejected,
+    new_browser_nonce,
+)
+from bot.web.pages import (
+    SECURITY_HEADERS,
+    internal_error_page,
+    linked_page,
+    not_found_page,
+    rejected_page,
+    render,
+)
+
+log = logging.getLogger(__name__)
+
+BROWSER_COOKIE = "warden_oauth"
+_NONCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+_SERVICE_KEY = web.AppKey("linking", LinkingService)
+_SECURE_KEY = web.AppKey("secure_cookies", bool)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Access lines without query strings: those hold one-time secrets and codes."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.3fs", request.method, request.path, response.status, time)
+
+
+@web.middleware
+async def _pages_for_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Our own page for 404/405 and for bugs: never aiohttp's default or a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return render(not_found_page())
+    except web.HTTPMethodNotAllowed:
+        page = not_found_page()
+        response = render(page)
+        response.set_status(405)
+        return response
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("callback server error on %s", request.path)
+        return render(internal_error_page())
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
+    response.headers.pop("Server", None)
+
+
+def _browser_nonce(request: web.Request) -> str | None:
+    value = request.cookies.get(BROWSER_COOKIE)
+    return value if value and _NONCE_SHAPE.fullmatch(value) else None
+
+
+def _start_handler(provider: Provider) -> Handler:
+    async def start(request: web.Request) -> web.StreamResponse:
+        service = request.app[_SERVICE_KEY]
+        # One nonce per browser, kept across starts, so a member can link both providers
+        # in parallel tabs.
+        nonce = _browser_nonce(request) or new_browser_nonce()
+        result = await service.begin(provider, request.query.get("t"), browser_nonce=nonce)
+        if isinstance(result, Rejected):
+            return render(rejected_page(result))
+        assert isinstance(result, Redirect)
+        response = web.Response(status=302, headers={"Location": result.url})
+        response.set_cookie(
+            BROWSER_COOKIE,
+            nonce,
+            max_age=int(STATE_TTL),
+            path="/oauth/",
+            httponly=True,
+            secure=request.app[_SECURE_KEY],
+            samesite="Lax",  # sent on the provider's top-level redirect back, not on embeds
+        )
+        return response
+
+    return start
+
+
+def _callback_handler(provider: Provider) -> Handler:
+    async def callback(request: web.Request) -> web.StreamResponse:
+        service = request.app[_SERVICE_KEY]
+        result = await service.complete(
+            provider, request.query, browser_nonce=_browser_nonce(request)
+        )
+        if isinstance(result, Rejected):
+            return render(rejected_page(result))
+        return render(linked_page(result))
+
+    return callback
+
+
+async def _healthz(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="ok\n", content_type="text/plain")
+
+
+def build_app(service: LinkingService, *, secure_cookies: bool) -> web.Application:
+    app = web.Application(middlewares=[_pages_for_errors], client_max_size=16 * 1024)
+    app[_SERVICE_KEY] = service
+    app[_SECURE_KEY] = secure_cookies
+    for provider in Provider:
+        # No HEAD: a link checker's HEAD request must not spend a one-time start link.
+        app.router.add_get(service.start_path(provider), _start_handler(provider),
+                           allow_head=False)
+        app.router.add_get(service.callback_path(provider), _callback_handler(provider),
+                           allow_head=False)
+    app.router.add_get("/healthz", _healthz)
+    app.on_response_prepare.append(_security_headers)
+    return app
+
+
+class WebServer:
+    """Start and stop the callback server; ``port`` is the bound port (useful with 0)."""
+
+    def __init__(
+        self, service: LinkingService, *, host: str, port: int, secure_cookies: bool
+    ) -> None:
+        self._app = build_app(service, secure_cookies=secure_cookies)
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            return
+        runner = web.AppRunner(
+            self._app, access_log_class=PathOnlyAccessLogger, shutdown_timeout=2.0
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._host, self._port)
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise OSError(
+                exc.errno, f"cannot listen on {self._host}:{self._port} (WEB_HOST, WEB_PORT): "
+                f"{exc.strerror}"
+            ) from None
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+        log.info("OAuth callback server listening on %s:%s", self._host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()

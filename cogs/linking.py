@@ -1,0 +1,162 @@
+"""``/link``, ``/links`` and ``/unlink``: Discord's side of account linking.
+
+Translation only: the linking service decides and remembers; this cog turns its
+answers into ephemeral replies and link buttons.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import WardenBot, send_ephemeral
+from bot.discord_notifier import link_view
+from bot.domain import GamePlatform, Provider
+from bot.errors import UserFacingError
+from bot.notify import DmOutcome, LinkButton
+from bot.services.linking import (
+    PLATFORM_LABELS,
+    LinkHealth,
+    LinkingService,
+    LinkSummary,
+    platform_label,
+)
+
+PROVIDER_NAMES = {Provider.BUNGIE: "Bungie.net", Provider.GAME: "Game"}
+
+
+def _text(value: str) -> str:
+    return discord.utils.escape_markdown(discord.utils.escape_mentions(value))
+
+
+class Linking(commands.Cog):
+    link = app_commands.Group(
+        name="link", description="Link your Bungie.net or game account to your Discord account"
+    )
+
+    def __init__(self, bot: WardenBot) -> None:
+        self.bot = bot
+
+    def _service(self) -> LinkingService:
+        service = self.bot.deps.linking
+        if service is None:
+            raise UserFacingError(
+                "Account linking is not set up on this Warden. Ask the server's admins."
+            )
+        return service
+
+    @link.command(name="bungie", description="Link your Bungie.net account by signing in there")
+    async def link_bungie(self, interaction: discord.Interaction[WardenBot]) -> None:
+        await self._offer(interaction, Provider.BUNGIE, None)
+
+    @link.command(name="game", description="Link your game account by signing in with a platform")
+    @app_commands.describe(platform="Where you sign in to the game")
+    @app_commands.choices(
+        platform=[
+            app_commands.Choice(name=PLATFORM_LABELS[p], value=p.value) for p in GamePlatform
+        ]
+    )
+    async def link_game(
+        self, interaction: discord.Interaction[WardenBot], platform: app_commands.Choice[str]
+    ) -> None:
+        await self._offer(interaction, Provider.GAME, GamePlatform(platform.value))
+
+    async def _offer(
+        self,
+        interaction: discord.Interaction[WardenBot],
+        provider: Provider,
+        platform: GamePlatform | None,
+    ) -> None:
+        service = self._service()
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        offer = await service.offer_link(interaction.user.id, provider, platform)
+        minutes = max(1, round((offer.expires_at - time.time()) / 60))
+        where = f" with {PLATFORM_LABELS[platform]}" if platform is not None else ""
+        if offer.dm is DmOutcome.SENT:
+            await send_ephemeral(
+                interaction,
+                f"Check your DMs: I sent you a one-time link to sign in{where}. "
+                f"It works once, for {minutes} minutes.",
+            )
+            return
+        why = (
+            "I could not DM you because your DMs are closed to me (Privacy Settings > "
+            "Direct Messages)"
+            if offer.dm is DmOutcome.DMS_CLOSED
+            else "I could not DM you"
+        )
+        button = LinkButton(label=f"Link {offer.provider_label} account", url=offer.url)
+        await send_ephemeral(
+            interaction,
+            f"{why}, so here is your one-time link to sign in{where}. Only you can see this "
+            f"message; don't share the link. It works once, for {minutes} minutes.",
+            view=link_view([button]),
+        )
+
+    @app_commands.command(name="links", description="See which accounts you have linked")
+    async def links(self, interaction: discord.Interaction[WardenBot]) -> None:
+        service = self._service()
+        found = await service.links(interaction.user.id)
+        if not found:
+            await send_ephemeral(
+                interaction,
+                "You have not linked any account. Use `/link bungie` or `/link game`.",
+            )
+            return
+        lines = [_describe(link) for link in found]
+        broken = [link.provider.value for link in found if link.health is not LinkHealth.WORKING]
+        view = None
+        if broken:
+            view = link_view(await service.relink_buttons(interaction.user.id, broken))
+        if view is None:
+            await send_ephemeral(interaction, "\n".join(lines))
+        else:
+            await send_ephemeral(interaction, "\n".join(lines), view=view)
+
+    @app_commands.command(
+        name="unlink", description="Forget a linked account and erase its sign-in"
+    )
+    @app_commands.describe(which="Which link to remove")
+    @app_commands.choices(
+        which=[
+            app_commands.Choice(name="Bungie.net", value="bungie"),
+            app_commands.Choice(name="Game account", value="game"),
+            app_commands.Choice(name="Both", value="all"),
+        ]
+    )
+    async def unlink(
+        self, interaction: discord.Interaction[WardenBot], which: app_commands.Choice[str]
+    ) -> None:
+        service = self._service()
+        removed = await service.unlink(interaction.user.id, which.value)
+        if not removed:
+            await send_ephemeral(interaction, "You had no such link; nothing was removed.")
+            return
+        parts = [
+            f"your {PROVIDER_NAMES[link.provider]} link ({_text(link.account_name)})"
+            for link in removed
+        ]
+        await send_ephemeral(
+            interaction,
+            f"Removed {' and '.join(parts)}. Its sign-in tokens are erased; "
+            "link again any time with `/link`.",
+        )
+
+
+def _describe(link: LinkSummary) -> str:
+    name = _text(link.account_name)
+    platform = f" via {_text(platform_label(link.platform))}" if link.platform else ""
+    since = discord.utils.format_dt(datetime.fromtimestamp(link.linked_at, tz=UTC), style="D")
+    head = f"**{PROVIDER_NAMES[link.provider]}**: {name}{platform}, linked {since}"
+    if link.health is LinkHealth.WORKING:
+        return f"{head}. Working."
+    problem = f" ({_text(link.problem)})" if link.problem else ""
+    return f"{head}. Needs relinking{problem}: use `/link {link.provider.value}`."
+
+
+async def setup(bot: WardenBot) -> None:
+    await bot.add_cog(Linking(bot))
