@@ -15,20 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
 from bot.domain import Provider
 from bot.store import audit
 from bot.store.database import Database, Row
-
-
-async def _erase_freed_space(conn: aiosqlite.Connection) -> None:
-    """Make SQLite zero the bytes of deleted tokens instead of leaving them in free space.
-
-    A per-connection setting; it stays on for the writer once set. (It belongs in
-    ``Database``'s connection set-up, for every table; kept here until it is there.)
-    """
-    await conn.execute("PRAGMA secure_delete = ON")
 
 
 class LinkStatus(enum.StrEnum):
@@ -229,7 +218,6 @@ class LinkStore:
         """Forget the link and its tokens at once; returns what was removed."""
         at = time.time() if now is None else now
         async with self._db.transaction() as conn:
-            await _erase_freed_space(conn)
             async with conn.execute(
                 "DELETE FROM account_links WHERE discord_user_id = ? AND provider = ? RETURNING *",
                 (discord_user_id, provider.value),
@@ -297,7 +285,6 @@ class LinkStore:
         """
         at = time.time() if now is None else now
         async with self._db.transaction() as conn:
-            await _erase_freed_space(conn)
             cur = await conn.execute(
                 "UPDATE account_links SET status = 'broken', status_reason = ?,"
                 " access_token = NULL, refresh_token = NULL, access_expires_at = NULL,"
