@@ -1,0 +1,77 @@
+"""Date ranges typed by moderators (``2025-01-31``), as Unix-second bounds in UTC."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from bot.errors import InvalidInput
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """``[since, until)`` in Unix seconds; either end may be open."""
+
+    since: float | None
+    until: float | None
+
+    def describe(self) -> str:
+        start = iso_day(self.since) if self.since is not None else "the beginning"
+        # ``until`` is exclusive; show the last day it includes.
+        end = iso_day(self.until - 1) if self.until is not None else "now"
+        return f"{start} to {end}"
+
+
+def iso_day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+def iso_time(ts: float | None) -> str:
+    """ISO 8601 in UTC with seconds, or an empty string."""
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def _parse(text: str, what: str) -> datetime:
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"I could not read the {what} date `{value[:40]}`: use YYYY-MM-DD, e.g. 2025-01-31."
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def parse_range(
+    since: str | None,
+    until: str | None,
+    *,
+    default_days: int | None = None,
+    now: float | None = None,
+) -> DateRange:
+    """A range from two optional dates; ``until`` includes the whole day it names.
+
+    Without ``since``, the range starts ``default_days`` before now (or is open).
+    """
+    current = time.time() if now is None else now
+    start: float | None = None
+    end: float | None = None
+    if since:
+        start = _parse(since, "start").timestamp()
+    elif default_days is not None:
+        start = current - default_days * DAY
+    if until:
+        parsed = _parse(until, "end")
+        is_day = len(until.strip()) == 10
+        end = (parsed + timedelta(days=1)).timestamp() if is_day else parsed.timestamp()
+    if start is not None and end is not None and start >= end:
+        raise InvalidInput("The start date must be before the end date.")
+    return DateRange(start, end)

@@ -1,0 +1,368 @@
+"""The review post as plain data: what moderators see about one report.
+
+``build_card`` turns a stored report, its deliveries, notes and audit history into a
+``ReviewCard``; the Discord side only lays it out. Nothing here knows about Discord,
+so the same card backs the review-channel post, ``/reports show`` and the purge
+scrubber.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.domain import Destination, Reason
+from bot.services.activity_modes import mode_name
+from bot.store.audit import AuditEntry
+from bot.store.deliveries import Delivery
+from bot.store.reports import Note, Report
+
+# Bungie's public pages. The PGCR page is the one the report hand-off link builds on.
+BUNGIE_PROFILE_URL = "https://www.bungie.net/7/en/User/Profile/{membership_type}/{membership_id}"
+BUNGIE_PGCR_URL = "https://www.bungie.net/en/PGCR/{activity_id}"
+
+DESTINATION_LABELS: dict[str, str] = {
+    Destination.BUNGIE.value: "Bungie.net",
+    Destination.SANCTIONS.value: "Game backend",
+}
+
+STATUS_LABELS: dict[str, str] = {
+    "open": "Open",
+    "claimed": "Claimed",
+    "forwarded": "Forwarded",
+    "dismissed": "Dismissed",
+    "cancelled": "Cancelled",
+    "draft": "Draft",
+}
+
+DELIVERY_LABELS: dict[str, str] = {
+    "held": "waiting for a moderator's approval",
+    "pending": "queued",
+    "in_flight": "sending",
+    "sent": "sent",
+    "handed_off": "handed off to the reporter",
+    "failed": "failed",
+    "skipped": "not sent",
+}
+
+# Review posts show the newest history lines; /reports export has all of them.
+HISTORY_LINES = 12
+
+
+class ReviewAction(enum.StrEnum):
+    """A button on the review post. The value is part of the button's custom_id."""
+
+    CLAIM = "claim"
+    UNCLAIM = "unclaim"
+    APPROVE = "approve"
+    DISMISS = "dismiss"
+    ASK = "ask"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """The reported player on every side Warden knows about."""
+
+    discord_id: int | None
+    bungie_name: str | None
+    bungie_membership_id: int | None
+    bungie_membership_type: int | None
+    bungie_character_id: int | None
+    bungie_profile_url: str | None
+    game_name: str | None
+    player_uuid: str | None
+
+    @property
+    def display_name(self) -> str:
+        return self.bungie_name or self.game_name or (
+            f"Discord user {self.discord_id}" if self.discord_id else "unknown player"
+        )
+
+
+@dataclass(frozen=True)
+class ReporterView:
+    """Staff only: never rendered anywhere a non-moderator can read it."""
+
+    discord_id: int
+    destiny_membership_id: int | None
+    player_uuid: str | None
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    activity_id: int | None
+    mode: str | None
+    map_hash: int | None
+    period: str | None
+    match_id: str | None
+    pgcr_url: str | None
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    kind: str
+    label: str
+    url: str | None
+    text: str | None
+    author_id: int | None
+    size: int | None
+    # "copied" (re-uploaded with the review post), or why not; None before the first post.
+    copy_state: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    destination: str
+    label: str
+    status: str
+    status_label: str
+    attempts: int
+    upstream_id: str | None
+    handoff_url: str | None
+    error: str | None
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == "failed"
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: float
+    actor_id: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class NoteView:
+    at: float
+    kind: str  # "info_request" | "reply" | "note"
+    author_id: int | None
+    body: str
+
+
+@dataclass(frozen=True)
+class ReviewCard:
+    report_id: int
+    guild_id: int
+    number: int
+    status: str
+    status_label: str
+    reason: str
+    reason_label: str
+    created_at: float
+    target: TargetView
+    # None where the card is shown to people who must not learn who reported.
+    reporter: ReporterView | None
+    activity: ActivityView | None
+    description: str | None
+    evidence: tuple[EvidenceView, ...]
+    deliveries: tuple[DeliveryView, ...]
+    claimed_by: int | None
+    decided_by: int | None
+    decision_reason: str | None
+    notes: tuple[NoteView, ...]
+    history: tuple[HistoryLine, ...]
+    history_total: int
+    purged: bool
+    actions: tuple[ReviewAction, ...] = field(default_factory=tuple)
+
+    @property
+    def retry_destinations(self) -> tuple[str, ...]:
+        return tuple(d.destination for d in self.deliveries if d.retryable)
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return any(d.status == "held" for d in self.deliveries)
+
+
+def reason_label(value: str) -> str:
+    try:
+        return Reason(value).label
+    except ValueError:
+        return value
+
+
+def bungie_profile_url(membership_type: int | None, membership_id: int | None) -> str | None:
+    if membership_type is None or membership_id is None:
+        return None
+    return BUNGIE_PROFILE_URL.format(
+        membership_type=membership_type, membership_id=membership_id
+    )
+
+
+def available_actions(report: Report, deliveries: Sequence[Delivery]) -> tuple[ReviewAction, ...]:
+    """The buttons that make sense in the report's current state (who may press them is
+    decided when they are pressed)."""
+    actions: list[ReviewAction] = []
+    undecided = report.status in ("open", "claimed")
+    if report.status == "open":
+        actions.append(ReviewAction.CLAIM)
+    if report.status == "claimed":
+        actions.append(ReviewAction.UNCLAIM)
+    if undecided and any(d.status == "held" for d in deliveries):
+        actions.append(ReviewAction.APPROVE)
+    if undecided:
+        actions.append(ReviewAction.DISMISS)
+        if report.purged_at is None:
+            actions.append(ReviewAction.ASK)
+    if any(d.status == "failed" for d in deliveries):
+        actions.append(ReviewAction.RETRY)
+    return tuple(actions)
+
+
+def build_card(
+    report: Report,
+    deliveries: Sequence[Delivery],
+    notes: Sequence[Note],
+    history: Sequence[AuditEntry],
+) -> ReviewCard:
+    copies = _evidence_copies(history)
+    lines = [
+        # The reporter's own steps carry no name: the Reporter field (staff only) says who.
+        dataclasses.replace(line, actor_id=None) if line.actor_id == report.reporter_id else line
+        for entry in history
+        if (line := history_line(entry)) is not None
+    ]
+    return ReviewCard(
+        report_id=report.id,
+        guild_id=report.guild_id,
+        number=report.number,
+        status=report.status,
+        status_label=STATUS_LABELS.get(report.status, report.status),
+        reason=report.reason,
+        reason_label=reason_label(report.reason),
+        created_at=report.accepted_at or report.created_at,
+        target=TargetView(
+            discord_id=report.target_discord_id,
+            bungie_name=report.target_bungie_name,
+            bungie_membership_id=report.target_bungie_membership_id,
+            bungie_membership_type=report.target_bungie_membership_type,
+            bungie_character_id=report.target_character_id,
+            bungie_profile_url=bungie_profile_url(
+                report.target_bungie_membership_type, report.target_bungie_membership_id
+            ),
+            game_name=report.target_game_name,
+            player_uuid=report.target_player_uuid,
+        ),
+        reporter=ReporterView(
+            discord_id=report.reporter_id,
+            destiny_membership_id=report.reporter_destiny_membership_id,
+            player_uuid=report.reporter_player_uuid,
+        ),
+        activity=_activity(report),
+        description=report.description,
+        evidence=tuple(
+            EvidenceView(
+                kind=e.kind,
+                label=e.filename or ("message" if e.kind == "message" else e.kind),
+                url=e.url,
+                text=e.text,
+                author_id=e.author_id,
+                size=e.size,
+                copy_state=copies.get(str(i)) if e.kind == "attachment" else None,
+            )
+            for i, e in enumerate(report.evidence)
+        ),
+        deliveries=tuple(
+            DeliveryView(
+                destination=d.destination,
+                label=DESTINATION_LABELS.get(d.destination, d.destination),
+                status=d.status,
+                status_label=DELIVERY_LABELS.get(d.status, d.status),
+                attempts=d.attempts,
+                upstream_id=d.upstream_id,
+                handoff_url=d.handoff_url,
+                error=d.last_error if d.status in ("failed", "pending", "skipped") else None,
+            )
+            for d in deliveries
+        ),
+        claimed_by=report.claimed_by if report.status == "claimed" else None,
+        decided_by=report.decided_by,
+        decision_reason=report.decision_reason,
+        notes=tuple(NoteView(n.created_at, n.kind, n.author_id, n.body) for n in notes),
+        history=tuple(lines[-HISTORY_LINES:]),
+        history_total=len(lines),
+        purged=report.purged_at is not None,
+        actions=available_actions(report, deliveries),
+    )
+
+
+def _activity(report: Report) -> ActivityView | None:
+    if report.activity_id is None and report.match_id is None:
+        return None
+    return ActivityView(
+        activity_id=report.activity_id,
+        mode=mode_name(report.activity_mode) if report.activity_mode is not None else None,
+        map_hash=report.activity_hash,
+        period=report.activity_period,
+        match_id=report.match_id,
+        pgcr_url=(
+            BUNGIE_PGCR_URL.format(activity_id=report.activity_id)
+            if report.activity_id is not None
+            else None
+        ),
+    )
+
+
+def _evidence_copies(history: Sequence[AuditEntry]) -> dict[str, str]:
+    """Evidence position -> "copied" or why not, from the newest ``review.posted`` row."""
+    for entry in reversed(history):
+        if entry.action == "review.posted":
+            raw = entry.details.get("evidence", {})
+            return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    return {}
+
+
+def _dest(details: dict[str, Any]) -> str:
+    value = str(details.get("destination", ""))
+    return DESTINATION_LABELS.get(value, value or "a destination")
+
+
+def history_line(entry: AuditEntry) -> HistoryLine | None:
+    """One human line per audit row about a report; None for rows not worth showing."""
+    d = entry.details
+    actor = entry.actor_id
+    text: str | None
+    match entry.action:
+        case "report.accepted":
+            text = "Report received"
+        case "report.claimed":
+            text = "Claimed"
+        case "report.unclaimed":
+            text = "Released the claim"
+        case "report.forwarded":
+            text = "Forwarded automatically (auto mode)" if d.get("automatic") else (
+                "Approved and forwarded"
+            )
+        case "report.dismissed":
+            text = f"Dismissed: {d['reason']}" if d.get("reason") else "Dismissed"
+        case "report.info_request":
+            text = "Asked the reporter for more information"
+        case "report.reply":
+            text = "The reporter answered"
+        case "report.note":
+            text = "Added a note"
+        case "delivery.sent":
+            text = f"Sent to {_dest(d)}"
+        case "delivery.handed_off":
+            text = f"{_dest(d)}: hand-off link given to the reporter"
+        case "delivery.failed":
+            text = f"{_dest(d)} delivery failed: {d.get('error') or 'no details'}"
+        case "delivery.skipped":
+            text = f"{_dest(d)}: not sent ({d.get('error') or 'skipped'})"
+        case "delivery.retry_scheduled":
+            text = f"{_dest(d)}: will retry ({d.get('error') or 'temporary problem'})"
+        case "delivery.requeued":
+            text = f"Retry of the {_dest(d)} delivery requested"
+        case "review.posted" | "review.reposted":
+            text = None
+        case _:
+            text = entry.action
+    if text is None:
+        return None
+    return HistoryLine(entry.at, actor, text)

@@ -1,0 +1,184 @@
+"""The ``/warden setup`` checklist: what is configured for a server, what is not, and how
+to fix each problem. The Discord side gathers the facts (channel permissions, whether a
+role still exists); this module only judges them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from bot.settings import BungieReportMode, Settings
+from bot.store.guilds import GuildSettings, ReviewMode
+
+
+def review_problem_key(guild_id: int) -> str:
+    """kv key of the last failure to post or edit a review post in this server."""
+    return f"review.problem.{guild_id}"
+
+
+class CheckState(enum.StrEnum):
+    OK = "ok"
+    PROBLEM = "problem"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    state: CheckState
+    subject: str
+    detail: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelFacts:
+    """What the bot can see of the configured review channel."""
+
+    channel_id: int
+    exists: bool
+    name: str | None = None
+    missing_permissions: tuple[str, ...] = ()
+    visible_to_everyone: bool = False
+
+    @property
+    def usable(self) -> bool:
+        return self.exists and not self.missing_permissions
+
+
+@dataclass(frozen=True)
+class SetupFacts:
+    review_channel: ChannelFacts | None
+    moderator_role_exists: bool | None  # None when no role is configured
+    moderator_role_name: str | None = None
+
+
+def bungie_mode_text(settings: Settings, mode: BungieReportMode, *, linking: bool) -> str:
+    if mode == BungieReportMode.DIRECT:
+        why = "set by BUNGIE_REPORT_MODE" if settings.bungie_report_mode == mode else (
+            "switches to hand-off links if Bungie refuses the scope"
+        )
+        return f"direct submission ({why})"
+    if settings.bungie_report_mode == BungieReportMode.HANDOFF:
+        why = "set by BUNGIE_REPORT_MODE"
+    elif not linking:
+        why = "account linking is off, so Warden holds no Bungie tokens"
+    else:
+        why = "Bungie refused direct submission: the app lacks the BnetWrite scope"
+    return f"hand-off: reporters get a checked link to file on Bungie.net ({why})"
+
+
+def checklist(
+    guild: GuildSettings,
+    facts: SetupFacts,
+    settings: Settings,
+    *,
+    bungie_mode: BungieReportMode,
+    last_problem: dict[str, Any] | None,
+) -> list[CheckItem]:
+    items: list[CheckItem] = []
+    channel = facts.review_channel
+    if guild.review_channel_id is None or channel is None:
+        waiting = (
+            " In approve mode nothing is forwarded until a moderator approves it with "
+            "`/reports show`."
+            if guild.review_mode == ReviewMode.APPROVE
+            else ""
+        )
+        items.append(CheckItem(
+            CheckState.PROBLEM, "Review channel",
+            "not set: reports are stored and delivered per the review mode, but no moderator "
+            "is shown them." + waiting,
+            "Run `/warden setup channel:` with a channel only moderators can read.",
+        ))
+    elif not channel.exists:
+        items.append(CheckItem(
+            CheckState.PROBLEM, "Review channel",
+            f"channel {channel.channel_id} was deleted or Warden cannot see it.",
+            "Pick another channel with `/warden setup channel:`, or give Warden's role "
+            "View Channel there.",
+        ))
+    else:
+        where = f"#{channel.name}" if channel.name else f"channel {channel.channel_id}"
+        if channel.missing_permissions:
+            items.append(CheckItem(
+                CheckState.PROBLEM, "Review channel",
+                f"Warden lacks {', '.join(channel.missing_permissions)} in {where}, so review "
+                "posts cannot be made or updated.",
+                f"In {where}'s permission settings, allow these for Warden's role.",
+            ))
+        else:
+            items.append(CheckItem(CheckState.OK, "Review channel", f"{where}: Warden can post "
+                                   "there."))
+        if channel.visible_to_everyone:
+            items.append(CheckItem(
+                CheckState.PROBLEM, "Review channel privacy",
+                f"everyone in the server can read {where}; Warden leaves reporters' names out "
+                "of posts there.",
+                "Deny View Channel to @everyone and allow it for your moderator role.",
+            ))
+    if last_problem:
+        items.append(CheckItem(
+            CheckState.PROBLEM, "Last review post",
+            f"failed: {last_problem.get('detail', 'unknown error')}"
+            + (f" (report #{last_problem['number']})" if last_problem.get("number") else ""),
+            "Fix the channel, then run `/warden setup` again: Warden re-posts reports that "
+            "are still waiting for review.",
+        ))
+
+    if guild.moderator_role_id is None:
+        items.append(CheckItem(
+            CheckState.INFO, "Moderator role",
+            "not set: only members with Manage Server can act on reports.",
+            "Run `/warden setup moderator_role:` to let your moderators act.",
+        ))
+    elif facts.moderator_role_exists is False:
+        items.append(CheckItem(
+            CheckState.PROBLEM, "Moderator role",
+            f"role {guild.moderator_role_id} no longer exists: only members with Manage Server "
+            "can act on reports.",
+            "Choose the current role with `/warden setup moderator_role:`.",
+        ))
+    else:
+        name = f"@{facts.moderator_role_name}" if facts.moderator_role_name else "set"
+        items.append(CheckItem(CheckState.OK, "Moderator role", name))
+
+    if guild.review_mode == ReviewMode.APPROVE:
+        items.append(CheckItem(CheckState.INFO, "Review mode",
+                               "approve: reports are forwarded only after a moderator approves."))
+    else:
+        items.append(CheckItem(CheckState.INFO, "Review mode",
+                               "auto: reports are forwarded at once and posted for visibility."))
+
+    if settings.bungie_enabled:
+        mode_text = bungie_mode_text(settings, bungie_mode, linking=settings.linking_enabled)
+        detail = f"API key set; {mode_text}."
+        if not settings.bungie_oauth_enabled:
+            items.append(CheckItem(
+                CheckState.INFO, "Bungie.net", detail + " No OAuth client is set, so reporters "
+                "cannot link Bungie accounts and direct submission is impossible.",
+                "The bot's operator sets BUNGIE_CLIENT_ID and BUNGIE_CLIENT_SECRET.",
+            ))
+        else:
+            items.append(CheckItem(CheckState.OK, "Bungie.net", detail))
+    else:
+        items.append(CheckItem(
+            CheckState.INFO, "Bungie.net", "not configured: reports are not sent to Bungie.",
+            "The bot's operator sets BUNGIE_API_KEY (and the OAuth client) to enable it.",
+        ))
+    if settings.sanctions_enabled:
+        items.append(CheckItem(CheckState.OK, "Game backend", "sanctions API credentials set."))
+    else:
+        items.append(CheckItem(
+            CheckState.INFO, "Game backend",
+            "not configured: reports are not sent to the game's sanctions API.",
+            "The bot's operator sets SANCTIONS_API_BASE_URL, SANCTIONS_CLIENT_ID and "
+            "SANCTIONS_CLIENT_SECRET to enable it.",
+        ))
+    if not settings.bungie_enabled and not settings.sanctions_enabled:
+        items.append(CheckItem(
+            CheckState.PROBLEM, "Destinations",
+            "no destination is configured: reports are only stored here.",
+            "Ask the bot's operator to configure Bungie.net or the game backend.",
+        ))
+    return items

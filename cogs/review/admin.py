@@ -1,0 +1,173 @@
+"""``/warden setup``, ``/warden limits`` and ``/warden settings``: per-server configuration.
+
+Manage Server by default (server admins can grant it to other roles under Server
+Settings > Integrations). Changes are saved in SQLite, audited, and take effect at once.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import WardenBot
+from bot.errors import UserFacingError
+from bot.services.review import Overview
+from bot.services.server_setup import CheckItem, CheckState
+from bot.store.guilds import GuildSettings, ReportLimits, ReviewMode
+from cogs.review.facts import review_service, setup_facts
+
+MARKS = {CheckState.OK: "✅", CheckState.PROBLEM: "⚠️", CheckState.INFO: "ℹ️"}
+
+
+def _guild(interaction: discord.Interaction[WardenBot]) -> discord.Guild:
+    if interaction.guild is None:
+        raise UserFacingError("This only works in a server.")
+    return interaction.guild
+
+
+def checklist_text(items: list[CheckItem]) -> str:
+    lines = []
+    for item in items:
+        line = f"{MARKS[item.state]} **{item.subject}**: {item.detail}"
+        if item.fix and item.state is not CheckState.OK:
+            line += f"\n  → {item.fix}"
+        lines.append(line)
+    return "\n".join(lines)[:4000]
+
+
+def limits_text(limits: ReportLimits) -> str:
+    def rule(count: int, text: str) -> str:
+        return "off" if count == 0 else text
+
+    burst = rule(limits.short_count, f"{limits.short_count} per {limits.short_seconds} s")
+    again = rule(limits.target_cooldown_hours, f"after {limits.target_cooldown_hours} h")
+    return "\n".join([
+        "Per reporter (only accepted reports count):",
+        f"• short burst: {burst}",
+        f"• per hour: {rule(limits.hour_count, str(limits.hour_count))}",
+        f"• per day: {rule(limits.day_count, str(limits.day_count))}",
+        f"• the same player again (no activity given): {again}",
+        "One report per player per activity, always.",
+    ])
+
+
+def settings_fields(embed: discord.Embed, guild: GuildSettings, retention_days: int) -> None:
+    channel = f"<#{guild.review_channel_id}>" if guild.review_channel_id else "not set"
+    role = f"<@&{guild.moderator_role_id}>" if guild.moderator_role_id else (
+        "not set (Manage Server only)"
+    )
+    mode = ("approve: forwarded after a moderator approves"
+            if guild.review_mode is ReviewMode.APPROVE
+            else "auto: forwarded at once, posted for visibility")
+    embed.add_field(name="Review channel", value=channel)
+    embed.add_field(name="Moderator role", value=role)
+    embed.add_field(name="Review mode", value=mode, inline=False)
+    embed.add_field(name="Report limits", value=limits_text(guild.limits), inline=False)
+    embed.add_field(name="Retention",
+                    value=f"Report content is kept {retention_days} days (set by the bot's "
+                          "operator).", inline=False)
+
+
+class WardenAdmin(commands.Cog):
+    warden = app_commands.Group(
+        name="warden",
+        description="Configure Warden for this server",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: WardenBot) -> None:
+        self.bot = bot
+
+    @warden.command(name="setup", description="Choose the review channel, moderator role and "
+                                              "review mode, and check what is missing")
+    @app_commands.describe(
+        channel="Where reports are posted for moderators (keep it private to staff)",
+        moderator_role="Members with this role can act on reports",
+        mode="approve: moderators approve before anything is sent; auto: send at once",
+    )
+    @app_commands.choices(mode=[
+        app_commands.Choice(name="approve (moderators approve first)", value="approve"),
+        app_commands.Choice(name="auto (forward at once, post for visibility)", value="auto"),
+    ])
+    async def setup(
+        self,
+        interaction: discord.Interaction[WardenBot],
+        channel: discord.TextChannel | None = None,
+        moderator_role: discord.Role | None = None,
+        mode: app_commands.Choice[str] | None = None,
+    ) -> None:
+        service = review_service(self.bot)
+        guild = _guild(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        saved = await service.configure(
+            guild.id, interaction.user.id,
+            review_channel_id=channel.id if channel else None,
+            moderator_role_id=moderator_role.id if moderator_role else None,
+            review_mode=ReviewMode(mode.value) if mode else None,
+        )
+        facts = setup_facts(guild, saved)
+        reposted = 0
+        if facts.review_channel is not None and facts.review_channel.usable:
+            reposted = await service.repost_missing(guild.id)
+        items = await service.checklist(guild.id, facts)
+        problems = sum(1 for i in items if i.state is CheckState.PROBLEM)
+        embed = discord.Embed(
+            title="Warden setup",
+            description=checklist_text(items),
+            colour=discord.Colour.orange() if problems else discord.Colour.green(),
+        )
+        if reposted:
+            embed.set_footer(text=f"Posted {reposted} waiting report(s) to the review channel.")
+        await interaction.followup.send(
+            embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @warden.command(name="limits", description="View or change how often members may report")
+    @app_commands.describe(
+        short_count="Reports allowed in the short window (0 = off)",
+        short_seconds="Length of the short window in seconds",
+        hour_count="Reports allowed per hour (0 = off)",
+        day_count="Reports allowed per day (0 = off)",
+        target_cooldown_hours="Hours before reporting the same player again (0 = off)",
+    )
+    async def limits(
+        self,
+        interaction: discord.Interaction[WardenBot],
+        short_count: app_commands.Range[int, 0, 100] | None = None,
+        short_seconds: app_commands.Range[int, 1, 86400] | None = None,
+        hour_count: app_commands.Range[int, 0, 1000] | None = None,
+        day_count: app_commands.Range[int, 0, 10000] | None = None,
+        target_cooldown_hours: app_commands.Range[int, 0, 720] | None = None,
+    ) -> None:
+        service = review_service(self.bot)
+        guild = _guild(interaction)
+        changes = {
+            name: value
+            for name, value in (
+                ("short_count", short_count), ("short_seconds", short_seconds),
+                ("hour_count", hour_count), ("day_count", day_count),
+                ("target_cooldown_hours", target_cooldown_hours),
+            )
+            if value is not None
+        }
+        limits = await service.set_limits(guild.id, interaction.user.id, changes)
+        title = "Report limits updated" if changes else "Report limits"
+        embed = discord.Embed(title=title, description=limits_text(limits))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @warden.command(name="settings", description="Show every Warden setting for this server")
+    async def settings(self, interaction: discord.Interaction[WardenBot]) -> None:
+        service = review_service(self.bot)
+        guild = _guild(interaction)
+        current = await service.guild_settings(guild.id)
+        overview: Overview = await service.overview(guild.id, setup_facts(guild, current))
+        embed = discord.Embed(
+            title=f"Warden settings for {guild.name}"[:256],
+            description=checklist_text(overview.checklist),
+        )
+        settings_fields(embed, overview.guild, overview.retention_days)
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )

@@ -1,0 +1,149 @@
+"""The review channel as the review service's ``ReviewBoard``: posts and edits the
+review embed, and re-uploads attachment evidence so it outlives the original message.
+
+Evidence is downloaded from its Discord URL with the bot's own HTTP session; only
+files whose declared size fits are fetched, and the bytes are checked again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+
+import discord
+
+from bot.services.review import BoardError, BoardProblem, Posted
+from bot.services.review_card import ReviewCard
+from cogs.review.buttons import review_view
+from cogs.review.render import render_embed
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+# Discord's upload limit for a message in a server without boosts is 10 MiB.
+MAX_TOTAL_BYTES = 10 * 1024 * 1024 - 64 * 1024
+MAX_FILES = 10
+COPIED = "copied"
+
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+class DiscordReviewBoard:
+    def __init__(self, bot: discord.Client) -> None:
+        self.bot = bot
+
+    def is_public(self, channel_id: int) -> bool:
+        channel = self.bot.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.GuildChannel):
+            return False
+        return channel.permissions_for(channel.guild.default_role).view_channel
+
+    async def post(self, channel_id: int, card: ReviewCard) -> Posted:
+        files, states = await self._copy_evidence(card)
+        shown = _with_copy_states(card, states)
+        target = self.bot.get_partial_messageable(channel_id)
+        try:
+            message = await self._send(target, shown, files)
+        except BoardError as exc:
+            if not files or exc.problem is not BoardProblem.MISSING_PERMISSION:
+                raise
+            # Maybe only Attach Files is missing: post without the copies rather than not
+            # at all.
+            states = {k: "Warden may not attach files in the review channel" for k in states}
+            message = await self._send(target, _with_copy_states(card, states), [])
+        return Posted(message.id, states)
+
+    async def _send(
+        self,
+        target: discord.PartialMessageable,
+        card: ReviewCard,
+        files: list[discord.File],
+    ) -> discord.Message:
+        try:
+            return await target.send(
+                embed=render_embed(card), view=review_view(card), files=files,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as exc:
+            raise _board_error(exc) from None
+
+    async def update(self, channel_id: int, message_id: int, card: ReviewCard) -> None:
+        message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+        try:
+            if card.purged:
+                # Retention: the re-uploaded evidence goes with the rest of the content.
+                await message.edit(
+                    embed=render_embed(card), view=review_view(card), attachments=[],
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+            else:
+                await message.edit(
+                    embed=render_embed(card), view=review_view(card),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+        except discord.HTTPException as exc:
+            raise _board_error(exc) from None
+
+    async def _copy_evidence(self, card: ReviewCard) -> tuple[list[discord.File], dict[str, str]]:
+        files: list[discord.File] = []
+        states: dict[str, str] = {}
+        total = 0
+        for index, evidence in enumerate(card.evidence):
+            if evidence.kind != "attachment":
+                continue
+            key = str(index)
+            if not evidence.url:
+                states[key] = "no link to download it from"
+                continue
+            if evidence.size is None:
+                states[key] = "its size is unknown"
+                continue
+            if evidence.size > MAX_FILE_BYTES:
+                states[key] = f"too large ({_mb(evidence.size)})"
+                continue
+            if len(files) >= MAX_FILES or total + evidence.size > MAX_TOTAL_BYTES:
+                states[key] = "the post's upload limit was reached"
+                continue
+            try:
+                data = await self.bot.http.get_from_cdn(evidence.url)
+            except discord.HTTPException as exc:
+                states[key] = f"download failed (HTTP {exc.status})"
+                continue
+            except OSError as exc:
+                states[key] = f"download failed ({type(exc).__name__})"
+                continue
+            if len(data) > MAX_FILE_BYTES or total + len(data) > MAX_TOTAL_BYTES:
+                states[key] = f"too large ({_mb(len(data))})"
+                continue
+            total += len(data)
+            files.append(discord.File(io.BytesIO(data), filename=evidence.label))
+            states[key] = COPIED
+        return files, states
+
+
+def _with_copy_states(card: ReviewCard, states: dict[str, str]) -> ReviewCard:
+    evidence = tuple(
+        dataclasses.replace(e, copy_state=states.get(str(i), e.copy_state))
+        for i, e in enumerate(card.evidence)
+    )
+    return dataclasses.replace(card, evidence=evidence)
+
+
+def _board_error(exc: discord.HTTPException) -> BoardError:
+    detail = f"Discord answered {exc.status} ({exc.code}: {exc.text or 'no details'})"
+    if isinstance(exc, discord.Forbidden):
+        return BoardError(
+            BoardProblem.MISSING_PERMISSION,
+            f"Warden lacks permission in the review channel: {detail}",
+        )
+    if isinstance(exc, discord.NotFound):
+        if exc.code == UNKNOWN_MESSAGE:
+            return BoardError(BoardProblem.MISSING_MESSAGE, "the review post was deleted")
+        return BoardError(BoardProblem.MISSING_CHANNEL, "the review channel no longer exists")
+    return BoardError(BoardProblem.FAILED, detail)

@@ -1,0 +1,196 @@
+"""The moderator buttons on a review post, and the two modals they open.
+
+Every button is a ``ReviewButton``, a ``DynamicItem`` whose custom_id carries the action
+and the report id (``warden:review:claim:42``); registered with ``add_dynamic_items``,
+it works on any post, including posts made before a restart. Buttons only translate:
+the review service decides who may act and what happens.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+from bot.app import report_interaction_error, send_ephemeral
+from bot.errors import InvalidInput
+from bot.services.review import QUESTION_MAX, REASON_MAX, Outcome, ReviewService
+from bot.services.review_card import ReviewAction, ReviewCard
+from cogs.review.facts import actor_of, guild_id_of, review_service
+from cogs.review.render import button_specs, render_embed
+
+TEMPLATE = re.compile(
+    r"warden:review:(?P<action>claim|unclaim|approve|dismiss|ask|retry):(?P<report_id>[0-9]+)"
+    r"(?::(?P<destination>[a-z_]+))?"
+)
+MODAL_TIMEOUT = 15 * 60  # the life of the interaction that opened it
+
+
+def custom_id(action: ReviewAction, report_id: int, destination: str | None = None) -> str:
+    suffix = f":{destination}" if destination else ""
+    return f"warden:review:{action.value}:{report_id}{suffix}"
+
+
+class ReviewButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=TEMPLATE
+):
+    def __init__(
+        self,
+        action: ReviewAction,
+        report_id: int,
+        *,
+        destination: str | None = None,
+        label: str | None = None,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label or action.value.title(), style=style,
+                custom_id=custom_id(action, report_id, destination),
+            ),
+            row=row,
+        )
+        self.action = action
+        self.report_id = report_id
+        self.destination = destination
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ReviewButton:
+        style = item.style if isinstance(item, discord.ui.Button) else discord.ButtonStyle.secondary
+        label = item.label if isinstance(item, discord.ui.Button) else None
+        return cls(
+            ReviewAction(match["action"]), int(match["report_id"]),
+            destination=match["destination"], label=label, style=style,
+        )
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await press(interaction, self.action, self.report_id, self.destination)
+        except Exception as exc:  # buttons have no tree error handler: answer here
+            await report_interaction_error(interaction, exc)
+
+
+def review_view(card: ReviewCard) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for spec in button_specs(card):
+        view.add_item(ReviewButton(
+            spec.action, card.report_id, destination=spec.destination, label=spec.label,
+            style=spec.style, row=spec.row,
+        ))
+    return view
+
+
+async def press(
+    interaction: discord.Interaction[Any],
+    action: ReviewAction,
+    report_id: int,
+    destination: str | None,
+) -> None:
+    service = review_service(interaction.client)
+    guild_id = guild_id_of(interaction)
+    actor = actor_of(interaction)
+    if action in (ReviewAction.DISMISS, ReviewAction.ASK):
+        # A modal must be the first answer; check the member first so others get a refusal.
+        card = await service.card_for(guild_id, report_id, actor)
+        modal_type = DismissModal if action is ReviewAction.DISMISS else AskModal
+        await interaction.response.send_modal(modal_type(card, interaction.id))
+        return
+    await interaction.response.defer()
+    if action is ReviewAction.CLAIM:
+        outcome = await service.claim(guild_id, report_id, actor)
+    elif action is ReviewAction.UNCLAIM:
+        outcome = await service.unclaim(guild_id, report_id, actor)
+    elif action is ReviewAction.APPROVE:
+        outcome = await service.approve(guild_id, report_id, actor)
+    else:
+        if destination is None:
+            raise InvalidInput("That button names no destination.")
+        outcome = await service.retry(guild_id, report_id, destination, actor)
+    await after_action(interaction, service, outcome)
+
+
+async def after_action(
+    interaction: discord.Interaction[Any], service: ReviewService, outcome: Outcome
+) -> None:
+    """The review post was already edited by the board; a copy elsewhere (an ephemeral
+    ``/reports show``) is edited here. Then the moderator gets the outcome, if any."""
+    message = interaction.message
+    report = outcome.report
+    if message is not None and message.id != report.review_message_id and message.flags.ephemeral:
+        card = await service.card_for(report.guild_id, report.id, actor_of(interaction))
+        await interaction.edit_original_response(embed=render_embed(card), view=review_view(card))
+    if outcome.message:
+        await send_ephemeral(interaction, outcome.message)
+
+
+class _ReviewModal(discord.ui.Modal):
+    action: ReviewAction
+
+    def __init__(self, card: ReviewCard, opener_id: int, title: str) -> None:
+        # Unique per opening: two moderators with the same modal open must not share one.
+        super().__init__(
+            title=title[:45], timeout=MODAL_TIMEOUT,
+            custom_id=f"warden:review-{self.action.value}:{card.report_id}:{opener_id}",
+        )
+        self.report_id = card.report_id
+
+    async def on_error(  # type: ignore[override]  # Modal takes two arguments, View three
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await report_interaction_error(interaction, error)
+
+
+class DismissModal(_ReviewModal):
+    action = ReviewAction.DISMISS
+
+    def __init__(self, card: ReviewCard, opener_id: int) -> None:
+        super().__init__(card, opener_id, f"Dismiss report #{card.number}")
+        self.reason: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
+            label="Reason (kept in the audit log)", style=discord.TextStyle.paragraph,
+            required=True, max_length=REASON_MAX, custom_id="reason",
+        )
+        self.to_reporter: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
+            label="Message to the reporter (optional)", style=discord.TextStyle.paragraph,
+            required=False, max_length=REASON_MAX, custom_id="to_reporter",
+            placeholder="Sent by DM without your name. Leave empty to send none.",
+        )
+        self.add_item(self.reason)
+        self.add_item(self.to_reporter)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        service = review_service(interaction.client)
+        await interaction.response.defer()
+        outcome = await service.dismiss(
+            guild_id_of(interaction), self.report_id, actor_of(interaction),
+            reason=self.reason.value, to_reporter=self.to_reporter.value,
+        )
+        await after_action(interaction, service, outcome)
+
+
+class AskModal(_ReviewModal):
+    action = ReviewAction.ASK
+
+    def __init__(self, card: ReviewCard, opener_id: int) -> None:
+        super().__init__(card, opener_id, f"Question about report #{card.number}")
+        self.question: discord.ui.TextInput[AskModal] = discord.ui.TextInput(
+            label="Your question (DMed without your name)", style=discord.TextStyle.paragraph,
+            required=True, max_length=QUESTION_MAX, custom_id="question",
+        )
+        self.add_item(self.question)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        service = review_service(interaction.client)
+        await interaction.response.defer()
+        outcome = await service.ask_reporter(
+            guild_id_of(interaction), self.report_id, actor_of(interaction),
+            question=self.question.value,
+        )
+        await after_action(interaction, service, outcome)

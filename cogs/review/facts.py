@@ -1,0 +1,75 @@
+"""Plain facts from Discord objects for the review service: who is acting, and what the
+bot can do in the review channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.app import WardenBot
+from bot.errors import UserFacingError
+from bot.services.review import Actor, ReviewService
+from bot.services.server_setup import ChannelFacts, SetupFacts
+from bot.store.guilds import GuildSettings
+
+# What a review post needs: see the channel, post, show the embed, re-upload evidence.
+REVIEW_PERMISSIONS: dict[str, str] = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "attach_files": "Attach Files",
+}
+
+
+def review_service(client: Any) -> ReviewService:
+    service = client.deps.review if isinstance(client, WardenBot) else None
+    if service is None:
+        raise UserFacingError("Report review is not available on this Warden.")
+    return service
+
+
+def actor_of(interaction: discord.Interaction[Any]) -> Actor:
+    user = interaction.user
+    if not isinstance(user, discord.Member):
+        return Actor(user.id)
+    perms = interaction.permissions
+    return Actor(
+        user_id=user.id,
+        role_ids=frozenset(role.id for role in user.roles),
+        manages_server=perms.manage_guild or perms.administrator,
+    )
+
+
+def guild_id_of(interaction: discord.Interaction[Any]) -> int:
+    if interaction.guild_id is None:
+        raise UserFacingError("This only works in a server.")
+    return interaction.guild_id
+
+
+def channel_facts(guild: discord.Guild, channel_id: int) -> ChannelFacts:
+    channel = guild.get_channel(channel_id)
+    if not isinstance(channel, discord.TextChannel | discord.Thread | discord.VoiceChannel):
+        return ChannelFacts(channel_id, exists=False)
+    me = guild.me
+    perms = channel.permissions_for(me) if me is not None else discord.Permissions.none()
+    missing = tuple(label for name, label in REVIEW_PERMISSIONS.items() if not getattr(perms, name))
+    everyone = channel.permissions_for(guild.default_role)
+    return ChannelFacts(
+        channel_id, exists=True, name=channel.name, missing_permissions=missing,
+        visible_to_everyone=everyone.view_channel,
+    )
+
+
+def setup_facts(guild: discord.Guild, settings: GuildSettings) -> SetupFacts:
+    channel = (
+        channel_facts(guild, settings.review_channel_id)
+        if settings.review_channel_id is not None
+        else None
+    )
+    role = guild.get_role(settings.moderator_role_id) if settings.moderator_role_id else None
+    return SetupFacts(
+        review_channel=channel,
+        moderator_role_exists=None if settings.moderator_role_id is None else role is not None,
+        moderator_role_name=role.name if role is not None else None,
+    )

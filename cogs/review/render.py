@@ -1,0 +1,236 @@
+"""A ``ReviewCard`` laid out as one Discord embed with its moderator buttons.
+
+Everything a member wrote is shown inside an embed (mentions there never ping) and
+trimmed to Discord's limits: 4096 characters of description, 1024 per field and
+6000 for the whole embed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import discord
+
+from bot.services.review_card import (
+    DeliveryView,
+    EvidenceView,
+    ReviewAction,
+    ReviewCard,
+)
+
+STATUS_COLOURS = {
+    "open": discord.Colour.orange(),
+    "claimed": discord.Colour.blue(),
+    "forwarded": discord.Colour.green(),
+    "dismissed": discord.Colour.light_grey(),
+}
+DESCRIPTION_MAX = 1500
+EMBED_MAX = 6000
+FIELD_MAX = 1024
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quote(text: str, limit: int) -> str:
+    return "\n".join("> " + line for line in _cut(text, limit).splitlines() or [""])
+
+
+def _ts(at: float, style: str = "f") -> str:
+    return f"<t:{int(at)}:{style}>"
+
+
+def target_lines(card: ReviewCard) -> list[str]:
+    t = card.target
+    lines: list[str] = []
+    if t.discord_id:
+        lines.append(f"Discord: <@{t.discord_id}> (`{t.discord_id}`)")
+    if t.bungie_name or t.bungie_membership_id:
+        name = discord.utils.escape_markdown(t.bungie_name or "Bungie player")
+        shown = f"[{name}]({t.bungie_profile_url})" if t.bungie_profile_url else name
+        ids = []
+        if t.bungie_membership_id:
+            ids.append(f"membership `{t.bungie_membership_id}`")
+        if t.bungie_membership_type is not None:
+            ids.append(f"type {t.bungie_membership_type}")
+        if t.bungie_character_id:
+            ids.append(f"character `{t.bungie_character_id}`")
+        lines.append(f"Bungie: {shown}" + (f" · {', '.join(ids)}" if ids else ""))
+    if t.game_name or t.player_uuid:
+        name = discord.utils.escape_markdown(t.game_name or "player")
+        lines.append(f"Game: {name}" + (f" · `{t.player_uuid}`" if t.player_uuid else ""))
+    return lines or ["unknown"]
+
+
+def reporter_lines(card: ReviewCard) -> list[str]:
+    r = card.reporter
+    if r is None:
+        return ["hidden: this channel is visible to everyone (see `/warden setup`)"]
+    lines = [f"<@{r.discord_id}> (`{r.discord_id}`)"]
+    if r.destiny_membership_id:
+        lines.append(f"Bungie membership `{r.destiny_membership_id}`")
+    if r.player_uuid:
+        lines.append(f"Game player `{r.player_uuid}`")
+    return lines
+
+
+def activity_lines(card: ReviewCard) -> list[str]:
+    a = card.activity
+    if a is None:
+        return []
+    parts = []
+    if a.mode:
+        parts.append(a.mode)
+    if a.map_hash:
+        parts.append(f"map `{a.map_hash}`")
+    if a.period:
+        parts.append(a.period.replace("T", " ").replace("Z", " UTC"))
+    lines = [" · ".join(parts)] if parts else []
+    if a.activity_id:
+        link = f"[PGCR {a.activity_id}]({a.pgcr_url})" if a.pgcr_url else f"`{a.activity_id}`"
+        lines.append(link)
+    if a.match_id:
+        lines.append(f"Match `{a.match_id}`")
+    return lines
+
+
+def evidence_line(e: EvidenceView) -> str:
+    if e.kind == "message":
+        who = f" by <@{e.author_id}>" if e.author_id else ""
+        link = f" ([original]({e.url}))" if e.url else ""
+        text = _quote(e.text, 300) if e.text else "> (no text)"
+        return f"Message{who}{link}\n{text}"
+    name = discord.utils.escape_markdown(e.label)
+    if e.copy_state == "copied":
+        state = "copy attached to this post"
+    elif e.copy_state:
+        state = f"not copied: {e.copy_state}"
+    else:
+        state = "original only"
+    link = f"[{name}]({e.url})" if e.url else name
+    return f"{link} ({state})"
+
+
+def delivery_line(d: DeliveryView) -> str:
+    line = f"**{d.label}**: {d.status_label}"
+    if d.upstream_id:
+        line += f" (id `{d.upstream_id}`)"
+    if d.handoff_url:
+        line += f" ([hand-off link]({d.handoff_url}))"
+    if d.error:
+        line += f"\n  {_cut(d.error, 200)}"
+    return line
+
+
+def status_text(card: ReviewCard) -> str:
+    text = card.status_label
+    if card.claimed_by:
+        text += f" by <@{card.claimed_by}>"
+    if card.status in ("forwarded", "dismissed"):
+        text += f" by <@{card.decided_by}>" if card.decided_by else " automatically"
+    if card.status == "dismissed" and card.decision_reason:
+        text += f"\nReason: {_cut(card.decision_reason, 600)}"
+    if card.awaiting_approval and card.status in ("open", "claimed"):
+        text += "\nWaiting for a moderator to approve before anything is sent."
+    return text
+
+
+def _joined(lines: list[str], limit: int = FIELD_MAX) -> str:
+    """Newest lines win: drop from the front until the field fits."""
+    kept = list(lines)
+    while kept and len("\n".join(kept)) > limit:
+        kept.pop(0)
+    return "\n".join(kept) if kept else _cut(lines[-1], limit) if lines else "-"
+
+
+def render_embed(card: ReviewCard) -> discord.Embed:
+    if card.purged:
+        body = "*Content removed under the server's retention policy.*"
+    elif card.description:
+        body = _cut(card.description, DESCRIPTION_MAX)
+    else:
+        body = "*No description given.*"
+    embed = discord.Embed(
+        title=f"Report #{card.number} · {card.reason_label}",
+        description=body,
+        colour=STATUS_COLOURS.get(card.status, discord.Colour.default()),
+    )
+    embed.timestamp = datetime.fromtimestamp(card.created_at, UTC)
+    embed.add_field(name="Status", value=_cut(status_text(card), FIELD_MAX), inline=False)
+    embed.add_field(name="Reported player", value=_joined(target_lines(card)), inline=False)
+    embed.add_field(name="Reporter (staff only)", value=_joined(reporter_lines(card)),
+                    inline=False)
+    activity = activity_lines(card)
+    if activity:
+        embed.add_field(name="Activity", value=_joined(activity), inline=False)
+    if card.evidence and not card.purged:
+        embed.add_field(name="Evidence",
+                        value=_joined([evidence_line(e) for e in card.evidence], 900),
+                        inline=False)
+    if card.deliveries:
+        embed.add_field(name="Delivery",
+                        value=_joined([delivery_line(d) for d in card.deliveries]),
+                        inline=False)
+    if card.notes:
+        notes = []
+        for note in card.notes[-4:]:
+            who = "Reporter" if note.kind == "reply" else (
+                f"<@{note.author_id}> asked" if note.kind == "info_request" else
+                f"<@{note.author_id}>"
+            )
+            notes.append(f"{who} {_ts(note.at, 'R')}:\n{_quote(note.body, 300)}")
+        embed.add_field(name="Questions and answers", value=_joined(notes, 900), inline=False)
+    history = [
+        f"{_ts(h.at, 'R')} {h.text}" + (f" (<@{h.actor_id}>)" if h.actor_id else "")
+        for h in card.history
+    ]
+    if history:
+        more = card.history_total - len(card.history)
+        name = "History" + (f" (last {len(history)} of {card.history_total})" if more else "")
+        embed.add_field(name=name, value=_joined(history, 900), inline=False)
+    embed.set_footer(text=f"Warden report id {card.report_id}")
+    _fit(embed)
+    return embed
+
+
+def _fit(embed: discord.Embed) -> None:
+    """Shrink the description, then the history, until the embed fits Discord's total."""
+    while len(embed) > EMBED_MAX and embed.description and len(embed.description) > 200:
+        embed.description = _cut(embed.description, len(embed.description) - 500)
+    while len(embed) > EMBED_MAX and len(embed.fields) > 3:
+        embed.remove_field(len(embed.fields) - 1)
+
+
+BUTTONS: dict[ReviewAction, tuple[str, discord.ButtonStyle]] = {
+    ReviewAction.CLAIM: ("Claim", discord.ButtonStyle.primary),
+    ReviewAction.UNCLAIM: ("Unclaim", discord.ButtonStyle.secondary),
+    ReviewAction.APPROVE: ("Approve and forward", discord.ButtonStyle.success),
+    ReviewAction.DISMISS: ("Dismiss", discord.ButtonStyle.danger),
+    ReviewAction.ASK: ("Ask reporter for more info", discord.ButtonStyle.secondary),
+}
+
+
+@dataclass(frozen=True)
+class ButtonSpec:
+    action: ReviewAction
+    label: str
+    style: discord.ButtonStyle
+    row: int
+    destination: str | None = None
+
+
+def button_specs(card: ReviewCard) -> list[ButtonSpec]:
+    """The buttons the card's state calls for, in display order."""
+    specs = []
+    for action in card.actions:
+        if action is ReviewAction.RETRY:
+            continue
+        label, style = BUTTONS[action]
+        specs.append(ButtonSpec(action, label, style, 0))
+    for delivery in card.deliveries:
+        if delivery.retryable:
+            specs.append(ButtonSpec(ReviewAction.RETRY, f"Retry {delivery.label}",
+                                    discord.ButtonStyle.secondary, 1, delivery.destination))
+    return specs

@@ -1,0 +1,44 @@
+"""``/reply``: the reporter answers a moderator's "ask for more info".
+
+It is a command of its own because ``/report`` is a single command (with options), and
+a slash command cannot also have subcommands.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import WardenBot
+from bot.services.review import REPLY_MAX
+from cogs.review.facts import guild_id_of, review_service
+
+REPLY_HINT = (
+    "Answer with `/reply number:{number} answer:...` in the server where you reported. "
+    "Your answer is added to the report for the moderators."
+)
+
+
+class Reply(commands.Cog):
+    def __init__(self, bot: WardenBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="reply", description="Answer the moderators' question about "
+                                                    "one of your reports")
+    @app_commands.guild_only()
+    @app_commands.describe(number="Your report's number, as in #12", answer="Your answer")
+    async def reply(
+        self,
+        interaction: discord.Interaction[WardenBot],
+        number: app_commands.Range[int, 1],
+        answer: app_commands.Range[str, 1, REPLY_MAX],
+    ) -> None:
+        service = review_service(self.bot)
+        report = await service.reply(guild_id_of(interaction), interaction.user.id, number,
+                                     answer)
+        await interaction.response.send_message(
+            f"Thanks: your answer was added to report #{report.number}. The moderators can "
+            "see it now.",
+            ephemeral=True,
+        )

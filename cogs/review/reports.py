@@ -1,0 +1,230 @@
+"""``/reports list|show|export|stats``: search, read and export reports (moderators only).
+
+Discord shows the group to members with Manage Messages by default; the review
+service then checks the moderator role (or Manage Server) on every call.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import WardenBot, report_interaction_error
+from bot.domain import Reason
+from bot.services.dates import parse_range
+from bot.services.review import Actor, ListQuery, ReportPage, ReviewService, Stats
+from bot.services.review_card import DELIVERY_LABELS, DESTINATION_LABELS, STATUS_LABELS
+from cogs.review.buttons import review_view
+from cogs.review.facts import actor_of, guild_id_of, review_service
+from cogs.review.render import render_embed
+
+LIST_TIMEOUT = 14 * 60  # the interaction token lives 15 minutes
+STATUS_CHOICES = [
+    app_commands.Choice(name=STATUS_LABELS[s], value=s)
+    for s in ("open", "claimed", "forwarded", "dismissed")
+]
+REASON_CHOICES = [app_commands.Choice(name=r.label, value=r.value) for r in Reason]
+DATE_HELP = "YYYY-MM-DD (UTC)"
+
+
+def page_embed(page: ReportPage, query: ListQuery) -> discord.Embed:
+    filters = []
+    if query.status:
+        filters.append(f"status {STATUS_LABELS.get(query.status, query.status)}")
+    if query.reason:
+        filters.append(f"reason {query.reason}")
+    if query.target:
+        filters.append(f"player {discord.utils.escape_markdown(query.target)[:40]}")
+    if query.reporter_id:
+        filters.append(f"reporter <@{query.reporter_id}>")
+    if query.range.since is not None or query.range.until is not None:
+        filters.append(query.range.describe())
+    lines = [
+        f"**#{item.number}** · {item.reason_label} · {STATUS_LABELS.get(item.status, item.status)}"
+        f" · {discord.utils.escape_markdown(item.target)[:60]} · by <@{item.reporter_id}>"
+        f" · <t:{int(item.created_at)}:R>"
+        for item in page.items
+    ]
+    embed = discord.Embed(
+        title=f"Reports ({page.total})",
+        description="\n".join(lines) or "No reports match.",
+    )
+    footer = f"Page {page.page + 1} of {page.pages}. Open one with /reports show."
+    if filters:
+        footer = "Filters: " + "; ".join(filters) + ". " + footer
+    embed.set_footer(text=footer[:2048])
+    return embed
+
+
+class ReportListView(discord.ui.View):
+    """Previous / Next for one member's ephemeral list."""
+
+    def __init__(
+        self, service: ReviewService, guild_id: int, actor: Actor, query: ListQuery,
+        page: ReportPage,
+    ) -> None:
+        super().__init__(timeout=LIST_TIMEOUT)
+        self.service = service
+        self.guild_id = guild_id
+        self.actor = actor
+        self.query = query
+        self.page = page
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self.page.page <= 0
+        self.next.disabled = self.page.page >= self.page.pages - 1
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return interaction.user.id == self.actor.user_id
+
+    async def _turn(self, interaction: discord.Interaction[Any], step: int) -> None:
+        self.page = await self.service.list_reports(
+            self.guild_id, self.actor, self.query, page=self.page.page + step
+        )
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=page_embed(self.page, self.query), view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[ReportListView]
+    ) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[ReportListView]
+    ) -> None:
+        await self._turn(interaction, +1)
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        await report_interaction_error(interaction, error)
+
+
+def stats_embed(stats: Stats) -> discord.Embed:
+    embed = discord.Embed(
+        title=f"Reports from {stats.range.describe()}",
+        description=f"{stats.total} report(s).",
+    )
+
+    def block(counts: dict[str, str | int]) -> str:
+        return "\n".join(f"{k}: {v}" for k, v in counts.items()) or "none"
+
+    by_reason = {Reason(k).label if k in Reason._value2member_map_ else k: v
+                 for k, v in sorted(stats.by_reason.items(), key=lambda kv: -kv[1])}
+    by_status = {STATUS_LABELS.get(k, k): v for k, v in sorted(stats.by_status.items())}
+    embed.add_field(name="By reason", value=block(dict(by_reason))[:1024])
+    embed.add_field(name="By status", value=block(dict(by_status))[:1024])
+    for destination, counts in stats.by_destination.items():
+        shown = {DELIVERY_LABELS.get(k, k): v for k, v in counts.items()}
+        embed.add_field(name=f"{DESTINATION_LABELS.get(destination, destination)} deliveries",
+                        value=block(dict(shown))[:1024], inline=False)
+    return embed
+
+
+class Reports(commands.Cog):
+    reports = app_commands.Group(
+        name="reports",
+        description="Search, read and export reports (moderators)",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_messages=True),
+    )
+
+    def __init__(self, bot: WardenBot) -> None:
+        self.bot = bot
+
+    @reports.command(name="list", description="List reports, newest first, with filters")
+    @app_commands.describe(
+        status="Only reports in this state",
+        reason="Only reports for this reason",
+        player="The reported player: Discord id or mention, Bungie name, membership id, uuid",
+        reporter="Only reports by this member",
+        since=f"From this day, {DATE_HELP}",
+        until=f"Up to and including this day, {DATE_HELP}",
+    )
+    @app_commands.choices(status=STATUS_CHOICES, reason=REASON_CHOICES)
+    async def list_(
+        self,
+        interaction: discord.Interaction[WardenBot],
+        status: app_commands.Choice[str] | None = None,
+        reason: app_commands.Choice[str] | None = None,
+        player: str | None = None,
+        reporter: discord.User | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> None:
+        service = review_service(self.bot)
+        guild_id = guild_id_of(interaction)
+        actor = actor_of(interaction)
+        query = ListQuery(
+            status=status.value if status else None,
+            reason=reason.value if reason else None,
+            target=player,
+            reporter_id=reporter.id if reporter else None,
+            range=parse_range(since, until),
+        )
+        page = await service.list_reports(guild_id, actor, query)
+        view = ReportListView(service, guild_id, actor, query, page)
+        await interaction.response.send_message(
+            embed=page_embed(page, query), view=view if page.pages > 1 else discord.utils.MISSING,
+            ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    @reports.command(name="show", description="Show one report with its buttons")
+    @app_commands.describe(number="The report number, as in #12")
+    async def show(
+        self, interaction: discord.Interaction[WardenBot], number: app_commands.Range[int, 1]
+    ) -> None:
+        service = review_service(self.bot)
+        card = await service.show(guild_id_of(interaction), number, actor_of(interaction))
+        await interaction.response.send_message(
+            embed=render_embed(card), view=review_view(card), ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    @reports.command(name="export", description="Download reports, deliveries and audit "
+                                                "events as CSV and JSON Lines")
+    @app_commands.describe(
+        since=f"From this day, {DATE_HELP} (default: 30 days ago)",
+        until=f"Up to and including this day, {DATE_HELP} (default: today)",
+    )
+    async def export(
+        self,
+        interaction: discord.Interaction[WardenBot],
+        since: str | None = None,
+        until: str | None = None,
+    ) -> None:
+        service = review_service(self.bot)
+        guild_id = guild_id_of(interaction)
+        period = parse_range(since, until, default_days=30)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bundle = await service.export(guild_id, actor_of(interaction), period)
+        files = [discord.File(io.BytesIO(f.data), filename=f.filename) for f in bundle.files]
+        await interaction.followup.send(
+            f"Reports from {period.describe()}: {bundle.reports} report(s), "
+            f"{bundle.deliveries} deliveries, {bundle.audit_events} audit event(s). "
+            "The same rows are in CSV (spreadsheets) and JSON Lines (scripts).",
+            files=files, ephemeral=True,
+        )
+
+    @reports.command(name="stats", description="Counts by reason, status and delivery outcome")
+    @app_commands.describe(
+        since=f"From this day, {DATE_HELP} (default: 30 days ago)",
+        until=f"Up to and including this day, {DATE_HELP} (default: today)",
+    )
+    async def stats(
+        self,
+        interaction: discord.Interaction[WardenBot],
+        since: str | None = None,
+        until: str | None = None,
+    ) -> None:
+        service = review_service(self.bot)
+        period = parse_range(since, until, default_days=30)
+        stats = await service.stats(guild_id_of(interaction), actor_of(interaction), period)
+        await interaction.response.send_message(embed=stats_embed(stats), ephemeral=True)

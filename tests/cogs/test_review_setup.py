@@ -1,0 +1,153 @@
+"""``/warden setup|limits|settings`` through the Discord stand-in, and what happens when
+the review channel cannot be used: the report is still stored and delivered per the
+review mode, and ``/warden setup`` names the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.store.guilds import ReviewMode
+from tests.review_rig import ReviewWorld, clean_env, review_world
+from tests.standins.discord import CommandUnavailable, DiscordStandIn, Overwrite
+from tests.standins.discord import permissions as P
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_env(monkeypatch, tmp_path)
+
+
+async def test_setup_saves_the_server_settings_and_audits_them(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with review_world(tmp_path, discord_standin) as w:
+        g = w.discord.guild
+        reply = await w.setup(channel=g.channel("staff-only"), mode="auto")
+        assert reply.ephemeral
+        assert "✅ **Review channel**: #staff-only: Warden can post there." in reply.text
+        assert "✅ **Moderator role**: @Moderator" in reply.text
+        assert "auto: reports are forwarded at once" in reply.text
+        assert "Review channel privacy" not in reply.text  # staff-only is private
+        assert "no destination is configured" in reply.text
+        saved = await w.store.guilds.get(g.id)
+        assert saved.review_channel_id == g.channel("staff-only").id
+        assert saved.moderator_role_id == g.moderator_role.id
+        assert saved.review_mode is ReviewMode.AUTO
+        [change] = [e async for e in w.store.audit.iterate() if e.action == "settings.changed"]
+        assert change.actor_id == w.owner.id and change.guild_id == g.id
+        assert change.details["changes"]["review_mode"] == ["approve", "auto"]
+
+        # Members and moderators without Manage Server never see /warden.
+        for member in (w.alice, w.mod):
+            with pytest.raises(CommandUnavailable):
+                await w.discord.slash(member, "warden", subcommand="settings")
+
+
+async def test_limits_and_settings(tmp_path: Path, discord_standin: DiscordStandIn) -> None:
+    async with review_world(tmp_path, discord_standin) as w:
+        await w.setup()
+        shown = await (await w.discord.slash(w.owner, "warden", subcommand="limits")).wait_final()
+        assert "per hour: 5" in shown.text and "per day: 20" in shown.text
+        changed = await (await w.discord.slash(
+            w.owner, "warden", {"hour_count": 3, "day_count": 0}, subcommand="limits"
+        )).wait_final()
+        assert "Report limits updated" in changed.text
+        assert "per hour: 3" in changed.text and "per day: off" in changed.text
+        limits = (await w.store.guilds.get(w.guild_id)).limits
+        assert (limits.hour_count, limits.day_count, limits.short_count) == (3, 0, 1)
+        audit = [e async for e in w.store.audit.iterate() if e.action == "settings.changed"]
+        assert audit[-1].details["changes"] == {
+            "limits.hour_count": [5, 3], "limits.day_count": [20, 0]
+        }
+
+        settings = await (await w.discord.slash(
+            w.owner, "warden", subcommand="settings")).wait_final()
+        text = settings.text
+        assert settings.ephemeral
+        assert f"<#{w.discord.guild.review_channel.id}>" in text
+        assert f"<@&{w.discord.guild.moderator_role.id}>" in text
+        assert "approve: forwarded after a moderator approves" in text
+        assert "per hour: 3" in text and "kept 365 days" in text
+        assert "everyone in the server can read #reports" in text  # the checklist too
+        assert settings.pings.nobody
+
+
+async def test_setup_names_the_permissions_warden_lacks(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with review_world(tmp_path, discord_standin) as w:
+        g = w.discord.guild
+        locked = w.discord.add_channel("locked", overwrites=[
+            Overwrite(g.id, 0, deny=P.VIEW_CHANNEL),
+            Overwrite(g.moderator_role.id, 0, allow=P.VIEW_CHANNEL),
+            Overwrite(g.bot_role.id, 0, allow=P.VIEW_CHANNEL,
+                      deny=P.EMBED_LINKS | P.ATTACH_FILES),
+        ])
+        await w.discord.wait_until(lambda: w.bot.get_channel(locked.id) is not None)
+        reply = await w.setup(channel=locked)
+        assert "Warden lacks Embed Links, Attach Files in #locked" in reply.text
+        assert "allow these for Warden's role" in reply.text
+
+        # A channel that was deleted since.
+        await w.review.configure(g.id, w.owner.id, review_channel_id=123456789)
+        reply = await (await w.discord.slash(w.owner, "warden", subcommand="setup")).wait_final()
+        assert "channel 123456789 was deleted or Warden cannot see it" in reply.text
+
+
+async def _refused_then_fixed(w: ReviewWorld, mode: str) -> None:
+    g = w.discord.guild
+    staff = g.channel("staff-only")
+    await w.setup(channel=staff, mode=mode)
+    w.discord.forbid_channel(staff)  # Discord answers 403 / 50013 from now on
+    held = mode == "approve"
+    report = await w.accept_report(
+        deliveries=(("sanctions", "held" if held else "pending"),)
+    )
+    stored = await w.report(report.id)
+    assert stored.review_message_id is None
+    assert stored.status == ("open" if held else "forwarded")
+    [delivery] = await w.store.deliveries.for_report(report.id)
+    assert delivery.status == ("held" if held else "pending")
+    assert w.discord.channel_messages(staff) == []
+
+    reply = await (await w.discord.slash(w.owner, "warden", subcommand="setup")).wait_final()
+    assert "**Last review post**: failed: Warden lacks permission in the review channel" in (
+        reply.text
+    )
+    assert "50013" in reply.text and "(report #1)" in reply.text
+
+    w.discord.allow_channel(staff)
+    reply = await (await w.discord.slash(w.owner, "warden", subcommand="setup")).wait_final()
+    assert "Last review post" not in reply.text
+    # Reports that missed their post are posted once the channel works.
+    assert "Posted 1 waiting report(s)" in reply.text
+    post = await w.review_post(report)
+    assert post.channel_id == staff.id
+    assert "Report #1" in post.text
+    assert ("Approve and forward" in str(post.components)) is held
+
+
+async def test_forbidden_review_channel_in_approve_mode(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with review_world(tmp_path, discord_standin) as w:
+        await _refused_then_fixed(w, "approve")
+
+
+async def test_forbidden_review_channel_in_auto_mode_still_forwards(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with review_world(tmp_path, discord_standin) as w:
+        await _refused_then_fixed(w, "auto")
+
+
+async def test_no_review_channel_at_all(tmp_path: Path, discord_standin: DiscordStandIn) -> None:
+    async with review_world(tmp_path, discord_standin) as w:
+        report = await w.accept_report()
+        assert (await w.report(report.id)).status == "open"
+        reply = await (await w.discord.slash(w.owner, "warden", subcommand="setup")).wait_final()
+        assert "**Review channel**: not set" in reply.text
+        assert "approves it with `/reports show`" in reply.text
+        assert "only members with Manage Server can act on reports" in reply.text

@@ -1,0 +1,254 @@
+"""The review service on its own: permissions, the lifecycle's conditional updates, the
+reporter's reply, limits, the checklist and date ranges (Discord is covered in
+``tests/cogs/test_review_*``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.errors import InvalidInput, NotAllowed, UserFacingError
+from bot.notify import DmOutcome
+from bot.services.dates import parse_range
+from bot.services.events import Event, EventBus, EventKind
+from bot.services.report_export import to_csv
+from bot.services.review import Actor, ListQuery, ReviewService
+from bot.services.review_card import ReviewAction
+from bot.services.server_setup import ChannelFacts, CheckState, SetupFacts
+from bot.settings import BungieReportMode, load_settings
+from bot.store import Database, Store
+from bot.store.guilds import ReportLimits
+from bot.store.reports import Accepted, NewReport, Report
+from tests.linking_rig import RecordingNotifier
+
+GUILD, ROLE = 10, 77
+REPORTER = 20
+MOD_A = Actor(90001, frozenset({ROLE}))
+MOD_B = Actor(90002, frozenset({ROLE}))
+ADMIN = Actor(90003, manages_server=True)
+MEMBER = Actor(90004, frozenset({999}))
+NO_LIMITS = ReportLimits(short_count=0, hour_count=0, day_count=0, target_cooldown_hours=0)
+
+
+class World:
+    def __init__(self, store: Store, service: ReviewService, notifier: RecordingNotifier,
+                 events: list[Event]) -> None:
+        self.store, self.service, self.notifier, self.events = store, service, notifier, events
+        self.made = 0
+
+    async def report(self, deliveries: tuple[tuple[str, str], ...] = (("sanctions", "held"),),
+                     ) -> Report:
+        self.made += 1
+        draft = await self.store.reports.create_draft(NewReport(
+            guild_id=GUILD, channel_id=1, reporter_id=REPORTER, reason="harassment",
+            target_key=f"discord:{self.made}", target_discord_id=500 + self.made,
+            description="slurs in chat",
+        ))
+        accepted = await self.store.reports.accept(draft.id, limits=NO_LIMITS,
+                                                   deliveries=list(deliveries), actor_id=REPORTER)
+        assert isinstance(accepted, Accepted)
+        await self.service.events.publish(Event(EventKind.REPORT_ACCEPTED, draft.id))
+        return accepted.report
+
+
+@pytest.fixture
+async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
+    monkeypatch.chdir(tmp_path)
+    db = await Database.open(tmp_path / "warden.db")
+    store = Store(db)
+    bus = EventBus()
+    seen: list[Event] = []
+
+    async def record(event: Event) -> None:
+        seen.append(event)
+
+    for kind in EventKind:
+        bus.subscribe(kind, record)
+    notifier = RecordingNotifier()
+    settings = load_settings(require_token=False, database_path=tmp_path / "warden.db")
+    service = ReviewService(store=store, events=bus, settings=settings, notifier=notifier)
+    service.subscribe()
+    await store.guilds.update(GUILD, actor_id=None, moderator_role_id=ROLE)
+    yield World(store, service, notifier, seen)
+    await db.close()
+
+
+async def test_only_moderators_or_managers_may_act(world: World) -> None:
+    report = await world.report()
+    with pytest.raises(NotAllowed, match="Only this server's moderators"):
+        await world.service.claim(GUILD, report.id, MEMBER)
+    with pytest.raises(NotAllowed):
+        await world.service.list_reports(GUILD, MEMBER, _query())
+    # A report of another server is invisible from this one.
+    with pytest.raises(InvalidInput, match="does not exist in this server"):
+        await world.service.claim(GUILD + 1, report.id, ADMIN)
+    assert (await world.service.claim(GUILD, report.id, ADMIN)).report.claimed_by == ADMIN.user_id
+
+
+def _query() -> ListQuery:
+    return ListQuery()
+
+
+async def test_concurrent_claims_exactly_one_succeeds(world: World) -> None:
+    report = await world.report()
+    actors = [Actor(100 + i, frozenset({ROLE})) for i in range(8)]
+    results = await asyncio.gather(
+        *(world.service.claim(GUILD, report.id, a) for a in actors), return_exceptions=True
+    )
+    winners = [r for r in results if not isinstance(r, BaseException)]
+    losers = [r for r in results if isinstance(r, BaseException)]
+    assert len(winners) == 1 and len(losers) == 7
+    claimed_by = (await world.store.reports.get(report.id)).claimed_by  # type: ignore[union-attr]
+    assert all(isinstance(e, NotAllowed) and f"<@{claimed_by}>" in e.message for e in losers)
+
+
+async def test_a_claim_belongs_to_its_moderator_until_a_manager_overrides(world: World) -> None:
+    report = await world.report()
+    await world.service.claim(GUILD, report.id, MOD_A)
+    for attempt in (world.service.unclaim(GUILD, report.id, MOD_B),
+                    world.service.approve(GUILD, report.id, MOD_B),
+                    world.service.dismiss(GUILD, report.id, MOD_B, reason="no")):
+        with pytest.raises(NotAllowed, match="claimed by <@90001>"):
+            await attempt
+    with pytest.raises(InvalidInput, match="You already claimed"):
+        await world.service.claim(GUILD, report.id, MOD_A)
+    # Someone with Manage Server can release a claim left behind.
+    await world.service.unclaim(GUILD, report.id, ADMIN)
+    with pytest.raises(InvalidInput, match="is not claimed"):
+        await world.service.unclaim(GUILD, report.id, MOD_A)
+
+
+async def test_approve_releases_and_dismiss_skips_held_deliveries(world: World) -> None:
+    first = await world.report(deliveries=(("bungie", "held"), ("sanctions", "held")))
+    outcome = await world.service.approve(GUILD, first.id, MOD_A)
+    assert outcome.report.status == "forwarded" and outcome.report.decided_by == MOD_A.user_id
+    assert {d.status for d in await world.store.deliveries.for_report(first.id)} == {"pending"}
+    kinds = [e.kind for e in world.events if e.report_id == first.id]
+    assert kinds[-2:] == [EventKind.DELIVERIES_QUEUED, EventKind.REPORT_CHANGED]
+
+    second = await world.report()
+    await world.service.dismiss(GUILD, second.id, MOD_A, reason="  not a violation  ")
+    stored = await world.store.reports.get(second.id)
+    assert stored is not None and stored.decision_reason == "not a violation"
+    assert {d.status for d in await world.store.deliveries.for_report(second.id)} == {"skipped"}
+    with pytest.raises(InvalidInput, match="already dismissed by <@90001>"):
+        await world.service.approve(GUILD, second.id, MOD_B)
+    with pytest.raises(InvalidInput, match="Please give a reason"):
+        await world.service.dismiss(GUILD, (await world.report()).id, MOD_A, reason=" ")
+
+    # The reporter hears the outcome, never who decided it.
+    texts = [n.text + (n.title or "") for _, n in world.notifier.sent]
+    assert len(texts) == 2 and not any("90001" in t for t in texts)
+    assert "approved your report #1" in texts[0] and "closed it" in texts[1]
+
+
+async def test_auto_mode_reports_are_forwarded_on_arrival(world: World) -> None:
+    report = await world.report(deliveries=(("sanctions", "pending"),))
+    stored = await world.store.reports.get(report.id)
+    assert stored is not None and stored.status == "forwarded" and stored.decided_by is None
+    card = await world.service.card(stored)
+    assert card.actions == ()  # nothing to decide
+    assert card.history[-1].text == "Forwarded automatically (auto mode)"
+    with pytest.raises(InvalidInput, match="already forwarded"):
+        await world.service.dismiss(GUILD, report.id, ADMIN, reason="late")
+
+
+async def test_reporter_replies_only_to_questions_and_only_a_few_times(world: World) -> None:
+    report = await world.report()
+    with pytest.raises(InvalidInput, match="have not asked anything"):
+        await world.service.reply(GUILD, REPORTER, report.number, "extra")
+    await world.service.ask_reporter(GUILD, report.id, MOD_A, question="When?")
+    [(to, notice)] = world.notifier.sent
+    assert to == REPORTER and "When?" in notice.text and "/reply number:1" in notice.text
+    with pytest.raises(InvalidInput, match="no report #1"):
+        await world.service.reply(GUILD, REPORTER + 1, report.number, "not mine")
+    for answer in ("a", "b", "c"):
+        await world.service.reply(GUILD, REPORTER, report.number, answer)
+    with pytest.raises(InvalidInput, match="already answered"):
+        await world.service.reply(GUILD, REPORTER, report.number, "d")
+    card = await world.service.card(report)
+    assert [n.kind for n in card.notes] == ["info_request", "reply", "reply", "reply"]
+    # The reporter's own steps carry no name in the history.
+    assert all(h.actor_id != REPORTER for h in card.history)
+
+    world.notifier.outcome = DmOutcome.DMS_CLOSED
+    told = await world.service.ask_reporter(GUILD, report.id, MOD_A, question="Clip?")
+    assert told.message is not None and "DMs are closed" in told.message
+
+
+async def test_card_actions_follow_the_state(world: World) -> None:
+    report = await world.report(deliveries=(("bungie", "held"),))
+    card = await world.service.card(report)
+    assert card.actions == (ReviewAction.CLAIM, ReviewAction.APPROVE, ReviewAction.DISMISS,
+                            ReviewAction.ASK)
+    claimed = (await world.service.claim(GUILD, report.id, MOD_A)).report
+    assert (await world.service.card(claimed)).actions[0] is ReviewAction.UNCLAIM
+    await world.service.approve(GUILD, report.id, MOD_A)
+    assert await world.store.deliveries.start_attempt(report.id, "bungie") is not None
+    await world.store.deliveries.finish(report.id, "bungie", status="failed", error="2702")
+    failed = await world.store.reports.get(report.id)
+    assert failed is not None
+    card = await world.service.card(failed)
+    assert card.actions == (ReviewAction.RETRY,) and card.retry_destinations == ("bungie",)
+    await world.service.retry(GUILD, report.id, "bungie", MOD_A)
+    with pytest.raises(InvalidInput, match="is pending, not failed"):
+        await world.service.retry(GUILD, report.id, "bungie", MOD_A)
+
+
+async def test_limits_are_checked_before_saving(world: World) -> None:
+    with pytest.raises(InvalidInput, match="short_seconds` must be between 1 and 86400"):
+        await world.service.set_limits(GUILD, 1, {"short_seconds": 0, "hour_count": 3})
+    assert (await world.store.guilds.get(GUILD)).limits.hour_count == 5  # nothing changed
+    limits = await world.service.set_limits(GUILD, 1, {"hour_count": 3})
+    assert limits.hour_count == 3
+
+
+async def test_checklist(world: World, tmp_path: Path) -> None:
+    facts = SetupFacts(
+        review_channel=ChannelFacts(5, exists=True, name="mods",
+                                    missing_permissions=("Attach Files",)),
+        moderator_role_exists=False,
+    )
+    await world.store.guilds.update(GUILD, actor_id=None, review_channel_id=5)
+    items = {i.subject: i for i in await world.service.checklist(GUILD, facts)}
+    assert items["Review channel"].state is CheckState.PROBLEM
+    assert "lacks Attach Files in #mods" in items["Review channel"].detail
+    assert items["Moderator role"].state is CheckState.PROBLEM
+    assert items["Destinations"].state is CheckState.PROBLEM
+
+    world.service.settings = load_settings(
+        require_token=False, database_path=tmp_path / "warden.db", bungie_api_key="k",
+        bungie_report_mode=BungieReportMode.AUTO,
+    )
+    items = {i.subject: i for i in await world.service.checklist(GUILD, facts)}
+    # No account linking on this installation: Bungie can only take hand-off links.
+    assert "hand-off" in items["Bungie.net"].detail
+    assert "account linking is off" in items["Bungie.net"].detail
+    assert "Destinations" not in items
+
+
+def test_date_ranges() -> None:
+    r = parse_range("2025-01-01", "2025-01-31")
+    assert r.since == 1735689600.0 and r.until == 1738368000.0  # Feb 1, 00:00 UTC
+    assert r.describe() == "2025-01-01 to 2025-01-31"
+    assert parse_range(None, None, default_days=30, now=1000000.0).since == 1000000.0 - 30 * 86400
+    with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
+        parse_range("31/01/2025", None)
+    with pytest.raises(InvalidInput, match="before the end"):
+        parse_range("2025-02-01", "2025-01-01")
+
+
+def test_csv_cells_never_become_formulas() -> None:
+    data = to_csv(("a", "b", "c"), [{"a": "=1+1", "b": "@SUM(A1)", "c": -5}])
+    assert data.decode().splitlines() == ["a,b,c", "'=1+1,'@SUM(A1),-5"]
+
+
+async def test_errors_are_user_facing(world: World) -> None:
+    report = await world.report()
+    with pytest.raises(UserFacingError):
+        await world.service.show(GUILD, 42, MOD_A)
+    card = await world.service.show(GUILD, report.number, MOD_A)
+    assert card.reporter is not None and card.reporter.discord_id == REPORTER
