@@ -19,9 +19,16 @@ from discord import app_commands
 from discord.ext import commands
 
 import cogs
-from bot.errors import UserFacingError
-from bot.notify import Notifier
+from bot.apis.bungie import BungieClient
+from bot.apis.sanctions import SanctionsClient
+from bot.discord_notifier import link_view
+from bot.errors import NeedsLink, UserFacingError
+from bot.notify import LinkButton, Notifier
 from bot.services.events import EventBus
+from bot.services.linking import LinkingService
+from bot.services.outbox import OutboxWorker
+from bot.services.reports import ReportService
+from bot.services.review import ReviewService
 from bot.settings import Settings
 from bot.store import Store
 
@@ -42,6 +49,12 @@ class Deps:
     store: Store
     events: EventBus = field(default_factory=EventBus)
     notifier: Notifier | None = None
+    bungie: BungieClient | None = None
+    sanctions: SanctionsClient | None = None
+    linking: LinkingService | None = None
+    review: ReviewService | None = None
+    reports: ReportService | None = None
+    outbox: OutboxWorker | None = None
 
 
 def cog_modules() -> list[str]:
@@ -62,6 +75,12 @@ async def report_interaction_error(
     """Tell the member briefly what went wrong; log the full story with the interaction id."""
     original = getattr(error, "original", error)
     message: str
+    if isinstance(original, NeedsLink):
+        buttons = await _relink_buttons(interaction, original)
+        view = link_view(buttons)
+        if view is not None:
+            await send_ephemeral(interaction, original.message, view=view)
+            return
     if isinstance(original, UserFacingError):
         message = original.message
     elif isinstance(error, app_commands.MissingPermissions):
@@ -87,6 +106,23 @@ async def report_interaction_error(
             f"`{interaction.id}`: please try again, or tell a moderator if it keeps happening."
         )
     await send_ephemeral(interaction, message)
+
+
+async def _relink_buttons(
+    interaction: discord.Interaction[Any], error: NeedsLink
+) -> list[LinkButton]:
+    """One-time link buttons for the accounts the failed action needed."""
+    deps = getattr(interaction.client, "deps", None)
+    linking = getattr(deps, "linking", None)
+    if linking is None:
+        return []
+    try:
+        buttons: list[LinkButton] = await linking.relink_buttons(
+            interaction.user.id, error.providers
+        )
+    except UserFacingError:
+        return []
+    return buttons
 
 
 async def send_ephemeral(interaction: discord.Interaction[Any], message: str, **kw: Any) -> None:

@@ -147,6 +147,40 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rekey(args: argparse.Namespace) -> int:
+    from bot.crypto import KeyError_, TokenBox, TokenDecryptError
+    from bot.store import Database, Store
+
+    settings = _settings(require_token=False)
+    keys = settings.token_keys()
+    if not keys:
+        raise CliError("TOKEN_ENCRYPTION_KEY is not set; list the new key first, then the old "
+                       "one(s), comma-separated")
+    try:
+        box = TokenBox(keys)
+    except KeyError_ as exc:
+        raise CliError(f"TOKEN_ENCRYPTION_KEY: {exc}") from None
+    if not settings.database_path.exists():
+        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+
+    async def go() -> int:
+        db = await Database.open(settings.database_path, migrate=False)
+        try:
+            count = await Store(db).links.rekey(box.rotate)
+        except TokenDecryptError:
+            raise CliError(
+                "a stored token cannot be decrypted with any key in TOKEN_ENCRYPTION_KEY; "
+                "nothing was changed: add the old key after the new one and run rekey again"
+            ) from None
+        finally:
+            await db.close()
+        print(f"re-encrypted {count} stored token(s) under the first TOKEN_ENCRYPTION_KEY; "
+              "the other keys can now be removed")
+        return EXIT_OK
+
+    return _run_async(go())
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from bot.store import Database
 
@@ -222,6 +256,84 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return _run_async(go())
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    import time
+
+    from bot.services.dates import iso_day
+    from bot.store import Database, Store
+
+    settings = _settings(require_token=False)
+    if not settings.database_path.exists():
+        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+    days = args.older_than_days or settings.report_retention_days
+    cutoff = time.time() - days * 86400.0
+
+    async def go() -> int:
+        db = await Database.open(settings.database_path, migrate=False)
+        store = Store(db)
+        try:
+            if args.dry_run:
+                count = await store.reports.count_expired(cutoff)
+                print(f"would purge the content of {count} report(s) created before "
+                      f"{iso_day(cutoff)} (kept {days} days); nothing was changed")
+                return EXIT_OK
+            purged = await store.reports.purge_expired(cutoff)
+            check = await store.audit.verify()
+        finally:
+            await db.close()
+        print(f"purged the content of {len(purged)} report(s) created before "
+              f"{iso_day(cutoff)} (kept {days} days)")
+        if not check.ok:
+            raise CliError(f"audit chain broken at row {check.first_broken_id}: {check.problem}; "
+                           "run `python -m bot audit verify`")
+        print(f"audit chain intact: {check.rows_checked} row(s) verified")
+        return await _scrub_review_posts(settings)
+
+    return _run_async(go())
+
+
+async def _scrub_review_posts(settings: Settings) -> int:
+    """Purged reports' review posts still show their content and re-uploaded evidence in
+    Discord: edit them through the bot's REST API (no gateway connection needed)."""
+    import discord
+
+    from bot.runtime import open_app
+
+    async with open_app(settings, start_background=False) as bot:
+        review = bot.deps.review
+        assert review is not None
+        waiting = await review.purged_posts_waiting()
+        if not waiting:
+            return EXIT_OK
+        if settings.discord_token is None:
+            raise CliError(f"{waiting} review post(s) of purged reports still show their "
+                           "content: set DISCORD_TOKEN and run purge again to scrub them")
+        try:
+            await bot.login(settings.discord_token.get_secret_value())
+        except discord.LoginFailure:
+            raise CliError("Discord refused DISCORD_TOKEN; the database was purged, but the "
+                           "review posts were not scrubbed") from None
+        except discord.HTTPException as exc:
+            raise CliError(f"Discord is unreachable ({exc.status}); the database was purged, "
+                           "but the review posts were not scrubbed: run purge again") from None
+        scrubbed, failed = await review.scrub_purged()
+        print(f"scrubbed {scrubbed} review post(s) of purged reports")
+        if failed:
+            raise CliError(f"{failed} review post(s) could not be edited (see /warden setup for "
+                           "the reason); run purge again once Warden may edit them")
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m bot", description="Warden, the player-report bot.")
@@ -247,10 +359,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("keygen", help="print a new TOKEN_ENCRYPTION_KEY")
     p.set_defaults(handler=cmd_keygen)
 
+    p = sub.add_parser(
+        "rekey", help="re-encrypt every stored token under the first TOKEN_ENCRYPTION_KEY"
+    )
+    p.set_defaults(handler=cmd_rekey)
+
     p = sub.add_parser("backup", help="write a consistent copy of the live database")
     p.add_argument("path", type=Path, help="where to write the copy")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser(
+        "purge", help="blank report content older than REPORT_RETENTION_DAYS (audit is kept)"
+    )
+    p.add_argument("--older-than-days", type=_positive_int, metavar="DAYS",
+                   help="override REPORT_RETENTION_DAYS for this run")
+    p.add_argument("--dry-run", action="store_true", help="only count what would be purged")
+    p.set_defaults(handler=cmd_purge)
 
     p = sub.add_parser("audit", help="verify or export the tamper-evident audit trail")
     audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import discord
 
-from bot.notify import DmOutcome, Notice
+from bot.notify import DmOutcome, LinkButton, Notice
 
 log = logging.getLogger(__name__)
 
 DM_CLOSED = 50007
 
 
+def link_view(buttons: Sequence[LinkButton]) -> discord.ui.View | None:
+    """URL buttons (at most five, one row); None when there are none."""
+    if not buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for button in buttons[:5]:
+        view.add_item(discord.ui.Button(label=button.label[:80], url=button.url))
+    return view
+
+
 def render(notice: Notice) -> tuple[discord.Embed, discord.ui.View | None]:
     embed = discord.Embed(title=notice.title, description=notice.text[:4096])
-    view: discord.ui.View | None = None
-    if notice.buttons:
-        view = discord.ui.View(timeout=None)
-        for button in notice.buttons[:5]:
-            view.add_item(discord.ui.Button(label=button.label[:80], url=button.url))
-    return embed, view
+    return embed, link_view(notice.buttons)
 
 
 class DiscordNotifier:

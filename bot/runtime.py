@@ -14,11 +14,27 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.app import Deps, WardenBot
+import httpx
+
+from bot import USER_AGENT
+from bot.apis.bungie import BungieClient
+from bot.apis.pacing import Limiter
+from bot.apis.retry import RetryPolicy, build_http_client
+from bot.apis.sanctions import SanctionsClient
+from bot.app import BackgroundStarter, Deps, WardenBot
+from bot.crypto import TokenBox
 from bot.discord_endpoints import point_discord_at
 from bot.discord_notifier import DiscordNotifier
+from bot.services.delivery_bungie import BungieSender
+from bot.services.delivery_sanctions import SanctionsSender
+from bot.services.link_providers import BungieLinkProvider, GameLinkProvider, LinkProvider
+from bot.services.linking import LinkingService
+from bot.services.outbox import OutboxPolicy, OutboxWorker, Sender
+from bot.services.reports import ReportService
+from bot.services.review import ReviewService
 from bot.settings import Settings
 from bot.store import Database, Store
+from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +59,148 @@ async def open_app(
         stack.push_async_callback(db.close)
         store = Store(db)
         deps = Deps(settings=settings, store=store)
-        bot = WardenBot(deps, start_background=start_background, **bot_options)
+        deps.bungie = _open_bungie(settings, stack)
+        deps.sanctions = _open_sanctions(settings, stack)
+        background: list[BackgroundStarter] = []
+        web: WebServer | None = None
+        if settings.linking_enabled:
+            deps.linking = _linking_service(settings, deps)
+            web = WebServer(
+                deps.linking,
+                host=settings.web_host,
+                port=settings.web_port,
+                secure_cookies=(settings.public_base_url or "").startswith("https://"),
+            )
+            background.append(_starter(web))
+        background.append(_start_outbox)
+        bot = WardenBot(
+            deps, start_background=start_background, background=background, **bot_options
+        )
         stack.push_async_callback(bot.close)
+        if web is not None:
+            # Stops before the bot and the database close: no callback outlives them.
+            stack.push_async_callback(web.stop)
         deps.notifier = DiscordNotifier(bot)
+        if deps.linking is not None:
+            deps.linking.notifier = deps.notifier
+        deps.review = ReviewService(
+            store=store, events=deps.events, settings=settings, notifier=deps.notifier,
+            linking=deps.linking,
+        )
+        deps.review.subscribe()
+        stack.push_async_callback(deps.review.close)
+        deps.reports = ReportService(
+            store=store, events=deps.events, settings=settings, bungie=deps.bungie,
+            linking=deps.linking, notifier=deps.notifier,
+        )
+        stack.push_async_callback(deps.reports.close)
+        deps.outbox = _outbox(settings, deps)
+        # Runs before the HTTP clients and the database close: attempts end cleanly first.
+        stack.push_async_callback(deps.outbox.stop)
         yield bot
+
+
+def _retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.api_retry_attempts,
+        base_delay=settings.api_retry_base_delay,
+        max_delay=max(settings.api_retry_base_delay, 30.0),
+        total_budget=settings.api_retry_budget_seconds,
+    )
+
+
+def _outbox(settings: Settings, deps: Deps) -> OutboxWorker:
+    senders: list[Sender] = []
+    if deps.bungie is not None:
+        senders.append(BungieSender(
+            deps.bungie, store=deps.store, settings=settings, linking=deps.linking,
+            notifier=lambda: deps.notifier,
+        ))
+    if deps.sanctions is not None:
+        senders.append(SanctionsSender(deps.sanctions, linking=deps.linking))
+    policy = OutboxPolicy(
+        concurrency=settings.outbox_concurrency,
+        max_attempts=settings.outbox_max_attempts,
+        base_delay=settings.outbox_retry_base_seconds,
+        max_delay=settings.outbox_retry_max_seconds,
+        give_up_after=settings.outbox_give_up_hours * 3600.0,
+        shutdown_grace=settings.outbox_shutdown_grace_seconds,
+    )
+    return OutboxWorker(store=deps.store, events=deps.events, senders=senders, policy=policy)
+
+
+async def _start_outbox(bot: WardenBot) -> None:
+    if bot.deps.outbox is not None:
+        await bot.deps.outbox.start()
+
+
+def _http_client(settings: Settings) -> httpx.AsyncClient:
+    return build_http_client(
+        connect_timeout=settings.http_connect_timeout,
+        read_timeout=settings.http_read_timeout,
+        user_agent=USER_AGENT,
+    )
+
+
+def _open_bungie(settings: Settings, stack: AsyncExitStack) -> BungieClient | None:
+    if settings.bungie_api_key is None:
+        return None
+    http = _http_client(settings)
+    stack.push_async_callback(http.aclose)
+    secret = settings.bungie_client_secret
+    if settings.bungie_client_id and secret is None:
+        log.warning("BUNGIE_CLIENT_SECRET is not set: Bungie gives refresh tokens only to "
+                    "Confidential clients, so Bungie links will stop working after an hour")
+    return BungieClient(
+        http,
+        api_key=settings.bungie_api_key.get_secret_value(),
+        api_base_url=settings.bungie_api_base_url,
+        stats_base_url=settings.bungie_stats_base_url,
+        client_id=settings.bungie_client_id,
+        client_secret=None if secret is None else secret.get_secret_value(),
+        authorize_url=settings.bungie_oauth_authorize_url,
+        token_url=settings.bungie_oauth_token_url,
+        limiter=Limiter(),
+        policy=_retry_policy(settings),
+    )
+
+
+def _open_sanctions(settings: Settings, stack: AsyncExitStack) -> SanctionsClient | None:
+    if not settings.sanctions_enabled:
+        return None
+    assert settings.sanctions_api_base_url and settings.sanctions_client_id
+    assert settings.sanctions_client_secret is not None
+    http = _http_client(settings)
+    stack.push_async_callback(http.aclose)
+    return SanctionsClient(
+        http,
+        base_url=settings.sanctions_api_base_url,
+        client_id=settings.sanctions_client_id,
+        client_secret=settings.sanctions_client_secret.get_secret_value(),
+        policy=_retry_policy(settings),
+    )
+
+
+def _linking_service(settings: Settings, deps: Deps) -> LinkingService:
+    assert settings.public_base_url is not None  # linking_enabled guarantees it
+    providers: list[LinkProvider] = []
+    if deps.bungie is not None and settings.bungie_oauth_enabled:
+        providers.append(BungieLinkProvider(deps.bungie))
+    if deps.sanctions is not None:
+        providers.append(GameLinkProvider(deps.sanctions))
+    return LinkingService(
+        store=deps.store,
+        box=TokenBox(settings.token_keys()),
+        public_base_url=settings.public_base_url,
+        providers=providers,
+    )
+
+
+def _starter(web: WebServer) -> BackgroundStarter:
+    async def start_web(bot: WardenBot) -> None:
+        await web.start()
+
+    return start_web
 
 
 async def run(settings: Settings) -> None:

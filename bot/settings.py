@@ -72,6 +72,19 @@ class Settings(BaseSettings):
         "https://www.bungie.net/en/PGCR/Report/{activity_id}/?characterId={character_id}"
     )
 
+    # Retries inside one outside-API call (the outbox retries deliveries on top of this)
+    api_retry_attempts: int = Field(default=3, ge=1, le=10)
+    api_retry_base_delay: float = Field(default=0.5, gt=0)
+    api_retry_budget_seconds: float = Field(default=20.0, gt=0)
+
+    # Report delivery (the outbox)
+    outbox_concurrency: int = Field(default=8, ge=1, le=64)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_retry_base_seconds: float = Field(default=5.0, gt=0)
+    outbox_retry_max_seconds: float = Field(default=900.0, gt=0)
+    outbox_give_up_hours: float = Field(default=24.0, gt=0)
+    outbox_shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+
     # Game backend sanctions API (RallyHere)
     sanctions_api_base_url: str | None = None
     sanctions_client_id: str | None = None

@@ -7,6 +7,9 @@ from bot.store.database import Database, DatabaseError
 from bot.store.deliveries import DeliveryStore
 from bot.store.guilds import GuildStore
 from bot.store.kv import KeyValueStore
+from bot.store.links import LinkStore
+from bot.store.oauth_states import OAuthStateStore
+from bot.store.prefs import MemberPrefsStore
 from bot.store.reports import ReportStore
 
 __all__ = ["Database", "DatabaseError", "Store"]
@@ -20,5 +23,8 @@ class Store:
         self.audit = AuditStore(db)
         self.guilds = GuildStore(db)
         self.kv = KeyValueStore(db)
+        self.links = LinkStore(db)
+        self.oauth_states = OAuthStateStore(db)
         self.reports = ReportStore(db)
         self.deliveries = DeliveryStore(db)
+        self.prefs = MemberPrefsStore(db)

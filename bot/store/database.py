@@ -119,14 +119,15 @@ class Database:
         return self._reader
 
     # -- queries ------------------------------------------------------------------
+    # Each read runs and finishes in one call on the connection's thread. A statement
+    # left open between two awaits would hold a read snapshot that every other
+    # coroutine's read on this shared connection then sees, missing fresh commits.
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self.reader.execute(sql, params) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+        rows = list(await self.reader.execute_fetchall(sql, params))
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self.reader.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.reader.execute_fetchall(sql, params))
 
     async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetch_one(sql, params)

@@ -16,6 +16,7 @@ from bot.store import audit
 from bot.store.database import Database, Row
 
 FINAL_STATUSES = ("sent", "handed_off", "failed", "skipped")
+INTERRUPTED = "interrupted: Warden stopped during an attempt, which may have reached the upstream"
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,12 @@ class DeliveryStore:
         pending (to be reconciled before any resend)."""
         now = time.time()
         async with self._db.transaction() as conn:
+            # last_error is overwritten so that nobody mistakes the interrupted attempt
+            # for the earlier, settled one: it may have reached the upstream.
             cur = await conn.execute(
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?"
-                " WHERE status = 'in_flight'",
-                (now, now),
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,"
+                " last_error = ? WHERE status = 'in_flight'",
+                (now, now, INTERRUPTED),
             )
             count = cur.rowcount
             if count:
@@ -190,6 +193,24 @@ class DeliveryStore:
                 at=now,
             )
         return True
+
+    async def for_guild(
+        self, guild_id: int, since: float | None, until: float | None
+    ) -> list[Delivery]:
+        """Deliveries of the server's accepted reports created in [since, until), for exports."""
+        sql = (
+            "SELECT d.* FROM deliveries d JOIN reports r ON r.id = d.report_id"
+            " WHERE r.guild_id = ? AND r.accepted_at IS NOT NULL"
+        )
+        params: list[Any] = [guild_id]
+        if since is not None:
+            sql += " AND r.created_at >= ?"
+            params.append(since)
+        if until is not None:
+            sql += " AND r.created_at < ?"
+            params.append(until)
+        rows = await self._db.fetch_all(sql + " ORDER BY d.report_id, d.destination", params)
+        return [Delivery.from_row(r) for r in rows]
 
     async def outcome_counts(
         self, guild_id: int, since: float | None, until: float | None

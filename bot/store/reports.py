@@ -128,6 +128,9 @@ class ReportFilter:
     reporter_id: int | None = None
     since: float | None = None
     until: float | None = None
+    # Free text naming the target on any side: a Discord id, Bungie membership id, player
+    # uuid, canonical target key, or a Bungie or game display name (case-insensitive).
+    target_query: str | None = None
 
 
 class ReportStore:
@@ -220,8 +223,7 @@ class ReportStore:
         when = time.time() if now is None else now
         row = {"guild_id": guild_id, "reporter_id": reporter_id, "target_key": target_key,
                "activity_id": activity_id}
-        async with self._db.reader.cursor() as cur:
-            return await _limit_hit(cur, row, limits, when)
+        return await _limit_hit(self._db.reader, row, limits, when)
 
     async def cancel_draft(self, report_id: int, *, reporter_id: int) -> bool:
         return (
@@ -264,6 +266,15 @@ class ReportStore:
         )
         return [Report.from_row(r) for r in rows], int(total or 0)
 
+    async def matching(self, flt: ReportFilter) -> list[Report]:
+        """Every accepted report matching the filter, oldest first (for exports)."""
+        where, params = _filter_sql(flt)
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM reports WHERE {where} ORDER BY created_at, id",  # noqa: S608
+            params,
+        )
+        return [Report.from_row(r) for r in rows]
+
     async def counts(self, flt: ReportFilter, column: str) -> dict[str, int]:
         """Accepted reports matching the filter, counted by ``reason`` or ``status``."""
         if column not in ("reason", "status"):
@@ -290,11 +301,15 @@ class ReportStore:
         decided_by: int | None = None,
         decision_reason: str | None = None,
         release_held: bool = False,
+        skip_held: bool = False,
+        allow_claimed_by: int | None = None,
     ) -> Report | None:
         """A conditional state change: succeeds for exactly one of several racing callers.
 
-        Returns the updated report, or None if its status was not one of ``from_statuses``.
-        ``release_held`` also moves held deliveries to pending in the same transaction.
+        Returns the updated report, or None if its status was not one of ``from_statuses``
+        (or, with ``allow_claimed_by``, if someone else holds the claim).
+        ``release_held`` also moves held deliveries to pending in the same transaction;
+        ``skip_held`` marks them skipped instead (a dismissed report is never sent).
         """
         now = time.time()
         sets = ["status = ?", "updated_at = ?"]
@@ -306,16 +321,27 @@ class ReportStore:
             sets += ["decided_by = ?", "decision_reason = ?"]
             params += [decided_by, decision_reason]
         marks = ", ".join("?" for _ in from_statuses)
+        where = f"id = ? AND status IN ({marks})"
+        where_params: list[Any] = [report_id, *from_statuses]
+        if allow_claimed_by is not None:
+            where += " AND (claimed_by IS NULL OR claimed_by = ?)"
+            where_params.append(allow_claimed_by)
         async with self._db.transaction() as conn:
             cur = await conn.execute(
-                f"UPDATE reports SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",  # noqa: S608
-                (*params, report_id, *from_statuses),
+                f"UPDATE reports SET {', '.join(sets)} WHERE {where}",  # noqa: S608
+                (*params, *where_params),
             )
             if cur.rowcount != 1:
                 return None
             if release_held:
                 await conn.execute(
                     "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?"
+                    " WHERE report_id = ? AND status = 'held'",
+                    (now, now, report_id),
+                )
+            elif skip_held:
+                await conn.execute(
+                    "UPDATE deliveries SET status = 'skipped', updated_at = ?, completed_at = ?"
                     " WHERE report_id = ? AND status = 'held'",
                     (now, now, report_id),
                 )
@@ -337,6 +363,48 @@ class ReportStore:
             "UPDATE reports SET review_channel_id = ?, review_message_id = ? WHERE id = ?",
             (channel_id, message_id, report_id),
         )
+
+    async def record_review_post(
+        self, report_id: int, channel_id: int, message_id: int, *, details: dict[str, Any]
+    ) -> None:
+        """Remember where the review post is, with an audit row of what it carried."""
+        now = time.time()
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE reports SET review_channel_id = ?, review_message_id = ? WHERE id = ?",
+                (channel_id, message_id, report_id),
+            )
+            async with conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)) as c:
+                guild_row = await c.fetchone()
+            await audit.append(
+                conn,
+                "review.posted",
+                guild_id=guild_row[0] if guild_row else None,
+                report_id=report_id,
+                details={"channel_id": channel_id, "message_id": message_id, **details},
+                at=now,
+            )
+
+    async def without_review_post(self, guild_id: int, *, limit: int) -> list[Report]:
+        """The newest ``limit`` accepted, unpurged reports of a server that have no review
+        post, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM (SELECT * FROM reports WHERE guild_id = ?"
+            " AND accepted_at IS NOT NULL AND purged_at IS NULL AND review_message_id IS NULL"
+            " ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (guild_id, limit),
+        )
+        return [Report.from_row(r) for r in rows]
+
+    async def purged_with_review_post(self, *, purged_after: float) -> list[Report]:
+        """Purged reports that have a review post, purged after the given time, in the
+        order they were purged."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM reports WHERE purged_at IS NOT NULL AND purged_at > ?"
+            " AND review_message_id IS NOT NULL ORDER BY purged_at, id",
+            (purged_after,),
+        )
+        return [Report.from_row(r) for r in rows]
 
     async def add_note(
         self, report_id: int, *, author_id: int | None, kind: str, body: str
@@ -373,8 +441,28 @@ class ReportStore:
 
     async def purge_content(self, older_than: float) -> int:
         """Blank the content of reports older than the retention period; keep ids and audit."""
+        return len(await self.purge_expired(older_than))
+
+    async def count_expired(self, older_than: float) -> int:
+        """Reports whose content ``purge_expired`` would blank now."""
+        return int(
+            await self._db.fetch_value(
+                "SELECT COUNT(*) FROM reports WHERE created_at < ? AND purged_at IS NULL",
+                (older_than,),
+            )
+            or 0
+        )
+
+    async def purge_expired(self, older_than: float) -> list[int]:
+        """``purge_content``, returning the ids of the reports it blanked (so their review
+        posts can be scrubbed too)."""
         now = time.time()
         async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id FROM reports WHERE created_at < ? AND purged_at IS NULL ORDER BY id",
+                (older_than,),
+            ) as c:
+                ids = [int(r[0]) for r in await c.fetchall()]
             cur = await conn.execute(
                 "UPDATE reports SET description = NULL, evidence = '[]', purged_at = ?,"
                 " updated_at = ? WHERE created_at < ? AND purged_at IS NULL",
@@ -390,7 +478,7 @@ class ReportStore:
                     conn, "retention.purged", details={"reports": count, "before": older_than},
                     at=now,
                 )
-        return count
+        return ids
 
 
 async def _limit_hit(
@@ -404,7 +492,9 @@ async def _limit_hit(
         conn,
         "SELECT accepted_at FROM reports WHERE guild_id = ? AND reporter_id = ?"
         " AND accepted_at >= ? ORDER BY accepted_at DESC LIMIT ?",
-        (guild_id, reporter_id, now - DAY, max(limits.day_count, 1) + 1),
+        # Enough rows for the largest quota in force (the day rule may be switched off).
+        (guild_id, reporter_id, now - DAY,
+         max(limits.short_count, limits.hour_count, limits.day_count, 1) + 1),
     )
     times = [float(r[0]) for r in newest_first]
     for rule, count, window in (
@@ -434,7 +524,7 @@ async def _limit_hit(
         recent = await _fetch_all(
             conn,
             "SELECT MAX(accepted_at) FROM reports WHERE guild_id = ? AND reporter_id = ?"
-            " AND target_key = ? AND accepted_at >= ?",
+            " AND target_key = ? AND accepted_at > ?",
             (guild_id, reporter_id, target_key, now - window),
         )
         if recent and recent[0][0] is not None:
@@ -448,8 +538,8 @@ async def _fetch_all(
     if isinstance(conn, aiosqlite.Cursor):
         await conn.execute(sql, params)
         return list(await conn.fetchall())
-    async with conn.execute(sql, params) as cur:
-        return list(await cur.fetchall())
+    # One call: no statement stays open across an await (see Database.fetch_one).
+    return list(await conn.execute_fetchall(sql, params))
 
 
 def _filter_sql(flt: ReportFilter) -> tuple[str, list[Any]]:
@@ -470,4 +560,12 @@ def _filter_sql(flt: ReportFilter) -> tuple[str, list[Any]]:
     if flt.until is not None:
         clauses.append("created_at < ?")
         params.append(flt.until)
+    if flt.target_query:
+        query = flt.target_query.strip()
+        clauses.append(
+            "(? IN (CAST(target_discord_id AS TEXT), CAST(target_bungie_membership_id AS TEXT),"
+            " target_player_uuid, target_key) OR lower(target_bungie_name) = lower(?)"
+            " OR lower(target_game_name) = lower(?))"
+        )
+        params += [query, query, query]
     return " AND ".join(clauses), params

@@ -1,0 +1,206 @@
+"""Destiny activities for reports: PGCRs with member-facing errors, and pickers.
+
+Autocomplete runs on every keystroke and must answer within Discord's 3 seconds,
+so everything here is cached in memory: PGCRs never change once an activity is
+over, activity names only with the manifest, and a member's recent activities
+are good for a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.apis.bungie import ActivityHistoryEntry, BungieClient, Pgcr
+from bot.apis.errors import ApiError, NotFound, PrivacyRestricted
+from bot.errors import InvalidInput, UserFacingError
+from bot.services.activity_modes import mode_name
+from bot.services.report_checks import duration_text
+from bot.services.targets import Identity
+
+log = logging.getLogger(__name__)
+
+ACTIVITY_ENTITY = "DestinyActivityDefinition"
+PGCR_CACHE_SIZE = 256
+PGCR_TTL = 3600.0
+RECENT_TTL = 60.0
+RECENT_PER_CHARACTER = 10
+CHOICES_MAX = 25
+"""Discord shows at most 25 autocomplete choices."""
+CHOICE_NAME_MAX = 100
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An autocomplete entry: what the member sees and what the option receives."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class _Recent:
+    entries: tuple[ActivityHistoryEntry, ...]
+    fetched_at: float
+
+
+class ActivityDirectory:
+    def __init__(
+        self, bungie: BungieClient | None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._bungie = bungie
+        self._clock = clock
+        self._pgcrs: OrderedDict[int, tuple[Pgcr, float]] = OrderedDict()
+        self._names: dict[int, str | None] = {}
+        self._recent: dict[int, _Recent] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self._bungie is not None
+
+    async def pgcr(self, activity_id: int) -> Pgcr:
+        """The activity's PGCR, or a refusal that says what is wrong with the id."""
+        cached = self._pgcrs.get(activity_id)
+        if cached is not None and self._clock() - cached[1] < PGCR_TTL:
+            self._pgcrs.move_to_end(activity_id)
+            return cached[0]
+        if self._bungie is None:
+            raise UserFacingError("This Warden is not connected to Bungie.net.")
+        try:
+            pgcr = await self._bungie.get_pgcr(activity_id)
+        except NotFound:
+            raise InvalidInput(
+                f"Bungie.net has no activity `{activity_id}`. Check the id: it is the number at "
+                "the end of the activity's post-game report link."
+            ) from None
+        except PrivacyRestricted:
+            raise InvalidInput(
+                f"Activity `{activity_id}` is private on Bungie.net, so I can't check who "
+                "played in it. Report without the activity, or ask the player whose privacy "
+                "settings hide it."
+            ) from None
+        except ApiError as exc:
+            raise UserFacingError(
+                "Bungie.net is not answering right now, so I can't check the activity. Try "
+                f"again in a few minutes. ({exc.code or exc.status or type(exc).__name__})"
+            ) from None
+        self._pgcrs[activity_id] = (pgcr, self._clock())
+        while len(self._pgcrs) > PGCR_CACHE_SIZE:
+            self._pgcrs.popitem(last=False)
+        return pgcr
+
+    async def describe(self, activity_id: int, mode: int | None, hash_: int | None,
+                       period: datetime | None) -> str:
+        """``Trials of Osiris · Burnout · 3 hours ago`` (as much as is known)."""
+        parts = []
+        if mode:
+            parts.append(mode_name(mode))
+        if hash_:
+            name = await self._activity_name(hash_)
+            if name and name not in parts:
+                parts.append(name)
+        if period is not None:
+            parts.append(self._ago(period))
+        return " · ".join(parts) or f"activity {activity_id}"
+
+    # ---- autocomplete --------------------------------------------------------------
+
+    async def recent_choices(self, reporter: Identity, typed: str) -> list[Choice]:
+        """The member's latest activities across their characters, newest first."""
+        if self._bungie is None or reporter.destiny_membership_id is None:
+            return []
+        entries = await self._recent_entries(reporter)
+        needle = typed.strip().casefold()
+        hashes = {e.director_activity_hash for e in entries if e.director_activity_hash}
+        await asyncio.gather(*(self._activity_name(h) for h in hashes))
+        choices: list[Choice] = []
+        for entry in entries:
+            label = await self.describe(entry.instance_id, entry.mode,
+                                        entry.director_activity_hash, entry.period)
+            name = _fit(f"{label} · {entry.instance_id}")
+            if needle and needle not in name.casefold():
+                continue
+            choices.append(Choice(name, str(entry.instance_id)))
+            if len(choices) == CHOICES_MAX:
+                break
+        return choices
+
+    async def player_choices(self, activity_id: int, reporter: Identity,
+                             typed: str) -> list[Choice]:
+        """The other players of an activity, by Bungie name."""
+        pgcr = await self.pgcr(activity_id)
+        needle = typed.strip().casefold()
+        mine = reporter.destiny_ids
+        seen: set[int] = set()
+        choices: list[Choice] = []
+        for entry in pgcr.entries:
+            if entry.membership_id in mine or entry.membership_id in seen:
+                continue
+            seen.add(entry.membership_id)
+            name = entry.bungie_name
+            if not name:
+                continue
+            shown = name
+            klass = entry.player.character_class
+            if klass:
+                shown = f"{name} · {klass}"
+            if needle and needle not in shown.casefold():
+                continue
+            choices.append(Choice(_fit(shown), name))
+        return choices[:CHOICES_MAX]
+
+    async def _recent_entries(self, reporter: Identity) -> tuple[ActivityHistoryEntry, ...]:
+        assert self._bungie is not None and reporter.destiny_membership_id is not None
+        key = reporter.destiny_membership_id
+        cached = self._recent.get(key)
+        if cached is not None and self._clock() - cached.fetched_at < RECENT_TTL:
+            return cached.entries
+        mtype = reporter.destiny_membership_type or 0
+        characters = await self._bungie.get_profile_characters(mtype, key)
+        histories = await asyncio.gather(*(
+            self._bungie.get_activity_history(mtype, key, c.character_id,
+                                              count=RECENT_PER_CHARACTER)
+            for c in characters
+        ))
+        merged: dict[int, ActivityHistoryEntry] = {}
+        for history in histories:
+            for entry in history:
+                merged.setdefault(entry.instance_id, entry)
+        entries = tuple(sorted(merged.values(), key=lambda e: e.period, reverse=True))
+        self._recent[key] = _Recent(entries, self._clock())
+        return entries
+
+    async def _activity_name(self, hash_: int) -> str | None:
+        if hash_ in self._names:
+            return self._names[hash_]
+        name: str | None = None
+        if self._bungie is not None:
+            try:
+                definition = await self._bungie.get_manifest_entity(ACTIVITY_ENTITY, hash_)
+                props = definition.get("displayProperties") or {}
+                name = str(props.get("name") or "") or None
+            except NotFound:
+                pass
+            except ApiError as exc:
+                log.debug("no manifest name for activity %s yet: %s", hash_, exc)
+                return None  # a passing failure: ask again next time
+        self._names[hash_] = name
+        return name
+
+    def _ago(self, period: datetime) -> str:
+        seconds = self._clock() - period.timestamp()
+        if seconds < 60:
+            return "just now"
+        if seconds >= 2 * 86400:
+            return f"{int(seconds // 86400)} days ago"
+        words = duration_text(seconds).split(" ")
+        return f"{words[0]} {words[1]} ago"
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= CHOICE_NAME_MAX else text[: CHOICE_NAME_MAX - 1] + "…"

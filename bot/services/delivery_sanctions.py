@@ -1,0 +1,179 @@
+"""Delivering a report to the game backend's sanctions API.
+
+The reporter files it with their own game token when their link works; otherwise
+Warden's service token files it on their behalf with ``source_player_uuid``.
+Warden's report id travels in ``custom_data`` and is the only way to find the
+report upstream again, so any attempt that may have landed is looked up before
+a new one is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from bot.apis.errors import (
+    AmbiguousSend,
+    ApiError,
+    AuthError,
+    InvalidRequest,
+    MissingPermission,
+    NotFound,
+    Throttled,
+    Unavailable,
+)
+from bot.apis.sanctions import WARDEN_REPORT_ID_KEY, CreateReport, ReportResult, SanctionsClient
+from bot.domain import Destination, Provider, Reason
+from bot.errors import UserFacingError
+from bot.services.linking import LinkingService
+from bot.services.outbox import (
+    MAY_HAVE_LANDED,
+    NOT_SENT,
+    Attempt,
+    Failed,
+    Outcome,
+    Retry,
+    Sent,
+)
+from bot.services.report_checks import custom_value
+from bot.store.reports import Evidence, Report
+
+log = logging.getLogger(__name__)
+
+NAME = "game backend"
+
+
+def report_body(report: Report, *, source: UUID | None) -> CreateReport:
+    """The create-report request for ``report`` (``source`` only with the service token)."""
+    custom = {
+        WARDEN_REPORT_ID_KEY: str(report.id),
+        "warden_report_number": str(report.number),
+        "discord_guild_id": str(report.guild_id),
+    }
+    if report.activity_id is not None:
+        custom["destiny_activity_id"] = str(report.activity_id)
+    evidence = _evidence_text(report.evidence)
+    if evidence:
+        custom["evidence"] = custom_value(evidence)
+    return CreateReport(
+        reason=Reason(report.reason),
+        source_player_uuid=source,
+        description=report.description or None,
+        match_id=report.match_id,
+        custom_data=custom,
+    )
+
+
+def _evidence_text(evidence: tuple[Evidence, ...]) -> str:
+    lines: list[str] = []
+    for item in evidence:
+        if item.kind == "message":
+            who = f" by {item.author_name or item.author_id}" if item.author_id else ""
+            lines.append(f"Discord message{who}: {item.url or ''}".rstrip())
+            if item.text:
+                lines.append(f"  text: {item.text}")
+        elif item.url:
+            lines.append(f"attachment {item.filename or ''}: {item.url}".replace("  ", " "))
+    return "\n".join(lines)
+
+
+class SanctionsSender:
+    destination = Destination.SANCTIONS
+
+    def __init__(self, client: SanctionsClient, *, linking: LinkingService | None) -> None:
+        self._client = client
+        self._linking = linking
+
+    async def deliver(self, attempt: Attempt) -> Outcome:
+        report = attempt.report
+        if report.target_player_uuid is None or report.reporter_player_uuid is None:
+            return Failed(f"{NOT_SENT}the report names no game player on one side")
+        target = UUID(report.target_player_uuid)
+        source = UUID(report.reporter_player_uuid)
+        token = await self._player_token(report.reporter_id)
+        if attempt.earlier_may_have_landed:
+            checked = await self._reconcile(report, source, token)
+            if checked is not None:
+                return checked
+        try:
+            result, via = await self._create(report, target, source, token)
+        except MissingPermission as exc:
+            return Failed(
+                f"{NOT_SENT}the {NAME} refused Warden's credentials for filing reports on "
+                "players' behalf (they need sanction:report:create:any); ask the operator "
+                f"[{exc.code or 'insufficient_permissions'}]"
+            )
+        except NotFound as exc:
+            return Failed(f"{NOT_SENT}the {NAME} has no player `{target}` [{exc.code}]")
+        except InvalidRequest as exc:
+            field = f" ({exc.field})" if exc.field else ""
+            return Failed(f"{NOT_SENT}the {NAME} refused the report{field}: {exc.message}")
+        except Throttled as exc:
+            return Retry(f"{NOT_SENT}the {NAME} asked Warden to slow down", after=exc.retry_after)
+        except AmbiguousSend as exc:
+            return Retry(f"{MAY_HAVE_LANDED}{exc.message}")
+        except Unavailable as exc:
+            return Retry(f"{NOT_SENT}the {NAME} is unavailable: {exc.message}",
+                         after=exc.retry_after)
+        except ApiError as exc:
+            code = f" [{exc.code}]" if exc.code else ""
+            return Retry(f"{NOT_SENT}the {NAME} answered: {exc.message}{code}")
+        return Sent(result.report_id, {"via": via})
+
+    async def _reconcile(self, report: Report, source: UUID, token: str | None) -> Outcome | None:
+        """``Sent`` if an earlier attempt landed, None if it certainly did not, or what to
+        do when that cannot be told yet (never "send again")."""
+        try:
+            found = await self._find(source, str(report.id), token)
+        except MissingPermission as exc:
+            return Failed(
+                f"{MAY_HAVE_LANDED}an earlier attempt may have reached the {NAME}, and Warden "
+                "may not read sent reports to check, so it is not sent again (a moderator can "
+                f"look upstream for warden_report_id {report.id}) "
+                f"[{exc.code or 'insufficient_permissions'}]"
+            )
+        except ApiError as exc:
+            # Still unknown: the next attempt checks again before anything is sent.
+            return Retry(f"{MAY_HAVE_LANDED}could not check the {NAME} for an earlier attempt "
+                         f"({exc.message})", after=getattr(exc, "retry_after", None))
+        if found is None:
+            return None
+        log.info("sanctions: report %s had landed as %s; not sending again", report.id,
+                 found.report_id)
+        return Sent(found.report_id, {"reconciled": True})
+
+    async def _player_token(self, reporter_id: int) -> str | None:
+        """The reporter's own game token, or None to use Warden's service token."""
+        if self._linking is None:
+            return None
+        try:
+            return await self._linking.access_token(reporter_id, Provider.GAME)
+        except (UserFacingError, ApiError) as exc:
+            # Unlinked, broken or not refreshable now: the service token speaks for them.
+            log.info("sanctions: reporter %s has no usable game token (%s); using the service "
+                     "token", reporter_id, type(exc).__name__)
+            return None
+
+    async def _find(self, source: UUID, warden_id: str, token: str | None) -> ReportResult | None:
+        if token is not None:
+            try:
+                return await self._client.find_sent_report(source, warden_id, player_token=token)
+            except AuthError as exc:
+                log.info("sanctions: player token refused while checking (%s); checking with "
+                         "the service token", exc.code)
+        return await self._client.find_sent_report(source, warden_id)
+
+    async def _create(
+        self, report: Report, target: UUID, source: UUID, token: str | None
+    ) -> tuple[ReportResult, str]:
+        if token is not None:
+            try:
+                body = report_body(report, source=None)
+                return await self._client.create_report(target, body, player_token=token), "player"
+            except AuthError as exc:
+                # A refused token means the request was not processed: safe to file it
+                # with the service token instead.
+                log.info("sanctions: reporter %s's token refused (%s); using the service token",
+                         report.reporter_id, exc.code)
+        body = report_body(report, source=source)
+        return await self._client.create_report(target, body), "service"

@@ -1,0 +1,329 @@
+"""The delivery worker: sends every pending delivery row, exactly once, eventually.
+
+One worker per process. On start it returns rows a crash left ``in_flight`` to
+pending (``recover_in_flight``); then it loops over due rows, running up to
+``concurrency`` deliveries at once, each claimed with the store's conditional
+``start_attempt`` so no row is ever worked on twice at the same time. A sender
+turns one attempt into an outcome; the worker records it (final, or retried later
+with backoff or the upstream's wait hint, until a bound turns it into ``failed``)
+and publishes ``DELIVERY_CHANGED``.
+
+Every error text written to a row starts with ``not sent:`` (the upstream certainly
+did not act) or ``may have landed:``. A row retried after anything but ``not
+sent:`` is reconciled with the upstream before it is sent again, which is what
+makes a crash between sending and recording harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.domain import Destination
+from bot.services.events import Event, EventBus, EventKind
+from bot.store import Store
+from bot.store.deliveries import Delivery
+from bot.store.reports import Report
+
+log = logging.getLogger(__name__)
+
+NOT_SENT = "not sent: "
+MAY_HAVE_LANDED = "may have landed: "
+
+
+# ---- what a sender reports back ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Sent:
+    upstream_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HandedOff:
+    url: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Try again later. ``error`` starts with ``NOT_SENT`` or ``MAY_HAVE_LANDED``."""
+
+    error: str
+    after: float | None = None
+    """The upstream's wait hint in seconds; None to back off by the policy."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Give up for good; ``error`` is for a moderator to read."""
+
+    error: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: str
+
+
+Outcome = Sent | HandedOff | Retry | Failed | Skipped
+
+
+@dataclass(frozen=True)
+class Attempt:
+    report: Report
+    delivery: Delivery
+    """The claimed row; ``attempts`` already counts this attempt."""
+
+    @property
+    def number(self) -> int:
+        return self.delivery.attempts
+
+    @property
+    def earlier_may_have_landed(self) -> bool:
+        """Whether an earlier attempt may have reached the upstream unrecorded.
+
+        A fresh row has no error; a row whose last settled attempt certainly did not
+        reach the upstream says ``not sent:``; anything else (an ambiguous answer, an
+        attempt interrupted by a crash) may have landed.
+        """
+        error = self.delivery.last_error
+        if error is None:
+            return self.delivery.attempts > 1
+        return not error.startswith(NOT_SENT)
+
+
+class Sender(Protocol):
+    destination: Destination
+
+    async def deliver(self, attempt: Attempt) -> Outcome: ...
+
+
+# ---- policy ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    concurrency: int = 8
+    max_attempts: int = 8
+    base_delay: float = 5.0
+    max_delay: float = 900.0
+    give_up_after: float = 24 * 3600.0
+    """Seconds after the row was written; past this a retry becomes ``failed``."""
+    idle_poll: float = 30.0
+    """Longest sleep with nothing due; events wake the worker sooner."""
+    shutdown_grace: float = 5.0
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential with full jitter; at least half the base delay."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** max(attempt - 1, 0)))
+        return random.uniform(self.base_delay / 2, max(ceiling, self.base_delay / 2))
+
+
+# ---- the worker ------------------------------------------------------------------------
+
+class OutboxWorker:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        events: EventBus,
+        senders: Sequence[Sender],
+        policy: OutboxPolicy = OutboxPolicy(),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._events = events
+        self._senders = {Destination(s.destination): s for s in senders}
+        self._policy = policy
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._running: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def running(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    async def start(self) -> None:
+        if self._loop_task is not None:
+            return
+        recovered = await self._store.deliveries.recover_in_flight()
+        if recovered:
+            log.warning("outbox: %d delivery attempt(s) were interrupted by the last stop; "
+                        "they will be checked with the upstream before any resend", recovered)
+        self._stopping = False
+        self._events.subscribe(EventKind.DELIVERIES_QUEUED, self._on_queued)
+        self._loop_task = asyncio.create_task(self._run(), name="warden-outbox")
+        log.info("outbox: started (%d at a time)", self._policy.concurrency)
+
+    async def stop(self) -> None:
+        """Stop taking work, give running attempts a grace period, then cancel them.
+
+        A cancelled attempt stays ``in_flight`` in the database: the next start
+        reconciles it with the upstream instead of sending it blindly.
+        """
+        if self._loop_task is None:
+            return
+        self._stopping = True
+        self._events.unsubscribe(EventKind.DELIVERIES_QUEUED, self._on_queued)
+        self._wake.set()
+        await asyncio.gather(self._loop_task, return_exceptions=True)
+        self._loop_task = None
+        running = list(self._running.values())
+        if running:
+            _, pending = await asyncio.wait(running, timeout=self._policy.shutdown_grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            if pending:
+                log.warning("outbox: %d attempt(s) cut short by the stop", len(pending))
+        log.info("outbox: stopped")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _on_queued(self, event: Event) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self._dispatch_due()
+                timeout = await self._idle_timeout()
+            except Exception:
+                # The database is the source of truth: log, breathe, look again.
+                log.exception("outbox: could not read due deliveries")
+                timeout = min(self._policy.idle_poll, 5.0)
+            if self._stopping:
+                break
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            except TimeoutError:
+                pass
+
+    async def _dispatch_due(self) -> None:
+        free = self._policy.concurrency - len(self._running)
+        if free <= 0:
+            return
+        due = await self._store.deliveries.due(now=self._clock(),
+                                               limit=free + len(self._running))
+        for row in due:
+            key = (row.report_id, row.destination)
+            if key in self._running:
+                continue
+            task = asyncio.create_task(self._attempt(row), name=f"deliver-{key[0]}-{key[1]}")
+            self._running[key] = task
+            task.add_done_callback(functools.partial(self._finished, key))
+            free -= 1
+            if free == 0:
+                break
+
+    def _finished(self, key: tuple[int, str], _task: asyncio.Task[None]) -> None:
+        self._running.pop(key, None)
+        self._wake.set()
+
+    async def _idle_timeout(self) -> float:
+        if len(self._running) >= self._policy.concurrency:
+            return self._policy.idle_poll  # a finishing attempt wakes us
+        next_due = await self._store.deliveries.next_due_at()
+        if next_due is None:
+            return self._policy.idle_poll
+        wait = next_due - self._clock()
+        if wait <= 0:
+            # Due but already ours (claimed a moment ago): wait for a change, briefly.
+            return 0.05 if self._running else 0.0
+        return min(wait, self._policy.idle_poll)
+
+    async def _attempt(self, row: Delivery) -> None:
+        try:
+            await self._attempt_once(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Only the database can fail here; the row is retried (or recovered at the
+            # next start if it was left in flight).
+            log.exception("outbox: could not record the delivery of report %s to %s",
+                          row.report_id, row.destination)
+
+    async def _attempt_once(self, row: Delivery) -> None:
+        claimed = await self._store.deliveries.start_attempt(row.report_id, row.destination)
+        if claimed is None:
+            return  # someone else took it, or it is no longer pending
+        outcome: Outcome
+        try:
+            outcome = await self._deliver(claimed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("outbox: delivery of report %s to %s failed unexpectedly",
+                          claimed.report_id, claimed.destination)
+            outcome = Retry(f"{MAY_HAVE_LANDED}unexpected error in Warden "
+                            f"({type(exc).__name__}); see the log")
+        await self._record(claimed, outcome)
+        await self._events.publish(
+            Event(EventKind.DELIVERY_CHANGED, claimed.report_id, claimed.destination)
+        )
+
+    async def _deliver(self, claimed: Delivery) -> Outcome:
+        sender = self._senders.get(Destination(claimed.destination))
+        if sender is None:
+            return Failed(f"{NOT_SENT}{claimed.destination} is not configured on this Warden")
+        report = await self._store.reports.get(claimed.report_id)
+        if report is None:
+            return Skipped("the report no longer exists")
+        return await sender.deliver(Attempt(report, claimed))
+
+    async def _record(self, claimed: Delivery, outcome: Outcome) -> None:
+        deliveries = self._store.deliveries
+        rid, dest = claimed.report_id, claimed.destination
+        if isinstance(outcome, Sent):
+            await deliveries.finish(rid, dest, status="sent", upstream_id=outcome.upstream_id,
+                                    details=outcome.details)
+        elif isinstance(outcome, HandedOff):
+            await deliveries.finish(rid, dest, status="handed_off", handoff_url=outcome.url,
+                                    details=outcome.details)
+        elif isinstance(outcome, Failed):
+            await deliveries.finish(rid, dest, status="failed", error=outcome.error,
+                                    details=outcome.details)
+        elif isinstance(outcome, Skipped):
+            await deliveries.finish(rid, dest, status="skipped", error=outcome.reason)
+        else:
+            await self._retry(claimed, outcome)
+
+    async def _retry(self, claimed: Delivery, outcome: Retry) -> None:
+        policy = self._policy
+        now = self._clock()
+        age = now - claimed.created_at
+        if claimed.attempts >= policy.max_attempts or age >= policy.give_up_after:
+            tries = f"{claimed.attempts} attempt{'s' if claimed.attempts != 1 else ''}"
+            await self._store.deliveries.finish(
+                claimed.report_id, claimed.destination, status="failed",
+                error=f"{outcome.error} (gave up after {tries})",
+                details={"attempts": claimed.attempts},
+            )
+            log.warning("outbox: report %s to %s failed after %s: %s", claimed.report_id,
+                        claimed.destination, tries, outcome.error)
+            return
+        # The upstream's own wait hint is honoured as given; only our backoff is capped.
+        if outcome.after is not None:
+            delay = max(outcome.after, 0.0)
+        else:
+            delay = min(policy.backoff(claimed.attempts), policy.max_delay)
+        await self._store.deliveries.retry_later(
+            claimed.report_id, claimed.destination, at=now + delay, error=outcome.error
+        )
+        log.info("outbox: report %s to %s: %s; retry %d in %.1fs", claimed.report_id,
+                 claimed.destination, outcome.error, claimed.attempts + 1, delay)

@@ -1,0 +1,158 @@
+"""Checks on what a member typed into a report, before anything is stored or looked up.
+
+The limits are the upstream APIs' own (the sanctions API takes a description of
+1-4096 characters and ``custom_data`` values of 1-4096; Bungie ids are int64), so
+a stored report is always one both APIs can accept. Every refusal names the field
+and the limit, and echoes what the member typed only through ``shown``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from bot.apis.sanctions.models import CUSTOM_DATA_VALUE_MAX, DESCRIPTION_MAX
+from bot.errors import InvalidInput
+from bot.store.guilds import ReportLimits
+from bot.store.reports import LimitHit
+
+INT64_MAX = 2**63 - 1
+MATCH_ID_MAX = 128
+"""Game match ids are opaque strings upstream; 128 covers uuids and session ids."""
+SHOWN_MAX = 64
+_MATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]*")
+_MENTION = re.compile(r"^<@!?(\d{1,21})>$")
+_MEMBER_VALUE = re.compile(r"^member:(\d{1,21})$")
+
+
+def shown(text: str, limit: int = SHOWN_MAX) -> str:
+    """Member-typed text made safe to echo: one line, no markdown, in a code span.
+
+    Replies are also sent with mentions disabled; this stops the text from
+    restyling the message or breaking out of its quotes.
+    """
+    flat = " ".join(str(text).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    # A backtick would end the code span; the look-alike keeps the text readable.
+    return "`" + (flat.replace("`", "ˋ") or " ") + "`"
+
+
+def clean_description(text: str | None) -> str | None:
+    """The description as sent upstream (None when blank); refuses one over the limit."""
+    if text is None:
+        return None
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    if len(cleaned) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            f"The description is {len(cleaned)} characters long; the limit is "
+            f"{DESCRIPTION_MAX}. Shorten it (put long logs in an attachment) and try again."
+        )
+    return cleaned
+
+
+@dataclass(frozen=True)
+class ActivityRef:
+    """What the member gave as the activity: a Destiny activity id or a game match id."""
+
+    activity_id: int | None = None
+    match_id: str | None = None
+
+
+def parse_activity(text: str | None) -> ActivityRef:
+    """A number is a Destiny activity (PGCR) id; anything else a game match id."""
+    if text is None or not text.strip():
+        return ActivityRef()
+    raw = text.strip()
+    # People paste PGCR links; the id is the last number in them.
+    link = re.search(r"/(?:pgcr/)?(\d{1,20})/?(?:[?#].*)?$", raw, re.IGNORECASE)
+    if link and raw.lower().startswith(("http://", "https://")):
+        raw = link.group(1)
+    if raw.isdigit():
+        value = int(raw)
+        if not 1 <= value <= INT64_MAX:
+            raise InvalidInput(
+                f"{shown(raw)} is not a Destiny activity id: it must be a number between 1 "
+                f"and {INT64_MAX}."
+            )
+        return ActivityRef(activity_id=value)
+    if len(raw) > MATCH_ID_MAX or not _MATCH_ID.fullmatch(raw):
+        raise InvalidInput(
+            f"{shown(raw)} is neither a Destiny activity id (a number) nor a game match id "
+            f"(letters, digits, '-', '_', '.', ':'; at most {MATCH_ID_MAX} characters)."
+        )
+    return ActivityRef(match_id=raw)
+
+
+def parse_uuid(text: str) -> UUID | None:
+    """A game player uuid written with or without dashes; None if the text is not one."""
+    raw = text.strip().strip("{}")
+    if not re.fullmatch(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                        r"[0-9a-fA-F]{12}", raw):
+        return None
+    return UUID(raw)
+
+
+def parse_member(text: str) -> int | None:
+    """A Discord member written as a mention (``<@123>``) or chosen from autocomplete."""
+    raw = text.strip()
+    match = _MENTION.match(raw) or _MEMBER_VALUE.match(raw)
+    return int(match.group(1)) if match else None
+
+
+def custom_value(text: str) -> str:
+    """A ``custom_data`` value cut to the API's limit (values are never empty)."""
+    value = text if text else "-"
+    if len(value) <= CUSTOM_DATA_VALUE_MAX:
+        return value
+    return value[: CUSTOM_DATA_VALUE_MAX - 1] + "…"
+
+
+# ---- limits ---------------------------------------------------------------------------
+
+def duration_text(seconds: float) -> str:
+    """``"25 seconds"``, ``"4 minutes"``, ``"3 hours 10 minutes"``: rounded up, never 0."""
+    total = max(1, math.ceil(seconds))
+    if total < 60:
+        return f"{total} second{'s' if total != 1 else ''}"
+    minutes = math.ceil(total / 60)
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours, rest = divmod(minutes, 60)
+    text = f"{hours} hour{'s' if hours != 1 else ''}"
+    return text + (f" {rest} minute{'s' if rest != 1 else ''}" if rest else "")
+
+
+def _clock_text(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%H:%M UTC")
+
+
+def limit_message(hit: LimitHit, limits: ReportLimits, now: float) -> str:
+    """Which limit the member reached and when they may report again."""
+    again = ""
+    if hit.retry_at is not None:
+        again = (f" You can report again in {duration_text(hit.retry_at - now)} "
+                 f"(at {_clock_text(hit.retry_at)}).")
+    if hit.rule == "short":
+        count = limits.short_count
+        what = (f"This server allows {count} report{'s' if count != 1 else ''} every "
+                f"{duration_text(limits.short_seconds)}.")
+    elif hit.rule == "hour":
+        what = f"This server allows {limits.hour_count} reports per hour."
+    elif hit.rule == "day":
+        what = f"This server allows {limits.day_count} reports per day."
+    elif hit.rule == "target_activity":
+        return ("You already reported this player for this activity. One report per player "
+                "and activity is enough: moderators see everything in it.")
+    elif hit.rule == "target_cooldown":
+        what = (f"You already reported this player in the last "
+                f"{duration_text(limits.target_cooldown_hours * 3600)}. To report something new "
+                "sooner, give the activity it happened in.")
+    else:  # a rule added to the store later
+        what = "You reached this server's report limit."
+    return what + again

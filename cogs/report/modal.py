@@ -1,0 +1,91 @@
+"""The form behind "Report player" and "Report message": reason, what happened, the
+activity or match, and (for members who never linked) who they are in game."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.app import report_interaction_error
+from bot.domain import Reason
+from bot.services.report_models import ReportRequest
+from bot.services.report_text import summary_notice
+from bot.store.reports import Evidence
+from cogs.report.views import draft_view, send_notice, service_of
+
+DESCRIPTION_MAX = 4000
+"""Discord's limit for one text input (the upstream API allows 4096)."""
+
+
+class ReportModal(discord.ui.Modal):
+    def __init__(
+        self,
+        *,
+        target_member_id: int,
+        target_name: str,
+        evidence: tuple[Evidence, ...] = (),
+        title: str = "Report player",
+    ) -> None:
+        super().__init__(title=title[:45], timeout=None)
+        self.target_member_id = target_member_id
+        self.evidence = evidence
+        self.reason: discord.ui.Select[Any] = discord.ui.Select(
+            custom_id="report:reason",
+            placeholder="Choose a reason",
+            options=[discord.SelectOption(label=r.label, value=r.value) for r in Reason],
+            min_values=1,
+            max_values=1,
+        )
+        self.description: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            custom_id="report:description",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=DESCRIPTION_MAX,
+            placeholder="What did they do? Moderators read this.",
+        )
+        self.activity: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            custom_id="report:activity",
+            required=False,
+            max_length=200,
+            placeholder="Destiny activity id, PGCR link, or the game's match id",
+        )
+        self.player: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            custom_id="report:player",
+            required=False,
+            max_length=100,
+            placeholder="Guardian#1234 or a game player id",
+        )
+        self.add_item(discord.ui.Label(text="Reason", component=self.reason))
+        self.add_item(discord.ui.Label(text="What happened", component=self.description))
+        self.add_item(discord.ui.Label(
+            text="Activity or match (optional)", component=self.activity,
+            description="Needed for Bungie.net; I check you both played in it.",
+        ))
+        self.add_item(discord.ui.Label(
+            text="Their in-game name (optional)", component=self.player,
+            description=f"Only if {target_name[:40]} has not linked accounts with Warden.",
+        ))
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        assert interaction.guild_id is not None  # the menus are guild-only
+        service = service_of(interaction)
+        draft = await service.prepare(ReportRequest(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            reporter_id=interaction.user.id,
+            reason=Reason(self.reason.values[0]),
+            player=self.player.value or None,
+            target_member_id=self.target_member_id,
+            activity=self.activity.value or None,
+            description=self.description.value or None,
+            evidence=self.evidence,
+        ))
+        notice = summary_notice(draft)
+        await send_notice(interaction, notice, view=draft_view(draft.report.id, notice))
+
+    async def on_error(  # type: ignore[override]  # discord.py's Modal narrows BaseView's
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await report_interaction_error(interaction, error)

@@ -1,0 +1,122 @@
+"""The draft's Confirm and Cancel buttons, and how service notices become messages.
+
+The buttons are ``DynamicItem``s whose custom_id carries the report id, so a
+draft shown before a restart can still be confirmed after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+
+from bot.app import WardenBot, report_interaction_error
+from bot.discord_notifier import render
+from bot.notify import Notice
+from bot.services.report_text import outcome_notice, progress_notice
+from bot.services.reports import ReportService
+
+log = logging.getLogger(__name__)
+
+LIVE_FOR = 14 * 60.0
+"""How long a component interaction's token can still send follow-ups (Discord: 15 min)."""
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def service_of(interaction: discord.Interaction[Any]) -> ReportService:
+    client = interaction.client
+    service = client.deps.reports if isinstance(client, WardenBot) else None
+    if service is None:
+        raise RuntimeError("the report service is not running")
+    return service
+
+
+def draft_view(report_id: int, notice: Notice) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ConfirmButton(report_id))
+    view.add_item(CancelButton(report_id))
+    _, links = render(notice)
+    for item in links.children if links is not None else []:
+        view.add_item(item)
+    return view
+
+
+async def send_notice(interaction: discord.Interaction[Any], notice: Notice, *,
+                      view: discord.ui.View | None = None) -> None:
+    """An ephemeral follow-up (the first one replaces a "thinking…" placeholder)."""
+    embed, links = render(notice)
+    chosen = view if view is not None else links
+    if chosen is None:
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    else:
+        await interaction.followup.send(embed=embed, view=chosen, ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS)
+
+
+async def edit_with(interaction: discord.Interaction[Any], notice: Notice) -> None:
+    embed, links = render(notice)
+    await interaction.edit_original_response(embed=embed, view=links,
+                                             allowed_mentions=NO_MENTIONS)
+
+
+class ConfirmButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                    template=r"warden:report:confirm:(?P<id>\d+)"):
+    def __init__(self, report_id: int) -> None:
+        super().__init__(discord.ui.Button(
+            label="Confirm report", style=discord.ButtonStyle.danger,
+            custom_id=f"warden:report:confirm:{report_id}",
+        ))
+        self.report_id = report_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+        match: re.Match[str], /,
+    ) -> ConfirmButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await interaction.response.defer()
+            service = service_of(interaction)
+            outcome = await service.confirm(self.report_id, actor_id=interaction.user.id,
+                                            live_for=LIVE_FOR)
+            await edit_with(interaction, progress_notice(outcome))
+            final = await service.wait_outcome(self.report_id)
+            if final is None:
+                return  # the token is about to expire: the reporter hears by DM instead
+            await edit_with(interaction, progress_notice(final))
+            await send_notice(interaction, outcome_notice(final))
+        except Exception as exc:
+            await report_interaction_error(interaction, exc)
+
+
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                   template=r"warden:report:cancel:(?P<id>\d+)"):
+    def __init__(self, report_id: int) -> None:
+        super().__init__(discord.ui.Button(
+            label="Cancel", style=discord.ButtonStyle.secondary,
+            custom_id=f"warden:report:cancel:{report_id}",
+        ))
+        self.report_id = report_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+        match: re.Match[str], /,
+    ) -> CancelButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await interaction.response.defer()
+            cancelled = await service_of(interaction).cancel(self.report_id,
+                                                             actor_id=interaction.user.id)
+            text = ("Cancelled: nothing was sent." if cancelled
+                    else "This report was already confirmed or dropped.")
+            await interaction.edit_original_response(content=text, embed=None, view=None,
+                                                     allowed_mentions=NO_MENTIONS)
+        except Exception as exc:
+            await report_interaction_error(interaction, exc)

@@ -1,0 +1,234 @@
+"""A report from start to finish as a member lives it: ``/report`` (or a right-click)
+in the Discord stand-in, the draft with its Confirm button, and delivery to the
+Bungie and sanctions stand-ins, whose records show exactly what arrived."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.apis.bungie import snapshot_table
+from bot.crypto import TokenBox, generate_key
+from bot.domain import Reason
+from bot.store.guilds import ReviewMode
+from tests.linking_rig import free_port
+from tests.report_rig import ReportWorld, clean_env, report_world, run_warden, world_settings
+from tests.standins.bungie import BungieStandin
+from tests.standins.discord import DiscordStandIn, Upload
+from tests.standins.sanctions import REPORTS_ROUTE, SanctionsStandin
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_env(monkeypatch, tmp_path)
+
+
+async def test_slash_report_with_autocomplete_reaches_both_apis(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin) as w:
+        await w.link_everyone()
+        carol = w.bungie.add_account("Carol", 7)
+        w.bungie.manifest_entities[("DestinyActivityDefinition", 588019350)] = {
+            "hash": 588019350, "displayProperties": {"name": "Burnout"}}
+        activity = w.activity(w.alice_bungie, w.bob_bungie, carol, hours_ago=2)
+        older = w.activity(w.alice_bungie, hours_ago=30)
+
+        # The activity picker offers the reporter's recent activities, newest first.
+        choices = await w.discord.autocomplete(w.alice, "report", "activity", "")
+        assert [c["value"] for c in choices[:2]] == [str(activity), str(older)]
+        assert choices[0]["name"] == f"Trials of Osiris · Burnout · 2 hours ago · {activity}"
+        assert choices[1]["name"].startswith("Trials of Osiris · Burnout · 30 hours ago")
+
+        # With the activity chosen, the player picker offers the others who played in it.
+        players = await w.discord.autocomplete(
+            w.alice, "report", "player", "", options={"activity": str(activity)})
+        assert sorted(c["value"] for c in players) == ["Bob#0042", "Carol#0007"]
+
+        reply = await w.report(w.alice, reason="cheating", player="Bob#0042",
+                               activity=str(activity), description="Aimbot all match")
+        assert reply.ephemeral
+        assert "Report #1: check and confirm" in reply.text
+        assert "Bob#0042" in reply.text and "Cheating" in reply.text
+        assert "Bungie.net" in reply.text and "Game moderators" in reply.text
+        # Nothing left Warden before the member confirmed.
+        assert w.bungie.report_count == 0 and w.sanctions.report_count == 0
+
+        confirm = await w.confirm(w.alice, reply)
+        report_id = w.report_id(reply)
+        rows = await w.wait_delivered(report_id)
+        assert {(r.destination, r.status) for r in rows} == {("bungie", "sent"),
+                                                             ("sanctions", "sent")}
+
+        # Bungie: filed as Alice, against Bob's character in that activity.
+        [filed] = w.bungie.reports
+        assert filed.activity_id == activity and filed.reporter is w.alice_bungie
+        # The stand-in serves the packaged manifest table, so its hashes are expected.
+        cheating = snapshot_table()[Reason.CHEATING]
+        assert (cheating.category_name, cheating.reason_name) == ("Cheating", "Hacking")
+        assert filed.body == {"reasonCategoryHashes": [cheating.category_hash],
+                              "reasonHashes": [cheating.reason_hash],
+                              "offendingCharacterId": w.bob_bungie.character_id}
+
+        # Sanctions: filed with Alice's own game token, Warden's id in custom_data.
+        [request] = w.sanctions.requests_to(REPORTS_ROUTE, "POST")
+        assert request.path == f"/sanctions/v2/player/{w.bob_game.uuid}/reports"
+        assert request.json == {
+            "reason": "cheating",
+            "description": "Aimbot all match",
+            "custom_data": {"warden_report_id": str(report_id), "warden_report_number": "1",
+                            "discord_guild_id": str(w.guild_id),
+                            "destiny_activity_id": str(activity)},
+        }
+        [stored] = w.sanctions.reports
+        assert stored["source_player_uuid"] == str(w.alice_game.uuid)
+        sanctions_row = next(r for r in rows if r.destination == "sanctions")
+        assert sanctions_row.upstream_id == stored["report_id"]
+
+        # The reporter is told per destination, in the ephemeral follow-up.
+        outcome = await confirm.followup(lambda m: "delivery" in m.text)
+        assert outcome.ephemeral
+        assert "Bungie.net:** delivered" in outcome.text
+        assert f"Game moderators:** delivered (reference `{stored['report_id']}`)" in outcome.text
+        assert not w.discord.dms_to(w.alice)  # told in place, so no DM
+
+
+async def test_report_player_menu_opens_a_form_and_uses_the_members_links(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin) as w:
+        await w.link_everyone()
+        handle = await w.discord.user_command(w.alice, "Report player", w.bob)
+        modal = await handle.modal()
+        assert set(modal.custom_ids) == {"report:reason", "report:description",
+                                         "report:activity", "report:player"}
+        submitted = await handle.submit_modal({
+            "report:reason": ["harassment"],
+            "report:description": "Kept messaging me slurs",
+        })
+        reply = await submitted.wait_final()
+        assert "Harassment" in reply.text and f"<@{w.bob.user.id}>" in reply.text
+        # Without an activity, Bungie.net cannot take it; the form says why.
+        assert "Not to Bungie.net:** Bungie.net only takes reports about one activity" in (
+            reply.text)
+        await w.confirm(w.alice, reply)
+        rows = await w.wait_delivered(w.report_id(reply))
+        assert [(r.destination, r.status) for r in rows] == [("sanctions", "sent")]
+        [stored] = w.sanctions.reports
+        assert stored["reason"] == "harassment"
+        assert stored["target_player_uuid"] == str(w.bob_game.uuid)
+
+
+async def test_report_message_keeps_the_message_as_evidence(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin) as w:
+        await w.link_everyone()
+        message = await w.discord.post_user_message(
+            "general", w.bob, "you are trash, uninstall",
+            attachments=[Upload("proof.png", b"\x89PNG...", "image/png")])
+        handle = await w.discord.message_command(w.alice, "Report message", message)
+        submitted = await handle.submit_modal({"report:reason": ["hate_speech"]})
+        reply = await submitted.wait_final()
+        assert "Hate speech" in reply.text and "1 attachment" in reply.text
+        await w.confirm(w.alice, reply)
+        report_id = w.report_id(reply)
+        await w.wait_delivered(report_id)
+
+        report = await w.store.reports.get(report_id)
+        assert report is not None
+        kept = {e.kind: e for e in report.evidence}
+        assert kept["message"].text == "you are trash, uninstall"
+        assert kept["message"].author_id == w.bob.user.id
+        assert kept["message"].url and str(message.id) in kept["message"].url
+        assert kept["attachment"].filename == "proof.png"
+        [stored] = w.sanctions.reports
+        assert "you are trash, uninstall" in stored["custom_data"]["evidence"]
+        assert "proof.png" in stored["custom_data"]["evidence"]
+
+
+async def test_mentions_in_a_description_are_delivered_as_text_and_ping_nobody(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin) as w:
+        await w.link_everyone()
+        text = f"@everyone look <@{w.carol.user.id}> @here"
+        reply = await w.report(w.alice, player=f"<@{w.bob.user.id}>", description=text)
+        assert "@everyone" in reply.text
+        confirm = await w.confirm(w.alice, reply)
+        await w.wait_delivered(w.report_id(reply))
+        outcome = await confirm.followup(lambda m: "delivery" in m.text)
+        [stored] = w.sanctions.reports
+        assert stored["description"] == text
+        for message in [reply, w.discord.message(reply), outcome]:
+            assert message.pings.nobody
+            assert message.allowed_mentions is not None
+            assert message.allowed_mentions.get("parse") == []
+
+
+async def test_approve_mode_holds_deliveries_until_a_moderator_releases_them(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin, review_mode=ReviewMode.APPROVE) as w:
+        await w.link_everyone()
+        reply = await w.report(w.alice, player=str(w.bob_game.uuid))
+        assert "moderators review reports before they are forwarded" in reply.text
+        confirm = await w.confirm(w.alice, reply)
+        progress = await confirm.wait_final()
+        assert "waiting for a moderator's approval" in progress.text
+        report_id = w.report_id(reply)
+        [row] = await w.store.deliveries.for_report(report_id)
+        assert row.status == "held" and w.sanctions.report_count == 0
+
+        # What the review side does on approval: release the rows and say so.
+        from bot.services.events import Event, EventKind
+
+        await w.store.reports.transition(report_id, from_statuses=["open"], to_status="forwarded",
+                                         actor_id=w.discord.guild.moderator.user.id,
+                                         action="report.approved", release_held=True)
+        await w.bot.deps.events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
+        await w.wait_delivered(report_id)
+        assert w.sanctions.report_count == 1
+        await confirm.followup(lambda m: "delivered" in m.text)
+
+
+async def test_a_draft_shown_before_a_restart_can_be_confirmed_after_it(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    port, key = free_port(), generate_key()
+    async with BungieStandin() as bungie, SanctionsStandin() as rh:
+        settings = world_settings(tmp_path, discord_standin, bungie, rh, port, key)
+        accounts = (bungie.add_account("Alice", 1111), bungie.add_account("Bob", 42))
+        players = (rh.add_player("AliceInGame"), rh.add_player("BobInGame"))
+        async with run_warden(settings, discord_standin) as bot:
+            w = ReportWorld(discord_standin, bungie, rh, bot, settings,
+                            TokenBox(settings.token_keys()), *accounts, *players)
+            await w.set_guild(review_mode=ReviewMode.AUTO)
+            await w.link_everyone()
+            reply = await w.report(w.alice, player=str(w.bob_game.uuid))
+        async with run_warden(settings, discord_standin) as bot:
+            w = ReportWorld(discord_standin, bungie, rh, bot, settings, w.box,
+                            *accounts, *players)
+            confirm = await w.confirm(w.alice, reply)
+            await w.wait_delivered(w.report_id(reply))
+            outcome = await confirm.followup(lambda m: "delivery" in m.text)
+            assert "Game moderators:** delivered" in outcome.text
+        assert rh.report_count == 1
+
+
+async def test_notifications_off_means_no_outcome_dm(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin) as w:
+        await w.link_everyone()
+        reply = await (await w.discord.slash(w.alice, "notifications",
+                                             options={"dms": "off"})).wait_final()
+        assert "I won't DM you about report outcomes" in reply.text
+        assert not await w.store.prefs.notify_dm(w.alice.user.id)
+        w.sanctions.inject("unavailable", count=1000, path=REPORTS_ROUTE, method="POST")
+        report_id = await w.file(w.alice, str(w.bob_game.uuid))
+        [row] = await w.wait_delivered(report_id)
+        assert row.status == "failed"
+        await w.discord.wait_idle()
+        assert w.discord.dms_to(w.alice) == []
