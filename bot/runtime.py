@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bot import USER_AGENT
-from bot.apis.bungie import BungieClient
+from bot.apis.bungie import BungieClient, parse_reason_map
 from bot.apis.pacing import Limiter
 from bot.apis.retry import RetryPolicy, build_http_client
 from bot.apis.sanctions import SanctionsClient
@@ -25,6 +25,7 @@ from bot.app import BackgroundStarter, Deps, WardenBot
 from bot.crypto import TokenBox
 from bot.discord_endpoints import point_discord_at
 from bot.discord_notifier import DiscordNotifier
+from bot.services.bungie_reasons import ReasonCatalog
 from bot.services.delivery_bungie import BungieSender
 from bot.services.delivery_sanctions import SanctionsSender
 from bot.services.link_providers import BungieLinkProvider, GameLinkProvider, LinkProvider
@@ -112,9 +113,11 @@ def _retry_policy(settings: Settings) -> RetryPolicy:
 def _outbox(settings: Settings, deps: Deps) -> OutboxWorker:
     senders: list[Sender] = []
     if deps.bungie is not None:
+        reasons = ReasonCatalog(deps.bungie, deps.store.kv,
+                                parse_reason_map(settings.bungie_reason_map))
         senders.append(BungieSender(
             deps.bungie, store=deps.store, settings=settings, linking=deps.linking,
-            notifier=lambda: deps.notifier,
+            notifier=lambda: deps.notifier, reasons=reasons,
         ))
     if deps.sanctions is not None:
         senders.append(SanctionsSender(deps.sanctions, linking=deps.linking))

@@ -17,8 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.apis.bungie import BungieClient, ReasonTable, handoff_url, load_reason_table
-from bot.apis.bungie.reasons import ReasonMapError, snapshot_table
+from bot.apis.bungie import BungieClient, handoff_url
 from bot.apis.errors import (
     AmbiguousSend,
     ApiError,
@@ -32,6 +31,7 @@ from bot.apis.errors import (
 from bot.domain import Destination, Provider, Reason
 from bot.errors import UserFacingError
 from bot.notify import DmOutcome, Notifier
+from bot.services.bungie_reasons import ReasonCatalog
 from bot.services.linking import LinkingService
 from bot.services.outbox import (
     MAY_HAVE_LANDED,
@@ -51,56 +51,8 @@ from bot.store.reports import Report
 
 log = logging.getLogger(__name__)
 
-REASONS_KEY = "bungie.report_reasons"
 SCOPE_NOT_GRANTED = "2108"
 SUBMISSION_FAILED = "2702"
-REASONS_MAX_AGE = 24 * 3600.0
-
-
-class BungieReasons:
-    """Warden reason -> Bungie category/reason hashes, cached by manifest version.
-
-    Held in memory for a day, and in the kv store across restarts so a restart
-    costs one manifest-version call instead of nine definition look-ups.
-    """
-
-    def __init__(self, client: BungieClient, store: Store, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._client = client
-        self._store = store
-        self._clock = clock
-        self._table: ReasonTable | None = None
-        self._loaded_at = 0.0
-        self._lock = asyncio.Lock()
-
-    async def table(self) -> ReasonTable:
-        if self._table is not None and self._clock() - self._loaded_at < REASONS_MAX_AGE:
-            return self._table
-        async with self._lock:
-            if self._table is None or self._clock() - self._loaded_at >= REASONS_MAX_AGE:
-                self._table = await self._load()
-                self._loaded_at = self._clock()
-            return self._table
-
-    async def _load(self) -> ReasonTable:
-        try:
-            version: str | None = await self._client.get_manifest_version()
-        except ApiError as exc:
-            log.warning("Bungie manifest version unavailable (%s)", exc)
-            version = None
-        cached = await self._store.kv.get(REASONS_KEY)
-        if version and isinstance(cached, dict) and cached.get("manifest_version") == version:
-            try:
-                return ReasonTable.from_json(str(cached["table"]))
-            except ReasonMapError as exc:
-                log.warning("cached Bungie reason table unusable (%s); reloading", exc)
-        if version is None:
-            return snapshot_table()
-        table = await load_reason_table(self._client, manifest_version=version)
-        if table.source == "live":
-            await self._store.kv.set(REASONS_KEY, {"manifest_version": version,
-                                                   "table": table.to_json()})
-        return table
 
 
 class BungieSender:
@@ -114,7 +66,7 @@ class BungieSender:
         settings: Settings,
         linking: LinkingService | None,
         notifier: Callable[[], Notifier | None],
-        reasons: BungieReasons | None = None,
+        reasons: ReasonCatalog,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
@@ -122,7 +74,7 @@ class BungieSender:
         self._settings = settings
         self._linking = linking
         self._notifier = notifier
-        self._reasons = reasons or BungieReasons(client, store)
+        self._reasons = reasons
         self._clock = clock
         self._learn_lock = asyncio.Lock()
 

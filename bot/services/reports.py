@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 TOLD_MEMORY = 60.0
 """Seconds an outcome told in a live reply is remembered, so its event does not DM it."""
+DRAFT_SWEEP_EVERY = 600.0
 NO_TARGET = ""
 """A target key no report has: lets ``check_limits`` answer the per-reporter rules alone."""
 
@@ -76,6 +77,7 @@ class ReportService:
         self.targets = TargetResolver(links=store.links, bungie=bungie)
         self._watches: dict[int, _Watch] = {}
         self._told_live: dict[int, tuple[tuple[DeliveryState, ...], float]] = {}
+        self._drafts_swept_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         events.subscribe(EventKind.DELIVERY_CHANGED, self._on_delivery_changed)
 
@@ -103,6 +105,7 @@ class ReportService:
         """Check the report and store it as a numbered draft; raise a ``UserFacingError``
         saying exactly what is wrong otherwise."""
         now = self._clock()
+        await self._expire_old_drafts(now)
         description = clean_description(request.description)
         activity = parse_activity(request.activity)
         guild = await self._store.guilds.get(request.guild_id)
@@ -344,6 +347,15 @@ class ReportService:
         return await effective_bungie_mode(self._store, self._settings, self._linking) is (
             BungieReportMode.HANDOFF
         )
+
+    async def _expire_old_drafts(self, now: float) -> None:
+        """Drafts nobody confirmed in time become cancelled, at most every few minutes."""
+        if now - self._drafts_swept_at < DRAFT_SWEEP_EVERY:
+            return
+        self._drafts_swept_at = now
+        expired = await self._store.reports.expire_drafts(now - DRAFT_TTL)
+        if expired:
+            log.info("dropped %d unconfirmed report draft(s)", expired)
 
     async def _check_limits(self, guild_id: int, reporter_id: int, target_key: str,
                             activity_id: int | None, limits: ReportLimits, now: float) -> None:

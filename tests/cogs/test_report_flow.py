@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.apis.bungie import snapshot_table
+from bot.apis.bungie.reasons import OTHER_REASON_HASH, ReasonTarget
 from bot.crypto import TokenBox, generate_key
 from bot.domain import Reason
 from bot.store.guilds import ReviewMode
@@ -232,3 +233,18 @@ async def test_notifications_off_means_no_outcome_dm(
         assert row.status == "failed"
         await w.discord.wait_idle()
         assert w.discord.dms_to(w.alice) == []
+
+
+async def test_the_operators_reason_map_decides_what_bungie_receives(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin,
+                            bungie_reason_map="cheating=Cheating/Other") as w:
+        await w.link_everyone()
+        activity = w.activity()
+        report_id = await w.file(w.alice, "Bob#0042", activity)
+        await w.wait_delivered(report_id)
+        [filed] = w.bungie.reports
+        other = snapshot_table({Reason.CHEATING: ReasonTarget("Cheating", "Other")})
+        assert filed.body["reasonCategoryHashes"] == [other[Reason.CHEATING].category_hash]
+        assert filed.body["reasonHashes"] == [OTHER_REASON_HASH]
