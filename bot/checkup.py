@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from bot.checkup_apis import probe_apis
 from bot.settings import Settings, SettingsError, load_settings
-from bot.store import Database, DatabaseError
+from bot.store import Database, DatabaseError, Store
 
 OK, PROBLEM, OFF = "ok", "PROBLEM", "off"
 
@@ -37,6 +38,9 @@ async def run_checkup(*, out: TextIO) -> int:
     else:
         report.line(OK, "DISCORD_TOKEN", "set")
 
+    for line in _destinations(settings):
+        report.line(*line)
+
     try:
         db = await Database.open(settings.database_path)
     except DatabaseError as exc:
@@ -46,11 +50,10 @@ async def run_checkup(*, out: TextIO) -> int:
             version = await db.user_version()
             where = settings.database_path
             report.line(OK, "database", f"{where} ready (schema version {version})")
+            for line in await probe_apis(settings, Store(db)):
+                report.line(*line)
         finally:
             await db.close()
-
-    for line in _destinations(settings):
-        report.line(*line)
 
     summary = "all good" if report.problems == 0 else f"{report.problems} problem(s) found"
     out.write(summary + "\n")

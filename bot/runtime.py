@@ -60,8 +60,8 @@ async def open_app(
         stack.push_async_callback(db.close)
         store = Store(db)
         deps = Deps(settings=settings, store=store)
-        deps.bungie = _open_bungie(settings, stack)
-        deps.sanctions = _open_sanctions(settings, stack)
+        deps.bungie = open_bungie(settings, stack)
+        deps.sanctions = open_sanctions(settings, stack)
         background: list[BackgroundStarter] = []
         web: WebServer | None = None
         if settings.linking_enabled:
@@ -145,7 +145,7 @@ def _http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
-def _open_bungie(settings: Settings, stack: AsyncExitStack) -> BungieClient | None:
+def open_bungie(settings: Settings, stack: AsyncExitStack) -> BungieClient | None:
     if settings.bungie_api_key is None:
         return None
     http = _http_client(settings)
@@ -168,7 +168,7 @@ def _open_bungie(settings: Settings, stack: AsyncExitStack) -> BungieClient | No
     )
 
 
-def _open_sanctions(settings: Settings, stack: AsyncExitStack) -> SanctionsClient | None:
+def open_sanctions(settings: Settings, stack: AsyncExitStack) -> SanctionsClient | None:
     if not settings.sanctions_enabled:
         return None
     assert settings.sanctions_api_base_url and settings.sanctions_client_id
