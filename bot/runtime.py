@@ -151,9 +151,6 @@ def open_bungie(settings: Settings, stack: AsyncExitStack) -> BungieClient | Non
     http = _http_client(settings)
     stack.push_async_callback(http.aclose)
     secret = settings.bungie_client_secret
-    if settings.bungie_client_id and secret is None:
-        log.warning("BUNGIE_CLIENT_SECRET is not set: Bungie gives refresh tokens only to "
-                    "Confidential clients, so Bungie links will stop working after an hour")
     return BungieClient(
         http,
         api_key=settings.bungie_api_key.get_secret_value(),

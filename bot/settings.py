@@ -206,6 +206,12 @@ def _cross_checks(settings: Settings) -> list[str]:
             parse_reason_map(settings.bungie_reason_map)
         except ReasonMapError as exc:
             problems.append(f"BUNGIE_REASON_MAP: {exc}")
+    if settings.bungie_client_id and settings.bungie_client_secret is None:
+        problems.append(
+            "BUNGIE_CLIENT_SECRET: missing while BUNGIE_CLIENT_ID is set; register the Bungie "
+            "application as Confidential (only those get refresh tokens, so links would die "
+            "after an hour) and copy its OAuth client secret"
+        )
     if settings.bungie_client_id and settings.bungie_api_key is None:
         problems.append("BUNGIE_API_KEY: missing while BUNGIE_CLIENT_ID is set; copy it from your "
                         "Bungie application page")

@@ -42,6 +42,7 @@ def test_linking_refuses_missing_or_malformed_key(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DISCORD_TOKEN", "t")
     monkeypatch.setenv("BUNGIE_API_KEY", "k")
     monkeypatch.setenv("BUNGIE_CLIENT_ID", "123")
+    monkeypatch.setenv("BUNGIE_CLIENT_SECRET", "s")
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://warden.example.org")
     with pytest.raises(SettingsError, match="TOKEN_ENCRYPTION_KEY: missing"):
         load_settings()
@@ -56,6 +57,7 @@ def test_plain_http_public_url_is_refused_except_loopback(monkeypatch: pytest.Mo
     monkeypatch.setenv("DISCORD_TOKEN", "t")
     monkeypatch.setenv("BUNGIE_API_KEY", "k")
     monkeypatch.setenv("BUNGIE_CLIENT_ID", "123")
+    monkeypatch.setenv("BUNGIE_CLIENT_SECRET", "s")
     monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", generate_key())
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://warden.example.org")
     with pytest.raises(SettingsError, match="PUBLIC_BASE_URL: must be https"):
@@ -89,3 +91,11 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         assert key in documented, f"{key} missing from .env.example"
         previous = lines[documented[key] - 1]
         assert previous.startswith("# "), f"{key} has no one-line comment above it"
+
+
+def test_public_bungie_client_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("BUNGIE_API_KEY", "k")
+    monkeypatch.setenv("BUNGIE_CLIENT_ID", "123")
+    with pytest.raises(SettingsError, match="BUNGIE_CLIENT_SECRET: missing"):
+        load_settings()
