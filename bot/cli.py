@@ -206,6 +206,76 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return _run_async(go())
 
 
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Put a backup in place of the database, safely: checked first, the current files
+    kept aside, unfinished deliveries marked to be checked upstream before any resend."""
+    import shutil
+    import time
+
+    from bot.store import Database, Store
+
+    settings = _settings(require_token=False)
+    source: Path = args.backup
+    live = settings.database_path
+    if not source.is_file():
+        raise CliError(f"no backup at {source}")
+    if source.resolve() == live.resolve():
+        raise CliError(f"{source} is the database itself (DATABASE_PATH)")
+    staging = live.with_name(live.name + ".restoring")
+
+    async def check_and_mark() -> tuple[int, int, int]:
+        db = await Database.open(staging, migrate=False)
+        try:
+            store = Store(db)
+            problems = await db.integrity_problems()
+            if problems:
+                raise CliError(f"{source} is damaged ({'; '.join(problems[:3])}); nothing "
+                               "was changed")
+            check = await store.audit.verify()
+            if not check.ok:
+                raise CliError(f"{source}: audit chain broken at row {check.first_broken_id} "
+                               f"({check.problem}); nothing was changed")
+            marked = await store.deliveries.mark_restored(source.name)
+            return marked, await store.reports.count_accepted(), check.rows_checked
+        finally:
+            await db.close()
+
+    async def go() -> int:
+        for leftover in _sqlite_files(staging):
+            leftover.unlink()
+        live.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, staging)  # the backup itself is never opened for writing
+        try:
+            marked, reports, audited = await check_and_mark()
+        except BaseException:
+            for leftover in _sqlite_files(staging):
+                leftover.unlink()
+            raise
+        kept = ""
+        if live.exists():
+            aside = live.with_name(f"{live.name}.before-restore-{time.strftime('%Y%m%d-%H%M%S')}")
+            for current, moved in zip(_sqlite_files(live, every=True),
+                                      _sqlite_files(aside, every=True), strict=True):
+                if current.exists():
+                    current.rename(moved)
+            kept = f"; the previous database was kept as {aside}"
+        staging.rename(live)
+        print(f"restored {source} to {live}: {reports} report(s), audit chain intact "
+              f"({audited} row(s)){kept}")
+        print(f"{marked} unfinished deliver{'y' if marked == 1 else 'ies'} will be checked "
+              "with the upstream before anything is sent again")
+        return EXIT_OK
+
+    return _run_async(go())
+
+
+def _sqlite_files(db: Path, *, every: bool = False) -> list[Path]:
+    """The database file and its -wal/-shm companions (only those present, unless
+    ``every``)."""
+    found = [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    return found if every else [f for f in found if f.exists()]
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from bot.store import Database, Store
 
@@ -368,6 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path, help="where to write the copy")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser(
+        "restore", help="put a backup in place of the database (stop Warden first)"
+    )
+    p.add_argument("backup", type=Path, help="a file written by `backup`")
+    p.set_defaults(handler=cmd_restore)
 
     p = sub.add_parser(
         "purge", help="blank report content older than REPORT_RETENTION_DAYS (audit is kept)"

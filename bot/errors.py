@@ -38,3 +38,12 @@ class NeedsLink(UserFacingError):
     def __init__(self, message: str, *, providers: list[str]) -> None:
         super().__init__(message)
         self.providers = providers
+
+
+class Restarting(UserFacingError):
+    """Warden is shutting down (a restart or an upgrade) and takes no new reports."""
+
+    MESSAGE = "Warden is restarting, so this did not go through. Please try again in a minute."
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)

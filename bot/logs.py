@@ -1,4 +1,5 @@
-"""Logging set-up: discord.py's handler, a JSON-lines option, and secret redaction."""
+"""Logging set-up: discord.py's handler, a JSON-lines option, secret redaction, and the
+ids bound to the work in hand (``bot.log_context``) as fields."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import discord
+
+from bot.log_context import BoundIdsFilter
 
 # Discord bot tokens, bearer tokens and OAuth parameters that may appear in URLs or bodies.
 _PATTERNS = [
@@ -78,6 +81,7 @@ class JsonLinesFormatter(logging.Formatter):
 def setup_logging(*, level: str, json_lines: bool, secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter(secrets))
+    handler.addFilter(BoundIdsFilter())
     if json_lines:
         discord.utils.setup_logging(
             handler=handler, formatter=JsonLinesFormatter(), level=logging.getLevelName(level)

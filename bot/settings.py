@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     bungie_handoff_url_template: str = (
         "https://www.bungie.net/en/PGCR/Report/{activity_id}/?characterId={character_id}"
     )
+    # Bungie throttles each source IP at about this many requests per second (averaged
+    # over 10 s); Warden paces every Bungie call below it rather than earn throttles.
+    bungie_requests_per_second: float = Field(default=25.0, gt=0)
 
     # Retries inside one outside-API call (the outbox retries deliveries on top of this)
     api_retry_attempts: int = Field(default=3, ge=1, le=10)

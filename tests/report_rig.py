@@ -65,6 +65,49 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+def sealed_tokens(box: TokenBox, access: str, refresh: str | None) -> SealedTokens:
+    now = time.time()
+    return SealedTokens(
+        access_token=box.seal(access),
+        refresh_token=None if refresh is None else box.seal(refresh),
+        access_expires_at=now + 3600,
+        refresh_expires_at=now + 90 * 86400,
+    )
+
+
+def bungie_link(box: TokenBox, bungie: BungieStandin, discord_user_id: int,
+                account: Account) -> NewLink:
+    """The link row the linking flow stores for ``account``, with tokens the stand-in
+    issued, sealed with the installation's key (also used by ``bench/``)."""
+    tokens = bungie.issue_tokens(account)
+    return NewLink(
+        discord_user_id=discord_user_id,
+        provider=Provider.BUNGIE,
+        account_id=str(account.bnet_id),
+        display_name=account.bungie_name,
+        tokens=sealed_tokens(box, tokens.access_token, tokens.refresh_token),
+        destiny_membership_id=account.membership_id,
+        destiny_membership_type=account.membership_type,
+        details={"memberships": [{"membership_id": m.membership_id,
+                                  "membership_type": m.membership_type}
+                                 for m in account.memberships]},
+    )
+
+
+def game_link(box: TokenBox, sanctions: SanctionsStandin, discord_user_id: int,
+              player: Player) -> NewLink:
+    """Like ``bungie_link``, for a game (sanctions) account."""
+    tokens = sanctions.issue_tokens(player)
+    return NewLink(
+        discord_user_id=discord_user_id,
+        provider=Provider.GAME,
+        account_id=str(player.uuid),
+        display_name=player.display_name,
+        tokens=sealed_tokens(box, tokens.access_token, tokens.refresh_token),
+        platform="steam",
+    )
+
+
 @dataclass
 class ReportWorld:
     discord: DiscordStandIn
@@ -115,40 +158,11 @@ class ReportWorld:
     async def set_guild(self, **fields: Any) -> None:
         await self.store.guilds.update(self.guild_id, actor_id=None, **fields)
 
-    def _sealed(self, access: str, refresh: str | None) -> SealedTokens:
-        now = time.time()
-        return SealedTokens(
-            access_token=self.box.seal(access),
-            refresh_token=None if refresh is None else self.box.seal(refresh),
-            access_expires_at=now + 3600,
-            refresh_expires_at=now + 90 * 86400,
-        )
-
     async def link_bungie(self, member: Member, account: Account) -> None:
-        tokens = self.bungie.issue_tokens(account)
-        await self.store.links.upsert(NewLink(
-            discord_user_id=member.user.id,
-            provider=Provider.BUNGIE,
-            account_id=str(account.bnet_id),
-            display_name=account.bungie_name,
-            tokens=self._sealed(tokens.access_token, tokens.refresh_token),
-            destiny_membership_id=account.membership_id,
-            destiny_membership_type=account.membership_type,
-            details={"memberships": [{"membership_id": m.membership_id,
-                                      "membership_type": m.membership_type}
-                                     for m in account.memberships]},
-        ))
+        await self.store.links.upsert(bungie_link(self.box, self.bungie, member.user.id, account))
 
     async def link_game(self, member: Member, player: Player) -> None:
-        tokens = self.sanctions.issue_tokens(player)
-        await self.store.links.upsert(NewLink(
-            discord_user_id=member.user.id,
-            provider=Provider.GAME,
-            account_id=str(player.uuid),
-            display_name=player.display_name,
-            tokens=self._sealed(tokens.access_token, tokens.refresh_token),
-            platform="steam",
-        ))
+        await self.store.links.upsert(game_link(self.box, self.sanctions, member.user.id, player))
 
     async def link_everyone(self) -> None:
         await self.link_bungie(self.alice, self.alice_bungie)

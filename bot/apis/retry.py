@@ -15,12 +15,12 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
 
-from bot.apis.errors import AmbiguousSend, Throttled, Unavailable
+from bot.apis.errors import AmbiguousSend, ApiError, Throttled, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ class RetryPolicy:
     max_delay: float = 30.0
     total_budget: float = 120.0
     """Seconds from the first attempt after which no further wait is started."""
+    on_error: Callable[[ApiError], None] | None = field(default=None, compare=False)
+    """Told of every failed attempt, retried or not (the API error metrics)."""
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff for the wait after ``attempt`` (1-based)."""
@@ -68,11 +70,11 @@ async def with_retries(
         attempt += 1
         try:
             if must_reconcile and reconcile is not None:
-                landed = await reconcile()
+                landed = await _observed(reconcile, policy)
                 if landed is not None:
                     log.info("%s: earlier attempt had landed; not sending again", describe)
                     return landed
-            return await operation()
+            return await _observed(operation, policy)
         except Throttled as exc:
             delay = max(exc.retry_after, 0.0)
             last: Exception = exc
@@ -92,6 +94,15 @@ async def with_retries(
             raise last
         log.info("%s: attempt %d failed (%s); retrying in %.2fs", describe, attempt, last, delay)
         await sleep(delay)
+
+
+async def _observed(call: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
+    try:
+        return await call()
+    except ApiError as exc:
+        if policy.on_error is not None:
+            policy.on_error(exc)
+        raise
 
 
 async def send(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput
+from bot.services.report_checks import shown
 
 DAY = 86400.0
 
@@ -45,9 +46,17 @@ def _parse(text: str, what: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"I could not read the {what} date `{value[:40]}`: use YYYY-MM-DD, e.g. 2025-01-31."
+            f"I could not read the {what} date {shown(value, 40)}: use YYYY-MM-DD, e.g. "
+            "2025-01-31."
         ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    aware = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    try:
+        # A time zone can push a date at either end of the calendar out of it.
+        return aware.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"The {what} date {shown(value, 40)} is outside the calendar I can use."
+        ) from None
 
 
 def parse_range(
@@ -70,8 +79,11 @@ def parse_range(
         start = current - default_days * DAY
     if until:
         parsed = _parse(until, "end")
-        is_day = len(until.strip()) == 10
-        end = (parsed + timedelta(days=1)).timestamp() if is_day else parsed.timestamp()
+        if len(until.strip()) != 10:
+            end = parsed.timestamp()
+        elif parsed.date() < date.max:
+            end = (parsed + timedelta(days=1)).timestamp()
+        # else: up to and including the calendar's last day is no end at all.
     if start is not None and end is not None and start >= end:
         raise InvalidInput("The start date must be before the end date.")
     return DateRange(start, end)

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.domain import Destination
+from bot.log_context import bind_log_ids
+from bot.metrics import WardenMetrics
 from bot.services.events import Event, EventBus, EventKind
 from bot.store import Store
 from bot.store.deliveries import Delivery
@@ -74,6 +76,9 @@ class Skipped:
 
 
 Outcome = Sent | HandedOff | Retry | Failed | Skipped
+_FINAL_STATUS: dict[type, str] = {
+    Sent: "sent", HandedOff: "handed_off", Failed: "failed", Skipped: "skipped",
+}
 
 
 @dataclass(frozen=True)
@@ -137,8 +142,10 @@ class OutboxWorker:
         senders: Sequence[Sender],
         policy: OutboxPolicy = OutboxPolicy(),
         clock: Callable[[], float] = time.time,
+        metrics: WardenMetrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or WardenMetrics()
         self._events = events
         self._senders = {Destination(s.destination): s for s in senders}
         self._policy = policy
@@ -248,6 +255,8 @@ class OutboxWorker:
         return min(wait, self._policy.idle_poll)
 
     async def _attempt(self, row: Delivery) -> None:
+        # This task's log lines (the senders' and API clients' too) name the report.
+        bind_log_ids(report_id=row.report_id, destination=row.destination)
         try:
             await self._attempt_once(row)
         except asyncio.CancelledError:
@@ -262,6 +271,7 @@ class OutboxWorker:
         claimed = await self._store.deliveries.start_attempt(row.report_id, row.destination)
         if claimed is None:
             return  # someone else took it, or it is no longer pending
+        started = time.monotonic()
         outcome: Outcome
         try:
             outcome = await self._deliver(claimed)
@@ -273,6 +283,8 @@ class OutboxWorker:
             outcome = Retry(f"{MAY_HAVE_LANDED}unexpected error in Warden "
                             f"({type(exc).__name__}); see the log")
         await self._record(claimed, outcome)
+        self._metrics.delivery_attempt_seconds.observe(time.monotonic() - started,
+                                                       destination=claimed.destination)
         await self._events.publish(
             Event(EventKind.DELIVERY_CHANGED, claimed.report_id, claimed.destination)
         )
@@ -302,6 +314,19 @@ class OutboxWorker:
             await deliveries.finish(rid, dest, status="skipped", error=outcome.reason)
         else:
             await self._retry(claimed, outcome)
+            return
+        status = _FINAL_STATUS[type(outcome)]
+        self._count_final(claimed, status)
+        log.log(logging.WARNING if status == "failed" else logging.INFO,
+                "outbox: report %s to %s: %s after %d attempt(s)%s", rid, dest, status,
+                claimed.attempts, f": {outcome.error}" if isinstance(outcome, Failed) else "",
+                extra=_fields(claimed, status))
+
+    def _count_final(self, claimed: Delivery, status: str) -> None:
+        dest = claimed.destination
+        self._metrics.deliveries.inc(destination=dest, outcome=status)
+        self._metrics.delivery_latency_seconds.observe(
+            max(self._clock() - claimed.created_at, 0.0), destination=dest)
 
     async def _retry(self, claimed: Delivery, outcome: Retry) -> None:
         policy = self._policy
@@ -314,8 +339,10 @@ class OutboxWorker:
                 error=f"{outcome.error} (gave up after {tries})",
                 details={"attempts": claimed.attempts},
             )
+            self._count_final(claimed, "failed")
             log.warning("outbox: report %s to %s failed after %s: %s", claimed.report_id,
-                        claimed.destination, tries, outcome.error)
+                        claimed.destination, tries, outcome.error,
+                        extra=_fields(claimed, "failed"))
             return
         # The upstream's own wait hint is honoured as given; only our backoff is capped.
         if outcome.after is not None:
@@ -325,5 +352,13 @@ class OutboxWorker:
         await self._store.deliveries.retry_later(
             claimed.report_id, claimed.destination, at=now + delay, error=outcome.error
         )
+        self._metrics.delivery_retries.inc(destination=claimed.destination)
         log.info("outbox: report %s to %s: %s; retry %d in %.1fs", claimed.report_id,
-                 claimed.destination, outcome.error, claimed.attempts + 1, delay)
+                 claimed.destination, outcome.error, claimed.attempts + 1, delay,
+                 extra=_fields(claimed, "retry"))
+
+
+def _fields(claimed: Delivery, outcome: str) -> dict[str, Any]:
+    """What a delivery's log line carries as fields (JSON logs)."""
+    return {"report_id": claimed.report_id, "destination": claimed.destination,
+            "outcome": outcome, "attempt": claimed.attempts}

@@ -73,7 +73,9 @@ def parse_activity(text: str | None) -> ActivityRef:
     link = re.search(r"/(?:pgcr/)?(\d{1,20})/?(?:[?#].*)?$", raw, re.IGNORECASE)
     if link and raw.lower().startswith(("http://", "https://")):
         raw = link.group(1)
-    if raw.isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses; fullwidth and other
+    # decimal digits are what some keyboards type and int() reads them.
+    if raw.isdecimal():
         value = int(raw)
         if not 1 <= value <= INT64_MAX:
             raise InvalidInput(

@@ -15,12 +15,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from bot.apis.bungie import BungieClient, Pgcr
 from bot.domain import Provider
-from bot.errors import InvalidInput, NeedsLink, NotAllowed, RateLimited, UserFacingError
+from bot.errors import (
+    InvalidInput,
+    NeedsLink,
+    NotAllowed,
+    RateLimited,
+    Restarting,
+    UserFacingError,
+)
+from bot.metrics import WardenMetrics
 from bot.notify import DmOutcome, LinkButton, Notifier
 from bot.services.activities import ActivityDirectory, Choice
 from bot.services.events import Event, EventBus, EventKind
@@ -49,6 +58,10 @@ NO_TARGET = ""
 """A target key no report has: lets ``check_limits`` answer the per-reporter rules alone."""
 
 
+class LimitReached(NotAllowed):
+    """A report limit that never lifts (the same player for the same activity)."""
+
+
 @dataclass
 class _Watch:
     future: asyncio.Future[ReportOutcome]
@@ -66,8 +79,11 @@ class ReportService:
         linking: LinkingService | None = None,
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.time,
+        metrics: WardenMetrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or WardenMetrics()
+        self._taking_reports = True
         self._events = events
         self._settings = settings
         self._linking = linking
@@ -80,6 +96,11 @@ class ReportService:
         self._drafts_swept_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         events.subscribe(EventKind.DELIVERY_CHANGED, self._on_delivery_changed)
+
+    def stop_taking_reports(self) -> None:
+        """From now on new reports and confirmations are refused with ``Restarting``
+        (shutdown); drafts stay, to be confirmed after the restart."""
+        self._taking_reports = False
 
     async def close(self) -> None:
         """Stop listening and let outcome DMs already under way finish."""
@@ -95,15 +116,37 @@ class ReportService:
     async def precheck(self, guild_id: int, reporter_id: int, member_id: int | None) -> None:
         """What can be refused before the member fills in a form: reporting themself, or
         a per-reporter limit that is already reached."""
-        if member_id is not None and member_id == reporter_id:
-            raise NotAllowed(SELF_REPORT)
-        guild = await self._store.guilds.get(guild_id)
-        await self._check_limits(guild_id, reporter_id, NO_TARGET, None,
-                                 replace(guild.limits, target_cooldown_hours=0), self._clock())
+        with self._refusals_counted(reason=None):
+            if not self._taking_reports:
+                raise Restarting()
+            if member_id is not None and member_id == reporter_id:
+                raise NotAllowed(SELF_REPORT)
+            guild = await self._store.guilds.get(guild_id)
+            await self._check_limits(guild_id, reporter_id, NO_TARGET, None,
+                                     replace(guild.limits, target_cooldown_hours=0),
+                                     self._clock())
 
     async def prepare(self, request: ReportRequest) -> Draft:
         """Check the report and store it as a numbered draft; raise a ``UserFacingError``
         saying exactly what is wrong otherwise."""
+        with self._refusals_counted(reason=request.reason.value):
+            if not self._taking_reports:
+                raise Restarting()
+            draft = await self._draft(request)
+        self._metrics.reports.inc(reason=request.reason.value, outcome="drafted")
+        return draft
+
+    @contextmanager
+    def _refusals_counted(self, *, reason: str | None) -> Iterator[None]:
+        try:
+            yield
+        except UserFacingError as exc:
+            limited = isinstance(exc, RateLimited | LimitReached)
+            self._metrics.reports.inc(reason=reason or "none",
+                                      outcome="limited" if limited else "refused")
+            raise
+
+    async def _draft(self, request: ReportRequest) -> Draft:
         now = self._clock()
         await self._expire_old_drafts(now)
         description = clean_description(request.description)
@@ -207,6 +250,10 @@ class ReportService:
                                   "Start again with `/report`.")
         if report.status != "draft":
             return await self.outcome(report_id)
+        if not self._taking_reports:
+            self._metrics.reports.inc(reason=report.reason, outcome="refused")
+            raise Restarting(f"Warden is restarting, so report #{report.number} was not sent "
+                             "yet. Press Confirm again in a minute: your draft is kept.")
         now = self._clock()
         if now - report.created_at > DRAFT_TTL:
             await self._store.reports.cancel_draft(report_id, reporter_id=actor_id)
@@ -231,10 +278,14 @@ class ReportService:
         if isinstance(result, LimitHit):
             # The draft stays: the member may press Confirm again once the limit allows.
             self._watches.pop(report_id, None)
+            self._metrics.reports.inc(reason=report.reason, outcome="limited")
             raise _limit_error(result, guild.limits, now)
         if isinstance(result, Accepted):
+            self._metrics.reports.inc(reason=report.reason, outcome="accepted")
             log.info("report %s (#%s in guild %s) accepted; deliveries %s", report_id,
-                     result.report.number, result.report.guild_id, initial)
+                     result.report.number, result.report.guild_id, initial,
+                     extra={"report_id": report_id, "guild_id": result.report.guild_id,
+                            "reason": report.reason})
             await self._events.publish(Event(EventKind.REPORT_ACCEPTED, report_id))
             if initial == "pending":
                 await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
@@ -269,6 +320,8 @@ class ReportService:
         if watch.future.done() and not watch.future.cancelled():
             told = watch.future.result()
             # The event for this outcome may still be on its way: it must not DM it again.
+            # Re-inserted, so the dict stays in the order told (``_prune`` relies on it).
+            self._told_live.pop(report_id, None)
             self._told_live[report_id] = (told.deliveries, self._clock())
             return told
         return None
@@ -300,9 +353,13 @@ class ReportService:
             if now >= watch.deadline:
                 del self._watches[report_id]
                 watch.future.cancel()
-        for report_id, (_, at) in list(self._told_live.items()):
-            if now - at > TOLD_MEMORY:
-                del self._told_live[report_id]
+        # Oldest first: stop at the first one still remembered (this runs for every
+        # delivery, and a busy minute holds thousands).
+        while self._told_live:
+            report_id, (_, at) = next(iter(self._told_live.items()))
+            if now - at <= TOLD_MEMORY:
+                break
+            del self._told_live[report_id]
 
     async def _dm_outcome(self, outcome: ReportOutcome) -> None:
         reporter = outcome.report.reporter_id
@@ -435,7 +492,7 @@ BUNGIE_MODE_KEY = "bungie.report_mode"
 def _limit_error(hit: LimitHit, limits: ReportLimits, now: float) -> UserFacingError:
     message = limit_message(hit, limits, now)
     if hit.retry_at is None:
-        return NotAllowed(message)
+        return LimitReached(message)
     return RateLimited(message, retry_at=hit.retry_at)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -194,6 +195,9 @@ class ReviewService:
         self._locks: dict[int, asyncio.Lock] = {}
         self._lock_users: dict[int, int] = {}
         self._tasks: set[asyncio.Task[bool]] = set()
+        # Reports with a refresh task that has not read the report yet: that read will
+        # see any later change too, so a burst of events costs one edit, not one each.
+        self._queued: dict[int, asyncio.Task[bool]] = {}
 
     # -- wiring -------------------------------------------------------------------------
     def subscribe(self) -> None:
@@ -214,13 +218,19 @@ class ReviewService:
 
     def _refresh_soon(self, report_id: int) -> None:
         # Events from the report flow and the outbox must not wait for Discord (a post
-        # may re-upload megabytes of evidence): the post is made in its own task.
+        # may re-upload megabytes of evidence): the post is made in its own task. A task
+        # that has not read the report yet will show this change as well.
+        if report_id in self._queued:
+            return
         task = asyncio.create_task(self.refresh(report_id), name=f"review-post-{report_id}")
+        self._queued[report_id] = task
         self._tasks.add(task)
-        task.add_done_callback(self._refresh_done)
+        task.add_done_callback(functools.partial(self._refresh_done, report_id))
 
-    def _refresh_done(self, task: asyncio.Task[bool]) -> None:
+    def _refresh_done(self, report_id: int, task: asyncio.Task[bool]) -> None:
         self._tasks.discard(task)
+        if self._queued.get(report_id) is task:  # it ended before reading (cancelled, no board)
+            del self._queued[report_id]
         if not task.cancelled() and task.exception() is not None:
             log.error("review post update failed", exc_info=task.exception())
 
@@ -518,6 +528,7 @@ class ReviewService:
         if board is None:
             return False
         async with self._report_lock(report_id):
+            self._queued.pop(report_id, None)  # from here on, a change needs a new refresh
             report = await self.store.reports.get(report_id)
             if report is None or report.accepted_at is None:
                 return True

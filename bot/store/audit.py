@@ -88,8 +88,11 @@ async def append(
     """Append one row inside the caller's open transaction; returns its id."""
     when = time.time() if at is None else at
     details_json = json.dumps(_clean(details or {}), sort_keys=True, separators=(",", ":"))
-    async with conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1") as cur:
-        last = await cur.fetchone()
+    # One call on the connection's thread (not execute + fetch + close): appends are on
+    # the write path of every report.
+    found = list(await conn.execute_fetchall(
+        "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"))
+    last = found[0] if found else None
     new_id = 1 if last is None else int(last[0]) + 1
     prev_hash = GENESIS if last is None else str(last[1])
     digest = _digest(

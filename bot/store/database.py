@@ -55,6 +55,13 @@ def bundled_migrations() -> list[Migration]:
 Row = sqlite3.Row
 
 
+async def _rollback_quietly(conn: aiosqlite.Connection) -> None:
+    try:
+        await conn.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        pass  # BEGIN itself failed: there is no transaction to end
+
+
 class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -138,7 +145,14 @@ class Database:
         """An immediate write transaction; committed on success, rolled back on error."""
         async with self._write_lock:
             conn = self.writer
-            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                # A task cancelled while BEGIN was queued: the statement still runs on the
+                # connection's thread, and the transaction it opens must not outlive the
+                # lock (every later write would fail "within a transaction").
+                await _rollback_quietly(conn)
+                raise
             try:
                 yield conn
             except BaseException:
@@ -195,3 +209,9 @@ class Database:
         target.parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(target) as dest:
             await self.writer.backup(dest)
+
+    async def integrity_problems(self) -> list[str]:
+        """SQLite's own full check of the file; an empty list means it is sound."""
+        rows = await self.reader.execute_fetchall("PRAGMA integrity_check")
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found

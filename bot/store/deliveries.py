@@ -14,9 +14,12 @@ from typing import Any
 
 from bot.store import audit
 from bot.store.database import Database, Row
+from bot.store.reports import guild_of
 
 FINAL_STATUSES = ("sent", "handed_off", "failed", "skipped")
 INTERRUPTED = "interrupted: Warden stopped during an attempt, which may have reached the upstream"
+RESTORED = ("restored from a backup: this delivery may have been made after the backup was "
+            "taken, so it is checked with the upstream before any resend")
 
 
 @dataclass(frozen=True)
@@ -100,23 +103,33 @@ class DeliveryStore:
                 await audit.append(conn, "delivery.recovered", details={"rows": count}, at=now)
         return count
 
+    async def mark_restored(self, backup_name: str) -> int:
+        """After a restore: every unfinished row may have been delivered after the backup
+        was taken, so none may be sent without first checking with the upstream."""
+        now = time.time()
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE deliveries SET last_error = ?, updated_at = ?"
+                " WHERE status IN ('pending', 'in_flight', 'held')",
+                (RESTORED, now),
+            )
+            count = cur.rowcount
+            await audit.append(conn, "backup.restored",
+                               details={"backup": backup_name, "unfinished_deliveries": count},
+                               at=now)
+        return count
+
     async def start_attempt(self, report_id: int, destination: str) -> Delivery | None:
         """Claim a pending row for one attempt; None if someone else has it or it is done."""
         now = time.time()
         async with self._db.transaction() as conn:
-            cur = await conn.execute(
+            rows = list(await conn.execute_fetchall(
                 "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1,"
-                " updated_at = ? WHERE report_id = ? AND destination = ? AND status = 'pending'",
+                " updated_at = ? WHERE report_id = ? AND destination = ? AND status = 'pending'"
+                " RETURNING *",
                 (now, report_id, destination),
-            )
-            if cur.rowcount != 1:
-                return None
-            async with conn.execute(
-                "SELECT * FROM deliveries WHERE report_id = ? AND destination = ?",
-                (report_id, destination),
-            ) as c:
-                row = await c.fetchone()
-        return None if row is None else Delivery.from_row(row)
+            ))
+        return Delivery.from_row(rows[0]) if len(rows) == 1 else None
 
     async def finish(
         self,
@@ -144,7 +157,7 @@ class DeliveryStore:
                 conn,
                 f"delivery.{status}",
                 report_id=report_id,
-                guild_id=await _guild_of(conn, report_id),
+                guild_id=await guild_of(conn, report_id),
                 details={"destination": destination, "upstream_id": upstream_id,
                          "error": error, **(details or {})},
                 at=now,
@@ -164,7 +177,7 @@ class DeliveryStore:
                 conn,
                 "delivery.retry_scheduled",
                 report_id=report_id,
-                guild_id=await _guild_of(conn, report_id),
+                guild_id=await guild_of(conn, report_id),
                 details={"destination": destination, "error": error, "next_attempt_at": at},
                 at=now,
             )
@@ -188,7 +201,7 @@ class DeliveryStore:
                 "delivery.requeued",
                 report_id=report_id,
                 actor_id=actor_id,
-                guild_id=await _guild_of(conn, report_id),
+                guild_id=await guild_of(conn, report_id),
                 details={"destination": destination},
                 at=now,
             )
@@ -237,7 +250,3 @@ class DeliveryStore:
         return {str(r[0]): float(r[1]) for r in rows if r[1] is not None}
 
 
-async def _guild_of(conn: Any, report_id: int) -> int | None:
-    async with conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)) as cur:
-        row = await cur.fetchone()
-    return None if row is None else int(row[0])

@@ -9,6 +9,8 @@ from typing import Any
 from bot.store import audit
 from bot.store.database import Database
 
+WRITE_PROBE_KEY = "health.write_probe"
+
 
 class KeyValueStore:
     def __init__(self, db: Database) -> None:
@@ -29,3 +31,8 @@ class KeyValueStore:
             )
             if audit_action:
                 await audit.append(conn, audit_action, details={"key": key, "value": value}, at=now)
+
+    async def probe_write(self) -> None:
+        """A real, tiny write (the time, under a reserved key): raises if the database
+        cannot take writes (read-only file, full disk, a lock held too long)."""
+        await self.set(WRITE_PROBE_KEY, time.time())

@@ -144,12 +144,11 @@ class ReportStore:
         values = [getattr(new, c) for c in _NEW_COLUMNS]
         evidence = json.dumps([e.to_json() for e in new.evidence])
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            found = list(await conn.execute_fetchall(
                 "SELECT COALESCE(MAX(number), 0) + 1 FROM reports WHERE guild_id = ?",
                 (new.guild_id,),
-            ) as cur:
-                row = await cur.fetchone()
-            number = int(row[0]) if row else 1
+            ))
+            number = int(found[0][0]) if found else 1
             columns = ", ".join(_NEW_COLUMNS)
             marks = ", ".join("?" for _ in _NEW_COLUMNS)
             cur = await conn.execute(
@@ -178,12 +177,12 @@ class ReportStore:
         """
         when = time.time() if now is None else now
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            found = list(await conn.execute_fetchall(
                 "SELECT * FROM reports WHERE id = ? AND status = 'draft'", (report_id,)
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
+            ))
+            if not found:
                 return None
+            row = found[0]
             hit = await _limit_hit(conn, row, limits, when)
             if hit is not None:
                 return hit
@@ -345,12 +344,11 @@ class ReportStore:
                     " WHERE report_id = ? AND status = 'held'",
                     (now, now, report_id),
                 )
-            async with conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)) as c:
-                guild_row = await c.fetchone()
+            guild_id = await guild_of(conn, report_id)
             await audit.append(
                 conn,
                 action,
-                guild_id=guild_row[0] if guild_row else None,
+                guild_id=guild_id,
                 actor_id=actor_id,
                 report_id=report_id,
                 details={"status": to_status, **(details or {})},
@@ -374,12 +372,11 @@ class ReportStore:
                 "UPDATE reports SET review_channel_id = ?, review_message_id = ? WHERE id = ?",
                 (channel_id, message_id, report_id),
             )
-            async with conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)) as c:
-                guild_row = await c.fetchone()
+            guild_id = await guild_of(conn, report_id)
             await audit.append(
                 conn,
                 "review.posted",
-                guild_id=guild_row[0] if guild_row else None,
+                guild_id=guild_id,
                 report_id=report_id,
                 details={"channel_id": channel_id, "message_id": message_id, **details},
                 at=now,
@@ -417,12 +414,11 @@ class ReportStore:
                 (report_id, author_id, kind, body, now),
             )
             note_id = int(cur.lastrowid or 0)
-            async with conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)) as c:
-                guild_row = await c.fetchone()
+            guild_id = await guild_of(conn, report_id)
             await audit.append(
                 conn,
                 f"report.{kind}",
-                guild_id=guild_row[0] if guild_row else None,
+                guild_id=guild_id,
                 actor_id=author_id,
                 report_id=report_id,
                 details={"note_id": note_id, "length": len(body)},
@@ -442,6 +438,10 @@ class ReportStore:
     async def purge_content(self, older_than: float) -> int:
         """Blank the content of reports older than the retention period; keep ids and audit."""
         return len(await self.purge_expired(older_than))
+
+    async def count_accepted(self) -> int:
+        return int(await self._db.fetch_value(
+            "SELECT COUNT(*) FROM reports WHERE accepted_at IS NOT NULL") or 0)
 
     async def count_expired(self, older_than: float) -> int:
         """Reports whose content ``purge_expired`` would blank now."""
@@ -481,6 +481,25 @@ class ReportStore:
         return ids
 
 
+# The durable limits' queries, each answered from an index (``bench/limit_checks.py``
+# prints their plans over a million reports): the reporter's accepted reports of the
+# last day, newest first (reports_by_reporter); a report of the same target in the same
+# activity, and the newest of the same target in the cooldown window
+# (reports_by_reporter_target).
+RECENT_BY_REPORTER_SQL = (
+    "SELECT accepted_at FROM reports WHERE guild_id = ? AND reporter_id = ?"
+    " AND accepted_at >= ? ORDER BY accepted_at DESC LIMIT ?"
+)
+SAME_ACTIVITY_SQL = (
+    "SELECT 1 FROM reports WHERE guild_id = ? AND reporter_id = ? AND target_key = ?"
+    " AND accepted_at IS NOT NULL AND activity_id = ? LIMIT 1"
+)
+TARGET_COOLDOWN_SQL = (
+    "SELECT MAX(accepted_at) FROM reports WHERE guild_id = ? AND reporter_id = ?"
+    " AND target_key = ? AND accepted_at > ?"
+)
+
+
 async def _limit_hit(
     conn: aiosqlite.Connection | aiosqlite.Cursor,
     row: Row | dict[str, Any],
@@ -490,8 +509,7 @@ async def _limit_hit(
     guild_id, reporter_id = row["guild_id"], row["reporter_id"]
     newest_first = await _fetch_all(
         conn,
-        "SELECT accepted_at FROM reports WHERE guild_id = ? AND reporter_id = ?"
-        " AND accepted_at >= ? ORDER BY accepted_at DESC LIMIT ?",
+        RECENT_BY_REPORTER_SQL,
         # Enough rows for the largest quota in force (the day rule may be switched off).
         (guild_id, reporter_id, now - DAY,
          max(limits.short_count, limits.hour_count, limits.day_count, 1) + 1),
@@ -512,24 +530,25 @@ async def _limit_hit(
     target_key, activity_id = row["target_key"], row["activity_id"]
     if activity_id is not None:
         same = await _fetch_all(
-            conn,
-            "SELECT 1 FROM reports WHERE guild_id = ? AND reporter_id = ? AND target_key = ?"
-            " AND accepted_at IS NOT NULL AND activity_id = ? LIMIT 1",
-            (guild_id, reporter_id, target_key, activity_id),
+            conn, SAME_ACTIVITY_SQL, (guild_id, reporter_id, target_key, activity_id)
         )
         if same:
             return LimitHit("target_activity", None)
     elif limits.target_cooldown_hours > 0:
         window = limits.target_cooldown_hours * 3600.0
         recent = await _fetch_all(
-            conn,
-            "SELECT MAX(accepted_at) FROM reports WHERE guild_id = ? AND reporter_id = ?"
-            " AND target_key = ? AND accepted_at > ?",
-            (guild_id, reporter_id, target_key, now - window),
+            conn, TARGET_COOLDOWN_SQL, (guild_id, reporter_id, target_key, now - window)
         )
         if recent and recent[0][0] is not None:
             return LimitHit("target_cooldown", float(recent[0][0]) + window)
     return None
+
+
+async def guild_of(conn: aiosqlite.Connection, report_id: int) -> int | None:
+    """The report's server, read inside the caller's transaction (for its audit row)."""
+    found = list(await conn.execute_fetchall("SELECT guild_id FROM reports WHERE id = ?",
+                                             (report_id,)))
+    return int(found[0][0]) if found else None
 
 
 async def _fetch_all(

@@ -1,4 +1,4 @@
-"""The bot's own small web server: the OAuth start and callback routes and a health check."""
+"""The bot's own small web server: health and metrics always, OAuth routes with linking."""
 
 from bot.web.server import WebServer, build_app
 

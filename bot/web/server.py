@@ -1,8 +1,10 @@
-"""The OAuth callback web server: aiohttp, inside the bot's own event loop.
+"""The bot's web server: aiohttp, inside the bot's own event loop.
 
-Routes, all fixed because operators register the callbacks with the providers:
-``GET /oauth/{bungie,game}/start``, ``GET /oauth/{bungie,game}/callback`` and
-``GET /healthz``. Anything else is a 404 with the same security headers.
+Always: ``GET /healthz`` and ``GET /metrics`` for operators (``bot.web.ops``). With
+account linking configured, the OAuth routes too, all fixed because operators register
+the callbacks with the providers: ``GET /oauth/{bungie,game}/start`` and
+``GET /oauth/{bungie,game}/callback``. Anything else is a 404 with the same security
+headers.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from bot.domain import Provider
+from bot.services.health import HealthService
 from bot.services.linking import (
     STATE_TTL,
     LinkingService,
@@ -22,6 +25,7 @@ from bot.services.linking import (
     Rejected,
     new_browser_nonce,
 )
+from bot.web.ops import OPS_PATHS, add_ops_routes
 from bot.web.pages import (
     SECURITY_HEADERS,
     internal_error_page,
@@ -45,7 +49,10 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
     """Access lines without query strings: those hold one-time secrets and codes."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %.3fs", request.method, request.path, response.status, time)
+        # Monitoring polls the operator routes every few seconds: not worth a line each.
+        level = logging.DEBUG if request.path in OPS_PATHS else logging.INFO
+        self.logger.log(level, "%s %s %s %.3fs", request.method, request.path,
+                        response.status, time)
 
 
 @web.middleware
@@ -115,32 +122,39 @@ def _callback_handler(provider: Provider) -> Handler:
     return callback
 
 
-async def _healthz(request: web.Request) -> web.StreamResponse:
-    return web.Response(text="ok\n", content_type="text/plain")
-
-
-def build_app(service: LinkingService, *, secure_cookies: bool) -> web.Application:
+def build_app(
+    service: LinkingService | None, *, secure_cookies: bool, health: HealthService | None = None
+) -> web.Application:
+    """``service`` None: account linking is off, so no OAuth route exists."""
     app = web.Application(middlewares=[_pages_for_errors], client_max_size=16 * 1024)
-    app[_SERVICE_KEY] = service
     app[_SECURE_KEY] = secure_cookies
-    for provider in Provider:
-        # No HEAD: a link checker's HEAD request must not spend a one-time start link.
-        app.router.add_get(service.start_path(provider), _start_handler(provider),
-                           allow_head=False)
-        app.router.add_get(service.callback_path(provider), _callback_handler(provider),
-                           allow_head=False)
-    app.router.add_get("/healthz", _healthz)
+    if service is not None:
+        app[_SERVICE_KEY] = service
+        for provider in Provider:
+            # No HEAD: a link checker's HEAD request must not spend a one-time start link.
+            app.router.add_get(service.start_path(provider), _start_handler(provider),
+                               allow_head=False)
+            app.router.add_get(service.callback_path(provider), _callback_handler(provider),
+                               allow_head=False)
+    if health is not None:
+        add_ops_routes(app, health)
     app.on_response_prepare.append(_security_headers)
     return app
 
 
 class WebServer:
-    """Start and stop the callback server; ``port`` is the bound port (useful with 0)."""
+    """Start and stop the web server; ``port`` is the bound port (useful with 0)."""
 
     def __init__(
-        self, service: LinkingService, *, host: str, port: int, secure_cookies: bool
+        self,
+        service: LinkingService | None,
+        *,
+        host: str,
+        port: int,
+        secure_cookies: bool,
+        health: HealthService | None = None,
     ) -> None:
-        self._app = build_app(service, secure_cookies=secure_cookies)
+        self._app = build_app(service, secure_cookies=secure_cookies, health=health)
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -168,7 +182,7 @@ class WebServer:
             ) from None
         self._runner = runner
         self.port = runner.addresses[0][1]
-        log.info("OAuth callback server listening on %s:%s", self._host, self.port)
+        log.info("web server listening on %s:%s", self._host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:

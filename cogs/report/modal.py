@@ -9,6 +9,7 @@ import discord
 
 from bot.app import report_interaction_error
 from bot.domain import Reason
+from bot.log_context import bind_log_ids
 from bot.services.report_models import ReportRequest
 from bot.services.report_text import summary_notice
 from bot.store.reports import Evidence
@@ -68,6 +69,7 @@ class ReportModal(discord.ui.Modal):
         ))
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        bind_log_ids(interaction_id=interaction.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None  # the menus are guild-only
         service = service_of(interaction)

@@ -14,6 +14,7 @@ import discord
 
 from bot.app import WardenBot, report_interaction_error
 from bot.discord_notifier import render
+from bot.log_context import bind_log_ids
 from bot.notify import Notice
 from bot.services.report_text import outcome_notice, progress_notice
 from bot.services.reports import ReportService
@@ -78,6 +79,7 @@ class ConfirmButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bind_log_ids(interaction_id=interaction.id, report_id=self.report_id)
         try:
             await interaction.response.defer()
             service = service_of(interaction)
@@ -110,6 +112,7 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bind_log_ids(interaction_id=interaction.id, report_id=self.report_id)
         try:
             await interaction.response.defer()
             cancelled = await service_of(interaction).cancel(self.report_id,

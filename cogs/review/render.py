@@ -7,6 +7,7 @@ trimmed to Discord's limits: 4096 characters of description, 1024 per field and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +29,7 @@ STATUS_COLOURS = {
 DESCRIPTION_MAX = 1500
 EMBED_MAX = 6000
 FIELD_MAX = 1024
+_LINK_SPECIAL = re.compile(r"([\\\[\]()*_~`|])")
 
 
 def _cut(text: str, limit: int) -> str:
@@ -36,6 +38,13 @@ def _cut(text: str, limit: int) -> str:
 
 def _quote(text: str, limit: int) -> str:
     return "\n".join("> " + line for line in _cut(text, limit).splitlines() or [""])
+
+
+def _link_text(text: str) -> str:
+    """Text for ``[text](url)``, on one line, with what could end the link or restyle it
+    escaped (brackets, parentheses, backslashes, emphasis), so a name chosen by a player
+    (a Bungie name, a file name) cannot close the link and open one of its own."""
+    return _LINK_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def _ts(at: float, style: str = "f") -> str:
@@ -48,8 +57,9 @@ def target_lines(card: ReviewCard) -> list[str]:
     if t.discord_id:
         lines.append(f"Discord: <@{t.discord_id}> (`{t.discord_id}`)")
     if t.bungie_name or t.bungie_membership_id:
-        name = discord.utils.escape_markdown(t.bungie_name or "Bungie player")
-        shown = f"[{name}]({t.bungie_profile_url})" if t.bungie_profile_url else name
+        name = t.bungie_name or "Bungie player"
+        shown = (f"[{_link_text(name)}]({t.bungie_profile_url})" if t.bungie_profile_url
+                 else discord.utils.escape_markdown(name))
         ids = []
         if t.bungie_membership_id:
             ids.append(f"membership `{t.bungie_membership_id}`")
@@ -102,14 +112,13 @@ def evidence_line(e: EvidenceView) -> str:
         link = f" ([original]({e.url}))" if e.url else ""
         text = _quote(e.text, 300) if e.text else "> (no text)"
         return f"Message{who}{link}\n{text}"
-    name = discord.utils.escape_markdown(e.label)
     if e.copy_state == "copied":
         state = "copy attached to this post"
     elif e.copy_state:
         state = f"not copied: {e.copy_state}"
     else:
         state = "original only"
-    link = f"[{name}]({e.url})" if e.url else name
+    link = f"[{_link_text(e.label)}]({e.url})" if e.url else discord.utils.escape_markdown(e.label)
     return f"{link} ({state})"
 
 

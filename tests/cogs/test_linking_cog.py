@@ -214,22 +214,25 @@ async def test_unconfigured_provider_gets_a_specific_message(
         assert w.discord.dms_to(w.alice) == []
 
 
-async def test_linking_switched_off_says_so_and_binds_no_port(
+async def test_linking_switched_off_says_so_and_serves_no_oauth_route(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
     async with world(tmp_path, discord_standin, linking=False) as w:
         assert w.bot.deps.linking is None
         reply = await (await w.discord.slash(w.alice, "links")).wait_final()
         assert "Account linking is not set up" in reply.text
-        with pytest.raises(httpx.ConnectError):
-            await w.browser.get(f"{w.base_url}/healthz")
+        # The web server runs for /healthz and /metrics, but knows no OAuth route.
+        assert (await w.browser.get(f"{w.base_url}/healthz")).status_code == 200
+        for path in ("/oauth/bungie/start?t=x", "/oauth/bungie/callback?code=x&state=y",
+                     "/oauth/game/start?t=x", "/oauth/game/callback?code=x&state=y"):
+            assert (await w.browser.get(w.base_url + path)).status_code == 404, path
 
 
 async def test_web_server_runs_with_the_bot_and_stops_with_it(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
     async with world(tmp_path, discord_standin) as w:
-        assert (await w.browser.get(f"{w.base_url}/healthz")).text == "ok\n"
+        assert (await w.browser.get(f"{w.base_url}/healthz")).json()["status"] == "ok"
         base = w.base_url
     async with httpx.AsyncClient() as http:
         with pytest.raises(httpx.ConnectError):

@@ -306,6 +306,10 @@ class BungieStandin:
         self.requests: list[Recorded] = []
         self.reports: list[ReportRecord] = []
         self.faults: list[Fault] = []
+        self.fault_plan: Callable[[web.Request], Fault | None] | None = None
+        """Asked about every request no queued fault matched: a ``Fault`` to apply to it
+        (its ``remaining`` is ignored), or None to answer normally. For faults by chance
+        (``chaos/``) rather than by count."""
         self.logged_in: Account | None = None
         self.report_table = _load_report_table()
         self.manifest_entities: dict[tuple[str, int], dict[str, Any]] = {
@@ -558,6 +562,9 @@ class BungieStandin:
             fault.remaining -= 1
             if fault.remaining <= 0:
                 self.faults.remove(fault)  # keeps the per-request scan short
+        elif self.fault_plan is not None:
+            fault = self.fault_plan(request)
+        if fault is not None:
             return await self._apply_fault(fault, request, handler)
         return await self._answer(request, handler)
 

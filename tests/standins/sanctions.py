@@ -347,6 +347,10 @@ class SanctionsStandin:
         """(method, route template) -> requests seen, kept even when ``record`` is off."""
         self.reports: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
+        self.fault_plan: Callable[[web.Request, str], Fault | None] | None = None
+        """Asked about every request no queued fault matched, with its route template: a
+        ``Fault`` to apply to it (its ``remaining`` is ignored), or None to answer
+        normally. For faults by chance (``chaos/``) rather than by count."""
         self.logged_in: Player | None = None
 
         self._players: dict[UUID, Player] = {}
@@ -538,12 +542,15 @@ class SanctionsStandin:
             if self.faults
             else None
         )
-        if fault is None:
-            response = await self._answer(request, handler)
-        else:
+        if fault is not None:
             fault.remaining -= 1
             if fault.remaining <= 0:
                 self.faults.remove(fault)
+        elif self.fault_plan is not None:
+            fault = self.fault_plan(request, route)
+        if fault is None:
+            response = await self._answer(request, handler)
+        else:
             response = await self._apply_fault(fault, request, handler, record)
         if record is not None and not record.dropped:
             record.status = response.status

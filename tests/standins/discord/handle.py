@@ -212,6 +212,7 @@ class InteractionHandle:
             timeout=self._timeout(timeout),
             what=f"a final reply to {self.record.description}",
             seen=self._seen,
+            changed=self.record.changed,
         )
 
     async def followup(
@@ -233,6 +234,7 @@ class InteractionHandle:
             timeout=self._timeout(timeout),
             what=f"a follow-up to {self.record.description}",
             seen=self._seen,
+            changed=self.record.changed,
         )
 
     async def submit_modal(

@@ -220,7 +220,8 @@ def _make_middleware(ctx: RestContext) -> Any:
                 at=started,
                 json=request.get(BODY_KEY),
             )
-            state.requests.append(record)
+            if state.record:
+                state.requests.append(record)
             if request.get(UNKNOWN_KEY):
                 state.unknown_requests.append(record)
             # Write the response here so "the bot has its answer" is a known moment.

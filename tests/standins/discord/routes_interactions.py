@@ -227,14 +227,18 @@ class InteractionRoutes:
             )
             message = await self._create_for(rec, fields, "interaction_response")
             rec.original_message_id = message.id
+            self.state.watch_message(rec, message.id)
         elif ctype == 5:
             ephemeral = int(data.get("flags") or 0) & FLAG_EPHEMERAL
             rec.deferred_ephemeral = bool(ephemeral)
             fields = {"content": "", "flags": FLAG_LOADING | ephemeral}
             message = await self._create_for(rec, fields, "interaction_response")
             rec.original_message_id = message.id
+            self.state.watch_message(rec, message.id)
         elif ctype == 6:
             rec.original_message_id = rec.source_message_id
+            if rec.source_message_id is not None:
+                self.state.watch_message(rec, rec.source_message_id)
         elif ctype == 7:
             assert rec.source_message_id is not None
             source = self.state.messages.get(rec.source_message_id)
@@ -250,6 +254,7 @@ class InteractionRoutes:
                 fields["flags"] |= source.flags & FLAG_EPHEMERAL
             message = await self.ctx.messaging.edit(source, fields)
             rec.original_message_id = message.id
+            self.state.watch_message(rec, message.id)
         elif ctype == 8:
             validate_autocomplete(data)
         elif ctype == 9:
@@ -346,6 +351,7 @@ class InteractionRoutes:
             )
             message = await self._create_for(rec, fields, "followup")
             rec.followup_ids.append(message.id)
+            self.state.watch_message(rec, message.id)
         touch(request, self.ctx, message.id)
         self.state.notify()
         if request.query.get("wait") in ("1", "true", "True"):

@@ -48,6 +48,7 @@ async def start_discord_standin(
     expected_token: str | None = None,
     heartbeat_interval_ms: int = 41_250,
     click_settle_delay: float = 0.02,
+    record: bool = True,
 ) -> AsyncIterator[DiscordStandIn]:
     """Start the stand-in on ``127.0.0.1`` (ephemeral port) with one seeded guild.
 
@@ -62,11 +63,14 @@ async def start_discord_standin(
             answer (without them discord.py serialises calls per route).
         expected_token: if set, any other bot token gets 401 / gateway close 4004.
         click_settle_delay: see :meth:`DiscordStandIn.click`.
+        record: False keeps no request log and no message history (``requests`` and
+            ``message_log`` stay empty; ``messages`` still has every message's latest
+            version): for benchmarks with thousands of interactions.
     """
     sock = _free_socket()
     port = sock.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
-    state = StandInState(public_base=base_url)
+    state = StandInState(public_base=base_url, record=record)
     gateway = Gateway(
         state,
         gateway_url=lambda: f"ws://127.0.0.1:{port}{GATEWAY_PATH}",

@@ -77,6 +77,11 @@ class StandInState:
     internal_errors: list[str] = field(default_factory=list)
     inflight_requests: int = 0
     last_request_activity: float = 0.0
+    record: bool = True
+    """False keeps no request log and no message history (``requests``, ``message_log``):
+    for benchmarks, where thousands of interactions would otherwise pile up."""
+    message_watchers: dict[int, list[InteractionRecord]] = field(default_factory=dict)
+    """Message id -> the interactions whose replies include it (woken when it changes)."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -250,12 +255,23 @@ class StandInState:
     # --- messages ------------------------------------------------------------
     def record_message(self, message: RecordedMessage) -> RecordedMessage:
         self.messages[message.id] = message
-        self.message_log.append(message)
+        if self.record:
+            self.message_log.append(message)
         channel = self.channels.get(message.channel_id)
         if channel is not None and message.version == 0 and not message.ephemeral:
             channel.last_message_id = message.id
+        for interaction in self.message_watchers.get(message.id, ()):
+            interaction.notify()
         self.notify()
         return message
+
+    def watch_message(self, interaction: InteractionRecord, message_id: int) -> None:
+        """``interaction``'s waits wake whenever this message changes (its original
+        response, a follow-up, or the message its component was clicked on)."""
+        watchers = self.message_watchers.setdefault(message_id, [])
+        if interaction not in watchers:
+            watchers.append(interaction)
+        interaction.notify()
 
     def new_message(
         self, channel: Channel, *, author_id: int, source: str, **fields: Any

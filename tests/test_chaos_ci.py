@@ -1,0 +1,29 @@
+"""The chaos run (``python -m chaos.run``) at CI size: a few hundred reports while a fifth
+of the API requests fail and Warden, as its own process, is SIGKILLed once and started
+again over the same database. Every invariant must hold: nothing acknowledged is lost,
+nothing reaches an upstream twice, the audit chain verifies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chaos.run import ChaosConfig, run_chaos
+from tests.report_rig import clean_env
+
+
+async def test_reports_survive_a_kill_and_failing_apis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch, tmp_path)
+    config = ChaosConfig(reports=300, kills=1, fault_rate=0.2, seed=7, reporters=48,
+                         time_limit=120.0, drain_timeout=40.0)
+    result = await run_chaos(config, tmp_path / "chaos", say=lambda _: None)
+    assert result.ok, result.text + "\n\n" + "\n".join(result.problems)
+    t = result.tally
+    # The run did what it says: faults and the kill happened, members were answered.
+    assert len(result.kills) == 1
+    assert t.acknowledged >= 0.9 * config.reports
+    assert t.by_status[("sanctions", "sent")] >= 0.9 * config.reports
+    assert t.by_status[("bungie", "failed")] > 0  # ambiguous answers are never resent
