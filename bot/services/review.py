@@ -198,6 +198,8 @@ class ReviewService:
         # Reports with a refresh task that has not read the report yet: that read will
         # see any later change too, so a burst of events costs one edit, not one each.
         self._queued: dict[int, asyncio.Task[bool]] = {}
+        self._without_problem: set[int] = set()
+        """Servers whose stored review-post problem this process has cleared."""
 
     # -- wiring -------------------------------------------------------------------------
     def subscribe(self) -> None:
@@ -577,15 +579,25 @@ class ReviewService:
 
     async def _record_problem(self, report: Report, exc: BoardError) -> None:
         log.warning("review post for report %s failed: %s", report.id, exc.detail)
+        self._without_problem.discard(report.guild_id)
         await self.store.kv.set(review_problem_key(report.guild_id), {
             "problem": exc.problem.value, "detail": exc.detail, "number": report.number,
             "at": time.time(),
         })
 
     async def _clear_problem(self, guild_id: int) -> None:
+        # Every successful post and edit lands here: read the stored problem only until
+        # it is known to be gone (this service is the only one that records problems).
+        if guild_id in self._without_problem:
+            return
+        self._without_problem.add(guild_id)  # before the read: a failure meanwhile undoes it
         key = review_problem_key(guild_id)
-        if await self.store.kv.get(key) is not None:
-            await self.store.kv.set(key, None)
+        try:
+            if await self.store.kv.get(key) is not None:
+                await self.store.kv.set(key, None)
+        except BaseException:
+            self._without_problem.discard(guild_id)
+            raise
 
     async def repost_missing(self, guild_id: int) -> int:
         """Post recent reports that have no review post yet (after the channel is fixed)."""
