@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from bot.apis.errors import AuthError, AuthExpired, AuthRevoked, InvalidRequest
-from bot.apis.retry import build_http_client
 from bot.apis.sanctions import WARDEN_REPORT_ID_KEY, CreateReport, SanctionsClient
 from bot.domain import GamePlatform, Reason
 from tests.standins.sanctions import (
@@ -33,24 +32,10 @@ async def standin() -> AsyncIterator[SanctionsStandin]:
         yield rh
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with build_http_client(
-        connect_timeout=2, read_timeout=5, user_agent="warden-tests", max_connections=30
-    ) as c:
-        yield c
 
 
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
 
 
-@pytest.fixture
-def client(
-    standin: SanctionsStandin, http: httpx.AsyncClient, fake_time: FakeTime
-) -> SanctionsClient:
-    return client_for(standin, http, fake_time)
 
 
 @pytest.fixture
@@ -58,9 +43,6 @@ def alice(standin: SanctionsStandin) -> Player:
     return standin.add_player("Alice", identities={"Steam": "7656-alice"})
 
 
-@pytest.fixture
-def bob(standin: SanctionsStandin) -> Player:
-    return standin.add_player("Bob")
 
 
 def report(source: Player | None, warden_id: str = "w-1") -> CreateReport:

@@ -3,14 +3,12 @@ before sending; how each upstream refusal surfaces."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
 
 from bot.apis.errors import InvalidRequest, MissingPermission, NotFound
-from bot.apis.retry import build_http_client
 from bot.apis.sanctions import (
     WARDEN_REPORT_ID_KEY,
     CreateReport,
@@ -26,30 +24,6 @@ from tests.standins.sanctions import (
     SanctionsStandin,
     client_for,
 )
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[SanctionsStandin]:
-    async with SanctionsStandin() as rh:
-        yield rh
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with build_http_client(connect_timeout=2, read_timeout=5, user_agent="warden-tests") as c:
-        yield c
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def client(
-    standin: SanctionsStandin, http: httpx.AsyncClient, fake_time: FakeTime
-) -> SanctionsClient:
-    return client_for(standin, http, fake_time)
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ and a report whose answer was lost is found upstream instead of being sent twice
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -21,40 +19,6 @@ from tests.standins.sanctions import (
     SanctionsStandin,
     client_for,
 )
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[SanctionsStandin]:
-    async with SanctionsStandin() as rh:
-        yield rh
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with build_http_client(connect_timeout=2, read_timeout=5, user_agent="warden-tests") as c:
-        yield c
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def client(
-    standin: SanctionsStandin, http: httpx.AsyncClient, fake_time: FakeTime
-) -> SanctionsClient:
-    return client_for(standin, http, fake_time)
-
-
-@pytest.fixture
-def alice(standin: SanctionsStandin) -> Player:
-    return standin.add_player("Alice")
-
-
-@pytest.fixture
-def bob(standin: SanctionsStandin) -> Player:
-    return standin.add_player("Bob")
 
 
 def report(source: Player | None, warden_id: str | None = "w-1") -> CreateReport:
