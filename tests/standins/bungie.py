@@ -35,6 +35,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
+from tests.standins.loopback import LoopbackServer
+
 API_PREFIX = "/Platform"
 AUTHORIZE_PATH = "/en/OAuth/Authorize"
 TOKEN_PATH = f"{API_PREFIX}/App/OAuth/token/"
@@ -275,7 +277,7 @@ def _load_report_table() -> dict[int, dict[str, Any]]:
 # ---- the server ------------------------------------------------------------------------
 
 
-class BungieStandin:
+class BungieStandin(LoopbackServer):
     def __init__(
         self,
         *,
@@ -327,19 +329,9 @@ class BungieStandin:
         self._deny: str | None = None
         self._ids = itertools.count(1)
 
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
-
     # -- lifecycle
 
-    async def __aenter__(self) -> BungieStandin:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=1 << 20)
         p = API_PREFIX
         app.router.add_get(AUTHORIZE_PATH, self._authorize)
@@ -361,21 +353,7 @@ class BungieStandin:
             f"{p}/Destiny2/{{mtype}}/Account/{{mid}}/Character/{{cid}}/Stats/Activities/",
             self._history,
         )
-        # handler_cancellation: a client that timed out stops its slow handler, so a
-        # "slow" fault without ``landed`` never does the work after the client left.
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return app
 
     @property
     def api_base_url(self) -> str:

@@ -38,6 +38,8 @@ from uuid import UUID, uuid4
 
 from aiohttp import web
 
+from tests.standins.loopback import LoopbackServer
+
 if TYPE_CHECKING:
     import httpx
 
@@ -317,7 +319,7 @@ def _iso(ts: float) -> str:
 # ---- the server ------------------------------------------------------------------------
 
 
-class SanctionsStandin:
+class SanctionsStandin(LoopbackServer):
     def __init__(
         self,
         *,
@@ -365,19 +367,9 @@ class SanctionsStandin:
         self._ids = itertools.count(1001)
         self._key = secrets.token_bytes(32)
 
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
-
     # -- lifecycle
 
-    async def __aenter__(self) -> SanctionsStandin:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=1 << 20)
         r = app.router
         r.add_post(SERVICE_TOKEN_ROUTE, self._service_token)
@@ -393,21 +385,7 @@ class SanctionsStandin:
         r.add_get(SENT_REPORTS_ROUTE, self._sent_reports)
         r.add_post(REPORTS_ROUTE, self._create_report)
         r.add_get(REPORTS_ROUTE, self._received_reports)
-        # handler_cancellation: a client that gave up stops a slow handler, so a "slow"
-        # fault without ``landed`` never does the work after the client left.
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return app
 
     # -- builders
 
