@@ -1,9 +1,10 @@
 """2. End-to-end throughput: reports per second from ``/report`` to "the reporter is told".
 
 Many linked members (``--concurrency`` at a time) each run ``/report`` about a player
-in an activity both played, press Confirm on the draft, and wait for the follow-up
-that tells them how delivery went; meanwhile Warden stores the report, posts it to
-the review channel, and delivers it to the Bungie and sanctions stand-ins. The rate
+in an activity both played, press Confirm on the draft, and wait until Warden has
+edited the draft into the report's final status (both destinations delivered);
+meanwhile Warden stores the report, delivers it to the Bungie and sanctions
+stand-ins, and posts it to the review channel. The rate
 is reports over the time from the first ``/report`` to the last member told.
 
 Floors, each in its own process, run before and after Warden (their mean is used):

@@ -182,8 +182,14 @@ async def report(world: World, job: Job, *, within: float = 60.0) -> RecordedMes
 
 async def confirm(world: World, job: Job, draft: RecordedMessage, *,
                   within: float = 60.0) -> RecordedMessage:
-    """Press Confirm on the draft; returns the follow-up that tells the member the outcome."""
+    """Press Confirm on the draft; returns the draft once Warden edited it into the
+    report's final status (every destination answered)."""
     custom_id = ReportWorld.confirm_id(draft)
     handle: InteractionHandle = await world.discord.click(job.reporter.member, draft,
                                                           custom_id, timeout=within)
-    return await handle.followup(timeout=within)
+    return await handle.wait_final(settled, timeout=within)
+
+
+def settled(message: RecordedMessage) -> bool:
+    """The reporter's status message says where every copy of the report ended up."""
+    return "is confirmed and saved" in message.text and "sending…" not in message.text

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     outbox_give_up_hours: float = Field(default=24.0, gt=0)
     outbox_shutdown_grace_seconds: float = Field(default=5.0, ge=0)
 
+    # Moderator review
+    review_post_settle_seconds: float = Field(default=1.0, ge=0, le=60)
+
     # Game backend sanctions API (RallyHere)
     sanctions_api_base_url: str | None = None
     sanctions_client_id: str | None = None

@@ -53,6 +53,7 @@ FAST: dict[str, Any] = {
     "outbox_max_attempts": 4,
     "outbox_shutdown_grace_seconds": 0.2,
     "http_read_timeout": 1.0,
+    "review_post_settle_seconds": 0.0,
 }
 NO_LIMITS = ReportLimits(short_count=0, hour_count=0, day_count=0, target_cooldown_hours=0)
 
@@ -195,6 +196,13 @@ class ReportWorld:
 
     async def confirm(self, member: Member, reply: RecordedMessage) -> InteractionHandle:
         return await self.discord.click(member, reply, self.confirm_id(reply))
+
+    @staticmethod
+    async def told(handle: InteractionHandle) -> RecordedMessage:
+        """The draft once Confirm turned it into the report's final status (every
+        destination answered)."""
+        return await handle.wait_final(
+            lambda m: "is confirmed and saved" in m.text and "sending…" not in m.text)
 
     async def report_and_confirm(self, member: Member, **options: Any) -> int:
         """A report drafted and confirmed; returns once it is accepted."""

@@ -222,12 +222,23 @@ class ReviewService:
         # Events from the report flow and the outbox must not wait for Discord (a post
         # may re-upload megabytes of evidence): the post is made in its own task. A task
         # that has not read the report yet will show this change as well.
-        if report_id in self._queued:
+        if report_id in self._queued or self.board is None:
             return
-        task = asyncio.create_task(self.refresh(report_id), name=f"review-post-{report_id}")
+        task = asyncio.create_task(self._refresh_settled(report_id),
+                                   name=f"review-post-{report_id}")
         self._queued[report_id] = task
         self._tasks.add(task)
         task.add_done_callback(functools.partial(self._refresh_done, report_id))
+
+    async def _refresh_settled(self, report_id: int) -> bool:
+        # A report's deliveries usually settle within a second of its acceptance: waiting
+        # that long posts the card once, with their results, rather than posting it and
+        # editing it once per destination (each edit is a request against the review
+        # channel's rate limit, and a moderator watching it sees the card jump).
+        settle = self.settings.review_post_settle_seconds
+        if settle > 0:
+            await asyncio.sleep(settle)
+        return await self.refresh(report_id)
 
     def _refresh_done(self, report_id: int, task: asyncio.Task[bool]) -> None:
         self._tasks.discard(task)

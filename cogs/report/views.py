@@ -6,9 +6,11 @@ draft shown before a restart can still be confirmed after it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import discord
 
@@ -16,7 +18,7 @@ from bot.app import WardenBot, report_interaction_error
 from bot.discord_notifier import render
 from bot.log_context import bind_log_ids
 from bot.notify import Notice
-from bot.services.report_text import outcome_notice, progress_notice
+from bot.services.report_text import progress_notice
 from bot.services.reports import ReportService
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,9 @@ log = logging.getLogger(__name__)
 LIVE_FOR = 14 * 60.0
 """How long a component interaction's token can still send follow-ups (Discord: 15 min)."""
 NO_MENTIONS = discord.AllowedMentions.none()
+ANSWER_WITHIN = 1.5
+"""Seconds a button's work may take before the click is deferred (Discord allows 3)."""
+T = TypeVar("T")
 
 
 def service_of(interaction: discord.Interaction[Any]) -> ReportService:
@@ -74,6 +79,28 @@ async def edit_with(interaction: discord.Interaction[Any], notice: Notice) -> No
                                              allowed_mentions=NO_MENTIONS)
 
 
+async def show_in_place(interaction: discord.Interaction[Any], notice: Notice) -> None:
+    """Replace the clicked message with ``notice``: as the interaction's answer when it
+    has none yet (one request instead of a defer and an edit), else by editing it."""
+    if interaction.response.is_done():
+        await edit_with(interaction, notice)
+        return
+    embed, links = render(notice)
+    await interaction.response.edit_message(embed=embed, view=links,
+                                            allowed_mentions=NO_MENTIONS)
+
+
+async def answer_soon(interaction: discord.Interaction[Any], work: Awaitable[T]) -> T:
+    """``work``'s result; if it takes longer than ``ANSWER_WITHIN``, the interaction is
+    deferred meanwhile so Discord's 3-second deadline never passes."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), ANSWER_WITHIN)
+    except TimeoutError:
+        await interaction.response.defer()
+        return await task
+
+
 class ConfirmButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                     template=r"warden:report:confirm:(?P<id>\d+)"):
     def __init__(self, report_id: int) -> None:
@@ -93,16 +120,18 @@ class ConfirmButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bind_log_ids(interaction_id=interaction.id, report_id=self.report_id)
         try:
-            await interaction.response.defer()
             service = service_of(interaction)
-            outcome = await service.confirm(self.report_id, actor_id=interaction.user.id,
-                                            live_for=LIVE_FOR)
-            await edit_with(interaction, progress_notice(outcome))
+            outcome = await answer_soon(interaction, service.confirm(
+                self.report_id, actor_id=interaction.user.id, live_for=LIVE_FOR))
+            # One message tells the whole story: the draft becomes the report's status,
+            # answered in place (no "thinking…" step), then edited once when it settles.
+            await show_in_place(interaction, progress_notice(outcome))
+            if outcome.final:
+                return
             final = await service.wait_outcome(self.report_id)
             if final is None:
                 return  # the token is about to expire: the reporter hears by DM instead
             await edit_with(interaction, progress_notice(final))
-            await send_notice(interaction, outcome_notice(final))
         except Exception as exc:
             await report_interaction_error(interaction, exc)
 

@@ -16,7 +16,7 @@ from bot.store.guilds import ReviewMode
 from tests.linking_rig import free_port
 from tests.report_rig import ReportWorld, clean_env, report_world, run_warden, world_settings
 from tests.standins.bungie import BungieStandin
-from tests.standins.discord import DiscordStandIn, Upload
+from tests.standins.discord import DiscordStandIn, RecordedMessage, Upload
 from tests.standins.sanctions import REPORTS_ROUTE, SanctionsStandin
 
 
@@ -87,12 +87,17 @@ async def test_slash_report_with_autocomplete_reaches_both_apis(
         sanctions_row = next(r for r in rows if r.destination == "sanctions")
         assert sanctions_row.upstream_id == stored["report_id"]
 
-        # The reporter is told per destination, in the ephemeral follow-up.
-        outcome = await confirm.followup(lambda m: "delivery" in m.text)
-        assert outcome.ephemeral
+        # The reporter is told per destination, in place: Confirm turned the draft into
+        # the report's status at once (no "thinking…" step), and that message is edited
+        # when the deliveries settle. No further messages, no DM.
+        assert (await confirm.response()).name == "UPDATE_MESSAGE"
+        outcome = await w.told(confirm)
+        assert outcome.id == reply.id and outcome.ephemeral
         assert "Bungie.net:** delivered" in outcome.text
         assert f"Game moderators:** delivered (reference `{stored['report_id']}`)" in outcome.text
-        assert not w.discord.dms_to(w.alice)  # told in place, so no DM
+        assert not outcome.custom_ids  # Confirm and Cancel are gone
+        assert confirm.followups == []
+        assert not w.discord.dms_to(w.alice)
 
 
 async def test_report_player_menu_opens_a_form_and_uses_the_members_links(
@@ -159,7 +164,7 @@ async def test_mentions_in_a_description_are_delivered_as_text_and_ping_nobody(
         assert "@everyone" in reply.text
         confirm = await w.confirm(w.alice, reply)
         await w.wait_delivered(w.report_id(reply))
-        outcome = await confirm.followup(lambda m: "delivery" in m.text)
+        outcome = await w.told(confirm)
         [stored] = w.sanctions.reports
         assert stored["description"] == text
         for message in [reply, w.discord.message(reply), outcome]:
@@ -191,7 +196,8 @@ async def test_approve_mode_holds_deliveries_until_a_moderator_releases_them(
         await w.bot.deps.events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
         await w.wait_delivered(report_id)
         assert w.sanctions.report_count == 1
-        await confirm.followup(lambda m: "delivered" in m.text)
+        told = await w.told(confirm)  # approved within the 15 minutes: told in place
+        assert "Game moderators:** delivered" in told.text
 
 
 async def test_a_draft_shown_before_a_restart_can_be_confirmed_after_it(
@@ -213,7 +219,7 @@ async def test_a_draft_shown_before_a_restart_can_be_confirmed_after_it(
                             *accounts, *players)
             confirm = await w.confirm(w.alice, reply)
             await w.wait_delivered(w.report_id(reply))
-            outcome = await confirm.followup(lambda m: "delivery" in m.text)
+            outcome = await w.told(confirm)
             assert "Game moderators:** delivered" in outcome.text
         assert rh.report_count == 1
 
@@ -248,3 +254,28 @@ async def test_the_operators_reason_map_decides_what_bungie_receives(
         other = snapshot_table({Reason.CHEATING: ReasonTarget("Cheating", "Other")})
         assert filed.body["reasonCategoryHashes"] == [other[Reason.CHEATING].category_hash]
         assert filed.body["reasonHashes"] == [OTHER_REASON_HASH]
+
+
+async def test_a_new_reports_review_post_waits_for_its_deliveries_and_is_posted_once(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin, review_post_settle_seconds=1.0) as w:
+        reviews = w.discord.guild.channel("reports")
+        await w.set_guild(review_channel_id=reviews.id)
+        await w.link_everyone()
+        reply = await w.report(w.alice, player="Bob#0042", activity=str(w.activity()))
+        confirm = await w.confirm(w.alice, reply)
+        await w.told(confirm)
+        assert w.discord.channel_messages("reports") == []  # still settling
+
+        def posted() -> RecordedMessage | None:
+            found = w.discord.channel_messages("reports")
+            return found[0] if found else None
+
+        post = await w.discord.wait_until(posted, description="the review post")
+        assert "**Bungie.net**: sent" in post.text
+        assert "**Game backend**: sent (id `" in post.text
+        await w.discord.wait_idle(quiet=0.3)
+        channel_calls = [r for r in w.discord.requests
+                         if r.path.startswith(f"/channels/{reviews.id}/messages")]
+        assert [r.method for r in channel_calls] == ["POST"]  # no edit followed
