@@ -15,6 +15,7 @@ import discord
 
 from bot.app import report_interaction_error, send_ephemeral
 from bot.errors import InvalidInput
+from bot.log_context import bind_log_ids
 from bot.services.review import QUESTION_MAX, REASON_MAX, Outcome, ReviewService
 from bot.services.review_card import ReviewAction, ReviewCard
 from cogs.review.facts import actor_of, guild_id_of, review_service
@@ -72,6 +73,7 @@ class ReviewButton(
         )
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bind_log_ids(interaction_id=interaction.id, report_id=self.report_id)
         try:
             await press(interaction, self.action, self.report_id, self.destination)
         except Exception as exc:  # buttons have no tree error handler: answer here
@@ -141,6 +143,12 @@ class _ReviewModal(discord.ui.Modal):
             custom_id=f"warden:review-{self.action.value}:{card.report_id}:{opener_id}",
         )
         self.report_id = card.report_id
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        # Runs in the submission's own task, right before on_submit: its log lines (and
+        # the services' beneath it) carry the ids.
+        bind_log_ids(interaction_id=interaction.id, report_id=self.report_id)
+        return True
 
     async def on_error(  # type: ignore[override]  # Modal takes two arguments, View three
         self, interaction: discord.Interaction[Any], error: Exception, /
