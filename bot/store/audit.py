@@ -1,20 +1,19 @@
 """The append-only audit trail, chained by SHA-256 so an edited row is detectable.
 
 Each row's hash covers its own content and the previous row's hash. Writers call
-``append`` inside their own transaction, so the audit row commits (or not)
-together with the change it records.
+``append`` inside their own transaction (the function they give ``Database.write``),
+so the audit row commits (or not) together with the change it records.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-
-import aiosqlite
 
 from bot.store.database import Database, Row
 
@@ -75,8 +74,8 @@ def _clean(details: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in details.items() if k.lower() not in _FORBIDDEN_DETAIL_KEYS}
 
 
-async def append(
-    conn: aiosqlite.Connection,
+def append(
+    conn: sqlite3.Connection,
     action: str,
     *,
     guild_id: int | None = None,
@@ -85,16 +84,15 @@ async def append(
     details: dict[str, Any] | None = None,
     at: float | None = None,
 ) -> int:
-    """Append one row inside the caller's open transaction; returns its id."""
+    """Append one row inside the caller's open transaction; returns its id.
+
+    Runs on the writer's thread, inside the function given to ``Database.write``.
+    """
     when = time.time() if at is None else at
     details_json = json.dumps(_clean(details or {}), sort_keys=True, separators=(",", ":"))
-    # One call on the connection's thread (not execute + fetch + close): appends are on
-    # the write path of every report.
-    found = list(await conn.execute_fetchall(
-        "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"))
-    last = found[0] if found else None
-    new_id = 1 if last is None else int(last[0]) + 1
-    prev_hash = GENESIS if last is None else str(last[1])
+    last = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchall()
+    new_id = 1 if not last else int(last[0][0]) + 1
+    prev_hash = GENESIS if not last else str(last[0][1])
     digest = _digest(
         id=new_id,
         at=when,
@@ -105,7 +103,7 @@ async def append(
         details_json=details_json,
         prev_hash=prev_hash,
     )
-    await conn.execute(
+    conn.execute(
         "INSERT INTO audit_log (id, at, guild_id, actor_id, action, report_id, details,"
         " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (new_id, when, guild_id, actor_id, action, report_id, details_json, prev_hash, digest),
@@ -129,8 +127,7 @@ class AuditStore:
         self._db = db
 
     async def record(self, action: str, **kw: Any) -> int:
-        async with self._db.transaction() as conn:
-            return await append(conn, action, **kw)
+        return await self._db.write(lambda conn: append(conn, action, **kw))
 
     async def for_report(self, report_id: int) -> list[AuditEntry]:
         rows = await self._db.fetch_all(

@@ -1,22 +1,23 @@
 """The SQLite file: connections, pragmas, transactions and migrations.
 
-One writer connection, serialised by a lock so a transaction's statements never
-interleave with another coroutine's, and one reader connection (WAL lets it read
-while a write is in progress). SQL text lives in the store package only.
+One writer connection and one reader connection (WAL lets it read while a write is
+in progress), each with its own aiosqlite thread. A write transaction is one plain
+function run start to finish on the writer's thread (``Database.write``), so its
+statements never interleave with another coroutine's and it costs one hand-off to the
+thread; ``Database.read`` does the same for several reads. SQL text lives in the store
+package only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -53,21 +54,82 @@ def bundled_migrations() -> list[Migration]:
 
 
 Row = sqlite3.Row
+T = TypeVar("T")
 
 
-async def _rollback_quietly(conn: aiosqlite.Connection) -> None:
-    try:
-        await conn.execute("ROLLBACK")
-    except sqlite3.OperationalError:
-        pass  # BEGIN itself failed: there is no transaction to end
+# -- the connection's own thread -----------------------------------------------------
+# aiosqlite gives each connection one thread fed by a FIFO queue, and every call is one
+# hand-off to that thread and one wake-up of the event loop. It has no public API for
+# "run this callable there", so this helper uses two private members: the coroutine
+# ``Connection._execute(fn)``, which queues ``fn`` on the connection's thread and awaits
+# its result, and ``Connection._conn``, the ``sqlite3.Connection`` underneath, which is
+# only ever touched on that thread (inside ``job``). pyproject.toml pins aiosqlite below
+# 0.23 for this, and tests/store/test_database.py fails if either member disappears or
+# stops running on the connection's thread.
+async def _on_connection_thread(
+    conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]
+) -> T:
+    def job() -> T:
+        return fn(conn._conn)
+
+    result: T = await conn._execute(job)  # type: ignore[no-untyped-call]  # untyped upstream
+    return result
+
+
+def _end_quietly(conn: sqlite3.Connection) -> None:
+    """Roll back whatever is still open, without hiding the error that got us here."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("rollback failed")
+
+
+def _in_write_transaction(
+    fn: Callable[[sqlite3.Connection], T],
+) -> Callable[[sqlite3.Connection], T]:
+    def job(conn: sqlite3.Connection) -> T:
+        # If BEGIN fails there is nothing of ours to roll back.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            _end_quietly(conn)  # also when COMMIT itself failed
+            raise
+        return result
+
+    return job
+
+
+def _in_read_snapshot(
+    fn: Callable[[sqlite3.Connection], T],
+) -> Callable[[sqlite3.Connection], T]:
+    def job(conn: sqlite3.Connection) -> T:
+        conn.execute("BEGIN")  # deferred: the first SELECT takes one WAL snapshot for all
+        try:
+            return fn(conn)
+        finally:
+            # ROLLBACK, not COMMIT: the reader never writes, whatever ``fn`` tried.
+            _end_quietly(conn)
+
+    return job
 
 
 class Database:
+    """The writer and the reader connection, each with its own aiosqlite thread.
+
+    Writes go through ``write``: the whole transaction is one job on the writer's
+    thread, and aiosqlite's queue runs those jobs one after another, so no lock is
+    needed. Nothing on the writer runs across more than one hop (migrations, backups and
+    the single statements included), so no transaction is ever open while the event
+    loop runs something else.
+    """
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
 
     # -- life cycle ---------------------------------------------------------------
     @classmethod
@@ -87,21 +149,37 @@ class Database:
                     f"cannot create folder {self.path.parent}: {exc.strerror}"
                 ) from None
         try:
-            self._writer = await self._open_connection()
-            await self._writer.execute("PRAGMA journal_mode=WAL")
-            await self._writer.execute("PRAGMA synchronous=NORMAL")
+            self._writer = await self._open_connection(
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"
+            )
             self._reader = await self._open_connection()
         except sqlite3.Error as exc:
             await self.close()
             raise DatabaseError(f"cannot open database {self.path}: {exc}") from None
 
-    async def _open_connection(self) -> aiosqlite.Connection:
+    async def _open_connection(self, *pragmas: str) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
+        # Set on the sqlite3 connection underneath, so the functions given to ``write``
+        # and ``read`` see the same rows as ``fetch_*``.
         conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        # Erased tokens and purged report text are overwritten on disk, not just unlinked.
-        await conn.execute("PRAGMA secure_delete=ON")
+
+        def configure(sql: sqlite3.Connection) -> None:
+            sql.execute("PRAGMA foreign_keys=ON")
+            sql.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            # Erased tokens and purged report text are overwritten on disk, not just unlinked.
+            sql.execute("PRAGMA secure_delete=ON")
+            # A 1 MiB page cache per connection instead of SQLite's 2 MiB: both caches count
+            # toward Warden's peak RSS (bench/memory.py), and the hot indexes of the limit
+            # checks stay far below that (bench/limit_checks.py).
+            sql.execute("PRAGMA cache_size=-1024")
+            for pragma in pragmas:
+                sql.execute(pragma)
+
+        try:
+            await _on_connection_thread(conn, configure)
+        except BaseException:
+            await conn.close()
+            raise
         return conn
 
     async def close(self) -> None:
@@ -113,6 +191,8 @@ class Database:
                     log.debug("closing database connection failed", exc_info=True)
         self._reader = self._writer = None
 
+    # The raw connections, for single statements (tests, pragmas). Read or close any
+    # cursor they return: see ``write`` for what an open one costs the writer.
     @property
     def writer(self) -> aiosqlite.Connection:
         if self._writer is None:
@@ -125,10 +205,47 @@ class Database:
             raise DatabaseError("database is closed")
         return self._reader
 
-    # -- queries ------------------------------------------------------------------
+    # -- writes -------------------------------------------------------------------
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one immediate write transaction, in ONE hop to the writer's thread.
+
+        On that thread: ``BEGIN IMMEDIATE``, ``fn(connection)``, ``COMMIT``; if anything
+        raises (``fn`` or COMMIT), ``ROLLBACK`` and the error reaches the caller. ``fn``
+        is plain synchronous code on the ``sqlite3.Connection`` (rows are
+        ``sqlite3.Row``): it must not await or touch the event loop, must fetch every
+        result it starts (``fetchall``/``fetchone``, also for ``RETURNING``), and should
+        do nothing slow, as every other write waits behind it.
+
+        Cancellation: the job is queued before the caller first awaits, and a task
+        cancelled while waiting stops waiting but does not stop the job: it still runs to
+        COMMIT or ROLLBACK. A write is all or nothing and never leaves a transaction open.
+
+        Nothing else may leave a statement open on the writer (an unread cursor of
+        ``writer.execute``): SQLite would refuse this COMMIT. Use ``execute_fetchall``.
+        """
+        return await _on_connection_thread(self.writer, _in_write_transaction(fn))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement in its own transaction; returns the affected row count."""
+        return await self.write(lambda conn: conn.execute(sql, params).rowcount)
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        listed = list(rows)  # consumed here, not on the writer's thread
+        await self.write(lambda conn: conn.executemany(sql, listed).close())
+
+    # -- reads --------------------------------------------------------------------
     # Each read runs and finishes in one call on the connection's thread. A statement
     # left open between two awaits would hold a read snapshot that every other
     # coroutine's read on this shared connection then sees, missing fresh commits.
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run several reads in ONE hop to the reader's thread, all from one snapshot.
+
+        ``fn`` runs inside a deferred transaction that ends (ROLLBACK: the reader never
+        writes) in the same job, so no snapshot outlives it on this shared connection.
+        The same rules as for ``write``'s ``fn`` apply: synchronous, fetch what you start.
+        """
+        return await _on_connection_thread(self.reader, _in_read_snapshot(fn))
+
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = list(await self.reader.execute_fetchall(sql, params))
         return rows[0] if rows else None
@@ -140,74 +257,48 @@ class Database:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """An immediate write transaction; committed on success, rolled back on error."""
-        async with self._write_lock:
-            conn = self.writer
-            try:
-                await conn.execute("BEGIN IMMEDIATE")
-            except BaseException:
-                # A task cancelled while BEGIN was queued: the statement still runs on the
-                # connection's thread, and the transaction it opens must not outlive the
-                # lock (every later write would fail "within a transaction").
-                await _rollback_quietly(conn)
-                raise
-            try:
-                yield conn
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            else:
-                await conn.execute("COMMIT")
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One statement in its own transaction; returns the affected row count."""
-        async with self.transaction() as conn:
-            cur = await conn.execute(sql, params)
-            return cur.rowcount
-
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as conn:
-            await conn.executemany(sql, rows)
-
     # -- migrations ---------------------------------------------------------------
     async def user_version(self) -> int:
-        async with self.writer.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        rows = list(await self.writer.execute_fetchall("PRAGMA user_version"))
+        return int(rows[0][0]) if rows else 0
 
     async def pending_migrations(self) -> list[Migration]:
         current = await self.user_version()
         return [m for m in bundled_migrations() if m.version > current]
 
     async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
-        """Apply pending migrations in order, each inside one transaction."""
+        """Apply pending migrations in order, each inside one transaction (and one hop)."""
         todo = migrations if migrations is not None else await self.pending_migrations()
         applied: list[Migration] = []
-        async with self._write_lock:
-            conn = self.writer
-            for migration in todo:
-                script = (
-                    f"BEGIN IMMEDIATE;\n{migration.sql}\n"
-                    f"PRAGMA user_version = {migration.version};\nCOMMIT;"
-                )
+        for migration in todo:
+            script = (
+                f"BEGIN IMMEDIATE;\n{migration.sql}\n"
+                f"PRAGMA user_version = {migration.version};\nCOMMIT;"
+            )
+
+            def run(conn: sqlite3.Connection, script: str = script) -> None:
                 try:
-                    await conn.executescript(script)
-                except sqlite3.Error as exc:
-                    if conn.in_transaction:
-                        await conn.execute("ROLLBACK")
-                    raise DatabaseError(
-                        f"migration {migration.name} failed and was rolled back: {exc}"
-                    ) from None
-                log.info("applied migration %s", migration.name)
-                applied.append(migration)
+                    conn.executescript(script)
+                except BaseException:
+                    _end_quietly(conn)
+                    raise
+
+            try:
+                await _on_connection_thread(self.writer, run)
+            except sqlite3.Error as exc:
+                raise DatabaseError(
+                    f"migration {migration.name} failed and was rolled back: {exc}"
+                ) from None
+            log.info("applied migration %s", migration.name)
+            applied.append(migration)
         return applied
 
     async def backup_to(self, target: Path) -> None:
         """A consistent copy of the live database using SQLite's online backup."""
         target.parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(target) as dest:
+            # One job on the writer's thread (aiosqlite runs the whole backup there), so
+            # it never interleaves with a write.
             await self.writer.backup(dest)
 
     async def integrity_problems(self) -> list[str]:

@@ -8,6 +8,7 @@ reconciles with the upstream before sending again.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -90,46 +91,53 @@ class DeliveryStore:
         """After a restart: attempts that were running when the process died go back to
         pending (to be reconciled before any resend)."""
         now = time.time()
-        async with self._db.transaction() as conn:
+
+        def recover(conn: sqlite3.Connection) -> int:
             # last_error is overwritten so that nobody mistakes the interrupted attempt
             # for the earlier, settled one: it may have reached the upstream.
-            cur = await conn.execute(
+            count = conn.execute(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,"
                 " last_error = ? WHERE status = 'in_flight'",
                 (now, now, INTERRUPTED),
-            )
-            count = cur.rowcount
+            ).rowcount
             if count:
-                await audit.append(conn, "delivery.recovered", details={"rows": count}, at=now)
-        return count
+                audit.append(conn, "delivery.recovered", details={"rows": count}, at=now)
+            return count
+
+        return await self._db.write(recover)
 
     async def mark_restored(self, backup_name: str) -> int:
         """After a restore: every unfinished row may have been delivered after the backup
         was taken, so none may be sent without first checking with the upstream."""
         now = time.time()
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
+
+        def mark(conn: sqlite3.Connection) -> int:
+            count = conn.execute(
                 "UPDATE deliveries SET last_error = ?, updated_at = ?"
                 " WHERE status IN ('pending', 'in_flight', 'held')",
                 (RESTORED, now),
-            )
-            count = cur.rowcount
-            await audit.append(conn, "backup.restored",
-                               details={"backup": backup_name, "unfinished_deliveries": count},
-                               at=now)
-        return count
+            ).rowcount
+            audit.append(conn, "backup.restored",
+                         details={"backup": backup_name, "unfinished_deliveries": count},
+                         at=now)
+            return count
+
+        return await self._db.write(mark)
 
     async def start_attempt(self, report_id: int, destination: str) -> Delivery | None:
         """Claim a pending row for one attempt; None if someone else has it or it is done."""
         now = time.time()
-        async with self._db.transaction() as conn:
-            rows = list(await conn.execute_fetchall(
+
+        def claim(conn: sqlite3.Connection) -> Delivery | None:
+            rows = conn.execute(
                 "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1,"
                 " updated_at = ? WHERE report_id = ? AND destination = ? AND status = 'pending'"
                 " RETURNING *",
                 (now, report_id, destination),
-            ))
-        return Delivery.from_row(rows[0]) if len(rows) == 1 else None
+            ).fetchall()
+            return Delivery.from_row(rows[0]) if len(rows) == 1 else None
+
+        return await self._db.write(claim)
 
     async def finish(
         self,
@@ -146,49 +154,56 @@ class DeliveryStore:
         if status not in FINAL_STATUSES:
             raise ValueError(f"{status!r} is not a final delivery status")
         now = time.time()
-        async with self._db.transaction() as conn:
-            await conn.execute(
+
+        def finish(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE deliveries SET status = ?, upstream_id = COALESCE(?, upstream_id),"
                 " handoff_url = COALESCE(?, handoff_url), last_error = ?, updated_at = ?,"
                 " completed_at = ? WHERE report_id = ? AND destination = ?",
                 (status, upstream_id, handoff_url, error, now, now, report_id, destination),
             )
-            await audit.append(
+            audit.append(
                 conn,
                 f"delivery.{status}",
                 report_id=report_id,
-                guild_id=await guild_of(conn, report_id),
+                guild_id=guild_of(conn, report_id),
                 details={"destination": destination, "upstream_id": upstream_id,
                          "error": error, **(details or {})},
                 at=now,
             )
 
+        await self._db.write(finish)
+
     async def retry_later(
         self, report_id: int, destination: str, *, at: float, error: str
     ) -> None:
         now = time.time()
-        async with self._db.transaction() as conn:
-            await conn.execute(
+
+        def retry(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?,"
                 " updated_at = ? WHERE report_id = ? AND destination = ?",
                 (at, error, now, report_id, destination),
             )
-            await audit.append(
+            audit.append(
                 conn,
                 "delivery.retry_scheduled",
                 report_id=report_id,
-                guild_id=await guild_of(conn, report_id),
+                guild_id=guild_of(conn, report_id),
                 details={"destination": destination, "error": error, "next_attempt_at": at},
                 at=now,
             )
+
+        await self._db.write(retry)
 
     async def requeue_failed(
         self, report_id: int, destination: str, *, actor_id: int | None
     ) -> bool:
         """A moderator's "retry delivery": failed -> pending, with a fresh attempt budget."""
         now = time.time()
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
+
+        def requeue(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
                 " updated_at = ?, completed_at = NULL"
                 " WHERE report_id = ? AND destination = ? AND status = 'failed'",
@@ -196,16 +211,18 @@ class DeliveryStore:
             )
             if cur.rowcount != 1:
                 return False
-            await audit.append(
+            audit.append(
                 conn,
                 "delivery.requeued",
                 report_id=report_id,
                 actor_id=actor_id,
-                guild_id=await guild_of(conn, report_id),
+                guild_id=guild_of(conn, report_id),
                 details={"destination": destination},
                 at=now,
             )
-        return True
+            return True
+
+        return await self._db.write(requeue)
 
     async def for_guild(
         self, guild_id: int, since: float | None, until: float | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import sqlite3
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -71,56 +72,77 @@ class GuildStore:
 
     async def save(self, new: GuildSettings, *, actor_id: int | None) -> GuildSettings:
         """Write every field, auditing what changed; returns the stored settings."""
-        old = await self.get(new.guild_id)
-        changes = _diff(old, new)
-        now = time.time()
-        limits = new.limits
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO guild_settings (guild_id, review_channel_id, moderator_role_id,"
-                " review_mode, limit_short_count, limit_short_seconds, limit_hour_count,"
-                " limit_day_count, target_cooldown_hours, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (guild_id) DO UPDATE SET"
-                " review_channel_id = excluded.review_channel_id,"
-                " moderator_role_id = excluded.moderator_role_id,"
-                " review_mode = excluded.review_mode,"
-                " limit_short_count = excluded.limit_short_count,"
-                " limit_short_seconds = excluded.limit_short_seconds,"
-                " limit_hour_count = excluded.limit_hour_count,"
-                " limit_day_count = excluded.limit_day_count,"
-                " target_cooldown_hours = excluded.target_cooldown_hours,"
-                " updated_at = excluded.updated_at",
-                (
-                    new.guild_id,
-                    new.review_channel_id,
-                    new.moderator_role_id,
-                    new.review_mode.value,
-                    limits.short_count,
-                    limits.short_seconds,
-                    limits.hour_count,
-                    limits.day_count,
-                    limits.target_cooldown_hours,
-                    now,
-                ),
-            )
-            if changes:
-                await audit.append(
-                    conn,
-                    "settings.changed",
-                    guild_id=new.guild_id,
-                    actor_id=actor_id,
-                    details={"changes": changes},
-                    at=now,
-                )
-        return new
+        return await self._db.write(lambda conn: _save(conn, new, actor_id))
 
     async def update(self, guild_id: int, *, actor_id: int | None, **fields_: Any) -> GuildSettings:
-        current = await self.get(guild_id)
         limit_updates = {k: v for k, v in fields_.items() if k in _LIMIT_COLUMNS}
         other = {k: v for k, v in fields_.items() if k not in _LIMIT_COLUMNS}
-        new = replace(current, limits=replace(current.limits, **limit_updates), **other)
-        return await self.save(new, actor_id=actor_id)
+
+        def update(conn: sqlite3.Connection) -> GuildSettings:
+            # Read, change and write in one transaction: two racing updates of different
+            # fields both land.
+            current = _current(conn, guild_id)
+            new = replace(current, limits=replace(current.limits, **limit_updates), **other)
+            return _save(conn, new, actor_id, old=current)
+
+        return await self._db.write(update)
+
+
+def _current(conn: sqlite3.Connection, guild_id: int) -> GuildSettings:
+    rows = conn.execute("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchall()
+    return GuildSettings.from_row(rows[0]) if rows else GuildSettings(guild_id=guild_id)
+
+
+def _save(
+    conn: sqlite3.Connection,
+    new: GuildSettings,
+    actor_id: int | None,
+    *,
+    old: GuildSettings | None = None,
+) -> GuildSettings:
+    """Upsert the settings inside the caller's write transaction, auditing the changes
+    against what is stored now."""
+    changes = _diff(_current(conn, new.guild_id) if old is None else old, new)
+    now = time.time()
+    limits = new.limits
+    conn.execute(
+        "INSERT INTO guild_settings (guild_id, review_channel_id, moderator_role_id,"
+        " review_mode, limit_short_count, limit_short_seconds, limit_hour_count,"
+        " limit_day_count, target_cooldown_hours, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (guild_id) DO UPDATE SET"
+        " review_channel_id = excluded.review_channel_id,"
+        " moderator_role_id = excluded.moderator_role_id,"
+        " review_mode = excluded.review_mode,"
+        " limit_short_count = excluded.limit_short_count,"
+        " limit_short_seconds = excluded.limit_short_seconds,"
+        " limit_hour_count = excluded.limit_hour_count,"
+        " limit_day_count = excluded.limit_day_count,"
+        " target_cooldown_hours = excluded.target_cooldown_hours,"
+        " updated_at = excluded.updated_at",
+        (
+            new.guild_id,
+            new.review_channel_id,
+            new.moderator_role_id,
+            new.review_mode.value,
+            limits.short_count,
+            limits.short_seconds,
+            limits.hour_count,
+            limits.day_count,
+            limits.target_cooldown_hours,
+            now,
+        ),
+    )
+    if changes:
+        audit.append(
+            conn,
+            "settings.changed",
+            guild_id=new.guild_id,
+            actor_id=actor_id,
+            details={"changes": changes},
+            at=now,
+        )
+    return new
 
 
 def _diff(old: GuildSettings, new: GuildSettings) -> dict[str, list[Any]]:

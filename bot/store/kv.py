@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from typing import Any
 
@@ -22,15 +23,19 @@ class KeyValueStore:
 
     async def set(self, key: str, value: Any, *, audit_action: str | None = None) -> None:
         now = time.time()
-        async with self._db.transaction() as conn:
-            await conn.execute(
+        encoded = json.dumps(value)
+
+        def store(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "INSERT INTO kv_state (key, value, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
                 " updated_at = excluded.updated_at",
-                (key, json.dumps(value), now),
+                (key, encoded, now),
             )
             if audit_action:
-                await audit.append(conn, audit_action, details={"key": key, "value": value}, at=now)
+                audit.append(conn, audit_action, details={"key": key, "value": value}, at=now)
+
+        await self._db.write(store)
 
     async def probe_write(self) -> None:
         """A real, tiny write (the time, under a reserved key): raises if the database

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,6 +103,27 @@ class Upserted:
     """What the member had linked before for this provider, if anything (a relink)."""
 
 
+_UPSERT_SQL = (
+    "INSERT INTO account_links (discord_user_id, provider, account_id, display_name,"
+    " platform, destiny_membership_id, destiny_membership_type, details,"
+    " access_token, refresh_token, access_expires_at, refresh_expires_at,"
+    " status, status_reason, linked_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', NULL, ?, ?)"
+    " ON CONFLICT (discord_user_id, provider) DO UPDATE SET"
+    " account_id = excluded.account_id, display_name = excluded.display_name,"
+    " platform = excluded.platform,"
+    " destiny_membership_id = excluded.destiny_membership_id,"
+    " destiny_membership_type = excluded.destiny_membership_type,"
+    " details = excluded.details, access_token = excluded.access_token,"
+    " refresh_token = excluded.refresh_token,"
+    " access_expires_at = excluded.access_expires_at,"
+    " refresh_expires_at = excluded.refresh_expires_at,"
+    " status = 'active', status_reason = NULL,"
+    " linked_at = excluded.linked_at, updated_at = excluded.updated_at"
+    " RETURNING *"
+)
+
+
 class LinkStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -142,57 +164,37 @@ class LinkStore:
         Raises ``AccountTaken`` if another member already linked the same account.
         """
         at = time.time() if now is None else now
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+        values = (
+            new.discord_user_id,
+            new.provider.value,
+            new.account_id,
+            new.display_name,
+            new.platform,
+            new.destiny_membership_id,
+            new.destiny_membership_type,
+            json.dumps(new.details, sort_keys=True),
+            new.tokens.access_token,
+            new.tokens.refresh_token,
+            new.tokens.access_expires_at,
+            new.tokens.refresh_expires_at,
+            at,
+            at,
+        )
+
+        def upsert(conn: sqlite3.Connection) -> Upserted:
+            taken = conn.execute(
                 "SELECT discord_user_id FROM account_links"
                 " WHERE provider = ? AND account_id = ? AND discord_user_id != ?",
                 (new.provider.value, new.account_id, new.discord_user_id),
-            ) as cur:
-                if await cur.fetchone() is not None:
-                    raise AccountTaken(new.account_id)
-            async with conn.execute(
+            ).fetchall()
+            if taken:
+                raise AccountTaken(new.account_id)  # rolls back (nothing written yet)
+            old_rows = conn.execute(
                 "SELECT * FROM account_links WHERE discord_user_id = ? AND provider = ?",
                 (new.discord_user_id, new.provider.value),
-            ) as cur:
-                old_row = await cur.fetchone()
-            previous = None if old_row is None else AccountLink.from_row(old_row)
-            async with conn.execute(
-                "INSERT INTO account_links (discord_user_id, provider, account_id, display_name,"
-                " platform, destiny_membership_id, destiny_membership_type, details,"
-                " access_token, refresh_token, access_expires_at, refresh_expires_at,"
-                " status, status_reason, linked_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', NULL, ?, ?)"
-                " ON CONFLICT (discord_user_id, provider) DO UPDATE SET"
-                " account_id = excluded.account_id, display_name = excluded.display_name,"
-                " platform = excluded.platform,"
-                " destiny_membership_id = excluded.destiny_membership_id,"
-                " destiny_membership_type = excluded.destiny_membership_type,"
-                " details = excluded.details, access_token = excluded.access_token,"
-                " refresh_token = excluded.refresh_token,"
-                " access_expires_at = excluded.access_expires_at,"
-                " refresh_expires_at = excluded.refresh_expires_at,"
-                " status = 'active', status_reason = NULL,"
-                " linked_at = excluded.linked_at, updated_at = excluded.updated_at"
-                " RETURNING *",
-                (
-                    new.discord_user_id,
-                    new.provider.value,
-                    new.account_id,
-                    new.display_name,
-                    new.platform,
-                    new.destiny_membership_id,
-                    new.destiny_membership_type,
-                    json.dumps(new.details, sort_keys=True),
-                    new.tokens.access_token,
-                    new.tokens.refresh_token,
-                    new.tokens.access_expires_at,
-                    new.tokens.refresh_expires_at,
-                    at,
-                    at,
-                ),
-            ) as cur:
-                row = await cur.fetchone()
-            assert row is not None  # an upsert with RETURNING always yields its row
+            ).fetchall()
+            previous = AccountLink.from_row(old_rows[0]) if old_rows else None
+            rows = conn.execute(_UPSERT_SQL, values).fetchall()
             details: dict[str, Any] = {
                 "provider": new.provider.value,
                 "account_id": new.account_id,
@@ -203,37 +205,42 @@ class LinkStore:
             if previous is not None:
                 details["previous_account_id"] = previous.account_id
                 details["previous_status"] = previous.status.value
-            await audit.append(
+            audit.append(
                 conn,
                 "link.relinked" if previous is not None else "link.created",
                 actor_id=new.discord_user_id,
                 details=details,
                 at=at,
             )
-        return Upserted(AccountLink.from_row(row), previous)
+            # An upsert with RETURNING always yields its row.
+            return Upserted(AccountLink.from_row(rows[0]), previous)
+
+        return await self._db.write(upsert)
 
     async def delete(
         self, discord_user_id: int, provider: Provider, *, now: float | None = None
     ) -> AccountLink | None:
         """Forget the link and its tokens at once; returns what was removed."""
         at = time.time() if now is None else now
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+
+        def delete(conn: sqlite3.Connection) -> AccountLink | None:
+            rows = conn.execute(
                 "DELETE FROM account_links WHERE discord_user_id = ? AND provider = ? RETURNING *",
                 (discord_user_id, provider.value),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
+            ).fetchall()
+            if not rows:
                 return None
-            removed = AccountLink.from_row(row)
-            await audit.append(
+            removed = AccountLink.from_row(rows[0])
+            audit.append(
                 conn,
                 "link.removed",
                 actor_id=discord_user_id,
                 details={"provider": provider.value, "account_id": removed.account_id},
                 at=at,
             )
-        return removed
+            return removed
+
+        return await self._db.write(delete)
 
     async def replace_tokens(
         self,
@@ -250,24 +257,23 @@ class LinkStore:
         caller must not use what it refreshed as if it were stored.
         """
         at = time.time() if now is None else now
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE account_links SET access_token = ?, refresh_token = ?,"
-                " access_expires_at = ?, refresh_expires_at = ?, updated_at = ?"
-                " WHERE discord_user_id = ? AND provider = ? AND status = 'active'"
-                " AND refresh_token IS ?",
-                (
-                    tokens.access_token,
-                    tokens.refresh_token,
-                    tokens.access_expires_at,
-                    tokens.refresh_expires_at,
-                    at,
-                    discord_user_id,
-                    provider.value,
-                    expected_refresh_token,
-                ),
-            )
-            return cur.rowcount == 1
+        changed = await self._db.execute(
+            "UPDATE account_links SET access_token = ?, refresh_token = ?,"
+            " access_expires_at = ?, refresh_expires_at = ?, updated_at = ?"
+            " WHERE discord_user_id = ? AND provider = ? AND status = 'active'"
+            " AND refresh_token IS ?",
+            (
+                tokens.access_token,
+                tokens.refresh_token,
+                tokens.access_expires_at,
+                tokens.refresh_expires_at,
+                at,
+                discord_user_id,
+                provider.value,
+                expected_refresh_token,
+            ),
+        )
+        return changed == 1
 
     async def mark_broken(
         self,
@@ -284,8 +290,9 @@ class LinkStore:
         meanwhile is left alone.
         """
         at = time.time() if now is None else now
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
+
+        def mark(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
                 "UPDATE account_links SET status = 'broken', status_reason = ?,"
                 " access_token = NULL, refresh_token = NULL, access_expires_at = NULL,"
                 " refresh_expires_at = NULL, updated_at = ?"
@@ -294,52 +301,56 @@ class LinkStore:
             )
             if cur.rowcount != 1:
                 return False
-            await audit.append(
+            audit.append(
                 conn,
                 "link.refresh_failed",
                 actor_id=discord_user_id,
                 details={"provider": provider.value, "reason": reason, "link_broken": True},
                 at=at,
             )
-        return True
+            return True
+
+        return await self._db.write(mark)
 
     async def record_refresh_failure(
         self, discord_user_id: int, provider: Provider, *, reason: str, now: float | None = None
     ) -> None:
         """Audit a refresh that failed for a passing reason (the link stays usable)."""
         at = time.time() if now is None else now
-        async with self._db.transaction() as conn:
-            await audit.append(
-                conn,
-                "link.refresh_failed",
-                actor_id=discord_user_id,
-                details={"provider": provider.value, "reason": reason, "link_broken": False},
-                at=at,
-            )
+        await self._db.write(lambda conn: audit.append(
+            conn,
+            "link.refresh_failed",
+            actor_id=discord_user_id,
+            details={"provider": provider.value, "reason": reason, "link_broken": False},
+            at=at,
+        ))
 
     async def rekey(self, rotate: Callable[[bytes], bytes], *, now: float | None = None) -> int:
         """Re-seal every stored token with ``rotate``, all or nothing; returns the count.
 
         If ``rotate`` raises for any token the whole transaction is rolled back.
+        ``rotate`` runs on the database's writer thread, inside the transaction.
         """
         at = time.time() if now is None else now
-        count = 0
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+
+        def rekey(conn: sqlite3.Connection) -> int:
+            count = 0
+            rows = conn.execute(
                 "SELECT discord_user_id, provider, access_token, refresh_token FROM account_links"
                 " WHERE access_token IS NOT NULL OR refresh_token IS NOT NULL"
-            ) as cur:
-                rows = list(await cur.fetchall())
+            ).fetchall()
             for row in rows:
                 sealed = [row["access_token"], row["refresh_token"]]
                 fresh = [None if s is None else rotate(bytes(s)) for s in sealed]
                 count += sum(1 for s in sealed if s is not None)
-                await conn.execute(
+                conn.execute(
                     "UPDATE account_links SET access_token = ?, refresh_token = ?"
                     " WHERE discord_user_id = ? AND provider = ?",
                     (fresh[0], fresh[1], row["discord_user_id"], row["provider"]),
                 )
-            await audit.append(
+            audit.append(
                 conn, "tokens.rekeyed", details={"links": len(rows), "tokens": count}, at=at
             )
-        return count
+            return count
+
+        return await self._db.write(rekey)

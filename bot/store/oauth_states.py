@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import sqlite3
 import time
 from dataclasses import dataclass, field
 
@@ -82,20 +83,22 @@ class OAuthStateStore:
         provider, so only the newest start link works.
         """
         at = time.time() if now is None else now
-        async with self._db.transaction() as conn:
-            await conn.execute("DELETE FROM oauth_states WHERE expires_at <= ?", (at,))
+        secret_hash = hash_secret(secret)
+
+        def store(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM oauth_states WHERE expires_at <= ?", (at,))
             if replace_previous:
-                await conn.execute(
+                conn.execute(
                     "DELETE FROM oauth_states WHERE kind = ? AND discord_user_id = ?"
                     " AND provider = ?",
                     (kind.value, discord_user_id, provider.value),
                 )
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO oauth_states (secret_hash, kind, discord_user_id, provider, platform,"
                 " pkce_verifier, browser_hash, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    hash_secret(secret),
+                    secret_hash,
                     kind.value,
                     discord_user_id,
                     provider.value,
@@ -106,6 +109,8 @@ class OAuthStateStore:
                     at + ttl,
                 ),
             )
+
+        await self._db.write(store)
         return OAuthSecret(
             kind=kind,
             discord_user_id=discord_user_id,
@@ -125,15 +130,18 @@ class OAuthStateStore:
         An expired row is deleted too, so it can never be used later either.
         """
         at = time.time() if now is None else now
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+        secret_hash = hash_secret(secret)
+
+        def take(conn: sqlite3.Connection) -> OAuthSecret | None:
+            rows = conn.execute(
                 "DELETE FROM oauth_states WHERE secret_hash = ? AND kind = ? RETURNING *",
-                (hash_secret(secret), kind.value),
-            ) as cur:
-                row = await cur.fetchone()
-        if row is None:
+                (secret_hash, kind.value),
+            ).fetchall()
+            return OAuthSecret.from_row(rows[0]) if rows else None
+
+        found = await self._db.write(take)
+        if found is None:
             return ConsumeFailure.UNKNOWN
-        found = OAuthSecret.from_row(row)
         if found.expires_at <= at:
             return ConsumeFailure.EXPIRED
         return found

@@ -8,12 +8,11 @@ audit row is appended. Only after it commits may anything be sent anywhere.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import aiosqlite
 
 from bot.store import audit
 from bot.store.database import Database, Row
@@ -72,6 +71,11 @@ class NewReport:
 
 
 _NEW_COLUMNS = [f for f in NewReport.__dataclass_fields__ if f != "evidence"]
+_INSERT_DRAFT_SQL = (
+    f"INSERT INTO reports ({', '.join(_NEW_COLUMNS)}, evidence, number, status,"  # noqa: S608 - column names are constants
+    f" created_at, updated_at) VALUES ({', '.join('?' for _ in _NEW_COLUMNS)}, ?, ?, 'draft',"
+    " ?, ?) RETURNING *"
+)
 
 
 @dataclass(frozen=True)
@@ -139,27 +143,23 @@ class ReportStore:
 
     # -- creation -------------------------------------------------------------------
     async def create_draft(self, new: NewReport, *, now: float | None = None) -> Report:
-        """Store a draft with the next per-server number (numbered inside the write lock)."""
+        """Store a draft with the next per-server number (numbered inside the write
+        transaction); returns it as stored."""
         when = time.time() if now is None else now
         values = [getattr(new, c) for c in _NEW_COLUMNS]
         evidence = json.dumps([e.to_json() for e in new.evidence])
-        async with self._db.transaction() as conn:
-            found = list(await conn.execute_fetchall(
+
+        def create(conn: sqlite3.Connection) -> Report:
+            number = conn.execute(
                 "SELECT COALESCE(MAX(number), 0) + 1 FROM reports WHERE guild_id = ?",
                 (new.guild_id,),
-            ))
-            number = int(found[0][0]) if found else 1
-            columns = ", ".join(_NEW_COLUMNS)
-            marks = ", ".join("?" for _ in _NEW_COLUMNS)
-            cur = await conn.execute(
-                f"INSERT INTO reports ({columns}, evidence, number, status, created_at, updated_at)"  # noqa: S608 - column names are constants
-                f" VALUES ({marks}, ?, ?, 'draft', ?, ?)",
-                (*values, evidence, number, when, when),
-            )
-            report_id = cur.lastrowid
-        report = await self.get(int(report_id or 0))
-        assert report is not None
-        return report
+            ).fetchall()[0][0]
+            stored = conn.execute(
+                _INSERT_DRAFT_SQL, (*values, evidence, number, when, when)
+            ).fetchall()
+            return Report.from_row(stored[0])
+
+        return await self._db.write(create)
 
     async def accept(
         self,
@@ -176,26 +176,28 @@ class ReportStore:
         report is not a draft any more (already confirmed or cancelled).
         """
         when = time.time() if now is None else now
-        async with self._db.transaction() as conn:
-            found = list(await conn.execute_fetchall(
+
+        def accept(conn: sqlite3.Connection) -> Accepted | LimitHit | None:
+            found = conn.execute(
                 "SELECT * FROM reports WHERE id = ? AND status = 'draft'", (report_id,)
-            ))
+            ).fetchall()
             if not found:
                 return None
             row = found[0]
-            hit = await _limit_hit(conn, row, limits, when)
+            hit = _limit_hit(conn, row, limits, when)
             if hit is not None:
                 return hit
-            await conn.execute(
-                "UPDATE reports SET status = 'open', accepted_at = ?, updated_at = ? WHERE id = ?",
+            accepted = conn.execute(
+                "UPDATE reports SET status = 'open', accepted_at = ?, updated_at = ? WHERE id = ?"
+                " RETURNING *",
                 (when, when, report_id),
-            )
-            await conn.executemany(
+            ).fetchall()[0]
+            conn.executemany(
                 "INSERT INTO deliveries (report_id, destination, status, next_attempt_at,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [(report_id, dest, status, when, when, when) for dest, status in deliveries],
             )
-            await audit.append(
+            audit.append(
                 conn,
                 "report.accepted",
                 guild_id=row["guild_id"],
@@ -210,9 +212,9 @@ class ReportStore:
                 },
                 at=when,
             )
-        report = await self.get(report_id)
-        assert report is not None
-        return Accepted(report)
+            return Accepted(Report.from_row(accepted))
+
+        return await self._db.write(accept)
 
     async def check_limits(
         self, guild_id: int, reporter_id: int, target_key: str, activity_id: int | None,
@@ -222,7 +224,8 @@ class ReportStore:
         when = time.time() if now is None else now
         row = {"guild_id": guild_id, "reporter_id": reporter_id, "target_key": target_key,
                "activity_id": activity_id}
-        return await _limit_hit(self._db.reader, row, limits, when)
+        # Up to two statements: one hop to the reader, from one snapshot.
+        return await self._db.read(lambda conn: _limit_hit(conn, row, limits, when))
 
     async def cancel_draft(self, report_id: int, *, reporter_id: int) -> bool:
         return (
@@ -257,13 +260,20 @@ class ReportStore:
     ) -> tuple[list[Report], int]:
         """Accepted reports matching the filter, newest first, and the total count."""
         where, params = _filter_sql(flt)
-        total = await self._db.fetch_value(f"SELECT COUNT(*) FROM reports WHERE {where}", params)  # noqa: S608
-        rows = await self._db.fetch_all(
-            f"SELECT * FROM reports WHERE {where} ORDER BY created_at DESC, id DESC"  # noqa: S608
-            " LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-        return [Report.from_row(r) for r in rows], int(total or 0)
+
+        def page(conn: sqlite3.Connection) -> tuple[list[Report], int]:
+            # The count and the page in one hop and from one snapshot, so they agree.
+            total = conn.execute(
+                f"SELECT COUNT(*) FROM reports WHERE {where}", params  # noqa: S608
+            ).fetchall()[0][0]
+            rows = conn.execute(
+                f"SELECT * FROM reports WHERE {where} ORDER BY created_at DESC, id DESC"  # noqa: S608
+                " LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+            return [Report.from_row(r) for r in rows], int(total or 0)
+
+        return await self._db.read(page)
 
     async def matching(self, flt: ReportFilter) -> list[Report]:
         """Every accepted report matching the filter, oldest first (for exports)."""
@@ -325,36 +335,37 @@ class ReportStore:
         if allow_claimed_by is not None:
             where += " AND (claimed_by IS NULL OR claimed_by = ?)"
             where_params.append(allow_claimed_by)
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
-                f"UPDATE reports SET {', '.join(sets)} WHERE {where}",  # noqa: S608
-                (*params, *where_params),
-            )
-            if cur.rowcount != 1:
+        update = f"UPDATE reports SET {', '.join(sets)} WHERE {where} RETURNING *"  # noqa: S608
+
+        def transition(conn: sqlite3.Connection) -> Report | None:
+            found = conn.execute(update, (*params, *where_params)).fetchall()
+            if len(found) != 1:
                 return None
+            report = Report.from_row(found[0])
             if release_held:
-                await conn.execute(
+                conn.execute(
                     "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?"
                     " WHERE report_id = ? AND status = 'held'",
                     (now, now, report_id),
                 )
             elif skip_held:
-                await conn.execute(
+                conn.execute(
                     "UPDATE deliveries SET status = 'skipped', updated_at = ?, completed_at = ?"
                     " WHERE report_id = ? AND status = 'held'",
                     (now, now, report_id),
                 )
-            guild_id = await guild_of(conn, report_id)
-            await audit.append(
+            audit.append(
                 conn,
                 action,
-                guild_id=guild_id,
+                guild_id=report.guild_id,
                 actor_id=actor_id,
                 report_id=report_id,
                 details={"status": to_status, **(details or {})},
                 at=now,
             )
-        return await self.get(report_id)
+            return report
+
+        return await self._db.write(transition)
 
     async def set_review_message(self, report_id: int, channel_id: int, message_id: int) -> None:
         await self._db.execute(
@@ -367,20 +378,23 @@ class ReportStore:
     ) -> None:
         """Remember where the review post is, with an audit row of what it carried."""
         now = time.time()
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE reports SET review_channel_id = ?, review_message_id = ? WHERE id = ?",
+
+        def record(conn: sqlite3.Connection) -> None:
+            found = conn.execute(
+                "UPDATE reports SET review_channel_id = ?, review_message_id = ? WHERE id = ?"
+                " RETURNING guild_id",
                 (channel_id, message_id, report_id),
-            )
-            guild_id = await guild_of(conn, report_id)
-            await audit.append(
+            ).fetchall()
+            audit.append(
                 conn,
                 "review.posted",
-                guild_id=guild_id,
+                guild_id=found[0][0] if found else None,
                 report_id=report_id,
                 details={"channel_id": channel_id, "message_id": message_id, **details},
                 at=now,
             )
+
+        await self._db.write(record)
 
     async def without_review_post(self, guild_id: int, *, limit: int) -> list[Report]:
         """The newest ``limit`` accepted, unpurged reports of a server that have no review
@@ -407,23 +421,26 @@ class ReportStore:
         self, report_id: int, *, author_id: int | None, kind: str, body: str
     ) -> Note:
         now = time.time()
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
+
+        def add(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
                 "INSERT INTO report_notes (report_id, author_id, kind, body, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (report_id, author_id, kind, body, now),
             )
             note_id = int(cur.lastrowid or 0)
-            guild_id = await guild_of(conn, report_id)
-            await audit.append(
+            audit.append(
                 conn,
                 f"report.{kind}",
-                guild_id=guild_id,
+                guild_id=guild_of(conn, report_id),
                 actor_id=author_id,
                 report_id=report_id,
                 details={"note_id": note_id, "length": len(body)},
                 at=now,
             )
+            return note_id
+
+        note_id = await self._db.write(add)
         return Note(note_id, report_id, author_id, kind, body, now)
 
     async def notes(self, report_id: int) -> list[Note]:
@@ -457,28 +474,29 @@ class ReportStore:
         """``purge_content``, returning the ids of the reports it blanked (so their review
         posts can be scrubbed too)."""
         now = time.time()
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+
+        def purge(conn: sqlite3.Connection) -> list[int]:
+            ids = [int(r[0]) for r in conn.execute(
                 "SELECT id FROM reports WHERE created_at < ? AND purged_at IS NULL ORDER BY id",
                 (older_than,),
-            ) as c:
-                ids = [int(r[0]) for r in await c.fetchall()]
-            cur = await conn.execute(
+            ).fetchall()]
+            count = conn.execute(
                 "UPDATE reports SET description = NULL, evidence = '[]', purged_at = ?,"
                 " updated_at = ? WHERE created_at < ? AND purged_at IS NULL",
                 (now, now, older_than),
-            )
-            count = cur.rowcount
-            await conn.execute(
+            ).rowcount
+            conn.execute(
                 "DELETE FROM report_notes WHERE report_id IN"
                 " (SELECT id FROM reports WHERE purged_at IS NOT NULL)"
             )
             if count:
-                await audit.append(
+                audit.append(
                     conn, "retention.purged", details={"reports": count, "before": older_than},
                     at=now,
                 )
-        return ids
+            return ids
+
+        return await self._db.write(purge)
 
 
 # The durable limits' queries, each answered from an index (``bench/limit_checks.py``
@@ -500,20 +518,21 @@ TARGET_COOLDOWN_SQL = (
 )
 
 
-async def _limit_hit(
-    conn: aiosqlite.Connection | aiosqlite.Cursor,
+def _limit_hit(
+    conn: sqlite3.Connection,
     row: Row | dict[str, Any],
     limits: ReportLimits,
     now: float,
 ) -> LimitHit | None:
+    """The durable limits, on the connection's thread: inside ``accept``'s write
+    transaction, or in one ``Database.read`` for the early check."""
     guild_id, reporter_id = row["guild_id"], row["reporter_id"]
-    newest_first = await _fetch_all(
-        conn,
+    newest_first = conn.execute(
         RECENT_BY_REPORTER_SQL,
         # Enough rows for the largest quota in force (the day rule may be switched off).
         (guild_id, reporter_id, now - DAY,
          max(limits.short_count, limits.hour_count, limits.day_count, 1) + 1),
-    )
+    ).fetchall()
     times = [float(r[0]) for r in newest_first]
     for rule, count, window in (
         ("short", limits.short_count, float(limits.short_seconds)),
@@ -529,36 +548,25 @@ async def _limit_hit(
             return LimitHit(rule, in_window[count - 1] + window)
     target_key, activity_id = row["target_key"], row["activity_id"]
     if activity_id is not None:
-        same = await _fetch_all(
-            conn, SAME_ACTIVITY_SQL, (guild_id, reporter_id, target_key, activity_id)
-        )
+        same = conn.execute(
+            SAME_ACTIVITY_SQL, (guild_id, reporter_id, target_key, activity_id)
+        ).fetchall()
         if same:
             return LimitHit("target_activity", None)
     elif limits.target_cooldown_hours > 0:
         window = limits.target_cooldown_hours * 3600.0
-        recent = await _fetch_all(
-            conn, TARGET_COOLDOWN_SQL, (guild_id, reporter_id, target_key, now - window)
-        )
+        recent = conn.execute(
+            TARGET_COOLDOWN_SQL, (guild_id, reporter_id, target_key, now - window)
+        ).fetchall()
         if recent and recent[0][0] is not None:
             return LimitHit("target_cooldown", float(recent[0][0]) + window)
     return None
 
 
-async def guild_of(conn: aiosqlite.Connection, report_id: int) -> int | None:
+def guild_of(conn: sqlite3.Connection, report_id: int) -> int | None:
     """The report's server, read inside the caller's transaction (for its audit row)."""
-    found = list(await conn.execute_fetchall("SELECT guild_id FROM reports WHERE id = ?",
-                                             (report_id,)))
+    found = conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)).fetchall()
     return int(found[0][0]) if found else None
-
-
-async def _fetch_all(
-    conn: aiosqlite.Connection | aiosqlite.Cursor, sql: str, params: Sequence[Any]
-) -> list[Row]:
-    if isinstance(conn, aiosqlite.Cursor):
-        await conn.execute(sql, params)
-        return list(await conn.fetchall())
-    # One call: no statement stays open across an await (see Database.fetch_one).
-    return list(await conn.execute_fetchall(sql, params))
 
 
 def _filter_sql(flt: ReportFilter) -> tuple[str, list[Any]]:

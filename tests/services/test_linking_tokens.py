@@ -220,7 +220,7 @@ async def test_unlink_erases_tokens_at_once(rig: Rig) -> None:
     sealed = await rig.db.fetch_all("SELECT access_token, refresh_token FROM account_links")
     assert len(sealed) == 1  # only the game link's tokens remain
     # Not even the sealed bytes linger in the file's free space.
-    await rig.db.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    await rig.db.writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
     raw = rig.raw_database()
     assert before.tokens.access_token not in raw
     assert before.tokens.refresh_token is not None and before.tokens.refresh_token not in raw

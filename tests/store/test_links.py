@@ -96,7 +96,7 @@ async def test_delete_erases_the_row(store: Store, tmp_path: Path) -> None:
     assert await store.links.delete(1, Provider.BUNGIE) is None
     assert await store.links.list_for(1) == []
     # Once SQLite folds the WAL into the file, the token bytes are gone, not just unlinked.
-    await store.db.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    await store.db.writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
     raw = raw_database_files(tmp_path / "warden.db")
     assert b"sealed-access-erase-me" not in raw
     assert await actions(store) == ["link.created", "link.removed"]

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from bot.store import Database, Store
 from bot.store.guilds import ReportLimits
 from bot.store.reports import Accepted, LimitHit, NewReport
+from tests.store.hops import count_hops
+
+T = TypeVar("T")
 
 GUILD = 10
 REPORTER = 20
@@ -131,3 +136,45 @@ async def test_in_flight_rows_are_recovered_for_reconciliation(store: Store) -> 
     assert await store.deliveries.recover_in_flight() == 1
     (row,) = await store.deliveries.for_report(rid)
     assert row.status == "pending" and row.needs_reconcile
+
+
+async def test_each_store_call_of_the_report_path_is_one_hop(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every write transaction (and the multi-statement limit check) is one job on a
+    database thread; the rows they return are read in that same job."""
+    hops = count_hops(monkeypatch)
+    dests = [("bungie", "pending"), ("sanctions", "pending")]
+
+    async def one_hop(call: Awaitable[T]) -> T:
+        before = hops[0]
+        result = await call
+        assert hops[0] - before == 1
+        return result
+
+    assert await one_hop(store.reports.check_limits(GUILD, REPORTER, "t", 7, LIMITS)) is None
+    draft = await one_hop(store.reports.create_draft(new(target="t", activity=7)))
+    assert (draft.status, draft.number, draft.activity_id) == ("draft", 1, 7)
+    accepted = await one_hop(store.reports.accept(
+        draft.id, limits=LIMITS, deliveries=dests, actor_id=REPORTER))
+    assert isinstance(accepted, Accepted)
+    assert accepted.report.status == "open" and accepted.report.accepted_at is not None
+    assert accepted.report == await store.reports.get(draft.id)
+    forwarded = await one_hop(store.reports.transition(
+        draft.id, from_statuses=["open"], to_status="forwarded", actor_id=None,
+        action="report.forwarded"))
+    assert forwarded == await store.reports.get(draft.id)
+    assert forwarded is not None and forwarded.status == "forwarded"
+    await one_hop(store.reports.record_review_post(draft.id, 5, 6, details={"x": 1}))
+    for dest, _ in dests:
+        attempt = await one_hop(store.deliveries.start_attempt(draft.id, dest))
+        assert attempt is not None and attempt.status == "in_flight"
+        await one_hop(store.deliveries.finish(draft.id, dest, status="sent", upstream_id="u"))
+    assert await one_hop(store.reports.check_limits(GUILD, REPORTER, "t", 7, LIMITS)) == \
+        LimitHit("short", accepted.report.accepted_at + 30)
+    assert [d.status for d in await store.deliveries.for_report(draft.id)] == ["sent", "sent"]
+    entries = await store.audit.for_report(draft.id)
+    assert [e.action for e in entries] == [
+        "report.accepted", "report.forwarded", "review.posted", "delivery.sent", "delivery.sent"]
+    assert all(e.guild_id == GUILD for e in entries)
+    assert (await store.audit.verify()).ok

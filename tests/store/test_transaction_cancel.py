@@ -14,8 +14,9 @@ async def test_cancelling_a_write_at_any_point_leaves_the_writer_usable(tmp_path
     store = Store(db)
     committed = 0
     for i in range(60):
-        # Cancel after a varying number of loop turns: waiting for the lock, while BEGIN
-        # is queued on the connection's thread, mid-statement, or during COMMIT.
+        # Cancel after a varying number of loop turns: before the write is queued, while
+        # it waits in the writer thread's queue or runs there, or while its result is on
+        # the way back to the loop.
         task = asyncio.create_task(store.kv.set(f"key{i}", i))
         for _ in range(i % 6):
             await asyncio.sleep(0)

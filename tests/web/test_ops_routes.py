@@ -84,9 +84,9 @@ async def test_healthz_is_503_when_the_database_refuses_writes(world: ReportWorl
     w = world
     async with http_to(w) as http:
         # SQLite's own switch: every write on the bot's connection now fails.
-        await w.store.db.writer.execute("PRAGMA query_only = ON")
+        await w.store.db.writer.execute_fetchall("PRAGMA query_only = ON")
         broken = await http.get("/healthz")
-        await w.store.db.writer.execute("PRAGMA query_only = OFF")
+        await w.store.db.writer.execute_fetchall("PRAGMA query_only = OFF")
         healed = await http.get("/healthz")
     assert broken.status_code == 503
     body = broken.json()
