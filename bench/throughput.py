@@ -49,6 +49,8 @@ from bot.apis.sanctions.models import CreateReport
 from bot.domain import Reason
 
 TARGET = 0.5
+TARGETS = 20
+"""Members who are reported (``open_world``'s default); the others report."""
 
 
 @dataclass
@@ -188,7 +190,9 @@ async def floors(world: World, jobs: Sequence[Job], concurrency: int) -> dict[st
 
 async def main_async(args: argparse.Namespace, workdir: Path) -> bool:
     header("2. End-to-end throughput")
-    members = max(args.members, args.reports // 2 + 40)
+    # One report per reporter: a second one soon after would meet the server's
+    # 1-per-30-s limit (the default limits apply) and end the run with a refusal.
+    members = max(args.members, args.reports + TARGETS)
     print(f"{args.reports} reports by {members} linked members, {args.concurrency} at a time; "
           "floors before and after", flush=True)
     async with open_world(workdir, members=members) as world:
