@@ -268,13 +268,15 @@ class OutboxWorker:
                           row.report_id, row.destination)
 
     async def _attempt_once(self, row: Delivery) -> None:
-        claimed = await self._store.deliveries.start_attempt(row.report_id, row.destination)
-        if claimed is None:
+        found = await self._store.deliveries.start_attempt_with_report(row.report_id,
+                                                                       row.destination)
+        if found is None:
             return  # someone else took it, or it is no longer pending
+        claimed, report = found
         started = time.monotonic()
         outcome: Outcome
         try:
-            outcome = await self._deliver(claimed)
+            outcome = await self._deliver(claimed, report)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -289,11 +291,10 @@ class OutboxWorker:
             Event(EventKind.DELIVERY_CHANGED, claimed.report_id, claimed.destination)
         )
 
-    async def _deliver(self, claimed: Delivery) -> Outcome:
+    async def _deliver(self, claimed: Delivery, report: Report | None) -> Outcome:
         sender = self._senders.get(Destination(claimed.destination))
         if sender is None:
             return Failed(f"{NOT_SENT}{claimed.destination} is not configured on this Warden")
-        report = await self._store.reports.get(claimed.report_id)
         if report is None:
             return Skipped("the report no longer exists")
         return await sender.deliver(Attempt(report, claimed))

@@ -294,11 +294,10 @@ class ReportService:
     # ---- 3. outcomes -------------------------------------------------------------------
 
     async def outcome(self, report_id: int) -> ReportOutcome:
-        report = await self._store.reports.get(report_id)
-        if report is None:
+        found = await self._store.report_views.with_deliveries(report_id)
+        if found is None:
             raise UserFacingError("That report no longer exists.")
-        deliveries = await self._store.deliveries.for_report(report_id)
-        return ReportOutcome(report, tuple(DeliveryState.of(d) for d in deliveries))
+        return ReportOutcome(found.report, tuple(DeliveryState.of(d) for d in found.deliveries))
 
     async def wait_outcome(self, report_id: int) -> ReportOutcome | None:
         """The final outcome while the caller's ``live_for`` lasts; None after that (the

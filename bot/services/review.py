@@ -46,6 +46,7 @@ from bot.services.server_setup import (
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.guilds import GuildSettings, ReportLimits, ReviewMode
+from bot.store.report_views import WithHistory
 from bot.store.reports import Report, ReportFilter
 
 log = logging.getLogger(__name__)
@@ -255,10 +256,10 @@ class ReviewService:
     async def _on_accepted(self, event: Event) -> None:
         if event.report_id is None:
             return
-        report = await self.store.reports.get(event.report_id)
-        if report is None:
+        found = await self.store.report_views.with_deliveries(event.report_id)
+        if found is None:
             return
-        deliveries = await self.store.deliveries.for_report(report.id)
+        report, deliveries = found.report, found.deliveries
         if (
             report.status == "open"
             and deliveries
@@ -514,12 +515,7 @@ class ReviewService:
                 del self._locks[report_id]
 
     async def card(self, report: Report) -> ReviewCard:
-        return build_card(
-            report,
-            await self.store.deliveries.for_report(report.id),
-            await self.store.reports.notes(report.id),
-            await self.store.audit.for_report(report.id),
-        )
+        return _card_of(await self.store.report_views.with_history(report.id), report)
 
     async def show(self, guild_id: int, number: int, actor: Actor) -> ReviewCard:
         await self.require_moderator(guild_id, actor)
@@ -542,10 +538,11 @@ class ReviewService:
             return False
         async with self._report_lock(report_id):
             self._queued.pop(report_id, None)  # from here on, a change needs a new refresh
-            report = await self.store.reports.get(report_id)
-            if report is None or report.accepted_at is None:
+            found = await self.store.report_views.with_history(report_id)
+            if found is None or found.report.accepted_at is None:
                 return True
-            card = await self.card(report)
+            report = found.report
+            card = _card_of(found, report)
             if report.review_channel_id is not None and report.review_message_id is not None:
                 try:
                     await board.update(
@@ -788,3 +785,9 @@ def _filter(guild_id: int, query: ListQuery) -> ReportFilter:
         guild_id=guild_id, status=query.status, reason=query.reason, target_query=target,
         reporter_id=query.reporter_id, since=query.range.since, until=query.range.until,
     )
+
+
+def _card_of(found: WithHistory | None, report: Report) -> ReviewCard:
+    if found is None:  # gone meanwhile (purged): show what the caller had
+        return build_card(report, [], [], [])
+    return build_card(found.report, found.deliveries, found.notes, found.history)

@@ -10,6 +10,7 @@ from bot.store.kv import KeyValueStore
 from bot.store.links import LinkStore
 from bot.store.oauth_states import OAuthStateStore
 from bot.store.prefs import MemberPrefsStore
+from bot.store.report_views import ReportViews
 from bot.store.reports import ReportStore
 
 __all__ = ["Database", "DatabaseError", "Store"]
@@ -26,5 +27,6 @@ class Store:
         self.links = LinkStore(db)
         self.oauth_states = OAuthStateStore(db)
         self.reports = ReportStore(db)
+        self.report_views = ReportViews(db)
         self.deliveries = DeliveryStore(db)
         self.prefs = MemberPrefsStore(db)

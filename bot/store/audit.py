@@ -18,6 +18,7 @@ from typing import Any
 from bot.store.database import Database, Row
 
 GENESIS = "0" * 64
+FOR_REPORT_SQL = "SELECT * FROM audit_log WHERE report_id = ? ORDER BY id"
 # Keys that must never reach the audit trail, whatever a caller passes.
 _FORBIDDEN_DETAIL_KEYS = {"access_token", "refresh_token", "token", "code", "secret", "state"}
 
@@ -130,9 +131,7 @@ class AuditStore:
         return await self._db.write(lambda conn: append(conn, action, **kw))
 
     async def for_report(self, report_id: int) -> list[AuditEntry]:
-        rows = await self._db.fetch_all(
-            "SELECT * FROM audit_log WHERE report_id = ? ORDER BY id", (report_id,)
-        )
+        rows = await self._db.fetch_all(FOR_REPORT_SQL, (report_id,))
         return [AuditEntry.from_row(r) for r in rows]
 
     async def between(

@@ -15,7 +15,20 @@ from typing import Any
 
 from bot.store import audit
 from bot.store.database import Database, Row
-from bot.store.reports import guild_of
+from bot.store.reports import GET_SQL, Report, guild_of
+
+FOR_REPORT_SQL = "SELECT * FROM deliveries WHERE report_id = ? ORDER BY destination"
+
+
+def _claim(conn: sqlite3.Connection, report_id: int, destination: str,
+           now: float) -> Delivery | None:
+    rows = conn.execute(
+        "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1,"
+        " updated_at = ? WHERE report_id = ? AND destination = ? AND status = 'pending'"
+        " RETURNING *",
+        (now, report_id, destination),
+    ).fetchall()
+    return Delivery.from_row(rows[0]) if len(rows) == 1 else None
 
 FINAL_STATUSES = ("sent", "handed_off", "failed", "skipped")
 INTERRUPTED = "interrupted: Warden stopped during an attempt, which may have reached the upstream"
@@ -52,9 +65,7 @@ class DeliveryStore:
         self._db = db
 
     async def for_report(self, report_id: int) -> list[Delivery]:
-        rows = await self._db.fetch_all(
-            "SELECT * FROM deliveries WHERE report_id = ? ORDER BY destination", (report_id,)
-        )
+        rows = await self._db.fetch_all(FOR_REPORT_SQL, (report_id,))
         return [Delivery.from_row(r) for r in rows]
 
     async def get(self, report_id: int, destination: str) -> Delivery | None:
@@ -127,15 +138,20 @@ class DeliveryStore:
     async def start_attempt(self, report_id: int, destination: str) -> Delivery | None:
         """Claim a pending row for one attempt; None if someone else has it or it is done."""
         now = time.time()
+        return await self._db.write(lambda conn: _claim(conn, report_id, destination, now))
 
-        def claim(conn: sqlite3.Connection) -> Delivery | None:
-            rows = conn.execute(
-                "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1,"
-                " updated_at = ? WHERE report_id = ? AND destination = ? AND status = 'pending'"
-                " RETURNING *",
-                (now, report_id, destination),
-            ).fetchall()
-            return Delivery.from_row(rows[0]) if len(rows) == 1 else None
+    async def start_attempt_with_report(
+        self, report_id: int, destination: str
+    ) -> tuple[Delivery, Report | None] | None:
+        """``start_attempt``, and the report to send, read in the same hop."""
+        now = time.time()
+
+        def claim(conn: sqlite3.Connection) -> tuple[Delivery, Report | None] | None:
+            claimed = _claim(conn, report_id, destination, now)
+            if claimed is None:
+                return None
+            rows = conn.execute(GET_SQL, (report_id,)).fetchall()
+            return claimed, Report.from_row(rows[0]) if rows else None
 
         return await self._db.write(claim)
 

@@ -71,6 +71,8 @@ class NewReport:
 
 
 _NEW_COLUMNS = [f for f in NewReport.__dataclass_fields__ if f != "evidence"]
+GET_SQL = "SELECT * FROM reports WHERE id = ?"
+NOTES_SQL = "SELECT * FROM report_notes WHERE report_id = ? ORDER BY id"
 _INSERT_DRAFT_SQL = (
     f"INSERT INTO reports ({', '.join(_NEW_COLUMNS)}, evidence, number, status,"  # noqa: S608 - column names are constants
     f" created_at, updated_at) VALUES ({', '.join('?' for _ in _NEW_COLUMNS)}, ?, ?, 'draft',"
@@ -108,6 +110,11 @@ class Note:
     kind: str
     body: str
     created_at: float
+
+    @classmethod
+    def from_row(cls, r: Row) -> Note:
+        return cls(r["id"], r["report_id"], r["author_id"], r["kind"], r["body"],
+                   r["created_at"])
 
 
 @dataclass(frozen=True)
@@ -246,7 +253,7 @@ class ReportStore:
 
     # -- reading --------------------------------------------------------------------
     async def get(self, report_id: int) -> Report | None:
-        row = await self._db.fetch_one("SELECT * FROM reports WHERE id = ?", (report_id,))
+        row = await self._db.fetch_one(GET_SQL, (report_id,))
         return None if row is None else Report.from_row(row)
 
     async def by_number(self, guild_id: int, number: int) -> Report | None:
@@ -444,13 +451,8 @@ class ReportStore:
         return Note(note_id, report_id, author_id, kind, body, now)
 
     async def notes(self, report_id: int) -> list[Note]:
-        rows = await self._db.fetch_all(
-            "SELECT * FROM report_notes WHERE report_id = ? ORDER BY id", (report_id,)
-        )
-        return [
-            Note(r["id"], r["report_id"], r["author_id"], r["kind"], r["body"], r["created_at"])
-            for r in rows
-        ]
+        rows = await self._db.fetch_all(NOTES_SQL, (report_id,))
+        return [Note.from_row(r) for r in rows]
 
     async def purge_content(self, older_than: float) -> int:
         """Blank the content of reports older than the retention period; keep ids and audit."""

@@ -166,10 +166,21 @@ async def test_each_store_call_of_the_report_path_is_one_hop(
     assert forwarded == await store.reports.get(draft.id)
     assert forwarded is not None and forwarded.status == "forwarded"
     await one_hop(store.reports.record_review_post(draft.id, 5, 6, details={"x": 1}))
-    for dest, _ in dests:
-        attempt = await one_hop(store.deliveries.start_attempt(draft.id, dest))
-        assert attempt is not None and attempt.status == "in_flight"
-        await one_hop(store.deliveries.finish(draft.id, dest, status="sent", upstream_id="u"))
+    claimed = await one_hop(store.deliveries.start_attempt_with_report(draft.id, dests[0][0]))
+    assert claimed is not None
+    assert claimed[0].status == "in_flight" and claimed[1] == await store.reports.get(draft.id)
+    await one_hop(store.deliveries.finish(draft.id, dests[0][0], status="sent", upstream_id="u"))
+    attempt = await one_hop(store.deliveries.start_attempt(draft.id, dests[1][0]))
+    assert attempt is not None and attempt.status == "in_flight"
+    settling = await one_hop(store.report_views.with_deliveries(draft.id))
+    assert settling is not None
+    assert [d.status for d in settling.deliveries] == ["sent", "in_flight"]
+    await one_hop(store.deliveries.finish(draft.id, dests[1][0], status="sent", upstream_id="u"))
+    everything = await one_hop(store.report_views.with_history(draft.id))
+    assert everything is not None and everything.report == await store.reports.get(draft.id)
+    assert [d.status for d in everything.deliveries] == ["sent", "sent"]
+    assert everything.history == await store.audit.for_report(draft.id)
+    assert await one_hop(store.report_views.with_history(draft.id + 100)) is None
     assert await one_hop(store.reports.check_limits(GUILD, REPORTER, "t", 7, LIMITS)) == \
         LimitHit("short", accepted.report.accepted_at + 30)
     assert [d.status for d in await store.deliveries.for_report(draft.id)] == ["sent", "sent"]
