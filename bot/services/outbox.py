@@ -208,8 +208,7 @@ class OutboxWorker:
         while not self._stopping:
             self._wake.clear()
             try:
-                await self._dispatch_due()
-                timeout = await self._idle_timeout()
+                timeout = await self._dispatch_due()
             except Exception:
                 # The database is the source of truth: log, breathe, look again.
                 log.exception("outbox: could not read due deliveries")
@@ -221,12 +220,14 @@ class OutboxWorker:
             except TimeoutError:
                 pass
 
-    async def _dispatch_due(self) -> None:
+    async def _dispatch_due(self) -> float:
+        """Start the due attempts there is room for; returns how long to sleep before
+        looking again (unless woken)."""
         free = self._policy.concurrency - len(self._running)
         if free <= 0:
-            return
-        due = await self._store.deliveries.due(now=self._clock(),
-                                               limit=free + len(self._running))
+            return self._policy.idle_poll  # a finishing attempt wakes us
+        due, next_due = await self._store.deliveries.due_and_next(
+            now=self._clock(), limit=free + len(self._running))
         for row in due:
             key = (row.report_id, row.destination)
             if key in self._running:
@@ -237,15 +238,15 @@ class OutboxWorker:
             free -= 1
             if free == 0:
                 break
+        return self._idle_timeout(next_due)
 
     def _finished(self, key: tuple[int, str], _task: asyncio.Task[None]) -> None:
         self._running.pop(key, None)
         self._wake.set()
 
-    async def _idle_timeout(self) -> float:
+    def _idle_timeout(self, next_due: float | None) -> float:
         if len(self._running) >= self._policy.concurrency:
             return self._policy.idle_poll  # a finishing attempt wakes us
-        next_due = await self._store.deliveries.next_due_at()
         if next_due is None:
             return self._policy.idle_poll
         wait = next_due - self._clock()

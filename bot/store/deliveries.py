@@ -18,6 +18,9 @@ from bot.store.database import Database, Row
 from bot.store.reports import GET_SQL, Report, guild_of
 
 FOR_REPORT_SQL = "SELECT * FROM deliveries WHERE report_id = ? ORDER BY destination"
+_DUE_SQL = ("SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at LIMIT ?")
+_NEXT_DUE_SQL = "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'"
 
 
 def _claim(conn: sqlite3.Connection, report_id: int, destination: str,
@@ -77,17 +80,23 @@ class DeliveryStore:
 
     async def due(self, *, now: float | None = None, limit: int = 50) -> list[Delivery]:
         when = time.time() if now is None else now
-        rows = await self._db.fetch_all(
-            "SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
-            " ORDER BY next_attempt_at LIMIT ?",
-            (when, limit),
-        )
+        rows = await self._db.fetch_all(_DUE_SQL, (when, limit))
         return [Delivery.from_row(r) for r in rows]
 
+    async def due_and_next(self, *, now: float, limit: int) -> tuple[list[Delivery], float | None]:
+        """``due`` and ``next_due_at`` from one snapshot, in one hop (the outbox asks
+        both each time it looks)."""
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Delivery], float | None]:
+            rows = conn.execute(_DUE_SQL, (now, limit)).fetchall()
+            earliest = conn.execute(_NEXT_DUE_SQL).fetchall()[0][0]
+            return ([Delivery.from_row(r) for r in rows],
+                    None if earliest is None else float(earliest))
+
+        return await self._db.read(read)
+
     async def next_due_at(self) -> float | None:
-        value = await self._db.fetch_value(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'"
-        )
+        value = await self._db.fetch_value(_NEXT_DUE_SQL)
         return None if value is None else float(value)
 
     async def backlog(self) -> int:

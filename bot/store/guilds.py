@@ -61,18 +61,36 @@ _LIMIT_COLUMNS = {
 
 
 class GuildStore:
+    """Each server's settings, kept in memory once read.
+
+    Every report reads its server's settings several times (drafting, confirming, the
+    review post), and only moderators change them, through this store: a write
+    replaces the remembered copy. Warden runs one process per database, and the
+    command line changes no server settings, so the copy cannot go stale.
+    """
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._known: dict[int, GuildSettings] = {}
 
     async def get(self, guild_id: int) -> GuildSettings:
+        known = self._known.get(guild_id)
+        if known is not None:
+            return known
         row = await self._db.fetch_one(
             "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
-        return GuildSettings(guild_id=guild_id) if row is None else GuildSettings.from_row(row)
+        found = GuildSettings(guild_id=guild_id) if row is None else GuildSettings.from_row(row)
+        # setdefault: a write that finished while this read was on its way wins.
+        return self._known.setdefault(guild_id, found)
 
     async def save(self, new: GuildSettings, *, actor_id: int | None) -> GuildSettings:
         """Write every field, auditing what changed; returns the stored settings."""
-        return await self._db.write(lambda conn: _save(conn, new, actor_id))
+        return self._remember(await self._db.write(lambda conn: _save(conn, new, actor_id)))
+
+    def _remember(self, settings: GuildSettings) -> GuildSettings:
+        self._known[settings.guild_id] = settings
+        return settings
 
     async def update(self, guild_id: int, *, actor_id: int | None, **fields_: Any) -> GuildSettings:
         limit_updates = {k: v for k, v in fields_.items() if k in _LIMIT_COLUMNS}
@@ -85,7 +103,7 @@ class GuildStore:
             new = replace(current, limits=replace(current.limits, **limit_updates), **other)
             return _save(conn, new, actor_id, old=current)
 
-        return await self._db.write(update)
+        return self._remember(await self._db.write(update))
 
 
 def _current(conn: sqlite3.Connection, guild_id: int) -> GuildSettings:

@@ -3,8 +3,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.store import Database, Store
 from bot.store.guilds import GuildSettings, ReviewMode
+from tests.store.hops import count_hops
 
 
 async def test_racing_updates_of_different_fields_both_land_and_are_audited(
@@ -33,5 +36,26 @@ async def test_racing_updates_of_different_fields_both_land_and_are_audited(
         [*_, last] = [e async for e in store.audit.iterate()]
         assert last.details["changes"]["review_channel_id"] == [100, None]
         assert (await store.audit.verify()).ok
+    finally:
+        await db.close()
+
+
+async def test_settings_are_read_once_and_every_change_is_seen_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = await Database.open(tmp_path / "warden.db")
+    try:
+        store = Store(db)
+        await store.guilds.update(1, actor_id=7, review_channel_id=100)
+        fresh = Store(db)  # as a restarted Warden would: nothing remembered yet
+        hops = count_hops(monkeypatch)
+        assert (await fresh.guilds.get(1)).review_channel_id == 100
+        assert (await fresh.guilds.get(1)).review_channel_id == 100
+        assert hops[0] == 1
+        await fresh.guilds.update(1, actor_id=7, review_channel_id=200, hour_count=3)
+        settings = await fresh.guilds.get(1)
+        assert (settings.review_channel_id, settings.limits.hour_count) == (200, 3)
+        assert hops[0] == 2  # the update's transaction; the read after it is free
+        assert (await Store(db).guilds.get(1)) == settings  # and it is what is stored
     finally:
         await db.close()
