@@ -18,7 +18,7 @@ async def test_reports_survive_a_kill_and_failing_apis(
 ) -> None:
     clean_env(monkeypatch, tmp_path)
     config = ChaosConfig(reports=300, kills=1, fault_rate=0.2, seed=7, reporters=48,
-                         time_limit=120.0, drain_timeout=40.0)
+                         time_limit=240.0, drain_timeout=90.0)  # bounds: a loaded machine is slow
     result = await run_chaos(config, tmp_path / "chaos", say=lambda _: None)
     assert result.ok, result.text + "\n\n" + "\n".join(result.problems)
     t = result.tally
