@@ -202,7 +202,7 @@ def load_settings(*, require_token: bool = True, **overrides: Any) -> Settings:
 
 
 def _cross_checks(settings: Settings) -> list[str]:
-    from bot.crypto import KeyError_, parse_keys  # local: keeps settings free of crypto at import
+    from bot.crypto import KeyError_, check_keys  # local: keeps settings free of crypto at import
 
     problems: list[str] = []
     if settings.bungie_reason_map:
@@ -232,7 +232,7 @@ def _cross_checks(settings: Settings) -> list[str]:
                             f"{_HOW_TO_FIX['token_encryption_key']}")
         else:
             try:
-                parse_keys(settings.token_keys())
+                check_keys(settings.token_keys())
             except KeyError_ as exc:
                 fix = _HOW_TO_FIX["token_encryption_key"]
                 problems.append(f"TOKEN_ENCRYPTION_KEY: {exc}; {fix}")

@@ -26,7 +26,11 @@ from bot.services.targets import Identity
 log = logging.getLogger(__name__)
 
 ACTIVITY_ENTITY = "DestinyActivityDefinition"
-PGCR_CACHE_SIZE = 256
+PGCR_CACHE_SIZE = 64
+"""PGCRs kept, most recently used first. They serve the minute or two between a member's
+first keystroke in the player picker and the ``/report`` it leads to, so this is the
+number of activities being reported at once. Each takes 6 KB (2 players) to about 28 KB
+(12 players) of memory: 256 of them held up to 7 MiB."""
 PGCR_TTL = 3600.0
 RECENT_TTL = 60.0
 RECENT_PER_CHARACTER = 10
@@ -172,8 +176,18 @@ class ActivityDirectory:
             for entry in history:
                 merged.setdefault(entry.instance_id, entry)
         entries = tuple(sorted(merged.values(), key=lambda e: e.period, reverse=True))
-        self._recent[key] = _Recent(entries, self._clock())
+        now = self._clock()
+        self._forget_stale_recent(now)
+        self._recent[key] = _Recent(entries, now)
         return entries
+
+    def _forget_stale_recent(self, now: float) -> None:
+        """Hold the lists of the members who used the picker in the last minute, not of
+        every member who ever did (up to 30 activities each, for the process's life)."""
+        stale = [key for key, recent in self._recent.items()
+                 if now - recent.fetched_at >= RECENT_TTL]
+        for key in stale:
+            del self._recent[key]
 
     async def _activity_name(self, hash_: int) -> str | None:
         if hash_ in self._names:

@@ -15,8 +15,11 @@ from pydantic.alias_generators import to_camel
 
 
 class _Model(BaseModel):
+    # defer_build: each model's validator is built on its first use, not at import
+    # (start-up pays for none of them; most are needed only by some features).
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True,
+        defer_build=True,
     )
 
 
@@ -184,7 +187,7 @@ class BungieTokens(BaseModel):
     """The OAuth token answer (snake_case on the wire). The tokens are secrets: kept
     out of ``repr``."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     access_token: str = Field(repr=False)
     token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret

@@ -65,7 +65,8 @@ PORTAL_PLATFORM: dict[GamePlatform, LookupPlatform] = {
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build: each model's validator is built on its first use, not at import.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 # --- What Warden sends -------------------------------------------------------------
@@ -78,7 +79,7 @@ class CreateReport(BaseModel):
     ``InvalidRequest`` naming the field, which callers can show to a moderator.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     reason: Reason
     source_player_uuid: UUID | None = None
