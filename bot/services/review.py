@@ -607,6 +607,17 @@ class ReviewService:
             self._without_problem.discard(guild_id)
             raise
 
+    async def catch_up(self) -> int:
+        """At start: post the reports accepted shortly before the last stop whose review
+        post was never made (it waits ``REVIEW_POST_SETTLE_SECONDS``, so a crash or a
+        stop can fall in between). Returns how many were posted or tried."""
+        done = 0
+        for guild_id in await self.store.guilds.with_review_channel():
+            done += await self.repost_missing(guild_id)
+        if done:
+            log.info("posted %d review post(s) missing since the last stop", done)
+        return done
+
     async def repost_missing(self, guild_id: int) -> int:
         """Post recent reports that have no review post yet (after the channel is fixed)."""
         waiting = await self.store.reports.without_review_post(guild_id, limit=REPOST_BATCH)

@@ -84,6 +84,14 @@ class GuildStore:
         # setdefault: a write that finished while this read was on its way wins.
         return self._known.setdefault(guild_id, found)
 
+    async def with_review_channel(self) -> list[int]:
+        """Every server that has chosen a review channel."""
+        rows = await self._db.fetch_all(
+            "SELECT guild_id FROM guild_settings WHERE review_channel_id IS NOT NULL"
+            " ORDER BY guild_id"
+        )
+        return [int(r[0]) for r in rows]
+
     async def save(self, new: GuildSettings, *, actor_id: int | None) -> GuildSettings:
         """Write every field, auditing what changed; returns the stored settings."""
         return self._remember(await self._db.write(lambda conn: _save(conn, new, actor_id)))

@@ -6,6 +6,9 @@ Settings > Integrations). Changes are saved in SQLite, audited, and take effect 
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -16,6 +19,8 @@ from bot.services.review import Overview
 from bot.services.server_setup import CheckItem, CheckState
 from bot.store.guilds import GuildSettings, ReportLimits, ReviewMode
 from cogs.review.facts import review_service, setup_facts
+
+log = logging.getLogger(__name__)
 
 MARKS = {CheckState.OK: "✅", CheckState.PROBLEM: "⚠️", CheckState.INFO: "ℹ️"}
 
@@ -79,6 +84,24 @@ class WardenAdmin(commands.Cog):
 
     def __init__(self, bot: WardenBot) -> None:
         self.bot = bot
+        self.caught_up = asyncio.Event()
+        """Set once the review posts missing since the last stop were made (or tried)."""
+        self._catching_up = False
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # Once per process (on_ready repeats after a reconnect): review posts that a stop
+        # cut off are made as soon as the channels are known.
+        service = self.bot.deps.review
+        if self._catching_up or service is None:
+            return
+        self._catching_up = True
+        try:
+            await service.catch_up()
+        except Exception:
+            log.exception("could not post the review posts missing since the last stop")
+        finally:
+            self.caught_up.set()
 
     @warden.command(name="setup", description="Choose the review channel, moderator role and "
                                               "review mode, and check what is missing")

@@ -398,6 +398,33 @@ async def test_buttons_still_work_after_a_restart(
         await post_when(w2, report, "Dismissed by")
 
 
+async def test_a_report_whose_post_a_stop_cut_off_is_posted_at_the_next_start(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with review_world(tmp_path, discord_standin) as w:
+        await staff_setup(w)
+        await caught_up(w)
+        # Stored and accepted, but the process stopped before its review post was made.
+        report = await w.accept_report(announce=False)
+        await asyncio.sleep(0.2)
+        assert w.discord.channel_messages("staff-only") == []
+    async with review_world(tmp_path, discord_standin) as w2:
+        post = await post_of(w2, report)
+        assert post.channel_id == w2.discord.guild.channel("staff-only").id
+        await caught_up(w2)  # the post is recorded after Discord took it
+        assert (await w2.report(report.id)).review_message_id == post.id
+    async with review_world(tmp_path, discord_standin) as w3:  # and only once
+        await caught_up(w3)
+        assert len(w3.discord.channel_messages("staff-only")) == 1
+
+
+async def caught_up(w: ReviewWorld) -> None:
+    # By name: each bot loads the cog module afresh (discord.py drops it on unload).
+    event = getattr(w.bot.get_cog("WardenAdmin"), "caught_up", None)
+    assert isinstance(event, asyncio.Event)
+    await asyncio.wait_for(event.wait(), timeout=10)
+
+
 async def test_a_deleted_review_post_is_posted_again_on_the_next_change(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
