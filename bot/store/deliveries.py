@@ -78,14 +78,10 @@ class DeliveryStore:
         )
         return None if row is None else Delivery.from_row(row)
 
-    async def due(self, *, now: float | None = None, limit: int = 50) -> list[Delivery]:
-        when = time.time() if now is None else now
-        rows = await self._db.fetch_all(_DUE_SQL, (when, limit))
-        return [Delivery.from_row(r) for r in rows]
-
     async def due_and_next(self, *, now: float, limit: int) -> tuple[list[Delivery], float | None]:
-        """``due`` and ``next_due_at`` from one snapshot, in one hop (the outbox asks
-        both each time it looks)."""
+        """The pending rows due by ``now`` (oldest first, at most ``limit``) and when the
+        earliest pending row is due, from one snapshot in one hop (the outbox asks both
+        each time it looks)."""
 
         def read(conn: sqlite3.Connection) -> tuple[list[Delivery], float | None]:
             rows = conn.execute(_DUE_SQL, (now, limit)).fetchall()
@@ -94,10 +90,6 @@ class DeliveryStore:
                     None if earliest is None else float(earliest))
 
         return await self._db.read(read)
-
-    async def next_due_at(self) -> float | None:
-        value = await self._db.fetch_value(_NEXT_DUE_SQL)
-        return None if value is None else float(value)
 
     async def backlog(self) -> int:
         return int(
