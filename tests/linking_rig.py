@@ -12,6 +12,7 @@ authorize page back to Warden's callback.
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -74,11 +75,23 @@ def raw_database_files(db_path: Path) -> bytes:
     )
 
 
+_LISTEN_PORTS = range(20000, 32000)
+"""Below Linux's ephemeral range (32768-60999): a port the kernel hands out with
+``bind(0)`` can be taken by an outgoing connection's source port before the web
+server binds it ("address already in use")."""
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port nothing listens on now, from outside the ephemeral range."""
+    for _ in range(200):
+        port = random.choice(_LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found between 20000 and 32000")
 
 
 class Browser:
