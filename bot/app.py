@@ -27,11 +27,11 @@ from bot.errors import NeedsLink, Restarting, UserFacingError
 from bot.log_context import bind_log_ids
 from bot.metrics import WardenMetrics
 from bot.notify import LinkButton, Notifier
+from bot.services.delivery.outbox import OutboxWorker
 from bot.services.events import EventBus
-from bot.services.linking import LinkingService
-from bot.services.outbox import OutboxWorker
-from bot.services.reports import ReportService
-from bot.services.review import ReviewService
+from bot.services.linking.service import LinkingService
+from bot.services.reporting.service import ReportService
+from bot.services.review.service import ReviewService
 from bot.settings import Settings
 from bot.store import Store
 

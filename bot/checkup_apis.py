@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from bot.apis.errors import ApiError, AuthError, MissingPermission
-from bot.services.bungie_reasons import ReasonCatalog
+from bot.services.delivery.bungie_reasons import ReasonCatalog
 from bot.settings import Settings
 from bot.store import Store
 

@@ -339,7 +339,7 @@ def _positive_int(text: str) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     import time
 
-    from bot.services.dates import iso_day
+    from bot.services.review.dates import iso_day
     from bot.store import Database, Store
 
     settings = _settings(require_token=False)

@@ -29,15 +29,15 @@ from bot.discord_endpoints import point_discord_at
 from bot.discord_notifier import DiscordNotifier
 from bot.domain import Destination
 from bot.metrics import WardenMetrics
-from bot.services.bungie_reasons import ReasonCatalog
-from bot.services.delivery_bungie import BungieSender
-from bot.services.delivery_sanctions import SanctionsSender
+from bot.services.delivery.bungie import BungieSender
+from bot.services.delivery.bungie_reasons import ReasonCatalog
+from bot.services.delivery.outbox import OutboxPolicy, OutboxWorker, Sender
+from bot.services.delivery.sanctions import SanctionsSender
 from bot.services.health import HealthService
-from bot.services.link_providers import BungieLinkProvider, GameLinkProvider, LinkProvider
-from bot.services.linking import LinkingService
-from bot.services.outbox import OutboxPolicy, OutboxWorker, Sender
-from bot.services.reports import ReportService
-from bot.services.review import ReviewService
+from bot.services.linking.providers import BungieLinkProvider, GameLinkProvider, LinkProvider
+from bot.services.linking.service import LinkingService
+from bot.services.reporting.service import ReportService
+from bot.services.review.service import ReviewService
 from bot.settings import Settings
 from bot.store import Database, Store
 from bot.web import WebServer

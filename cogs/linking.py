@@ -18,7 +18,7 @@ from bot.discord_notifier import link_view
 from bot.domain import GamePlatform, Provider
 from bot.errors import UserFacingError
 from bot.notify import DmOutcome, LinkButton
-from bot.services.linking import (
+from bot.services.linking.service import (
     PLATFORM_LABELS,
     LinkHealth,
     LinkingService,

@@ -31,8 +31,8 @@ from bot.apis.sanctions import SanctionsClient
 from bot.crypto import TokenBox, generate_key
 from bot.domain import GamePlatform, Provider
 from bot.notify import DmOutcome, Notice, Notifier
-from bot.services.link_providers import BungieLinkProvider, GameLinkProvider, LinkProvider
-from bot.services.linking import LinkingService
+from bot.services.linking.providers import BungieLinkProvider, GameLinkProvider, LinkProvider
+from bot.services.linking.service import LinkingService
 from bot.store import Database, Store
 from bot.store.audit import AuditEntry
 from bot.web import WebServer

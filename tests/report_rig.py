@@ -30,9 +30,9 @@ from bot.app import WardenBot
 from bot.crypto import TokenBox, generate_key
 from bot.domain import Provider, Reason
 from bot.runtime import open_app
-from bot.services.outbox import OutboxWorker
-from bot.services.report_models import ReportRequest
-from bot.services.reports import ReportService
+from bot.services.delivery.outbox import OutboxWorker
+from bot.services.reporting.requests import ReportRequest
+from bot.services.reporting.service import ReportService
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from bot.store.deliveries import FINAL_STATUSES, Delivery

@@ -24,7 +24,7 @@ import pytest
 from bot.app import WardenBot
 from bot.runtime import open_app
 from bot.services.events import Event, EventKind
-from bot.services.review import ReviewService
+from bot.services.review.service import ReviewService
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from bot.store.guilds import ReportLimits

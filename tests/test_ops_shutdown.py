@@ -251,7 +251,8 @@ async def test_sigterm_mid_delivery_parks_it_and_the_next_start_delivers_it_once
         [accepted] = [e for e in bot.events() if "accepted" in e["message"]]
         assert accepted["report_id"] == report_id
         assert accepted["interaction_id"] == confirm.id
-        assert accepted["level"] == "INFO" and accepted["logger"] == "bot.services.reports"
+        assert accepted["level"] == "INFO"
+        assert accepted["logger"] == "bot.services.reporting.service"
         assert delivered["destination"] == "sanctions" and delivered["attempt"] == 1
 
         db = await Database.open(db_path)

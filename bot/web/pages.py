@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.services.linking import PROVIDER_LABELS, Linked, LinkFailure, Rejected
+from bot.services.linking.service import PROVIDER_LABELS, Linked, LinkFailure, Rejected
 
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (

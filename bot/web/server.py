@@ -18,7 +18,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from bot.domain import Provider
 from bot.services.health import HealthService
-from bot.services.linking import (
+from bot.services.linking.service import (
     STATE_TTL,
     LinkingService,
     Redirect,

@@ -1,7 +1,7 @@
 """The report cog: ``/report``, the "Report player" and "Report message" menus, the
 confirm/cancel buttons and ``/notifications``.
 
-It only translates between Discord and ``bot.services.reports.ReportService``: the
+It only translates between Discord and ``bot.services.reporting.service.ReportService``: the
 service decides, stores and tells; this package shows its answers.
 """
 

@@ -12,9 +12,9 @@ from discord.ext import commands
 
 from bot.app import WardenBot, send_ephemeral
 from bot.domain import Reason
-from bot.services.activities import Choice
-from bot.services.report_models import ReportRequest
-from bot.services.report_text import summary_notice
+from bot.services.reporting.activities import Choice
+from bot.services.reporting.requests import ReportRequest
+from bot.services.reporting.text import summary_notice
 from bot.store.reports import Evidence
 from cogs.report.modal import ReportModal
 from cogs.report.views import draft_view, send_notice, service_of

@@ -10,8 +10,8 @@ import discord
 from bot.app import report_interaction_error
 from bot.domain import Reason
 from bot.log_context import bind_log_ids
-from bot.services.report_models import ReportRequest
-from bot.services.report_text import summary_notice
+from bot.services.reporting.requests import ReportRequest
+from bot.services.reporting.text import summary_notice
 from bot.store.reports import Evidence
 from cogs.report.views import draft_view, send_notice, service_of
 

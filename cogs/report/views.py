@@ -18,8 +18,8 @@ from bot.app import WardenBot, report_interaction_error
 from bot.discord_notifier import render
 from bot.log_context import bind_log_ids
 from bot.notify import Notice
-from bot.services.report_text import progress_notice
-from bot.services.reports import ReportService
+from bot.services.reporting.service import ReportService
+from bot.services.reporting.text import progress_notice
 
 log = logging.getLogger(__name__)
 

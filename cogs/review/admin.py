@@ -15,8 +15,8 @@ from discord.ext import commands
 
 from bot.app import WardenBot
 from bot.errors import UserFacingError
-from bot.services.review import Overview
-from bot.services.server_setup import CheckItem, CheckState
+from bot.services.review.checklist import CheckItem, CheckState
+from bot.services.review.service import Overview
 from bot.store.guilds import GuildSettings, ReportLimits, ReviewMode
 from cogs.review.facts import review_service, setup_facts
 

@@ -16,8 +16,8 @@ import discord
 from bot.app import report_interaction_error, send_ephemeral
 from bot.errors import InvalidInput
 from bot.log_context import bind_log_ids
-from bot.services.review import QUESTION_MAX, REASON_MAX, Outcome, ReviewService
-from bot.services.review_card import ReviewAction, ReviewCard
+from bot.services.review.card import ReviewAction, ReviewCard
+from bot.services.review.service import QUESTION_MAX, REASON_MAX, Outcome, ReviewService
 from cogs.review.facts import actor_of, guild_id_of, review_service
 from cogs.review.render import button_specs, render_embed
 

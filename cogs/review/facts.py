@@ -9,8 +9,8 @@ import discord
 
 from bot.app import WardenBot
 from bot.errors import UserFacingError
-from bot.services.review import Actor, ReviewService
-from bot.services.server_setup import ChannelFacts, SetupFacts
+from bot.services.review.checklist import ChannelFacts, SetupFacts
+from bot.services.review.service import Actor, ReviewService
 from bot.store.guilds import GuildSettings
 
 # What a review post needs: see the channel, post, show the embed, re-upload evidence.

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.services.review_card import (
+from bot.services.review.card import (
     DeliveryView,
     EvidenceView,
     ReviewAction,

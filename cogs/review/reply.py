@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import WardenBot
-from bot.services.review import REPLY_MAX
+from bot.services.review.service import REPLY_MAX
 from cogs.review.facts import guild_id_of, review_service
 
 REPLY_HINT = (

@@ -15,9 +15,9 @@ from discord.ext import commands
 
 from bot.app import WardenBot, report_interaction_error
 from bot.domain import Reason
-from bot.services.dates import parse_range
-from bot.services.review import Actor, ListQuery, ReportPage, ReviewService, Stats
-from bot.services.review_card import DELIVERY_LABELS, DESTINATION_LABELS, STATUS_LABELS
+from bot.services.review.card import DELIVERY_LABELS, DESTINATION_LABELS, STATUS_LABELS
+from bot.services.review.dates import parse_range
+from bot.services.review.service import Actor, ListQuery, ReportPage, ReviewService, Stats
 from cogs.review.buttons import review_view
 from cogs.review.facts import actor_of, guild_id_of, review_service
 from cogs.review.render import render_embed

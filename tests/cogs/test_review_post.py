@@ -13,7 +13,7 @@ import pytest
 
 from bot.errors import UserFacingError
 from bot.services.events import Event, EventKind
-from bot.services.review import Actor
+from bot.services.review.service import Actor
 from bot.store.reports import Evidence, Report
 from tests.review_rig import ReviewWorld, clean_env, review_world
 from tests.standins.discord import DiscordStandIn, Member, RecordedMessage, Upload

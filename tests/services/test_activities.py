@@ -9,8 +9,8 @@ from typing import Any, cast
 
 from bot.apis.bungie import ActivityHistoryEntry, BungieClient, Character, Pgcr
 from bot.apis.bungie.models import ActivityDetails
-from bot.services.activities import PGCR_CACHE_SIZE, RECENT_TTL, ActivityDirectory
-from bot.services.targets import Identity
+from bot.services.reporting.activities import PGCR_CACHE_SIZE, RECENT_TTL, ActivityDirectory
+from bot.services.reporting.targets import Identity
 
 
 class FakeBungie:

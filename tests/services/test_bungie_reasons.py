@@ -9,7 +9,7 @@ from bot.apis.bungie import BungieClient, parse_reason_map
 from bot.apis.pacing import Limiter
 from bot.apis.retry import RetryPolicy
 from bot.domain import Reason
-from bot.services.bungie_reasons import CACHE_KEY, ReasonCatalog
+from bot.services.delivery.bungie_reasons import CACHE_KEY, ReasonCatalog
 from bot.store import Database, Store
 from tests.standins.bungie import BungieStandin
 

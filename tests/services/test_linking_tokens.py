@@ -14,7 +14,7 @@ from bot.crypto import TokenBox, TokenDecryptError, generate_key
 from bot.domain import GamePlatform, Provider
 from bot.errors import InvalidInput, NeedsLink, UserFacingError
 from bot.notify import DmOutcome
-from bot.services.linking import REFRESH_MARGIN, LinkHealth
+from bot.services.linking.service import REFRESH_MARGIN, LinkHealth
 from bot.store.links import LinkStatus
 from tests.linking_rig import RecordingNotifier, Rig, open_rig
 from tests.standins.bungie import TOKEN_PATH

@@ -7,7 +7,7 @@ from uuid import UUID
 import pytest
 
 from bot.errors import InvalidInput
-from bot.services.report_checks import (
+from bot.services.reporting.typed_input import (
     ActivityRef,
     clean_description,
     custom_value,

@@ -22,8 +22,8 @@ from bot.apis.retry import RetryPolicy
 from bot.domain import Provider, Reason
 from bot.errors import InvalidInput, NeedsLink, NotAllowed, RateLimited, UserFacingError
 from bot.services.events import Event, EventBus, EventKind
-from bot.services.report_models import ReportRequest
-from bot.services.reports import ReportService
+from bot.services.reporting.requests import ReportRequest
+from bot.services.reporting.service import ReportService
 from bot.settings import Settings, load_settings
 from bot.store import Database, Store
 from bot.store.guilds import ReviewMode

@@ -12,12 +12,12 @@ import pytest
 
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
 from bot.notify import DmOutcome
-from bot.services.dates import parse_range
 from bot.services.events import Event, EventBus, EventKind
-from bot.services.report_export import to_csv
-from bot.services.review import Actor, ListQuery, ReviewService
-from bot.services.review_card import ReviewAction
-from bot.services.server_setup import ChannelFacts, CheckState, SetupFacts
+from bot.services.review.card import ReviewAction
+from bot.services.review.checklist import ChannelFacts, CheckState, SetupFacts
+from bot.services.review.dates import parse_range
+from bot.services.review.export import to_csv
+from bot.services.review.service import Actor, ListQuery, ReviewService
 from bot.settings import BungieReportMode, load_settings
 from bot.store import Database, Store
 from bot.store.guilds import ReportLimits

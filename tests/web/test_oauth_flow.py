@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from bot.domain import GamePlatform, Provider
-from bot.services.linking import STATE_TTL
+from bot.services.linking.service import STATE_TTL
 from tests.linking_rig import Rig, open_rig, query_of
 
 SECURITY = {

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from bot.domain import Reason
 from bot.notify import LinkButton, Notice
-from bot.services.report_checks import duration_text
-from bot.services.report_models import DeliveryState, Draft, ReportOutcome
+from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome
+from bot.services.reporting.typed_input import duration_text
 from bot.store.reports import Evidence
 
 DRAFT_TTL = 14 * 60.0

@@ -31,19 +31,19 @@ from bot.errors import (
 )
 from bot.metrics import WardenMetrics
 from bot.notify import DmOutcome, LinkButton, Notifier
-from bot.services.activities import ActivityDirectory, Choice
 from bot.services.events import Event, EventBus, EventKind
-from bot.services.linking import LinkingService
-from bot.services.report_checks import (
+from bot.services.linking.service import LinkingService
+from bot.services.reporting.activities import ActivityDirectory, Choice
+from bot.services.reporting.plan import PlannedDelivery, plan_deliveries
+from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome, ReportRequest
+from bot.services.reporting.targets import SELF_REPORT, Identity, TargetResolver, reporter_entry
+from bot.services.reporting.text import DRAFT_TTL, outcome_notice
+from bot.services.reporting.typed_input import (
     clean_description,
     limit_message,
     parse_activity,
     shown,
 )
-from bot.services.report_models import DeliveryState, Draft, ReportOutcome, ReportRequest
-from bot.services.report_plan import PlannedDelivery, plan_deliveries
-from bot.services.report_text import DRAFT_TTL, outcome_notice
-from bot.services.targets import SELF_REPORT, Identity, TargetResolver, reporter_entry
 from bot.settings import BungieReportMode, Settings
 from bot.store import Store
 from bot.store.guilds import ReportLimits, ReviewMode

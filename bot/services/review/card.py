@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain import Destination, Reason
-from bot.services.activity_modes import mode_name
+from bot.services.reporting.activity_modes import mode_name
 from bot.store.audit import AuditEntry
 from bot.store.deliveries import Delivery
 from bot.store.reports import Note, Report

@@ -31,9 +31,8 @@ from bot.apis.errors import (
 from bot.domain import Destination, Provider, Reason
 from bot.errors import UserFacingError
 from bot.notify import DmOutcome, Notifier
-from bot.services.bungie_reasons import ReasonCatalog
-from bot.services.linking import LinkingService
-from bot.services.outbox import (
+from bot.services.delivery.bungie_reasons import ReasonCatalog
+from bot.services.delivery.outbox import (
     MAY_HAVE_LANDED,
     NOT_SENT,
     Attempt,
@@ -43,8 +42,9 @@ from bot.services.outbox import (
     Retry,
     Sent,
 )
-from bot.services.report_text import handoff_notice
-from bot.services.reports import BUNGIE_MODE_KEY, effective_bungie_mode
+from bot.services.linking.service import LinkingService
+from bot.services.reporting.service import BUNGIE_MODE_KEY, effective_bungie_mode
+from bot.services.reporting.text import handoff_notice
 from bot.settings import BungieReportMode, Settings
 from bot.store import Store
 from bot.store.reports import Report

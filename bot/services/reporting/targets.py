@@ -19,7 +19,7 @@ from bot.apis.bungie import parse_bungie_name as _parse_bungie_name
 from bot.apis.errors import ApiError
 from bot.domain import Provider
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
-from bot.services.report_checks import parse_member, parse_uuid, shown
+from bot.services.reporting.typed_input import parse_member, parse_uuid, shown
 from bot.store.links import AccountLink, LinkStore
 
 SELF_REPORT = "You can't report yourself."

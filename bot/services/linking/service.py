@@ -33,7 +33,7 @@ from bot.crypto import TokenBox, TokenDecryptError
 from bot.domain import GamePlatform, Provider
 from bot.errors import InvalidInput, NeedsLink, UserFacingError
 from bot.notify import DmOutcome, LinkButton, Notice, Notifier
-from bot.services.link_providers import FreshTokens, LinkProvider, NoDestinyAccount
+from bot.services.linking.providers import FreshTokens, LinkProvider, NoDestinyAccount
 from bot.store import Store
 from bot.store.links import AccountLink, AccountTaken, LinkStatus, NewLink, SealedTokens
 from bot.store.oauth_states import ConsumeFailure, OAuthSecret, SecretKind, hash_secret

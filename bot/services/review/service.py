@@ -26,23 +26,23 @@ from typing import Any, Protocol
 
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
 from bot.notify import DmOutcome, Notice, Notifier
-from bot.services.dates import DateRange, iso_day
 from bot.services.events import Event, EventBus, EventKind
-from bot.services.linking import LinkingService
-from bot.services.report_export import ExportBundle, build_bundle
-from bot.services.reports import effective_bungie_mode
-from bot.services.review_card import (
+from bot.services.linking.service import LinkingService
+from bot.services.reporting.service import effective_bungie_mode
+from bot.services.review.card import (
     DESTINATION_LABELS,
     ReviewCard,
     build_card,
     reason_label,
 )
-from bot.services.server_setup import (
+from bot.services.review.checklist import (
     CheckItem,
     SetupFacts,
     checklist,
     review_problem_key,
 )
+from bot.services.review.dates import DateRange, iso_day
+from bot.services.review.export import ExportBundle, build_bundle
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.guilds import GuildSettings, ReportLimits, ReviewMode

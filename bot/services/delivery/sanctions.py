@@ -25,8 +25,7 @@ from bot.apis.errors import (
 from bot.apis.sanctions import WARDEN_REPORT_ID_KEY, CreateReport, ReportResult, SanctionsClient
 from bot.domain import Destination, Provider, Reason
 from bot.errors import UserFacingError
-from bot.services.linking import LinkingService
-from bot.services.outbox import (
+from bot.services.delivery.outbox import (
     MAY_HAVE_LANDED,
     NOT_SENT,
     Attempt,
@@ -35,7 +34,8 @@ from bot.services.outbox import (
     Retry,
     Sent,
 )
-from bot.services.report_checks import custom_value
+from bot.services.linking.service import LinkingService
+from bot.services.reporting.typed_input import custom_value
 from bot.store.reports import Evidence, Report
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,9 @@ from datetime import datetime
 from bot.apis.bungie import ActivityHistoryEntry, BungieClient, Pgcr
 from bot.apis.errors import ApiError, NotFound, PrivacyRestricted
 from bot.errors import InvalidInput, UserFacingError
-from bot.services.activity_modes import mode_name
-from bot.services.report_checks import duration_text
-from bot.services.targets import Identity
+from bot.services.reporting.activity_modes import mode_name
+from bot.services.reporting.targets import Identity
+from bot.services.reporting.typed_input import duration_text
 
 log = logging.getLogger(__name__)
 

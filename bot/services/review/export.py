@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.services.dates import iso_time
+from bot.services.review.dates import iso_time
 from bot.store.audit import AuditEntry
 from bot.store.deliveries import Delivery
 from bot.store.reports import Report

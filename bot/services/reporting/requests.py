@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from bot.domain import Destination, Reason
 from bot.notify import LinkButton
-from bot.services.report_plan import DESTINATION_LABELS, PlannedDelivery
-from bot.services.targets import Identity
+from bot.services.reporting.plan import DESTINATION_LABELS, PlannedDelivery
+from bot.services.reporting.targets import Identity
 from bot.store.deliveries import FINAL_STATUSES, Delivery
 from bot.store.reports import Evidence, Report
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput
-from bot.services.report_checks import shown
+from bot.services.reporting.typed_input import shown
 
 DAY = 86400.0
 
