@@ -45,14 +45,9 @@ from bench.common import (
     verdict,
     workdir_argument,
 )
+from bot.domain import ReportLimits
 from bot.store import Database, Store
-from bot.store.guilds import ReportLimits
-from bot.store.reports import (
-    DAY,
-    RECENT_BY_REPORTER_SQL,
-    SAME_ACTIVITY_SQL,
-    TARGET_COOLDOWN_SQL,
-)
+from bot.store.reports import DAY, RECENT_BY_REPORTER_SQL, SAME_ACTIVITY_SQL, TARGET_COOLDOWN_SQL
 
 TARGET_MS = 1.0
 GUILDS = [1_000_000_000_000_000_000 + i for i in range(20)]

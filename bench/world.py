@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.crypto import TokenBox, generate_key
+from bot.domain import ReviewMode
 from bot.settings import Settings
 from bot.store import Database, Store
-from bot.store.guilds import ReviewMode
 from tests.linking_rig import free_port
 from tests.report_rig import FAST, ReportWorld, bungie_link, game_link, world_settings
 from tests.standins.bungie import Account, BungieStandin

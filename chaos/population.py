@@ -14,10 +14,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.crypto import TokenBox
-from bot.domain import Reason
+from bot.domain import Reason, ReviewMode
 from bot.settings import Settings
 from bot.store import Database, Store
-from bot.store.guilds import ReviewMode
 from tests.report_rig import NO_LIMITS, bungie_link, game_link
 from tests.standins.bungie import Account, BungieStandin
 from tests.standins.discord import DiscordStandIn, Member

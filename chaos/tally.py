@@ -20,9 +20,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Report
 from bot.store import Store
-from bot.store.deliveries import FINAL_STATUSES, Delivery
-from bot.store.reports import Report, ReportFilter
+from bot.store.reports import ReportFilter
 from chaos.members import Filing
 from chaos.population import Job
 from tests.standins.bungie import BungieStandin
@@ -101,7 +101,7 @@ async def count(store: Store, guild_id: int, filings: Iterable[Filing],
             tally.lost.append(f"report {report_id} has no deliveries")
         else:
             open_rows = [f"{r.destination}={r.status}" for r in rows
-                         if r.status not in FINAL_STATUSES]
+                         if r.status not in FINAL_DELIVERY_STATUSES]
             if open_rows:
                 tally.lost.append(f"report {report_id} not final: {', '.join(open_rows)}")
             # Every member here is linked on both sides and names an activity, so every

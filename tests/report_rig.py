@@ -28,15 +28,13 @@ import pytest
 
 from bot.app import WardenBot
 from bot.crypto import TokenBox, generate_key
-from bot.domain import Provider, Reason
+from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Provider, Reason, ReportLimits, ReviewMode
 from bot.runtime import open_app
 from bot.services.delivery.outbox import OutboxWorker
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.service import ReportService
 from bot.settings import Settings, load_settings
 from bot.store import Store
-from bot.store.deliveries import FINAL_STATUSES, Delivery
-from bot.store.guilds import ReportLimits, ReviewMode
 from bot.store.links import NewLink, SealedTokens
 from tests.linking_rig import free_port
 from tests.standins.bungie import Account, BungieStandin
@@ -227,7 +225,7 @@ class ReportWorld:
 
         async def check() -> list[Delivery] | None:
             rows = await self.store.deliveries.for_report(report_id)
-            return rows if rows and all(r.status in FINAL_STATUSES for r in rows) else None
+            return rows if rows and all(r.status in FINAL_DELIVERY_STATUSES for r in rows) else None
 
         deadline = time.monotonic() + within
         while True:

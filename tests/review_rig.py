@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 
 from bot.app import WardenBot
+from bot.domain import Evidence, NewReport, Report, ReportLimits
 from bot.runtime import open_app
 from bot.services.events import Event, EventKind
 from bot.services.review.service import ReviewService
 from bot.settings import Settings, load_settings
 from bot.store import Store
-from bot.store.guilds import ReportLimits
-from bot.store.reports import Accepted, Evidence, NewReport, Report
+from bot.store.reports import Accepted
 from tests.standins.discord import DiscordStandIn, InteractionHandle, Member, RecordedMessage
 from tests.standins.discord import run_bot as run_standin_bot
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain import Evidence, NewReport, ReportLimits
 from bot.store import Database, Store
-from bot.store.guilds import ReportLimits
-from bot.store.reports import Accepted, Evidence, NewReport
+from bot.store.reports import Accepted
 from tests.review_rig import clean_env, review_world
 from tests.standins.discord import DiscordStandIn, Upload
 from tests.test_cli import ROOT, run_cli

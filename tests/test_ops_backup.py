@@ -14,13 +14,11 @@ from typing import Any
 import pytest
 
 from bot.crypto import TokenBox, generate_key
-from bot.domain import Provider
+from bot.domain import NewReport, Provider, ReviewMode
 from bot.settings import load_settings
 from bot.store import Database, Store
 from bot.store.deliveries import RESTORED
-from bot.store.guilds import ReviewMode
 from bot.store.links import NewLink, SealedTokens
-from bot.store.reports import NewReport
 from tests.report_rig import NO_LIMITS, clean_env, run_warden
 from tests.standins.discord import DiscordStandIn
 from tests.standins.sanctions import Player, SanctionsStandin

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.crypto import TokenBox, generate_key
+from bot.domain import ReviewMode
 from bot.runtime import shutdown
-from bot.store.guilds import ReviewMode
 from tests.linking_rig import free_port
 from tests.report_rig import NO_LIMITS, ReportWorld, clean_env, run_warden, world_settings
 from tests.standins.bungie import BungieStandin

@@ -22,12 +22,10 @@ from typing import Any
 import httpx
 
 from bot.crypto import TokenBox, generate_key
-from bot.domain import Provider
+from bot.domain import NewReport, Provider, ReviewMode
 from bot.errors import Restarting
 from bot.store import Database, Store
-from bot.store.guilds import ReviewMode
 from bot.store.links import NewLink, SealedTokens
-from bot.store.reports import NewReport
 from tests.linking_rig import free_port
 from tests.report_rig import NO_LIMITS
 from tests.standins.discord import DiscordStandIn

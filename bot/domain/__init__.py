@@ -1,5 +1,51 @@
-"""Warden's own vocabulary and core records, shared by every layer."""
+"""Warden's own vocabulary and core records, shared by every layer.
 
-from bot.domain.vocabulary import Destination, GamePlatform, Provider, Reason
+``vocabulary`` names things (reasons, destinations, statuses); ``records`` holds the
+values the layers pass around (a report, its deliveries, a server's settings).
+"""
 
-__all__ = ["Destination", "GamePlatform", "Provider", "Reason"]
+from bot.domain.records import (
+    Delivery,
+    Evidence,
+    GuildSettings,
+    NewReport,
+    Note,
+    Report,
+    ReportLimits,
+)
+from bot.domain.vocabulary import (
+    ACCEPTED_STATUSES,
+    DELIVERED_STATUSES,
+    FINAL_DELIVERY_STATUSES,
+    UNDECIDED_STATUSES,
+    DeliveryStatus,
+    Destination,
+    GamePlatform,
+    NoteKind,
+    Provider,
+    Reason,
+    ReportStatus,
+    ReviewMode,
+)
+
+__all__ = [
+    "ACCEPTED_STATUSES",
+    "DELIVERED_STATUSES",
+    "FINAL_DELIVERY_STATUSES",
+    "UNDECIDED_STATUSES",
+    "Delivery",
+    "DeliveryStatus",
+    "Destination",
+    "Evidence",
+    "GamePlatform",
+    "GuildSettings",
+    "NewReport",
+    "Note",
+    "NoteKind",
+    "Provider",
+    "Reason",
+    "Report",
+    "ReportLimits",
+    "ReportStatus",
+    "ReviewMode",
+]

@@ -63,3 +63,51 @@ class GamePlatform(enum.StrEnum):
     APPLE = "apple"
     AMAZON = "amazon"
     TWITCH = "twitch"
+
+
+class ReportStatus(enum.StrEnum):
+    """Where a report stands: a draft until the member confirms it, then moderated."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLAIMED = "claimed"
+    FORWARDED = "forwarded"
+    DISMISSED = "dismissed"
+    CANCELLED = "cancelled"
+
+
+ACCEPTED_STATUSES = (ReportStatus.OPEN, ReportStatus.CLAIMED, ReportStatus.FORWARDED,
+                     ReportStatus.DISMISSED)
+"""A report the member confirmed (counted by the rate limits, shown to moderators)."""
+UNDECIDED_STATUSES = (ReportStatus.OPEN, ReportStatus.CLAIMED)
+"""Accepted and not yet forwarded or dismissed by a moderator."""
+
+
+class DeliveryStatus(enum.StrEnum):
+    """A delivery: held for approval, pending, in flight, or in a final state."""
+
+    HELD = "held"
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    SENT = "sent"
+    HANDED_OFF = "handed_off"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+FINAL_DELIVERY_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.HANDED_OFF,
+                           DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+DELIVERED_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.HANDED_OFF)
+
+
+class NoteKind(enum.StrEnum):
+    INFO_REQUEST = "info_request"
+    REPLY = "reply"
+    NOTE = "note"
+
+
+class ReviewMode(enum.StrEnum):
+    """How a server's reports leave: at once (``auto``) or after a moderator approves."""
+
+    AUTO = "auto"
+    APPROVE = "approve"

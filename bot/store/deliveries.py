@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Report
 from bot.store import audit
-from bot.store.database import Database, Row
-from bot.store.reports import GET_SQL, Report, guild_of
+from bot.store.database import Database
+from bot.store.reports import GET_SQL, guild_of
+from bot.store.rows import delivery_from_row, report_from_row
 
 FOR_REPORT_SQL = "SELECT * FROM deliveries WHERE report_id = ? ORDER BY destination"
 _DUE_SQL = ("SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
@@ -31,36 +32,11 @@ def _claim(conn: sqlite3.Connection, report_id: int, destination: str,
         " RETURNING *",
         (now, report_id, destination),
     ).fetchall()
-    return Delivery.from_row(rows[0]) if len(rows) == 1 else None
+    return delivery_from_row(rows[0]) if len(rows) == 1 else None
 
-FINAL_STATUSES = ("sent", "handed_off", "failed", "skipped")
 INTERRUPTED = "interrupted: Warden stopped during an attempt, which may have reached the upstream"
 RESTORED = ("restored from a backup: this delivery may have been made after the backup was "
             "taken, so it is checked with the upstream before any resend")
-
-
-@dataclass(frozen=True)
-class Delivery:
-    report_id: int
-    destination: str
-    status: str
-    attempts: int
-    next_attempt_at: float
-    upstream_id: str | None
-    handoff_url: str | None
-    last_error: str | None
-    created_at: float
-    updated_at: float
-    completed_at: float | None
-
-    @classmethod
-    def from_row(cls, row: Row) -> Delivery:
-        return cls(**{k: row[k] for k in cls.__dataclass_fields__})
-
-    @property
-    def needs_reconcile(self) -> bool:
-        """An earlier attempt may have reached the upstream without us recording it."""
-        return self.attempts > 0
 
 
 class DeliveryStore:
@@ -69,14 +45,14 @@ class DeliveryStore:
 
     async def for_report(self, report_id: int) -> list[Delivery]:
         rows = await self._db.fetch_all(FOR_REPORT_SQL, (report_id,))
-        return [Delivery.from_row(r) for r in rows]
+        return [delivery_from_row(r) for r in rows]
 
     async def get(self, report_id: int, destination: str) -> Delivery | None:
         row = await self._db.fetch_one(
             "SELECT * FROM deliveries WHERE report_id = ? AND destination = ?",
             (report_id, destination),
         )
-        return None if row is None else Delivery.from_row(row)
+        return None if row is None else delivery_from_row(row)
 
     async def due_and_next(self, *, now: float, limit: int) -> tuple[list[Delivery], float | None]:
         """The pending rows due by ``now`` (oldest first, at most ``limit``) and when the
@@ -86,7 +62,7 @@ class DeliveryStore:
         def read(conn: sqlite3.Connection) -> tuple[list[Delivery], float | None]:
             rows = conn.execute(_DUE_SQL, (now, limit)).fetchall()
             earliest = conn.execute(_NEXT_DUE_SQL).fetchall()[0][0]
-            return ([Delivery.from_row(r) for r in rows],
+            return ([delivery_from_row(r) for r in rows],
                     None if earliest is None else float(earliest))
 
         return await self._db.read(read)
@@ -152,7 +128,7 @@ class DeliveryStore:
             if claimed is None:
                 return None
             rows = conn.execute(GET_SQL, (report_id,)).fetchall()
-            return claimed, Report.from_row(rows[0]) if rows else None
+            return claimed, report_from_row(rows[0]) if rows else None
 
         return await self._db.write(claim)
 
@@ -168,7 +144,7 @@ class DeliveryStore:
         details: dict[str, Any] | None = None,
     ) -> None:
         """Record a final outcome (sent, handed_off, failed, skipped) with its audit row."""
-        if status not in FINAL_STATUSES:
+        if status not in FINAL_DELIVERY_STATUSES:
             raise ValueError(f"{status!r} is not a final delivery status")
         now = time.time()
 
@@ -257,7 +233,7 @@ class DeliveryStore:
             sql += " AND r.created_at < ?"
             params.append(until)
         rows = await self._db.fetch_all(sql + " ORDER BY d.report_id, d.destination", params)
-        return [Delivery.from_row(r) for r in rows]
+        return [delivery_from_row(r) for r in rows]
 
     async def outcome_counts(
         self, guild_id: int, since: float | None, until: float | None

@@ -5,51 +5,13 @@ from __future__ import annotations
 import enum
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, fields, replace
 from typing import Any
 
+from bot.domain import GuildSettings
 from bot.store import audit
-from bot.store.database import Database, Row
-
-
-class ReviewMode(enum.StrEnum):
-    AUTO = "auto"
-    APPROVE = "approve"
-
-
-@dataclass(frozen=True)
-class ReportLimits:
-    short_count: int = 1
-    short_seconds: int = 30
-    hour_count: int = 5
-    day_count: int = 20
-    target_cooldown_hours: int = 24
-
-
-@dataclass(frozen=True)
-class GuildSettings:
-    guild_id: int
-    review_channel_id: int | None = None
-    moderator_role_id: int | None = None
-    review_mode: ReviewMode = ReviewMode.APPROVE
-    limits: ReportLimits = ReportLimits()
-
-    @classmethod
-    def from_row(cls, row: Row) -> GuildSettings:
-        return cls(
-            guild_id=row["guild_id"],
-            review_channel_id=row["review_channel_id"],
-            moderator_role_id=row["moderator_role_id"],
-            review_mode=ReviewMode(row["review_mode"]),
-            limits=ReportLimits(
-                short_count=row["limit_short_count"],
-                short_seconds=row["limit_short_seconds"],
-                hour_count=row["limit_hour_count"],
-                day_count=row["limit_day_count"],
-                target_cooldown_hours=row["target_cooldown_hours"],
-            ),
-        )
-
+from bot.store.database import Database
+from bot.store.rows import guild_from_row
 
 _LIMIT_COLUMNS = {
     "short_count": "limit_short_count",
@@ -80,7 +42,7 @@ class GuildStore:
         row = await self._db.fetch_one(
             "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
-        found = GuildSettings(guild_id=guild_id) if row is None else GuildSettings.from_row(row)
+        found = GuildSettings(guild_id=guild_id) if row is None else guild_from_row(row)
         # setdefault: a write that finished while this read was on its way wins.
         return self._known.setdefault(guild_id, found)
 
@@ -116,7 +78,7 @@ class GuildStore:
 
 def _current(conn: sqlite3.Connection, guild_id: int) -> GuildSettings:
     rows = conn.execute("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchall()
-    return GuildSettings.from_row(rows[0]) if rows else GuildSettings(guild_id=guild_id)
+    return guild_from_row(rows[0]) if rows else GuildSettings(guild_id=guild_id)
 
 
 def _save(

@@ -10,11 +10,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from bot.domain import Delivery, Note, Report
 from bot.store import audit, deliveries, reports
 from bot.store.audit import AuditEntry
 from bot.store.database import Database
-from bot.store.deliveries import Delivery
-from bot.store.reports import Note, Report
+from bot.store.rows import delivery_from_row, note_from_row, report_from_row
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,11 @@ class WithHistory:
 
 def _report(conn: sqlite3.Connection, report_id: int) -> Report | None:
     rows = conn.execute(reports.GET_SQL, (report_id,)).fetchall()
-    return Report.from_row(rows[0]) if rows else None
+    return report_from_row(rows[0]) if rows else None
 
 
 def _deliveries(conn: sqlite3.Connection, report_id: int) -> list[Delivery]:
-    return [Delivery.from_row(r)
+    return [delivery_from_row(r)
             for r in conn.execute(deliveries.FOR_REPORT_SQL, (report_id,)).fetchall()]
 
 
@@ -63,7 +63,7 @@ class ReportViews:
             return WithHistory(
                 report,
                 _deliveries(conn, report_id),
-                [Note.from_row(r) for r in conn.execute(reports.NOTES_SQL, (report_id,))],
+                [note_from_row(r) for r in conn.execute(reports.NOTES_SQL, (report_id,))],
                 [AuditEntry.from_row(r)
                  for r in conn.execute(audit.FOR_REPORT_SQL, (report_id,))],
             )

@@ -11,63 +11,15 @@ import json
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from bot.domain import NewReport, Note, NoteKind, Report, ReportLimits
 from bot.store import audit
 from bot.store.database import Database, Row
-from bot.store.guilds import ReportLimits
+from bot.store.rows import note_from_row, report_from_row
 
-ACCEPTED_STATUSES = ("open", "claimed", "forwarded", "dismissed")
 DAY = 86400.0
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A reference to something that backs a report (message link or attachment)."""
-
-    kind: str  # "message" | "attachment"
-    url: str | None = None
-    filename: str | None = None
-    content_type: str | None = None
-    size: int | None = None
-    message_id: int | None = None
-    channel_id: int | None = None
-    author_id: int | None = None
-    author_name: str | None = None
-    text: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Evidence:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class NewReport:
-    guild_id: int
-    channel_id: int | None
-    reporter_id: int
-    reason: str
-    target_key: str
-    description: str | None = None
-    target_discord_id: int | None = None
-    target_bungie_membership_id: int | None = None
-    target_bungie_membership_type: int | None = None
-    target_bungie_name: str | None = None
-    target_character_id: int | None = None
-    target_player_uuid: str | None = None
-    target_game_name: str | None = None
-    reporter_destiny_membership_id: int | None = None
-    reporter_player_uuid: str | None = None
-    activity_id: int | None = None
-    activity_mode: int | None = None
-    activity_hash: int | None = None
-    activity_period: str | None = None
-    match_id: str | None = None
-    evidence: tuple[Evidence, ...] = field(default_factory=tuple)
 
 
 _NEW_COLUMNS = [f for f in NewReport.__dataclass_fields__ if f != "evidence"]
@@ -78,43 +30,6 @@ _INSERT_DRAFT_SQL = (
     f" created_at, updated_at) VALUES ({', '.join('?' for _ in _NEW_COLUMNS)}, ?, ?, 'draft',"
     " ?, ?) RETURNING *"
 )
-
-
-@dataclass(frozen=True)
-class Report(NewReport):
-    id: int = 0
-    number: int = 0
-    status: str = "draft"
-    claimed_by: int | None = None
-    decided_by: int | None = None
-    decision_reason: str | None = None
-    review_channel_id: int | None = None
-    review_message_id: int | None = None
-    created_at: float = 0.0
-    accepted_at: float | None = None
-    updated_at: float = 0.0
-    purged_at: float | None = None
-
-    @classmethod
-    def from_row(cls, row: Row) -> Report:
-        data = {k: row[k] for k in row.keys() if k in cls.__dataclass_fields__}
-        data["evidence"] = tuple(Evidence.from_json(e) for e in json.loads(row["evidence"]))
-        return cls(**data)
-
-
-@dataclass(frozen=True)
-class Note:
-    id: int
-    report_id: int
-    author_id: int | None
-    kind: str
-    body: str
-    created_at: float
-
-    @classmethod
-    def from_row(cls, r: Row) -> Note:
-        return cls(r["id"], r["report_id"], r["author_id"], r["kind"], r["body"],
-                   r["created_at"])
 
 
 @dataclass(frozen=True)
@@ -164,7 +79,7 @@ class ReportStore:
             stored = conn.execute(
                 _INSERT_DRAFT_SQL, (*values, evidence, number, when, when)
             ).fetchall()
-            return Report.from_row(stored[0])
+            return report_from_row(stored[0])
 
         return await self._db.write(create)
 
@@ -219,7 +134,7 @@ class ReportStore:
                 },
                 at=when,
             )
-            return Accepted(Report.from_row(accepted))
+            return Accepted(report_from_row(accepted))
 
         return await self._db.write(accept)
 
@@ -254,13 +169,13 @@ class ReportStore:
     # -- reading --------------------------------------------------------------------
     async def get(self, report_id: int) -> Report | None:
         row = await self._db.fetch_one(GET_SQL, (report_id,))
-        return None if row is None else Report.from_row(row)
+        return None if row is None else report_from_row(row)
 
     async def by_number(self, guild_id: int, number: int) -> Report | None:
         row = await self._db.fetch_one(
             "SELECT * FROM reports WHERE guild_id = ? AND number = ?", (guild_id, number)
         )
-        return None if row is None else Report.from_row(row)
+        return None if row is None else report_from_row(row)
 
     async def search(
         self, flt: ReportFilter, *, limit: int = 10, offset: int = 0
@@ -278,7 +193,7 @@ class ReportStore:
                 " LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             ).fetchall()
-            return [Report.from_row(r) for r in rows], int(total or 0)
+            return [report_from_row(r) for r in rows], int(total or 0)
 
         return await self._db.read(page)
 
@@ -289,7 +204,7 @@ class ReportStore:
             f"SELECT * FROM reports WHERE {where} ORDER BY created_at, id",  # noqa: S608
             params,
         )
-        return [Report.from_row(r) for r in rows]
+        return [report_from_row(r) for r in rows]
 
     async def counts(self, flt: ReportFilter, column: str) -> dict[str, int]:
         """Accepted reports matching the filter, counted by ``reason`` or ``status``."""
@@ -348,7 +263,7 @@ class ReportStore:
             found = conn.execute(update, (*params, *where_params)).fetchall()
             if len(found) != 1:
                 return None
-            report = Report.from_row(found[0])
+            report = report_from_row(found[0])
             if release_held:
                 conn.execute(
                     "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?"
@@ -412,7 +327,7 @@ class ReportStore:
             " ORDER BY id DESC LIMIT ?) ORDER BY id",
             (guild_id, limit),
         )
-        return [Report.from_row(r) for r in rows]
+        return [report_from_row(r) for r in rows]
 
     async def purged_with_review_post(self, *, purged_after: float) -> list[Report]:
         """Purged reports that have a review post, purged after the given time, in the
@@ -422,7 +337,7 @@ class ReportStore:
             " AND review_message_id IS NOT NULL ORDER BY purged_at, id",
             (purged_after,),
         )
-        return [Report.from_row(r) for r in rows]
+        return [report_from_row(r) for r in rows]
 
     async def add_note(
         self, report_id: int, *, author_id: int | None, kind: str, body: str
@@ -448,11 +363,11 @@ class ReportStore:
             return note_id
 
         note_id = await self._db.write(add)
-        return Note(note_id, report_id, author_id, kind, body, now)
+        return Note(note_id, report_id, author_id, NoteKind(kind), body, now)
 
     async def notes(self, report_id: int) -> list[Note]:
         rows = await self._db.fetch_all(NOTES_SQL, (report_id,))
-        return [Note.from_row(r) for r in rows]
+        return [note_from_row(r) for r in rows]
 
     async def purge_content(self, older_than: float) -> int:
         """Blank the content of reports older than the retention period; keep ids and audit."""

@@ -11,11 +11,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import WardenBot, send_ephemeral
-from bot.domain import Reason
+from bot.domain import Evidence, Reason
 from bot.services.reporting.activities import Choice
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.text import summary_notice
-from bot.store.reports import Evidence
 from cogs.report.modal import ReportModal
 from cogs.report.views import draft_view, send_notice, service_of
 

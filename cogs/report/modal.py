@@ -8,11 +8,10 @@ from typing import Any
 import discord
 
 from bot.app import report_interaction_error
-from bot.domain import Reason
+from bot.domain import Evidence, Reason
 from bot.log_context import bind_log_ids
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.text import summary_notice
-from bot.store.reports import Evidence
 from cogs.report.views import draft_view, send_notice, service_of
 
 DESCRIPTION_MAX = 4000

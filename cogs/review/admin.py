@@ -14,10 +14,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import WardenBot
+from bot.domain import GuildSettings, ReportLimits, ReviewMode
 from bot.errors import UserFacingError
 from bot.services.review.checklist import CheckItem, CheckState
 from bot.services.review.service import Overview
-from bot.store.guilds import GuildSettings, ReportLimits, ReviewMode
 from cogs.review.facts import review_service, setup_facts
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from typing import Any
 import discord
 
 from bot.app import WardenBot
+from bot.domain import GuildSettings
 from bot.errors import UserFacingError
 from bot.services.review.checklist import ChannelFacts, SetupFacts
 from bot.services.review.service import Actor, ReviewService
-from bot.store.guilds import GuildSettings
 
 # What a review post needs: see the channel, post, show the embed, re-upload evidence.
 REVIEW_PERMISSIONS: dict[str, str] = {

@@ -11,8 +11,7 @@ import pytest
 from bot.apis.bungie import snapshot_table
 from bot.apis.bungie.reasons import OTHER_REASON_HASH, ReasonTarget
 from bot.crypto import TokenBox, generate_key
-from bot.domain import Reason
-from bot.store.guilds import ReviewMode
+from bot.domain import Reason, ReviewMode
 from tests.linking_rig import free_port
 from tests.report_rig import ReportWorld, clean_env, report_world, run_warden, world_settings
 from tests.standins.bungie import BungieStandin

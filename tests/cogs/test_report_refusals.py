@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.guilds import ReportLimits
+from bot.domain import ReportLimits
 from tests.report_rig import clean_env, report_world
 from tests.standins.discord import DiscordStandIn, RecordedMessage
 from tests.standins.discord.models import iter_components

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from bot.domain import Evidence
 from bot.services.review.dates import iso_time
 from bot.services.review.service import Actor
-from bot.store.reports import Evidence
 from tests.review_rig import ReviewWorld, clean_env, review_world
 from tests.standins.discord import CommandUnavailable, DiscordStandIn, RecordedMessage
 

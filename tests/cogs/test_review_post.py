@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain import Evidence, Report
 from bot.errors import UserFacingError
 from bot.services.events import Event, EventKind
 from bot.services.review.service import Actor
-from bot.store.reports import Evidence, Report
 from tests.review_rig import ReviewWorld, clean_env, review_world
 from tests.standins.discord import DiscordStandIn, Member, RecordedMessage, Upload
 
@@ -443,7 +443,7 @@ async def test_approval_forwards_to_both_apis_end_to_end(
     tmp_path: Path, discord_standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The real report flow, the real outbox, the Bungie and sanctions stand-ins."""
-    from bot.store.guilds import ReviewMode
+    from bot.domain import ReviewMode
     from tests.report_rig import clean_env as clean_report_env
     from tests.report_rig import report_world
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.guilds import ReviewMode
+from bot.domain import ReviewMode
 from tests.review_rig import ReviewWorld, clean_env, review_world
 from tests.standins.discord import CommandUnavailable, DiscordStandIn, Overwrite
 from tests.standins.discord import permissions as P

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.store.guilds import ReviewMode
+from bot.domain import ReviewMode
 from tests.hostile.rig import Hostile, set_up
 from tests.report_rig import clean_env, report_world
 from tests.standins.discord import start_discord_standin

@@ -22,9 +22,8 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import Reason
+from bot.domain import Reason, ReviewMode
 from bot.services.reporting.requests import ReportRequest
-from bot.store.guilds import ReviewMode
 from tests.report_rig import NO_LIMITS, ReportWorld
 from tests.standins.discord import DiscordStandIn, Guild, Member, RecordedMessage
 

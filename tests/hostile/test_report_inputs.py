@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store.deliveries import FINAL_STATUSES
+from bot.domain import FINAL_DELIVERY_STATUSES
 from tests.hostile import corpus
 from tests.hostile.rig import Hostile, clear
 from tests.standins.discord import RecordedMessage, Upload
@@ -39,7 +39,7 @@ async def confirm_and_deliver(h: Hostile, draft: RecordedMessage) -> int:
     assert answer.pings.nobody
     report_id = int(custom_id.rsplit(":", 1)[1])
     rows = await h.world.wait_delivered(report_id)
-    assert all(r.status in FINAL_STATUSES for r in rows)
+    assert all(r.status in FINAL_DELIVERY_STATUSES for r in rows)
     await h.review_post(report_id)
     return report_id
 

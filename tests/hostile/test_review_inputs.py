@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 import pytest
 
-from bot.store.guilds import ReviewMode
+from bot.domain import ReviewMode
 from tests.hostile import corpus
 from tests.hostile.rig import Hostile, clear
 from tests.report_rig import NO_LIMITS

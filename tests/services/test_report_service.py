@@ -19,14 +19,13 @@ import pytest
 from bot.apis.bungie import BungieClient
 from bot.apis.pacing import Limiter
 from bot.apis.retry import RetryPolicy
-from bot.domain import Provider, Reason
+from bot.domain import Provider, Reason, ReviewMode
 from bot.errors import InvalidInput, NeedsLink, NotAllowed, RateLimited, UserFacingError
 from bot.services.events import Event, EventBus, EventKind
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.service import ReportService
 from bot.settings import Settings, load_settings
 from bot.store import Database, Store
-from bot.store.guilds import ReviewMode
 from bot.store.links import NewLink, SealedTokens
 from tests.linking_rig import RecordingNotifier
 from tests.report_rig import clean_env

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain import NewReport, Report, ReportLimits
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
 from bot.notify import DmOutcome
 from bot.services.events import Event, EventBus, EventKind
@@ -20,8 +21,7 @@ from bot.services.review.export import to_csv
 from bot.services.review.service import Actor, ListQuery, ReviewService
 from bot.settings import BungieReportMode, load_settings
 from bot.store import Database, Store
-from bot.store.guilds import ReportLimits
-from bot.store.reports import Accepted, NewReport, Report
+from bot.store.reports import Accepted
 from tests.linking_rig import RecordingNotifier
 
 GUILD, ROLE = 10, 77

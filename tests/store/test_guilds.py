@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain import GuildSettings, ReviewMode
 from bot.store import Database, Store
-from bot.store.guilds import GuildSettings, ReviewMode
 from tests.store.hops import count_hops
 
 

@@ -7,9 +7,9 @@ from typing import TypeVar
 
 import pytest
 
+from bot.domain import NewReport, ReportLimits
 from bot.store import Database, Store
-from bot.store.guilds import ReportLimits
-from bot.store.reports import Accepted, LimitHit, NewReport
+from bot.store.reports import Accepted, LimitHit
 from tests.store.hops import count_hops
 
 T = TypeVar("T")

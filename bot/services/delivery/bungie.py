@@ -28,7 +28,7 @@ from bot.apis.errors import (
     Throttled,
     Unavailable,
 )
-from bot.domain import Destination, Provider, Reason
+from bot.domain import Destination, Provider, Reason, Report
 from bot.errors import UserFacingError
 from bot.notify import DmOutcome, Notifier
 from bot.services.delivery.bungie_reasons import ReasonCatalog
@@ -47,7 +47,6 @@ from bot.services.reporting.service import BUNGIE_MODE_KEY, effective_bungie_mod
 from bot.services.reporting.text import handoff_notice
 from bot.settings import BungieReportMode, Settings
 from bot.store import Store
-from bot.store.reports import Report
 
 log = logging.getLogger(__name__)
 

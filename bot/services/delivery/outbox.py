@@ -25,13 +25,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.domain import Destination
+from bot.domain import Delivery, Destination, Report
 from bot.log_context import bind_log_ids
 from bot.metrics import WardenMetrics
 from bot.services.events import Event, EventBus, EventKind
 from bot.store import Store
-from bot.store.deliveries import Delivery
-from bot.store.reports import Report
 
 log = logging.getLogger(__name__)
 

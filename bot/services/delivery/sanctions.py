@@ -23,7 +23,7 @@ from bot.apis.errors import (
     Unavailable,
 )
 from bot.apis.sanctions import WARDEN_REPORT_ID_KEY, CreateReport, ReportResult, SanctionsClient
-from bot.domain import Destination, Provider, Reason
+from bot.domain import Destination, Evidence, Provider, Reason, Report
 from bot.errors import UserFacingError
 from bot.services.delivery.outbox import (
     MAY_HAVE_LANDED,
@@ -36,7 +36,6 @@ from bot.services.delivery.outbox import (
 )
 from bot.services.linking.service import LinkingService
 from bot.services.reporting.typed_input import custom_value
-from bot.store.reports import Evidence, Report
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain import Destination, Provider
+from bot.domain import Destination, NewReport, Provider
 from bot.settings import Settings
-from bot.store.reports import NewReport
 
 DESTINATION_LABELS: dict[Destination, str] = {
     Destination.BUNGIE: "Bungie.net",

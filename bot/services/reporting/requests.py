@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain import Destination, Reason
+from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Destination, Evidence, Reason, Report
 from bot.notify import LinkButton
 from bot.services.reporting.plan import DESTINATION_LABELS, PlannedDelivery
 from bot.services.reporting.targets import Identity
-from bot.store.deliveries import FINAL_STATUSES, Delivery
-from bot.store.reports import Evidence, Report
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ class DeliveryState:
 
     @property
     def final(self) -> bool:
-        return self.status in FINAL_STATUSES
+        return self.status in FINAL_DELIVERY_STATUSES
 
     @property
     def label(self) -> str:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from bot.apis.bungie import BungieClient, Pgcr
-from bot.domain import Provider
+from bot.domain import NewReport, Provider, ReportLimits, ReviewMode
 from bot.errors import (
     InvalidInput,
     NeedsLink,
@@ -46,8 +46,7 @@ from bot.services.reporting.typed_input import (
 )
 from bot.settings import BungieReportMode, Settings
 from bot.store import Store
-from bot.store.guilds import ReportLimits, ReviewMode
-from bot.store.reports import Accepted, LimitHit, NewReport
+from bot.store.reports import Accepted, LimitHit
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,10 @@ DM reads exactly what they would have read in Discord's reply.
 
 from __future__ import annotations
 
-from bot.domain import Reason
+from bot.domain import Evidence, Reason
 from bot.notify import LinkButton, Notice
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome
 from bot.services.reporting.typed_input import duration_text
-from bot.store.reports import Evidence
 
 DRAFT_TTL = 14 * 60.0
 """A draft must be confirmed while its interaction still lives (Discord: 15 minutes)."""

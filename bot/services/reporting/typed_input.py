@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from bot.apis.sanctions.models import CUSTOM_DATA_VALUE_MAX, DESCRIPTION_MAX
+from bot.domain import ReportLimits
 from bot.errors import InvalidInput
-from bot.store.guilds import ReportLimits
 from bot.store.reports import LimitHit
 
 INT64_MAX = 2**63 - 1

@@ -14,11 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain import Destination, Reason
+from bot.domain import Delivery, Destination, Note, Reason, Report
 from bot.services.reporting.activity_modes import mode_name
 from bot.store.audit import AuditEntry
-from bot.store.deliveries import Delivery
-from bot.store.reports import Note, Report
 
 # Bungie's public pages. The PGCR page is the one the report hand-off link builds on.
 BUNGIE_PROFILE_URL = "https://www.bungie.net/7/en/User/Profile/{membership_type}/{membership_id}"

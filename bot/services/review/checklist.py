@@ -8,8 +8,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain import GuildSettings, ReviewMode
 from bot.settings import BungieReportMode, Settings
-from bot.store.guilds import GuildSettings, ReviewMode
 
 
 def review_problem_key(guild_id: int) -> str:

@@ -14,10 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain import Delivery, Report
 from bot.services.review.dates import iso_time
 from bot.store.audit import AuditEntry
-from bot.store.deliveries import Delivery
-from bot.store.reports import Report
 
 REPORT_COLUMNS = (
     "report_id", "number", "status", "reason", "created_at", "accepted_at", "reporter_id",

@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.domain import GuildSettings, Report, ReportLimits, ReviewMode
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
 from bot.notify import DmOutcome, Notice, Notifier
 from bot.services.events import Event, EventBus, EventKind
@@ -45,9 +46,8 @@ from bot.services.review.dates import DateRange, iso_day
 from bot.services.review.export import ExportBundle, build_bundle
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.guilds import GuildSettings, ReportLimits, ReviewMode
 from bot.store.report_views import WithHistory
-from bot.store.reports import Report, ReportFilter
+from bot.store.reports import ReportFilter
 
 log = logging.getLogger(__name__)
 

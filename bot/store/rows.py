@@ -1,0 +1,56 @@
+"""Rows of the database as the domain's records (``bot.domain.records``)."""
+
+from __future__ import annotations
+
+import json
+
+from bot.domain import (
+    Delivery,
+    DeliveryStatus,
+    Evidence,
+    GuildSettings,
+    Note,
+    NoteKind,
+    Report,
+    ReportLimits,
+    ReportStatus,
+    ReviewMode,
+)
+from bot.store.database import Row
+
+_REPORT_FIELDS = frozenset(Report.__dataclass_fields__)
+_DELIVERY_FIELDS = tuple(Delivery.__dataclass_fields__)
+
+
+def report_from_row(row: Row) -> Report:
+    data = {k: row[k] for k in row.keys() if k in _REPORT_FIELDS}
+    data["evidence"] = tuple(Evidence.from_json(e) for e in json.loads(row["evidence"]))
+    data["status"] = ReportStatus(row["status"])
+    return Report(**data)
+
+
+def note_from_row(r: Row) -> Note:
+    return Note(r["id"], r["report_id"], r["author_id"], NoteKind(r["kind"]), r["body"],
+                r["created_at"])
+
+
+def delivery_from_row(row: Row) -> Delivery:
+    data = {k: row[k] for k in _DELIVERY_FIELDS}
+    data["status"] = DeliveryStatus(row["status"])
+    return Delivery(**data)
+
+
+def guild_from_row(row: Row) -> GuildSettings:
+    return GuildSettings(
+        guild_id=row["guild_id"],
+        review_channel_id=row["review_channel_id"],
+        moderator_role_id=row["moderator_role_id"],
+        review_mode=ReviewMode(row["review_mode"]),
+        limits=ReportLimits(
+            short_count=row["limit_short_count"],
+            short_seconds=row["limit_short_seconds"],
+            hour_count=row["limit_hour_count"],
+            day_count=row["limit_day_count"],
+            target_cooldown_hours=row["target_cooldown_hours"],
+        ),
+    )
