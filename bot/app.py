@@ -1,8 +1,8 @@
 """The Discord bot: a ``commands.Bot`` that is handed everything it uses.
 
-``bot.runtime`` builds the database, HTTP clients and services and passes them
-in; ``setup_hook`` loads every extension in ``cogs/`` and starts background
-work. Nothing here is built at import time.
+``bot.runtime.open_app`` builds the database, HTTP clients and services (``Services``)
+and hands them to the bot; ``setup_hook`` loads every extension in ``cogs/`` and starts
+background work. Nothing here is built at import time.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import pkgutil
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -28,41 +28,63 @@ from bot.log_context import bind_log_ids
 from bot.metrics import WardenMetrics
 from bot.notify import LinkButton, Notifier
 from bot.services.delivery.outbox import OutboxWorker
+from bot.services.delivery.registry import DestinationRegistry
 from bot.services.events import EventBus
+from bot.services.health import HealthService
 from bot.services.linking.service import LinkingService
 from bot.services.reporting.service import ReportService
-from bot.services.review.service import ReviewService
+from bot.services.review.lifecycle import ReportLifecycle
+from bot.services.review.posts import ReviewPosts
+from bot.services.review.queries import ReportQueries
+from bot.services.review.server_settings import ServerSettings
 from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-BackgroundStarter = Callable[["WardenBot"], Awaitable[None]]
+BackgroundStarter = Callable[[], Awaitable[None]]
 
 FULL_COLLECTION_EVERY = 3
 """Once start-up is frozen (``WardenBot(freeze_gc=True)``), a full garbage collection
 runs at every 3rd collection of the middle generation instead of Python's 10th."""
 
 
-@dataclass
-class Deps:
-    """What the cogs and background tasks may use. Built in ``bot.runtime.open_app``.
-
-    Each feature adds its service here as a typed field; a field left ``None``
-    means the feature is not configured on this installation.
-    """
+@dataclass(frozen=True)
+class Services:
+    """Everything the cogs and background work use, each built once, fully, in
+    ``bot.runtime.open_app``. Only what an operator may leave unconfigured is optional."""
 
     settings: Settings
     store: Store
-    events: EventBus = field(default_factory=EventBus)
-    metrics: WardenMetrics = field(default_factory=WardenMetrics)
-    notifier: Notifier | None = None
-    bungie: BungieClient | None = None
-    sanctions: SanctionsClient | None = None
-    linking: LinkingService | None = None
-    review: ReviewService | None = None
-    reports: ReportService | None = None
-    outbox: OutboxWorker | None = None
+    events: EventBus
+    metrics: WardenMetrics
+    notifier: Notifier
+    destinations: DestinationRegistry
+    reports: ReportService
+    lifecycle: ReportLifecycle
+    review_posts: ReviewPosts
+    queries: ReportQueries
+    server_settings: ServerSettings
+    outbox: OutboxWorker
+    health: HealthService
+    linking: LinkingService | None
+    bungie: BungieClient | None
+    sanctions: SanctionsClient | None
+
+    def need_linking(self) -> LinkingService:
+        """Account linking, or the member is told it is not set up here."""
+        if self.linking is None:
+            raise UserFacingError(
+                "Account linking is not set up on this Warden. Ask the server's admins."
+            )
+        return self.linking
+
+
+def services_of(client: discord.Client) -> Services:
+    """How a cog, button or modal reaches the services: the one way."""
+    if not isinstance(client, WardenBot):
+        raise TypeError(f"Warden's cogs run on a WardenBot, not {type(client).__name__}")
+    return client.services
 
 
 def cog_modules() -> list[str]:
@@ -132,8 +154,7 @@ async def _relink_buttons(
     interaction: discord.Interaction[Any], error: NeedsLink
 ) -> list[LinkButton]:
     """One-time link buttons for the accounts the failed action needed."""
-    deps = getattr(interaction.client, "deps", None)
-    linking = getattr(deps, "linking", None)
+    linking = services_of(interaction.client).linking
     if linking is None:
         return []
     try:
@@ -168,10 +189,8 @@ def build_intents() -> discord.Intents:
 class WardenBot(commands.Bot):
     def __init__(
         self,
-        deps: Deps,
         *,
         start_background: bool = True,
-        background: list[BackgroundStarter] | None = None,
         freeze_gc: bool = False,
         **options: Any,
     ) -> None:
@@ -189,12 +208,26 @@ class WardenBot(commands.Bot):
             chunk_guilds_at_startup=False,
             **options,
         )
-        self.deps = deps
+        self._services: Services | None = None
         self.start_background = start_background
-        self._background = background or []
+        self._background: list[BackgroundStarter] = []
         self._freeze_gc = freeze_gc
         self.draining = False
         """Set when shutdown begins: commands are refused, in-flight work finishes."""
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the bot was started before open_app handed it its services")
+        return self._services
+
+    def hand_over(self, services: Services, *, background: list[BackgroundStarter]) -> None:
+        """Called once by ``open_app``: the services need the bot (DMs, review posts), so
+        the bot is made first and receives them, with what to start once it logs in."""
+        if self._services is not None:
+            raise RuntimeError("the bot already has its services")
+        self._services = services
+        self._background = background
 
     @property
     def connected(self) -> bool:
@@ -208,7 +241,7 @@ class WardenBot(commands.Bot):
             await self.load_extension(name)
         if self.start_background:
             for start in self._background:
-                await start(self)
+                await start()
         if self._freeze_gc:
             # Modules, classes and functions live as long as the process, yet every full
             # collection walks them all, pausing the event loop (100 ms and more on a busy

@@ -1,14 +1,20 @@
-"""``python -m bot check``: what is configured, what is not, and how to fix it."""
+"""``python -m bot check``: what is configured, what is not, and how to fix it.
+
+Each destination probes itself (its entry in the destination registry): the same
+objects the running bot uses, built the same way.
+"""
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from typing import TextIO
 
-from bot.checkup_apis import probe_apis
+from bot.services.status import CheckItem, CheckState
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Database, DatabaseError, Store
 
 OK, PROBLEM, OFF = "ok", "PROBLEM", "off"
+_SHOWN = {CheckState.OK: OK, CheckState.PROBLEM: PROBLEM, CheckState.INFO: OFF}
 
 
 class Report:
@@ -20,6 +26,9 @@ class Report:
         if status == PROBLEM:
             self.problems += 1
         self.out.write(f"[{status:>7}] {subject}: {detail}\n")
+
+    def item(self, item: CheckItem) -> None:
+        self.line(_SHOWN[item.state], item.subject, item.detail)
 
 
 async def run_checkup(*, out: TextIO) -> int:
@@ -38,8 +47,11 @@ async def run_checkup(*, out: TextIO) -> int:
     else:
         report.line(OK, "DISCORD_TOKEN", "set")
 
-    for line in _destinations(settings):
-        report.line(*line)
+    if settings.linking_enabled:
+        report.line(OK, "account linking", f"callbacks at {settings.public_base_url}/oauth/...")
+    else:
+        report.line(OFF, "account linking",
+                    "disabled: set PUBLIC_BASE_URL (and a destination's OAuth credentials)")
 
     try:
         db = await Database.open(settings.database_path)
@@ -50,8 +62,8 @@ async def run_checkup(*, out: TextIO) -> int:
             version = await db.user_version()
             where = settings.database_path
             report.line(OK, "database", f"{where} ready (schema version {version})")
-            for line in await probe_apis(settings, Store(db)):
-                report.line(*line)
+            for item in await probe_destinations(settings, Store(db)):
+                report.item(item)
         finally:
             await db.close()
 
@@ -60,27 +72,20 @@ async def run_checkup(*, out: TextIO) -> int:
     return 0 if report.problems == 0 else 2
 
 
-def _destinations(settings: Settings) -> list[tuple[str, str, str]]:
-    lines: list[tuple[str, str, str]] = []
-    if settings.bungie_enabled:
-        lines.append((OK, "Bungie", "API key set"))
-    else:
-        lines.append((OFF, "Bungie", "disabled: set BUNGIE_API_KEY to forward reports to Bungie"))
-    if settings.sanctions_enabled:
-        lines.append((OK, "sanctions API", "credentials set"))
-    else:
-        lines.append((
-            OFF,
-            "sanctions API",
-            "disabled: set SANCTIONS_API_BASE_URL, SANCTIONS_CLIENT_ID and "
-            "SANCTIONS_CLIENT_SECRET to forward reports to the game backend",
-        ))
-    if settings.linking_enabled:
-        lines.append((OK, "account linking", f"callbacks at {settings.public_base_url}/oauth/..."))
-    else:
-        lines.append((
-            OFF,
-            "account linking",
-            "disabled: set PUBLIC_BASE_URL (and a destination's OAuth credentials)",
-        ))
-    return lines
+async def probe_destinations(settings: Settings, store: Store) -> list[CheckItem]:
+    from bot.metrics import WardenMetrics
+    from bot.notify import NoDms
+    from bot.runtime import open_bungie, open_sanctions
+    from bot.services.delivery.bungie_mode import BungieMode
+    from bot.services.delivery.destinations import BUILT_IN
+    from bot.services.delivery.registry import DestinationContext, DestinationRegistry
+
+    async with AsyncExitStack() as stack:
+        context = DestinationContext(
+            settings=settings, store=store, notifier=NoDms(), metrics=WardenMetrics(),
+            bungie=open_bungie(settings, stack), sanctions=open_sanctions(settings, stack),
+            linking=None, bungie_mode=BungieMode(store, settings,
+                                                 linking=settings.linking_enabled),
+        )
+        registry = DestinationRegistry([make(context) for make in BUILT_IN])
+        return await registry.probes()

@@ -380,8 +380,7 @@ async def _scrub_review_posts(settings: Settings) -> int:
     from bot.runtime import open_app
 
     async with open_app(settings, start_background=False) as bot:
-        review = bot.deps.review
-        assert review is not None
+        review = bot.services.review_posts
         waiting = await review.purged_posts_waiting()
         if not waiting:
             return EXIT_OK

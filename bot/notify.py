@@ -33,3 +33,11 @@ class DmOutcome(enum.StrEnum):
 
 class Notifier(Protocol):
     async def send_dm(self, user_id: int, notice: Notice) -> DmOutcome: ...
+
+
+class NoDms:
+    """A ``Notifier`` for commands that run without Discord (``python -m bot check``):
+    they build the destinations to probe them, and never send anything."""
+
+    async def send_dm(self, user_id: int, notice: Notice) -> DmOutcome:
+        return DmOutcome.FAILED

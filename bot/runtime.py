@@ -10,7 +10,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,26 +18,35 @@ from typing import Any
 import httpx
 
 from bot import USER_AGENT
-from bot.apis.bungie import BungieClient, parse_reason_map
+from bot.apis.bungie import BungieClient
 from bot.apis.errors import ApiError
 from bot.apis.pacing import Limiter
 from bot.apis.retry import RetryPolicy, build_http_client
 from bot.apis.sanctions import SanctionsClient
-from bot.app import BackgroundStarter, Deps, WardenBot
+from bot.app import Services, WardenBot
 from bot.crypto import TokenBox
 from bot.discord_endpoints import point_discord_at
 from bot.discord_notifier import DiscordNotifier
-from bot.domain import Destination
 from bot.metrics import WardenMetrics
-from bot.services.delivery.bungie import BungieSender
-from bot.services.delivery.bungie_reasons import ReasonCatalog
-from bot.services.delivery.outbox import OutboxPolicy, OutboxWorker, Sender
-from bot.services.delivery.sanctions import SanctionsSender
+from bot.notify import Notifier
+from bot.services.delivery.bungie_mode import BungieMode
+from bot.services.delivery.destinations import BUILT_IN
+from bot.services.delivery.outbox import OutboxPolicy, OutboxWorker
+from bot.services.delivery.registry import (
+    DestinationContext,
+    DestinationFactory,
+    DestinationRegistry,
+)
+from bot.services.events import EventBus
 from bot.services.health import HealthService
 from bot.services.linking.providers import BungieLinkProvider, GameLinkProvider, LinkProvider
 from bot.services.linking.service import LinkingService
 from bot.services.reporting.service import ReportService
-from bot.services.review.service import ReviewService
+from bot.services.review.access import Moderators
+from bot.services.review.lifecycle import ReportLifecycle
+from bot.services.review.posts import ReviewPosts
+from bot.services.review.queries import ReportQueries
+from bot.services.review.server_settings import ServerSettings
 from bot.settings import Settings
 from bot.store import Database, Store
 from bot.web import WebServer
@@ -51,62 +60,88 @@ async def open_app(
     *,
     start_background: bool = True,
     ephemeral_database: bool = False,
+    destinations: Sequence[DestinationFactory] = BUILT_IN,
     **bot_options: Any,
 ) -> AsyncIterator[WardenBot]:
-    """Everything Warden needs, opened in order and closed in reverse.
+    """Everything Warden needs, built once in one pass, and closed in reverse.
 
     ``ephemeral_database`` uses a throw-away in-memory database, for commands such
-    as ``sync --dry-run`` that only need the command tree.
+    as ``sync --dry-run`` that only need the command tree. ``destinations``: where
+    reports go (the built-in ones; tests add their own).
     """
+    # The review side's Discord parts live in cogs/review (the board posts its buttons),
+    # and they are handed to the services here, at construction.
+    from cogs.review.board import DiscordReviewBoard
+    from cogs.review.reply import REPLY_HINT
+
     point_discord_at(settings.discord_api_base_url, settings.discord_gateway_url)
     async with AsyncExitStack() as stack:
-        db_path = Path(":memory:") if ephemeral_database else settings.database_path
-        db = await Database.open(db_path)
+        db = await Database.open(
+            Path(":memory:") if ephemeral_database else settings.database_path
+        )
         stack.push_async_callback(db.close)
         store = Store(db)
-        deps = Deps(settings=settings, store=store)
-        deps.bungie = open_bungie(settings, stack, deps.metrics)
-        deps.sanctions = open_sanctions(settings, stack, deps.metrics)
-        if settings.linking_enabled:
-            deps.linking = _linking_service(settings, deps)
+        events = EventBus()
+        metrics = WardenMetrics()
+        bungie = open_bungie(settings, stack, metrics)
+        sanctions = open_sanctions(settings, stack, metrics)
 
-        def serving() -> bool:
-            return bot.connected and not bot.draining
-
-        health = HealthService(store=store, metrics=deps.metrics, ready=serving,
-                               destinations=_destinations(settings))
+        bot = WardenBot(start_background=start_background, **bot_options)
+        stack.push_async_callback(bot.close)
+        notifier = DiscordNotifier(bot)
+        linking = _linking_service(settings, store, notifier, bungie, sanctions)
+        context = DestinationContext(
+            settings=settings, store=store, notifier=notifier, metrics=metrics, bungie=bungie,
+            sanctions=sanctions, linking=linking,
+            bungie_mode=BungieMode(store, settings, linking=linking is not None),
+        )
+        registry = DestinationRegistry([make(context) for make in destinations])
+        moderators = Moderators(store)
+        health = HealthService(
+            store=store, metrics=metrics, destinations=registry.configured_keys,
+            ready=lambda: bot.connected and not bot.draining,
+        )
         # Always on, for /healthz and /metrics; the OAuth routes only with linking.
         web = WebServer(
-            deps.linking,
+            linking,
             host=settings.web_host,
             port=settings.web_port,
             secure_cookies=(settings.public_base_url or "").startswith("https://"),
             health=health,
         )
-        background: list[BackgroundStarter] = [_starter(web), _start_outbox]
-        bot = WardenBot(
-            deps, start_background=start_background, background=background, **bot_options
-        )
-        stack.push_async_callback(bot.close)
         # Stops before the bot and the database close: no callback outlives them.
         stack.push_async_callback(web.stop)
-        deps.notifier = DiscordNotifier(bot)
-        if deps.linking is not None:
-            deps.linking.notifier = deps.notifier
-        deps.review = ReviewService(
-            store=store, events=deps.events, settings=settings, notifier=deps.notifier,
-            linking=deps.linking,
+        services = Services(
+            settings=settings, store=store, events=events, metrics=metrics, notifier=notifier,
+            destinations=registry, linking=linking, bungie=bungie, sanctions=sanctions,
+            health=health,
+            reports=ReportService(
+                store=store, events=events, destinations=registry, bungie=bungie,
+                linking=linking, notifier=notifier, metrics=metrics,
+            ),
+            lifecycle=ReportLifecycle(
+                store=store, events=events, moderators=moderators, destinations=registry,
+                notifier=notifier, reply_hint=REPLY_HINT,
+            ),
+            review_posts=ReviewPosts(
+                store=store, board=DiscordReviewBoard(bot), destinations=registry,
+                settle_seconds=settings.review_post_settle_seconds,
+            ),
+            queries=ReportQueries(store=store, moderators=moderators, destinations=registry),
+            server_settings=ServerSettings(store=store, destinations=registry,
+                                           retention_days=settings.report_retention_days),
+            outbox=_outbox(settings, store, events, registry, metrics),
         )
-        deps.review.subscribe()
-        stack.push_async_callback(deps.review.close)
-        deps.reports = ReportService(
-            store=store, events=deps.events, settings=settings, bungie=deps.bungie,
-            linking=deps.linking, notifier=deps.notifier, metrics=deps.metrics,
-        )
-        stack.push_async_callback(deps.reports.close)
-        deps.outbox = _outbox(settings, deps)
+        # Handlers run in subscription order: the lifecycle marks an auto-mode report
+        # forwarded before its review post is made.
+        for listener in (services.lifecycle, services.review_posts, services.reports,
+                         services.outbox):
+            stack.callback(events.listen(listener))
+        stack.push_async_callback(services.review_posts.close)
+        stack.push_async_callback(services.reports.close)
         # Runs before the HTTP clients and the database close: attempts end cleanly first.
-        stack.push_async_callback(deps.outbox.stop)
+        stack.push_async_callback(services.outbox.stop)
+        bot.hand_over(services, background=[web.start, services.outbox.start])
         yield bot
 
 
@@ -133,26 +168,8 @@ def _error_code(error: ApiError) -> str:
     return type(error).__name__
 
 
-def _destinations(settings: Settings) -> list[str]:
-    found = []
-    if settings.bungie_enabled:
-        found.append(Destination.BUNGIE.value)
-    if settings.sanctions_enabled:
-        found.append(Destination.SANCTIONS.value)
-    return found
-
-
-def _outbox(settings: Settings, deps: Deps) -> OutboxWorker:
-    senders: list[Sender] = []
-    if deps.bungie is not None:
-        reasons = ReasonCatalog(deps.bungie, deps.store.kv,
-                                parse_reason_map(settings.bungie_reason_map))
-        senders.append(BungieSender(
-            deps.bungie, store=deps.store, settings=settings, linking=deps.linking,
-            notifier=lambda: deps.notifier, reasons=reasons,
-        ))
-    if deps.sanctions is not None:
-        senders.append(SanctionsSender(deps.sanctions, linking=deps.linking))
+def _outbox(settings: Settings, store: Store, events: EventBus,
+            registry: DestinationRegistry, metrics: WardenMetrics) -> OutboxWorker:
     policy = OutboxPolicy(
         concurrency=settings.outbox_concurrency,
         max_attempts=settings.outbox_max_attempts,
@@ -161,13 +178,29 @@ def _outbox(settings: Settings, deps: Deps) -> OutboxWorker:
         give_up_after=settings.outbox_give_up_hours * 3600.0,
         shutdown_grace=settings.outbox_shutdown_grace_seconds,
     )
-    return OutboxWorker(store=deps.store, events=deps.events, senders=senders, policy=policy,
-                        metrics=deps.metrics)
+    return OutboxWorker(store=store, events=events, senders=registry.senders(), policy=policy,
+                        metrics=metrics)
 
 
-async def _start_outbox(bot: WardenBot) -> None:
-    if bot.deps.outbox is not None:
-        await bot.deps.outbox.start()
+def _linking_service(
+    settings: Settings, store: Store, notifier: Notifier, bungie: BungieClient | None,
+    sanctions: SanctionsClient | None,
+) -> LinkingService | None:
+    if not settings.linking_enabled:
+        return None
+    assert settings.public_base_url is not None  # linking_enabled guarantees it
+    providers: list[LinkProvider] = []
+    if bungie is not None and settings.bungie_oauth_enabled:
+        providers.append(BungieLinkProvider(bungie))
+    if sanctions is not None:
+        providers.append(GameLinkProvider(sanctions))
+    return LinkingService(
+        store=store,
+        box=TokenBox(settings.token_keys()),
+        public_base_url=settings.public_base_url,
+        providers=providers,
+        notifier=notifier,
+    )
 
 
 def _http_client(settings: Settings) -> httpx.AsyncClient:
@@ -218,28 +251,6 @@ def open_sanctions(
     )
 
 
-def _linking_service(settings: Settings, deps: Deps) -> LinkingService:
-    assert settings.public_base_url is not None  # linking_enabled guarantees it
-    providers: list[LinkProvider] = []
-    if deps.bungie is not None and settings.bungie_oauth_enabled:
-        providers.append(BungieLinkProvider(deps.bungie))
-    if deps.sanctions is not None:
-        providers.append(GameLinkProvider(deps.sanctions))
-    return LinkingService(
-        store=deps.store,
-        box=TokenBox(settings.token_keys()),
-        public_base_url=settings.public_base_url,
-        providers=providers,
-    )
-
-
-def _starter(web: WebServer) -> BackgroundStarter:
-    async def start_web(bot: WardenBot) -> None:
-        await web.start()
-
-    return start_web
-
-
 async def shutdown(bot: WardenBot) -> None:
     """Stop in the order that loses nothing and leaves nobody waiting in silence.
 
@@ -253,17 +264,13 @@ async def shutdown(bot: WardenBot) -> None:
        the HTTP clients and the database.
     """
     started = time.monotonic()
-    deps = bot.deps
+    services = bot.services
     try:
         bot.draining = True
-        if deps.reports is not None:
-            deps.reports.stop_taking_reports()
-        if deps.outbox is not None:
-            await deps.outbox.stop()
-        if deps.reports is not None:
-            await deps.reports.close()
-        if deps.review is not None:
-            await deps.review.close()
+        services.reports.stop_taking_reports()
+        await services.outbox.stop()
+        await services.reports.close()
+        await services.review_posts.close()
     finally:
         await bot.close()
         log.info("shutdown: work parked and Discord closed in %.1fs",

@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
-from bot.app import WardenBot
+from bot.app import WardenBot, services_of
 
 
 class About(commands.Cog):
@@ -16,14 +16,10 @@ class About(commands.Cog):
 
     @app_commands.command(name="about", description="What Warden does here and how to use it")
     async def about(self, interaction: discord.Interaction[WardenBot]) -> None:
-        settings = self.bot.deps.settings
-        destinations = []
-        destinations.append(
-            "Bungie.net: " + ("on" if settings.bungie_enabled else "not configured")
-        )
-        destinations.append(
-            "Game backend: " + ("on" if settings.sanctions_enabled else "not configured")
-        )
+        destinations = [
+            f"{d.name}: " + ("on" if d.configured else "not configured")
+            for d in services_of(self.bot).destinations
+        ]
         embed = discord.Embed(
             title=f"Warden {__version__}",
             description=(

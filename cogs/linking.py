@@ -13,10 +13,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import WardenBot, send_ephemeral
+from bot.app import WardenBot, send_ephemeral, services_of
 from bot.discord_notifier import link_view
 from bot.domain import GamePlatform, Provider
-from bot.errors import UserFacingError
 from bot.notify import DmOutcome, LinkButton
 from bot.services.linking.service import (
     PLATFORM_LABELS,
@@ -42,12 +41,7 @@ class Linking(commands.Cog):
         self.bot = bot
 
     def _service(self) -> LinkingService:
-        service = self.bot.deps.linking
-        if service is None:
-            raise UserFacingError(
-                "Account linking is not set up on this Warden. Ask the server's admins."
-            )
-        return service
+        return services_of(self.bot).need_linking()
 
     @link.command(name="bungie", description="Link your Bungie.net account by signing in there")
     async def link_bungie(self, interaction: discord.Interaction[WardenBot]) -> None:

@@ -136,17 +136,17 @@ class ReportWorld:
 
     @property
     def store(self) -> Store:
-        return self.bot.deps.store
+        return self.bot.services.store
 
     @property
     def service(self) -> ReportService:
-        assert self.bot.deps.reports is not None
-        return self.bot.deps.reports
+        assert self.bot.services.reports is not None
+        return self.bot.services.reports
 
     @property
     def outbox(self) -> OutboxWorker:
-        assert self.bot.deps.outbox is not None
-        return self.bot.deps.outbox
+        assert self.bot.services.outbox is not None
+        return self.bot.services.outbox
 
     @property
     def guild_id(self) -> int:

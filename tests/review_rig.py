@@ -24,8 +24,9 @@ import pytest
 from bot.app import WardenBot
 from bot.domain import Evidence, NewReport, Report, ReportLimits
 from bot.runtime import open_app
-from bot.services.events import Event, EventKind
-from bot.services.review.service import ReviewService
+from bot.services.events import Event, EventKind, Listening
+from bot.services.review.lifecycle import ReportLifecycle
+from bot.services.review.posts import ReviewPosts
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from bot.store.reports import Accepted
@@ -52,15 +53,23 @@ class ReviewWorld:
     published: list[Event] = field(default_factory=list)
     made: int = 0
 
-    @property
-    def store(self) -> Store:
-        return self.bot.deps.store
+    def listens(self) -> Listening:
+        return {kind: self._record for kind in EventKind}
+
+    async def _record(self, event: Event) -> None:
+        self.published.append(event)
 
     @property
-    def review(self) -> ReviewService:
-        service = self.bot.deps.review
-        assert service is not None
-        return service
+    def store(self) -> Store:
+        return self.bot.services.store
+
+    @property
+    def lifecycle(self) -> ReportLifecycle:
+        return self.bot.services.lifecycle
+
+    @property
+    def posts(self) -> ReviewPosts:
+        return self.bot.services.review_posts
 
     @property
     def guild_id(self) -> int:
@@ -141,8 +150,8 @@ class ReviewWorld:
         )
         assert isinstance(accepted, Accepted)
         if announce:
-            await self.bot.deps.events.publish(Event(EventKind.REPORT_ACCEPTED, draft.id))
-            await self.review.settled()  # the review post is made in the background
+            await self.bot.services.events.publish(Event(EventKind.REPORT_ACCEPTED, draft.id))
+            await self.posts.settled()  # the review post is made in the background
         report = await self.store.reports.get(draft.id)
         assert report is not None
         return report
@@ -195,10 +204,6 @@ async def review_world(
     async with open_app(config, start_background=outbox, guild_ready_timeout=0.05) as bot:
         world = ReviewWorld(discord, bot, config)
 
-        async def record(event: Event) -> None:
-            world.published.append(event)
-
-        for kind in EventKind:
-            bot.deps.events.subscribe(kind, record)
+        bot.services.events.listen(world)
         async with run_standin_bot(bot, discord):
             yield world

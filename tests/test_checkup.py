@@ -35,7 +35,7 @@ async def test_all_good_when_both_apis_accept_warden(
         code = await run_checkup(out=out)
     text = out.getvalue()
     assert code == 0, text
-    assert "Bungie: API key accepted" in text
+    assert "Bungie.net: API key accepted" in text
     assert "report reasons: loaded from the live manifest" in text
     assert "service token: obtained" in text
 

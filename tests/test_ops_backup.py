@@ -120,7 +120,7 @@ async def test_backup_during_writes_then_restore_keeps_every_report_and_sends_no
 
         # Warden goes on and delivers everything, including reports the backup lacks.
         async with run_warden(settings, discord_standin) as bot:
-            await until_all_sent(bot.deps.store, total)
+            await until_all_sent(bot.services.store, total)
         assert rh.report_count == total
 
         # The disk dies, say: the operator stops Warden and restores the backup.
@@ -151,7 +151,7 @@ async def test_backup_during_writes_then_restore_keeps_every_report_and_sends_no
 
         # The next start checks each one upstream and finds it there: nothing twice.
         async with run_warden(settings, discord_standin) as bot:
-            await until_all_sent(bot.deps.store, len(restored))
+            await until_all_sent(bot.services.store, len(restored))
         assert rh.report_count == total
         for report_id in range(1, total + 1):
             assert len(rh.reports_with_warden_id(str(report_id))) == 1

@@ -74,7 +74,7 @@ async def test_while_draining_members_are_told_to_retry_and_nothing_is_lost(
 
             await asyncio.wait_for(stopping, timeout=5)
             assert bot.is_closed()
-            store = bot.deps.store
+            store = bot.services.store
             kept = await store.reports.get(w.report_id(draft))
             assert kept is not None and kept.status == "draft"
             rows = {r.destination: r for r in await store.deliveries.for_report(in_flight)}

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import discord
 
-from bot.app import WardenBot, report_interaction_error
+from bot.app import report_interaction_error, services_of
 from bot.discord_notifier import render
 from bot.log_context import bind_log_ids
 from bot.notify import Notice
@@ -32,11 +32,7 @@ T = TypeVar("T")
 
 
 def service_of(interaction: discord.Interaction[Any]) -> ReportService:
-    client = interaction.client
-    service = client.deps.reports if isinstance(client, WardenBot) else None
-    if service is None:
-        raise RuntimeError("the report service is not running")
-    return service
+    return services_of(interaction.client).reports
 
 
 def draft_view(report_id: int, notice: Notice) -> discord.ui.View:

@@ -13,12 +13,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import WardenBot
+from bot.app import WardenBot, services_of
 from bot.domain import GuildSettings, ReportLimits, ReviewMode
 from bot.errors import UserFacingError
-from bot.services.review.checklist import CheckItem, CheckState
-from bot.services.review.service import Overview
-from cogs.review.facts import review_service, setup_facts
+from bot.services.review.server_settings import Overview
+from bot.services.status import CheckItem, CheckState
+from cogs.review.facts import setup_facts
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,11 @@ class WardenAdmin(commands.Cog):
     async def on_ready(self) -> None:
         # Once per process (on_ready repeats after a reconnect): review posts that a stop
         # cut off are made as soon as the channels are known.
-        service = self.bot.deps.review
-        if self._catching_up or service is None:
+        if self._catching_up:
             return
         self._catching_up = True
         try:
-            await service.catch_up()
+            await services_of(self.bot).review_posts.catch_up()
         except Exception:
             log.exception("could not post the review posts missing since the last stop")
         finally:
@@ -121,7 +120,8 @@ class WardenAdmin(commands.Cog):
         moderator_role: discord.Role | None = None,
         mode: app_commands.Choice[str] | None = None,
     ) -> None:
-        service = review_service(self.bot)
+        services = services_of(self.bot)
+        service = services.server_settings
         guild = _guild(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         saved = await service.configure(
@@ -133,7 +133,7 @@ class WardenAdmin(commands.Cog):
         facts = setup_facts(guild, saved)
         reposted = 0
         if facts.review_channel is not None and facts.review_channel.usable:
-            reposted = await service.repost_missing(guild.id)
+            reposted = await services.review_posts.repost_missing(guild.id)
         items = await service.checklist(guild.id, facts)
         problems = sum(1 for i in items if i.state is CheckState.PROBLEM)
         embed = discord.Embed(
@@ -164,7 +164,7 @@ class WardenAdmin(commands.Cog):
         day_count: app_commands.Range[int, 0, 10000] | None = None,
         target_cooldown_hours: app_commands.Range[int, 0, 720] | None = None,
     ) -> None:
-        service = review_service(self.bot)
+        service = services_of(self.bot).server_settings
         guild = _guild(interaction)
         changes = {
             name: value
@@ -182,9 +182,9 @@ class WardenAdmin(commands.Cog):
 
     @warden.command(name="settings", description="Show every Warden setting for this server")
     async def settings(self, interaction: discord.Interaction[WardenBot]) -> None:
-        service = review_service(self.bot)
+        service = services_of(self.bot).server_settings
         guild = _guild(interaction)
-        current = await service.guild_settings(guild.id)
+        current = await service.get(guild.id)
         overview: Overview = await service.overview(guild.id, setup_facts(guild, current))
         embed = discord.Embed(
             title=f"Warden settings for {guild.name}"[:256],

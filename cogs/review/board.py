@@ -14,7 +14,7 @@ import logging
 import discord
 
 from bot.services.review.card import ReviewCard
-from bot.services.review.service import BoardError, BoardProblem, Posted
+from bot.services.review.ports import BoardError, BoardProblem, Posted
 from cogs.review.buttons import review_view
 from cogs.review.render import render_embed
 

@@ -13,12 +13,13 @@ from typing import Any
 
 import discord
 
-from bot.app import report_interaction_error, send_ephemeral
+from bot.app import report_interaction_error, send_ephemeral, services_of
 from bot.errors import InvalidInput
 from bot.log_context import bind_log_ids
 from bot.services.review.card import ReviewAction, ReviewCard
-from bot.services.review.service import QUESTION_MAX, REASON_MAX, Outcome, ReviewService
-from cogs.review.facts import actor_of, guild_id_of, review_service
+from bot.services.review.lifecycle import QUESTION_MAX, REASON_MAX
+from bot.services.review.ports import ActionResult
+from cogs.review.facts import actor_of, guild_id_of
 from cogs.review.render import button_specs, render_embed
 
 TEMPLATE = re.compile(
@@ -96,38 +97,38 @@ async def press(
     report_id: int,
     destination: str | None,
 ) -> None:
-    service = review_service(interaction.client)
+    services = services_of(interaction.client)
+    lifecycle = services.lifecycle
     guild_id = guild_id_of(interaction)
     actor = actor_of(interaction)
     if action in (ReviewAction.DISMISS, ReviewAction.ASK):
         # A modal must be the first answer; check the member first so others get a refusal.
-        card = await service.card_for(guild_id, report_id, actor)
+        card = await services.queries.card_for(guild_id, report_id, actor)
         modal_type = DismissModal if action is ReviewAction.DISMISS else AskModal
         await interaction.response.send_modal(modal_type(card, interaction.id))
         return
     await interaction.response.defer()
     if action is ReviewAction.CLAIM:
-        outcome = await service.claim(guild_id, report_id, actor)
+        outcome = await lifecycle.claim(guild_id, report_id, actor)
     elif action is ReviewAction.UNCLAIM:
-        outcome = await service.unclaim(guild_id, report_id, actor)
+        outcome = await lifecycle.unclaim(guild_id, report_id, actor)
     elif action is ReviewAction.APPROVE:
-        outcome = await service.approve(guild_id, report_id, actor)
+        outcome = await lifecycle.approve(guild_id, report_id, actor)
     else:
         if destination is None:
             raise InvalidInput("That button names no destination.")
-        outcome = await service.retry(guild_id, report_id, destination, actor)
-    await after_action(interaction, service, outcome)
+        outcome = await lifecycle.retry(guild_id, report_id, destination, actor)
+    await after_action(interaction, outcome)
 
 
-async def after_action(
-    interaction: discord.Interaction[Any], service: ReviewService, outcome: Outcome
-) -> None:
+async def after_action(interaction: discord.Interaction[Any], outcome: ActionResult) -> None:
     """The review post was already edited by the board; a copy elsewhere (an ephemeral
     ``/reports show``) is edited here. Then the moderator gets the outcome, if any."""
     message = interaction.message
     report = outcome.report
     if message is not None and message.id != report.review_message_id and message.flags.ephemeral:
-        card = await service.card_for(report.guild_id, report.id, actor_of(interaction))
+        card = await services_of(interaction.client).queries.card_for(
+            report.guild_id, report.id, actor_of(interaction))
         await interaction.edit_original_response(embed=render_embed(card), view=review_view(card))
     if outcome.message:
         await send_ephemeral(interaction, outcome.message)
@@ -174,13 +175,12 @@ class DismissModal(_ReviewModal):
         self.add_item(self.to_reporter)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        service = review_service(interaction.client)
         await interaction.response.defer()
-        outcome = await service.dismiss(
+        outcome = await services_of(interaction.client).lifecycle.dismiss(
             guild_id_of(interaction), self.report_id, actor_of(interaction),
             reason=self.reason.value, to_reporter=self.to_reporter.value,
         )
-        await after_action(interaction, service, outcome)
+        await after_action(interaction, outcome)
 
 
 class AskModal(_ReviewModal):
@@ -195,10 +195,9 @@ class AskModal(_ReviewModal):
         self.add_item(self.question)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        service = review_service(interaction.client)
         await interaction.response.defer()
-        outcome = await service.ask_reporter(
+        outcome = await services_of(interaction.client).lifecycle.ask_reporter(
             guild_id_of(interaction), self.report_id, actor_of(interaction),
             question=self.question.value,
         )
-        await after_action(interaction, service, outcome)
+        await after_action(interaction, outcome)

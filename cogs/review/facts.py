@@ -7,11 +7,10 @@ from typing import Any
 
 import discord
 
-from bot.app import WardenBot
 from bot.domain import GuildSettings
 from bot.errors import UserFacingError
 from bot.services.review.checklist import ChannelFacts, SetupFacts
-from bot.services.review.service import Actor, ReviewService
+from bot.services.review.ports import Actor
 
 # What a review post needs: see the channel, post, show the embed, re-upload evidence.
 REVIEW_PERMISSIONS: dict[str, str] = {
@@ -20,13 +19,6 @@ REVIEW_PERMISSIONS: dict[str, str] = {
     "embed_links": "Embed Links",
     "attach_files": "Attach Files",
 }
-
-
-def review_service(client: Any) -> ReviewService:
-    service = client.deps.review if isinstance(client, WardenBot) else None
-    if service is None:
-        raise UserFacingError("Report review is not available on this Warden.")
-    return service
 
 
 def actor_of(interaction: discord.Interaction[Any]) -> Actor:

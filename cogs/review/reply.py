@@ -10,9 +10,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import WardenBot
-from bot.services.review.service import REPLY_MAX
-from cogs.review.facts import guild_id_of, review_service
+from bot.app import WardenBot, services_of
+from bot.services.review.lifecycle import REPLY_MAX
+from cogs.review.facts import guild_id_of
 
 REPLY_HINT = (
     "Answer with `/reply number:{number} answer:...` in the server where you reported. "
@@ -34,9 +34,8 @@ class Reply(commands.Cog):
         number: app_commands.Range[int, 1],
         answer: app_commands.Range[str, 1, REPLY_MAX],
     ) -> None:
-        service = review_service(self.bot)
-        report = await service.reply(guild_id_of(interaction), interaction.user.id, number,
-                                     answer)
+        report = await services_of(self.bot).lifecycle.reply(
+            guild_id_of(interaction), interaction.user.id, number, answer)
         await interaction.response.send_message(
             f"Thanks: your answer was added to report #{report.number}. The moderators can "
             "see it now.",

@@ -13,13 +13,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import WardenBot, report_interaction_error
+from bot.app import WardenBot, report_interaction_error, services_of
 from bot.domain import Reason
-from bot.services.review.card import DELIVERY_LABELS, DESTINATION_LABELS, STATUS_LABELS
+from bot.services.review.card import DELIVERY_LABELS, STATUS_LABELS
 from bot.services.review.dates import parse_range
-from bot.services.review.service import Actor, ListQuery, ReportPage, ReviewService, Stats
+from bot.services.review.ports import Actor
+from bot.services.review.queries import ListQuery, ReportListPage, ReportQueries, Stats
 from cogs.review.buttons import review_view
-from cogs.review.facts import actor_of, guild_id_of, review_service
+from cogs.review.facts import actor_of, guild_id_of
 from cogs.review.render import render_embed
 
 LIST_TIMEOUT = 14 * 60  # the interaction token lives 15 minutes
@@ -31,7 +32,7 @@ REASON_CHOICES = [app_commands.Choice(name=r.label, value=r.value) for r in Reas
 DATE_HELP = "YYYY-MM-DD (UTC)"
 
 
-def page_embed(page: ReportPage, query: ListQuery) -> discord.Embed:
+def page_embed(page: ReportListPage, query: ListQuery) -> discord.Embed:
     filters = []
     if query.status:
         filters.append(f"status {STATUS_LABELS.get(query.status, query.status)}")
@@ -64,8 +65,8 @@ class ReportListView(discord.ui.View):
     """Previous / Next for one member's ephemeral list."""
 
     def __init__(
-        self, service: ReviewService, guild_id: int, actor: Actor, query: ListQuery,
-        page: ReportPage,
+        self, service: ReportQueries, guild_id: int, actor: Actor, query: ListQuery,
+        page: ReportListPage,
     ) -> None:
         super().__init__(timeout=LIST_TIMEOUT)
         self.service = service
@@ -123,7 +124,7 @@ def stats_embed(stats: Stats) -> discord.Embed:
     embed.add_field(name="By status", value=block(dict(by_status))[:1024])
     for destination, counts in stats.by_destination.items():
         shown = {DELIVERY_LABELS.get(k, k): v for k, v in counts.items()}
-        embed.add_field(name=f"{DESTINATION_LABELS.get(destination, destination)} deliveries",
+        embed.add_field(name=f"{destination} deliveries",
                         value=block(dict(shown))[:1024], inline=False)
     return embed
 
@@ -159,7 +160,7 @@ class Reports(commands.Cog):
         since: str | None = None,
         until: str | None = None,
     ) -> None:
-        service = review_service(self.bot)
+        service = services_of(self.bot).queries
         guild_id = guild_id_of(interaction)
         actor = actor_of(interaction)
         query = ListQuery(
@@ -181,7 +182,7 @@ class Reports(commands.Cog):
     async def show(
         self, interaction: discord.Interaction[WardenBot], number: app_commands.Range[int, 1]
     ) -> None:
-        service = review_service(self.bot)
+        service = services_of(self.bot).queries
         card = await service.show(guild_id_of(interaction), number, actor_of(interaction))
         await interaction.response.send_message(
             embed=render_embed(card), view=review_view(card), ephemeral=True,
@@ -200,7 +201,7 @@ class Reports(commands.Cog):
         since: str | None = None,
         until: str | None = None,
     ) -> None:
-        service = review_service(self.bot)
+        service = services_of(self.bot).queries
         guild_id = guild_id_of(interaction)
         period = parse_range(since, until, default_days=30)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -224,7 +225,7 @@ class Reports(commands.Cog):
         since: str | None = None,
         until: str | None = None,
     ) -> None:
-        service = review_service(self.bot)
+        service = services_of(self.bot).queries
         period = parse_range(since, until, default_days=30)
         stats = await service.stats(guild_id_of(interaction), actor_of(interaction), period)
         await interaction.response.send_message(embed=stats_embed(stats), ephemeral=True)

@@ -172,7 +172,7 @@ async def test_link_game_and_unlink_both(tmp_path: Path, discord_standin: Discor
         assert reply.ephemeral
         assert "Removed" in reply.text and "Guardian#1234" in reply.text
         assert "Sniper" in reply.text and "erased" in reply.text
-        store = w.bot.deps.store
+        store = w.bot.services.store
         assert await store.db.fetch_value("SELECT COUNT(*) FROM account_links") == 0
 
         again = await (
@@ -198,7 +198,7 @@ async def test_closed_dms_put_the_link_in_the_ephemeral_reply(
         w.bungie.login_as(account)
         page = await w.browser.get(url)
         assert "Linked as Guardian#1234" in page.text
-        link = await w.bot.deps.store.links.get(w.alice.user.id, Provider.BUNGIE)
+        link = await w.bot.services.store.links.get(w.alice.user.id, Provider.BUNGIE)
         assert link is not None
 
 
@@ -218,7 +218,7 @@ async def test_linking_switched_off_says_so_and_serves_no_oauth_route(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
     async with world(tmp_path, discord_standin, linking=False) as w:
-        assert w.bot.deps.linking is None
+        assert w.bot.services.linking is None
         reply = await (await w.discord.slash(w.alice, "links")).wait_final()
         assert "Account linking is not set up" in reply.text
         # The web server runs for /healthz and /metrics, but knows no OAuth route.
@@ -243,7 +243,7 @@ def needs_bungie_command() -> app_commands.Command[Any, Any, Any]:
     """Stands in for any feature that acts with the member's Bungie token."""
 
     async def whoami(interaction: discord.Interaction[WardenBot]) -> None:
-        linking = interaction.client.deps.linking
+        linking = interaction.client.services.linking
         assert linking is not None
         await linking.access_token(interaction.user.id, Provider.BUNGIE)
         await interaction.response.send_message("ok", ephemeral=True)
@@ -277,5 +277,5 @@ async def test_revoked_grant_prompts_a_relink_with_a_button(
         assert "Linked as Guardian#1234" in page.text
         reply = await (await w.discord.slash(w.alice, "whoami")).wait_final()
         assert reply.text == "ok"
-        audit = [e.action async for e in w.bot.deps.store.audit.iterate()]
+        audit = [e.action async for e in w.bot.services.store.audit.iterate()]
         assert audit.count("link.refresh_failed") == 1 and "link.relinked" in audit

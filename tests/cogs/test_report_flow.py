@@ -51,7 +51,7 @@ async def test_slash_report_with_autocomplete_reaches_both_apis(
         assert reply.ephemeral
         assert "Report #1: check and confirm" in reply.text
         assert "Bob#0042" in reply.text and "Cheating" in reply.text
-        assert "Bungie.net" in reply.text and "Game moderators" in reply.text
+        assert "Bungie.net" in reply.text and "Game backend" in reply.text
         # Nothing left Warden before the member confirmed.
         assert w.bungie.report_count == 0 and w.sanctions.report_count == 0
 
@@ -93,7 +93,7 @@ async def test_slash_report_with_autocomplete_reaches_both_apis(
         outcome = await w.told(confirm)
         assert outcome.id == reply.id and outcome.ephemeral
         assert "Bungie.net:** delivered" in outcome.text
-        assert f"Game moderators:** delivered (reference `{stored['report_id']}`)" in outcome.text
+        assert f"Game backend:** delivered (reference `{stored['report_id']}`)" in outcome.text
         assert not outcome.custom_ids  # Confirm and Cancel are gone
         assert confirm.followups == []
         assert not w.discord.dms_to(w.alice)
@@ -192,11 +192,11 @@ async def test_approve_mode_holds_deliveries_until_a_moderator_releases_them(
         await w.store.reports.transition(report_id, from_statuses=["open"], to_status="forwarded",
                                          actor_id=w.discord.guild.moderator.user.id,
                                          action="report.approved", release_held=True)
-        await w.bot.deps.events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
+        await w.bot.services.events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
         await w.wait_delivered(report_id)
         assert w.sanctions.report_count == 1
         told = await w.told(confirm)  # approved within the 15 minutes: told in place
-        assert "Game moderators:** delivered" in told.text
+        assert "Game backend:** delivered" in told.text
 
 
 async def test_a_draft_shown_before_a_restart_can_be_confirmed_after_it(
@@ -219,7 +219,7 @@ async def test_a_draft_shown_before_a_restart_can_be_confirmed_after_it(
             confirm = await w.confirm(w.alice, reply)
             await w.wait_delivered(w.report_id(reply))
             outcome = await w.told(confirm)
-            assert "Game moderators:** delivered" in outcome.text
+            assert "Game backend:** delivered" in outcome.text
         assert rh.report_count == 1
 
 

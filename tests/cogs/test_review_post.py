@@ -14,7 +14,7 @@ import pytest
 from bot.domain import Evidence, Report
 from bot.errors import UserFacingError
 from bot.services.events import Event, EventKind
-from bot.services.review.service import Actor
+from bot.services.review.ports import Actor
 from tests.review_rig import ReviewWorld, clean_env, review_world
 from tests.standins.discord import DiscordStandIn, Member, RecordedMessage, Upload
 
@@ -107,7 +107,7 @@ async def test_a_public_review_channel_never_shows_the_reporter(
         assert "4611686018400000001" not in everything(post)
         assert "hidden" in post.text
         # Still hidden after the reporter answers a question (their own history line).
-        await w.review.ask_reporter(w.guild_id, report.id, await _mod_actor(w), question="When?")
+        await w.lifecycle.ask_reporter(w.guild_id, report.id, await _mod_actor(w), question="When?")
         await w.discord.slash(w.alice, "reply", {"number": 1, "answer": "Round 3"})
         post = await post_when(w, report, "Round 3")
         assert str(w.alice.id) not in everything(post)
@@ -145,7 +145,7 @@ async def test_evidence_is_reuploaded_and_survives_the_original(
         assert "get rekt, enjoy the wallhack" in post.text
         # The original is deleted: the copy stays, and later edits keep it.
         await w.discord.messaging.delete(original)
-        await w.review.claim(w.guild_id, report.id, await _mod_actor(w))
+        await w.lifecycle.claim(w.guild_id, report.id, await _mod_actor(w))
         post = await post_when(w, report, "Claimed")
         assert [a.data for a in post.attachments] == [clip]
         assert "copy attached to this post" in post.text
@@ -213,8 +213,8 @@ async def test_two_moderators_racing_only_one_wins(
         await (await w.click(winner_member(w, stored, mod2), post, "unclaim", report)).response()
         await post_when(w, report, "Released the claim")
         results = await asyncio.gather(
-            w.review.approve(w.guild_id, report.id, await _mod_actor(w)),
-            w.review.dismiss(w.guild_id, report.id, await _mod_actor(w), reason="dup"),
+            w.lifecycle.approve(w.guild_id, report.id, await _mod_actor(w)),
+            w.lifecycle.dismiss(w.guild_id, report.id, await _mod_actor(w), reason="dup"),
             return_exceptions=True,
         )
         assert sum(1 for r in results if isinstance(r, Exception)) == 1
@@ -257,7 +257,7 @@ async def test_approve_releases_held_deliveries_and_tells_the_reporter(
 
         # A second approval (say, from an older /reports show copy) changes nothing.
         with pytest.raises(UserFacingError, match="already forwarded"):
-            await w.review.approve(w.guild_id, report.id, await _mod_actor(w))
+            await w.lifecycle.approve(w.guild_id, report.id, await _mod_actor(w))
         assert [e.action for e in await w.store.audit.for_report(report.id)].count(
             "report.forwarded") == 1
 
@@ -357,7 +357,8 @@ async def test_retry_a_failed_delivery(tmp_path: Path, discord_standin: DiscordS
         assert await w.store.deliveries.start_attempt(report.id, "sanctions") is not None
         await w.store.deliveries.finish(report.id, "sanctions", status="failed",
                                         error="403 insufficient_permissions")
-        await w.bot.deps.events.publish(Event(EventKind.DELIVERY_CHANGED, report.id, "sanctions"))
+        changed = Event(EventKind.DELIVERY_CHANGED, report.id, "sanctions")
+        await w.bot.services.events.publish(changed)
         post = await post_when(w, report, "insufficient_permissions")
         retry_id = f"warden:review:retry:{report.id}:sanctions"
         assert retry_id in post.custom_ids
@@ -433,7 +434,7 @@ async def test_a_deleted_review_post_is_posted_again_on_the_next_change(
         report = await w.accept_report()
         post = await post_of(w, report)
         await w.discord.messaging.delete(post)
-        await w.review.claim(w.guild_id, report.id, await _mod_actor(w))
+        await w.lifecycle.claim(w.guild_id, report.id, await _mod_actor(w))
         again = await post_when(w, report, "Claimed by")
         assert again.id != post.id
         assert (await w.report(report.id)).review_message_id == again.id

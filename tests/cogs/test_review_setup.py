@@ -91,7 +91,8 @@ async def test_setup_names_the_permissions_warden_lacks(
         assert "allow these for Warden's role" in reply.text
 
         # A channel that was deleted since.
-        await w.review.configure(g.id, w.owner.id, review_channel_id=123456789)
+        await w.bot.services.server_settings.configure(g.id, w.owner.id,
+                                                       review_channel_id=123456789)
         reply = await (await w.discord.slash(w.owner, "warden", subcommand="setup")).wait_final()
         assert "channel 123456789 was deleted or Warden cannot see it" in reply.text
 

@@ -16,8 +16,8 @@ import pytest
 
 from bot.crypto import TokenBox, generate_key
 from bot.domain import Delivery, DeliveryStatus, Provider, ReviewMode
+from bot.services.delivery.bungie_mode import BUNGIE_MODE_KEY
 from bot.services.delivery.outbox import MAY_HAVE_LANDED, NOT_SENT
-from bot.services.reporting.service import BUNGIE_MODE_KEY
 from bot.settings import Settings
 from bot.store import Database, Store
 from bot.store.deliveries import INTERRUPTED

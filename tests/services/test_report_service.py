@@ -19,9 +19,11 @@ import pytest
 from bot.apis.bungie import BungieClient
 from bot.apis.pacing import Limiter
 from bot.apis.retry import RetryPolicy
+from bot.apis.sanctions import SanctionsClient
 from bot.domain import Provider, Reason, ReviewMode
 from bot.errors import InvalidInput, NeedsLink, NotAllowed, RateLimited, UserFacingError
-from bot.services.events import Event, EventBus, EventKind
+from bot.metrics import WardenMetrics
+from bot.services.events import Event, EventBus, EventKind, Listening
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.service import ReportService
 from bot.settings import Settings, load_settings
@@ -30,6 +32,7 @@ from bot.store.links import NewLink, SealedTokens
 from tests.linking_rig import RecordingNotifier
 from tests.report_rig import clean_env
 from tests.standins.bungie import Account, BungieStandin
+from tests.wiring import destination_registry
 
 GUILD = 500
 ALICE, BOB, CAROL = 11, 12, 13
@@ -54,7 +57,14 @@ class Rig:
     events: EventBus
     alice: Account
     bob: Account
+    notifier: RecordingNotifier
     published: list[Event] = field(default_factory=list)
+
+    def listens(self) -> Listening:
+        return {kind: self._record for kind in EventKind}
+
+    async def _record(self, event: Event) -> None:
+        self.published.append(event)
 
     async def limits(self, **values: int) -> None:
         off = {"short_count": 0, "hour_count": 0, "day_count": 0, "target_cooldown_hours": 0}
@@ -99,6 +109,15 @@ async def link(store: Store, user: int, *, bungie: Account | None = None,
                                          tokens=tokens, platform="steam"))
 
 
+def _service(store: Store, events: EventBus, config: Settings, bungie: BungieClient | None,
+             notifier: RecordingNotifier, clock: Clock) -> ReportService:
+    sanctions = SanctionsClient(httpx.AsyncClient(), base_url="http://127.0.0.1:9",
+                                client_id="id", client_secret="secret", policy=FAST)
+    registry = destination_registry(config, store, notifier, bungie=bungie, sanctions=sanctions)
+    return ReportService(store=store, events=events, destinations=registry, bungie=bungie,
+                         linking=None, notifier=notifier, metrics=WardenMetrics(), clock=clock)
+
+
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     clean_env(monkeypatch, tmp_path)
@@ -116,18 +135,14 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
             limiter=Limiter(), policy=FAST)
         clock = Clock()
         events = EventBus()
-        service = ReportService(store=store, events=events, settings=settings(tmp_path, bungie),
-                                bungie=client, clock=clock)
+        notifier = RecordingNotifier()
+        service = _service(store, events, settings(tmp_path, bungie), client, notifier, clock)
         alice, bob = bungie.add_account("Alice", 1111), bungie.add_account("Bob", 42)
         await link(store, ALICE, bungie=alice, game=str(uuid4()))
         await link(store, BOB, bungie=bob, game=str(uuid4()))
-        built = Rig(store, bungie, service, clock, events, alice, bob)
-
-        async def record(event: Event) -> None:
-            built.published.append(event)
-
-        for kind in EventKind:
-            events.subscribe(kind, record)
+        built = Rig(store, bungie, service, clock, events, alice, bob, notifier)
+        events.listen(built)
+        events.listen(service)
         await built.limits()
         yield built
         await service.close()
@@ -227,9 +242,8 @@ async def test_the_limit_is_rechecked_when_confirming(rig: Rig) -> None:
 async def test_limits_survive_a_restart(rig: Rig, tmp_path: Path) -> None:
     await rig.limits(short_count=1, short_seconds=30)
     await rig.file("Bob#0042")
-    again = ReportService(store=rig.store, events=EventBus(),
-                          settings=settings(tmp_path, rig.bungie), bungie=None,
-                          clock=rig.clock)
+    again = _service(rig.store, EventBus(), settings(tmp_path, rig.bungie), None,
+                     rig.notifier, rig.clock)
     with pytest.raises(RateLimited):
         await again.prepare(request(str(uuid4())))
 
@@ -393,8 +407,7 @@ async def _deliver(rig: Rig, report_id: int) -> None:
 
 
 async def test_an_outcome_seen_by_the_live_reply_is_not_dmed_as_well(rig: Rig) -> None:
-    notifier = RecordingNotifier()
-    rig.service.notifier = notifier
+    notifier = rig.notifier
     report_id = await rig.file(str(uuid4()), confirm=False)
     await rig.service.confirm(report_id, actor_id=ALICE, live_for=600)
     # Recorded but not yet announced when the reply looks: the reply tells it...
@@ -411,8 +424,7 @@ async def test_an_outcome_seen_by_the_live_reply_is_not_dmed_as_well(rig: Rig) -
 async def test_an_outcome_after_the_reply_expired_goes_by_dm_unless_turned_off(
     rig: Rig,
 ) -> None:
-    notifier = RecordingNotifier()
-    rig.service.notifier = notifier
+    notifier = rig.notifier
     await rig.service.set_notify_dm(BOB, False)
     report_id = await rig.file(str(uuid4()), confirm=False)
     await rig.service.confirm(report_id, actor_id=ALICE, live_for=0.05)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -13,16 +14,24 @@ import pytest
 from bot.domain import NewReport, Report, ReportLimits
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
 from bot.notify import DmOutcome
-from bot.services.events import Event, EventBus, EventKind
-from bot.services.review.card import ReviewAction
-from bot.services.review.checklist import ChannelFacts, CheckState, SetupFacts
+from bot.runtime import open_bungie
+from bot.services.delivery.registry import DestinationRegistry
+from bot.services.events import Event, EventBus, EventKind, Listening
+from bot.services.review.access import Moderators
+from bot.services.review.card import ReviewAction, ReviewCard
+from bot.services.review.checklist import ChannelFacts, SetupFacts
 from bot.services.review.dates import parse_range
 from bot.services.review.export import to_csv
-from bot.services.review.service import Actor, ListQuery, ReviewService
+from bot.services.review.lifecycle import ReportLifecycle
+from bot.services.review.ports import Actor
+from bot.services.review.queries import ListQuery, ReportQueries
+from bot.services.review.server_settings import ServerSettings
+from bot.services.status import CheckState
 from bot.settings import BungieReportMode, load_settings
 from bot.store import Database, Store
 from bot.store.reports import Accepted
 from tests.linking_rig import RecordingNotifier
+from tests.wiring import destination_registry
 
 GUILD, ROLE = 10, 77
 REPORTER = 20
@@ -34,10 +43,28 @@ NO_LIMITS = ReportLimits(short_count=0, hour_count=0, day_count=0, target_cooldo
 
 
 class World:
-    def __init__(self, store: Store, service: ReviewService, notifier: RecordingNotifier,
-                 events: list[Event]) -> None:
-        self.store, self.service, self.notifier, self.events = store, service, notifier, events
+    def __init__(self, store: Store, events: EventBus, notifier: RecordingNotifier,
+                 registry: DestinationRegistry) -> None:
+        self.store, self.bus, self.notifier = store, events, notifier
+        self.events: list[Event] = []
+        moderators = Moderators(store)
+        self.lifecycle = ReportLifecycle(
+            store=store, events=events, moderators=moderators, destinations=registry,
+            notifier=notifier, reply_hint="Answer with `/reply number:{number}`.",
+        )
+        self.queries = ReportQueries(store=store, moderators=moderators, destinations=registry)
+        self.server_settings = ServerSettings(store=store, destinations=registry,
+                                              retention_days=0)
         self.made = 0
+
+    def listens(self) -> Listening:
+        return {kind: self._record for kind in EventKind}
+
+    async def _record(self, event: Event) -> None:
+        self.events.append(event)
+
+    async def card(self, report: Report) -> ReviewCard:
+        return await self.queries.card_for(GUILD, report.id, ADMIN)
 
     async def report(self, deliveries: tuple[tuple[str, str], ...] = (("sanctions", "held"),),
                      ) -> Report:
@@ -50,7 +77,7 @@ class World:
         accepted = await self.store.reports.accept(draft.id, limits=NO_LIMITS,
                                                    deliveries=list(deliveries), actor_id=REPORTER)
         assert isinstance(accepted, Accepted)
-        await self.service.events.publish(Event(EventKind.REPORT_ACCEPTED, draft.id))
+        await self.bus.publish(Event(EventKind.REPORT_ACCEPTED, draft.id))
         return accepted.report
 
 
@@ -60,32 +87,26 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     db = await Database.open(tmp_path / "warden.db")
     store = Store(db)
     bus = EventBus()
-    seen: list[Event] = []
-
-    async def record(event: Event) -> None:
-        seen.append(event)
-
-    for kind in EventKind:
-        bus.subscribe(kind, record)
     notifier = RecordingNotifier()
     settings = load_settings(require_token=False, database_path=tmp_path / "warden.db")
-    service = ReviewService(store=store, events=bus, settings=settings, notifier=notifier)
-    service.subscribe()
+    world = World(store, bus, notifier, destination_registry(settings, store, notifier))
+    bus.listen(world)
+    bus.listen(world.lifecycle)
     await store.guilds.update(GUILD, actor_id=None, moderator_role_id=ROLE)
-    yield World(store, service, notifier, seen)
+    yield world
     await db.close()
 
 
 async def test_only_moderators_or_managers_may_act(world: World) -> None:
     report = await world.report()
     with pytest.raises(NotAllowed, match="Only this server's moderators"):
-        await world.service.claim(GUILD, report.id, MEMBER)
+        await world.lifecycle.claim(GUILD, report.id, MEMBER)
     with pytest.raises(NotAllowed):
-        await world.service.list_reports(GUILD, MEMBER, _query())
+        await world.queries.list_reports(GUILD, MEMBER, _query())
     # A report of another server is invisible from this one.
     with pytest.raises(InvalidInput, match="does not exist in this server"):
-        await world.service.claim(GUILD + 1, report.id, ADMIN)
-    assert (await world.service.claim(GUILD, report.id, ADMIN)).report.claimed_by == ADMIN.user_id
+        await world.lifecycle.claim(GUILD + 1, report.id, ADMIN)
+    assert (await world.lifecycle.claim(GUILD, report.id, ADMIN)).report.claimed_by == ADMIN.user_id
 
 
 def _query() -> ListQuery:
@@ -96,7 +117,7 @@ async def test_concurrent_claims_exactly_one_succeeds(world: World) -> None:
     report = await world.report()
     actors = [Actor(100 + i, frozenset({ROLE})) for i in range(8)]
     results = await asyncio.gather(
-        *(world.service.claim(GUILD, report.id, a) for a in actors), return_exceptions=True
+        *(world.lifecycle.claim(GUILD, report.id, a) for a in actors), return_exceptions=True
     )
     winners = [r for r in results if not isinstance(r, BaseException)]
     losers = [r for r in results if isinstance(r, BaseException)]
@@ -107,37 +128,37 @@ async def test_concurrent_claims_exactly_one_succeeds(world: World) -> None:
 
 async def test_a_claim_belongs_to_its_moderator_until_a_manager_overrides(world: World) -> None:
     report = await world.report()
-    await world.service.claim(GUILD, report.id, MOD_A)
-    for attempt in (world.service.unclaim(GUILD, report.id, MOD_B),
-                    world.service.approve(GUILD, report.id, MOD_B),
-                    world.service.dismiss(GUILD, report.id, MOD_B, reason="no")):
+    await world.lifecycle.claim(GUILD, report.id, MOD_A)
+    for attempt in (world.lifecycle.unclaim(GUILD, report.id, MOD_B),
+                    world.lifecycle.approve(GUILD, report.id, MOD_B),
+                    world.lifecycle.dismiss(GUILD, report.id, MOD_B, reason="no")):
         with pytest.raises(NotAllowed, match="claimed by <@90001>"):
             await attempt
     with pytest.raises(InvalidInput, match="You already claimed"):
-        await world.service.claim(GUILD, report.id, MOD_A)
+        await world.lifecycle.claim(GUILD, report.id, MOD_A)
     # Someone with Manage Server can release a claim left behind.
-    await world.service.unclaim(GUILD, report.id, ADMIN)
+    await world.lifecycle.unclaim(GUILD, report.id, ADMIN)
     with pytest.raises(InvalidInput, match="is not claimed"):
-        await world.service.unclaim(GUILD, report.id, MOD_A)
+        await world.lifecycle.unclaim(GUILD, report.id, MOD_A)
 
 
 async def test_approve_releases_and_dismiss_skips_held_deliveries(world: World) -> None:
     first = await world.report(deliveries=(("bungie", "held"), ("sanctions", "held")))
-    outcome = await world.service.approve(GUILD, first.id, MOD_A)
+    outcome = await world.lifecycle.approve(GUILD, first.id, MOD_A)
     assert outcome.report.status == "forwarded" and outcome.report.decided_by == MOD_A.user_id
     assert {d.status for d in await world.store.deliveries.for_report(first.id)} == {"pending"}
     kinds = [e.kind for e in world.events if e.report_id == first.id]
     assert kinds[-2:] == [EventKind.DELIVERIES_QUEUED, EventKind.REPORT_CHANGED]
 
     second = await world.report()
-    await world.service.dismiss(GUILD, second.id, MOD_A, reason="  not a violation  ")
+    await world.lifecycle.dismiss(GUILD, second.id, MOD_A, reason="  not a violation  ")
     stored = await world.store.reports.get(second.id)
     assert stored is not None and stored.decision_reason == "not a violation"
     assert {d.status for d in await world.store.deliveries.for_report(second.id)} == {"skipped"}
     with pytest.raises(InvalidInput, match="already dismissed by <@90001>"):
-        await world.service.approve(GUILD, second.id, MOD_B)
+        await world.lifecycle.approve(GUILD, second.id, MOD_B)
     with pytest.raises(InvalidInput, match="Please give a reason"):
-        await world.service.dismiss(GUILD, (await world.report()).id, MOD_A, reason=" ")
+        await world.lifecycle.dismiss(GUILD, (await world.report()).id, MOD_A, reason=" ")
 
     # The reporter hears the outcome, never who decided it.
     texts = [n.text + (n.title or "") for _, n in world.notifier.sent]
@@ -149,60 +170,60 @@ async def test_auto_mode_reports_are_forwarded_on_arrival(world: World) -> None:
     report = await world.report(deliveries=(("sanctions", "pending"),))
     stored = await world.store.reports.get(report.id)
     assert stored is not None and stored.status == "forwarded" and stored.decided_by is None
-    card = await world.service.card(stored)
+    card = await world.card(stored)
     assert card.actions == ()  # nothing to decide
     assert card.history[-1].text == "Forwarded automatically (auto mode)"
     with pytest.raises(InvalidInput, match="already forwarded"):
-        await world.service.dismiss(GUILD, report.id, ADMIN, reason="late")
+        await world.lifecycle.dismiss(GUILD, report.id, ADMIN, reason="late")
 
 
 async def test_reporter_replies_only_to_questions_and_only_a_few_times(world: World) -> None:
     report = await world.report()
     with pytest.raises(InvalidInput, match="have not asked anything"):
-        await world.service.reply(GUILD, REPORTER, report.number, "extra")
-    await world.service.ask_reporter(GUILD, report.id, MOD_A, question="When?")
+        await world.lifecycle.reply(GUILD, REPORTER, report.number, "extra")
+    await world.lifecycle.ask_reporter(GUILD, report.id, MOD_A, question="When?")
     [(to, notice)] = world.notifier.sent
     assert to == REPORTER and "When?" in notice.text and "/reply number:1" in notice.text
     with pytest.raises(InvalidInput, match="no report #1"):
-        await world.service.reply(GUILD, REPORTER + 1, report.number, "not mine")
+        await world.lifecycle.reply(GUILD, REPORTER + 1, report.number, "not mine")
     for answer in ("a", "b", "c"):
-        await world.service.reply(GUILD, REPORTER, report.number, answer)
+        await world.lifecycle.reply(GUILD, REPORTER, report.number, answer)
     with pytest.raises(InvalidInput, match="already answered"):
-        await world.service.reply(GUILD, REPORTER, report.number, "d")
-    card = await world.service.card(report)
+        await world.lifecycle.reply(GUILD, REPORTER, report.number, "d")
+    card = await world.card(report)
     assert [n.kind for n in card.notes] == ["info_request", "reply", "reply", "reply"]
     # The reporter's own steps carry no name in the history.
     assert all(h.actor_id != REPORTER for h in card.history)
 
     world.notifier.outcome = DmOutcome.DMS_CLOSED
-    told = await world.service.ask_reporter(GUILD, report.id, MOD_A, question="Clip?")
+    told = await world.lifecycle.ask_reporter(GUILD, report.id, MOD_A, question="Clip?")
     assert told.message is not None and "DMs are closed" in told.message
 
 
 async def test_card_actions_follow_the_state(world: World) -> None:
     report = await world.report(deliveries=(("bungie", "held"),))
-    card = await world.service.card(report)
+    card = await world.card(report)
     assert card.actions == (ReviewAction.CLAIM, ReviewAction.APPROVE, ReviewAction.DISMISS,
                             ReviewAction.ASK)
-    claimed = (await world.service.claim(GUILD, report.id, MOD_A)).report
-    assert (await world.service.card(claimed)).actions[0] is ReviewAction.UNCLAIM
-    await world.service.approve(GUILD, report.id, MOD_A)
+    claimed = (await world.lifecycle.claim(GUILD, report.id, MOD_A)).report
+    assert (await world.card(claimed)).actions[0] is ReviewAction.UNCLAIM
+    await world.lifecycle.approve(GUILD, report.id, MOD_A)
     assert await world.store.deliveries.start_attempt(report.id, "bungie") is not None
     await world.store.deliveries.finish(report.id, "bungie", status="failed", error="2702")
     failed = await world.store.reports.get(report.id)
     assert failed is not None
-    card = await world.service.card(failed)
+    card = await world.card(failed)
     assert card.actions == (ReviewAction.RETRY,) and card.retry_destinations == ("bungie",)
-    await world.service.retry(GUILD, report.id, "bungie", MOD_A)
+    await world.lifecycle.retry(GUILD, report.id, "bungie", MOD_A)
     with pytest.raises(InvalidInput, match="is pending, not failed"):
-        await world.service.retry(GUILD, report.id, "bungie", MOD_A)
+        await world.lifecycle.retry(GUILD, report.id, "bungie", MOD_A)
 
 
 async def test_limits_are_checked_before_saving(world: World) -> None:
     with pytest.raises(InvalidInput, match="short_seconds` must be between 1 and 86400"):
-        await world.service.set_limits(GUILD, 1, {"short_seconds": 0, "hour_count": 3})
+        await world.server_settings.set_limits(GUILD, 1, {"short_seconds": 0, "hour_count": 3})
     assert (await world.store.guilds.get(GUILD)).limits.hour_count == 5  # nothing changed
-    limits = await world.service.set_limits(GUILD, 1, {"hour_count": 3})
+    limits = await world.server_settings.set_limits(GUILD, 1, {"hour_count": 3})
     assert limits.hour_count == 3
 
 
@@ -213,17 +234,21 @@ async def test_checklist(world: World, tmp_path: Path) -> None:
         moderator_role_exists=False,
     )
     await world.store.guilds.update(GUILD, actor_id=None, review_channel_id=5)
-    items = {i.subject: i for i in await world.service.checklist(GUILD, facts)}
+    items = {i.subject: i for i in await world.server_settings.checklist(GUILD, facts)}
     assert items["Review channel"].state is CheckState.PROBLEM
     assert "lacks Attach Files in #mods" in items["Review channel"].detail
     assert items["Moderator role"].state is CheckState.PROBLEM
     assert items["Destinations"].state is CheckState.PROBLEM
 
-    world.service.settings = load_settings(
+    with_bungie = load_settings(
         require_token=False, database_path=tmp_path / "warden.db", bungie_api_key="k",
         bungie_report_mode=BungieReportMode.AUTO,
     )
-    items = {i.subject: i for i in await world.service.checklist(GUILD, facts)}
+    async with AsyncExitStack() as stack:
+        registry = destination_registry(with_bungie, world.store, world.notifier,
+                                        bungie=open_bungie(with_bungie, stack))
+        server = ServerSettings(store=world.store, destinations=registry, retention_days=0)
+        items = {i.subject: i for i in await server.checklist(GUILD, facts)}
     # No account linking on this installation: Bungie can only take hand-off links.
     assert "hand-off" in items["Bungie.net"].detail
     assert "account linking is off" in items["Bungie.net"].detail
@@ -249,6 +274,6 @@ def test_csv_cells_never_become_formulas() -> None:
 async def test_errors_are_user_facing(world: World) -> None:
     report = await world.report()
     with pytest.raises(UserFacingError):
-        await world.service.show(GUILD, 42, MOD_A)
-    card = await world.service.show(GUILD, report.number, MOD_A)
+        await world.queries.show(GUILD, 42, MOD_A)
+    card = await world.queries.show(GUILD, report.number, MOD_A)
     assert card.reporter is not None and card.reporter.discord_id == REPORTER

@@ -12,12 +12,9 @@ was lost is never repeated: the row fails with a reason a moderator can read.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Callable
 
-from bot.apis.bungie import BungieClient, handoff_url
+from bot.apis.bungie import BungieClient, handoff_url, parse_reason_map
 from bot.apis.errors import (
     AmbiguousSend,
     ApiError,
@@ -28,9 +25,10 @@ from bot.apis.errors import (
     Throttled,
     Unavailable,
 )
-from bot.domain import Destination, Provider, Reason, Report
+from bot.domain import Destination, NewReport, Provider, Reason, Report
 from bot.errors import UserFacingError
-from bot.notify import DmOutcome, Notifier
+from bot.notify import Notifier
+from bot.services.delivery.bungie_mode import BungieMode
 from bot.services.delivery.bungie_reasons import ReasonCatalog
 from bot.services.delivery.outbox import (
     MAY_HAVE_LANDED,
@@ -42,14 +40,20 @@ from bot.services.delivery.outbox import (
     Retry,
     Sent,
 )
+from bot.services.delivery.registry import (
+    DestinationContext,
+    DestinationSpec,
+    PlannedDelivery,
+    unconfigured,
+)
 from bot.services.linking.service import LinkingService
-from bot.services.reporting.service import BUNGIE_MODE_KEY, effective_bungie_mode
 from bot.services.reporting.text import handoff_notice
-from bot.settings import BungieReportMode, Settings
-from bot.store import Store
+from bot.services.status import CheckItem, CheckState
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+NAME = "Bungie.net"
 SCOPE_NOT_GRANTED = "2108"
 SUBMISSION_FAILED = "2702"
 
@@ -61,21 +65,18 @@ class BungieSender:
         self,
         client: BungieClient,
         *,
-        store: Store,
         settings: Settings,
+        mode: BungieMode,
         linking: LinkingService | None,
-        notifier: Callable[[], Notifier | None],
+        notifier: Notifier,
         reasons: ReasonCatalog,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
-        self._store = store
         self._settings = settings
+        self._mode = mode
         self._linking = linking
         self._notifier = notifier
         self._reasons = reasons
-        self._clock = clock
-        self._learn_lock = asyncio.Lock()
 
     async def deliver(self, attempt: Attempt) -> Outcome:
         report = attempt.report
@@ -89,10 +90,9 @@ class BungieSender:
                 "and Bungie offers no way to check, so it is not filed again (that would "
                 "report the player twice)"
             )
-        mode = await effective_bungie_mode(self._store, self._settings, self._linking)
-        if mode is BungieReportMode.HANDOFF:
+        if await self._mode.hands_off():
             return await self._hand_off(report, url, "Warden files Bungie.net reports by hand-off")
-        assert self._linking is not None  # effective_bungie_mode guarantees it
+        assert self._linking is not None  # without linking the mode is always hand-off
         try:
             token = await self._linking.access_token(report.reporter_id, Provider.BUNGIE)
         except UserFacingError:
@@ -109,7 +109,7 @@ class BungieSender:
             )
         except MissingPermission as exc:
             if exc.code == SCOPE_NOT_GRANTED:
-                await self._learn_handoff()
+                await self._mode.learn_handoff()
             return await self._hand_off(report, url, f"Bungie.net refused direct reports "
                                                      f"[{exc.code}]")
         except AuthError as exc:
@@ -137,29 +137,75 @@ class BungieSender:
 
     async def _hand_off(self, report: Report, url: str, why: str) -> Outcome:
         assert report.activity_id is not None
-        notifier = self._notifier()
-        dm = DmOutcome.FAILED
-        if notifier is not None:
-            dm = await notifier.send_dm(
-                report.reporter_id, handoff_notice(report.number, report.activity_id, url)
-            )
+        dm = await self._notifier.send_dm(
+            report.reporter_id, handoff_notice(report.number, report.activity_id, url, NAME)
+        )
         log.info("bungie: report %s handed off to its reporter (%s); DM %s", report.id, why,
                  dm.value)
         return HandedOff(url, {"why": why, "dm": dm.value})
 
-    async def _learn_handoff(self) -> None:
-        """Bungie says this application lacks the report scope: remember it, once."""
-        if self._settings.bungie_report_mode is not BungieReportMode.AUTO:
-            return
-        async with self._learn_lock:
-            current = await self._store.kv.get(BUNGIE_MODE_KEY)
-            if isinstance(current, dict) and current.get("mode") == "handoff":
-                return
-            await self._store.kv.set(
-                BUNGIE_MODE_KEY,
-                {"mode": BungieReportMode.HANDOFF.value, "since": self._clock(),
-                 "because": "Bungie.net answered 2108 (AccessNotPermittedByApplicationScope)"},
-                audit_action="bungie.report_mode_changed",
+
+async def plan(report: NewReport) -> PlannedDelivery:
+    dest, name = Destination.BUNGIE, NAME
+    if report.reporter_destiny_membership_id is None:
+        return PlannedDelivery(dest, name, False,
+                               "link your Bungie.net account with `/link bungie`", Provider.BUNGIE)
+    if report.activity_id is None:
+        return PlannedDelivery(dest, name, False, "Bungie.net only takes reports about one "
+                                                  "activity: give the activity to report there too")
+    if report.target_character_id is None:
+        return PlannedDelivery(dest, name, False, "I don't know this player's Bungie.net account")
+    return PlannedDelivery(dest, name, True)
+
+
+def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
+    settings = ctx.settings
+    client = ctx.bungie
+    if client is None:
+        return unconfigured(
+            Destination.BUNGIE, NAME, detail="reports are not sent to Bungie.net.",
+            fix="set BUNGIE_API_KEY (and the OAuth client) to forward reports to Bungie.net",
+        )
+    reasons = ReasonCatalog(client, ctx.store.kv, parse_reason_map(settings.bungie_reason_map))
+    mode = ctx.bungie_mode
+
+    async def planned(report: NewReport) -> PlannedDelivery:
+        step = await plan(report)
+        if step.included and await mode.hands_off():
+            return PlannedDelivery(step.destination, step.label, True,
+                                   note="you get a link to file it yourself")
+        return step
+
+    async def probe() -> list[CheckItem]:
+        try:
+            await client.get_manifest_version()
+        except AuthError as exc:
+            return [CheckItem(CheckState.PROBLEM, NAME, f"API key refused ({exc.message}); copy "
+                              "the key from https://www.bungie.net/en/Application into "
+                              "BUNGIE_API_KEY")]
+        except ApiError as exc:
+            return [CheckItem(CheckState.PROBLEM, NAME, f"cannot reach the API ({exc}); check "
+                              "BUNGIE_API_BASE_URL and the network, or try again later")]
+        table = await reasons.table()
+        where = "live manifest" if table.source == "live" else "packaged snapshot"
+        return [CheckItem(CheckState.OK, NAME, "API key accepted"),
+                CheckItem(CheckState.OK, f"{NAME} report reasons",
+                          f"loaded from the {where} (version {table.manifest_version})")]
+
+    async def setup_item() -> CheckItem:
+        detail = f"API key set; {await mode.describe()}."
+        if not settings.bungie_oauth_enabled:
+            return CheckItem(
+                CheckState.INFO, NAME, detail + " No OAuth client is set, so reporters "
+                "cannot link Bungie accounts and direct submission is impossible.",
+                "The bot's operator sets BUNGIE_CLIENT_ID and BUNGIE_CLIENT_SECRET.",
             )
-        log.warning("bungie: this application may not file reports (2108); switching the "
-                    "installation to hand-off links")
+        return CheckItem(CheckState.OK, NAME, detail)
+
+    sender = BungieSender(client, settings=settings, mode=mode, linking=ctx.linking,
+                          notifier=ctx.notifier, reasons=reasons)
+    return DestinationSpec(
+        key=Destination.BUNGIE, name=NAME, configured=True, plan=planned, sender=sender,
+        probe=probe, setup_item=setup_item,
+        links=(Provider.BUNGIE,) if settings.bungie_oauth_enabled else (),
+    )

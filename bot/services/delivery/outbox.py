@@ -25,10 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.domain import Delivery, Destination, Report
+from bot.domain import Delivery, DeliveryStatus, Report
 from bot.log_context import bind_log_ids
 from bot.metrics import WardenMetrics
-from bot.services.events import Event, EventBus, EventKind
+from bot.services.events import Event, EventBus, EventKind, Listening
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,9 @@ class Skipped:
 
 
 Outcome = Sent | HandedOff | Retry | Failed | Skipped
-_FINAL_STATUS: dict[type, str] = {
-    Sent: "sent", HandedOff: "handed_off", Failed: "failed", Skipped: "skipped",
+_FINAL_STATUS: dict[type, DeliveryStatus] = {
+    Sent: DeliveryStatus.SENT, HandedOff: DeliveryStatus.HANDED_OFF,
+    Failed: DeliveryStatus.FAILED, Skipped: DeliveryStatus.SKIPPED,
 }
 
 
@@ -104,7 +105,8 @@ class Attempt:
 
 
 class Sender(Protocol):
-    destination: Destination
+    @property
+    def destination(self) -> str: ...
 
     async def deliver(self, attempt: Attempt) -> Outcome: ...
 
@@ -140,12 +142,12 @@ class OutboxWorker:
         senders: Sequence[Sender],
         policy: OutboxPolicy = OutboxPolicy(),
         clock: Callable[[], float] = time.time,
-        metrics: WardenMetrics | None = None,
+        metrics: WardenMetrics,
     ) -> None:
         self._store = store
-        self._metrics = metrics or WardenMetrics()
+        self._metrics = metrics
         self._events = events
-        self._senders = {Destination(s.destination): s for s in senders}
+        self._senders = {s.destination: s for s in senders}
         self._policy = policy
         self._clock = clock
         self._wake = asyncio.Event()
@@ -169,7 +171,6 @@ class OutboxWorker:
             log.warning("outbox: %d delivery attempt(s) were interrupted by the last stop; "
                         "they will be checked with the upstream before any resend", recovered)
         self._stopping = False
-        self._events.subscribe(EventKind.DELIVERIES_QUEUED, self._on_queued)
         self._loop_task = asyncio.create_task(self._run(), name="warden-outbox")
         log.info("outbox: started (%d at a time)", self._policy.concurrency)
 
@@ -182,7 +183,6 @@ class OutboxWorker:
         if self._loop_task is None:
             return
         self._stopping = True
-        self._events.unsubscribe(EventKind.DELIVERIES_QUEUED, self._on_queued)
         self._wake.set()
         await asyncio.gather(self._loop_task, return_exceptions=True)
         self._loop_task = None
@@ -196,8 +196,8 @@ class OutboxWorker:
                 log.warning("outbox: %d attempt(s) cut short by the stop", len(pending))
         log.info("outbox: stopped")
 
-    def wake(self) -> None:
-        self._wake.set()
+    def listens(self) -> Listening:
+        return {EventKind.DELIVERIES_QUEUED: self._on_queued}
 
     async def _on_queued(self, event: Event) -> None:
         self._wake.set()
@@ -291,7 +291,7 @@ class OutboxWorker:
         )
 
     async def _deliver(self, claimed: Delivery, report: Report | None) -> Outcome:
-        sender = self._senders.get(Destination(claimed.destination))
+        sender = self._senders.get(claimed.destination)
         if sender is None:
             return Failed(f"{NOT_SENT}{claimed.destination} is not configured on this Warden")
         if report is None:
@@ -302,22 +302,26 @@ class OutboxWorker:
         deliveries = self._store.deliveries
         rid, dest = claimed.report_id, claimed.destination
         if isinstance(outcome, Sent):
-            await deliveries.finish(rid, dest, status="sent", upstream_id=outcome.upstream_id,
+            await deliveries.finish(rid, dest, status=DeliveryStatus.SENT,
+                                    upstream_id=outcome.upstream_id,
                                     details=outcome.details)
         elif isinstance(outcome, HandedOff):
-            await deliveries.finish(rid, dest, status="handed_off", handoff_url=outcome.url,
+            await deliveries.finish(rid, dest, status=DeliveryStatus.HANDED_OFF,
+                                    handoff_url=outcome.url,
                                     details=outcome.details)
         elif isinstance(outcome, Failed):
-            await deliveries.finish(rid, dest, status="failed", error=outcome.error,
+            await deliveries.finish(rid, dest, status=DeliveryStatus.FAILED,
+                                    error=outcome.error,
                                     details=outcome.details)
         elif isinstance(outcome, Skipped):
-            await deliveries.finish(rid, dest, status="skipped", error=outcome.reason)
+            await deliveries.finish(rid, dest, status=DeliveryStatus.SKIPPED,
+                                    error=outcome.reason)
         else:
             await self._retry(claimed, outcome)
             return
         status = _FINAL_STATUS[type(outcome)]
         self._count_final(claimed, status)
-        log.log(logging.WARNING if status == "failed" else logging.INFO,
+        log.log(logging.WARNING if status is DeliveryStatus.FAILED else logging.INFO,
                 "outbox: report %s to %s: %s after %d attempt(s)%s", rid, dest, status,
                 claimed.attempts, f": {outcome.error}" if isinstance(outcome, Failed) else "",
                 extra=_fields(claimed, status))
@@ -335,14 +339,14 @@ class OutboxWorker:
         if claimed.attempts >= policy.max_attempts or age >= policy.give_up_after:
             tries = f"{claimed.attempts} attempt{'s' if claimed.attempts != 1 else ''}"
             await self._store.deliveries.finish(
-                claimed.report_id, claimed.destination, status="failed",
+                claimed.report_id, claimed.destination, status=DeliveryStatus.FAILED,
                 error=f"{outcome.error} (gave up after {tries})",
                 details={"attempts": claimed.attempts},
             )
-            self._count_final(claimed, "failed")
+            self._count_final(claimed, DeliveryStatus.FAILED)
             log.warning("outbox: report %s to %s failed after %s: %s", claimed.report_id,
                         claimed.destination, tries, outcome.error,
-                        extra=_fields(claimed, "failed"))
+                        extra=_fields(claimed, DeliveryStatus.FAILED))
             return
         # The upstream's own wait hint is honoured as given; only our backoff is capped.
         if outcome.after is not None:

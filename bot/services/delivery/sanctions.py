@@ -23,7 +23,7 @@ from bot.apis.errors import (
     Unavailable,
 )
 from bot.apis.sanctions import WARDEN_REPORT_ID_KEY, CreateReport, ReportResult, SanctionsClient
-from bot.domain import Destination, Evidence, Provider, Reason, Report
+from bot.domain import Destination, Evidence, NewReport, Provider, Reason, Report
 from bot.errors import UserFacingError
 from bot.services.delivery.outbox import (
     MAY_HAVE_LANDED,
@@ -34,12 +34,20 @@ from bot.services.delivery.outbox import (
     Retry,
     Sent,
 )
+from bot.services.delivery.registry import (
+    DestinationContext,
+    DestinationSpec,
+    PlannedDelivery,
+    unconfigured,
+)
 from bot.services.linking.service import LinkingService
 from bot.services.reporting.typed_input import custom_value
+from bot.services.status import CheckItem, CheckState
 
 log = logging.getLogger(__name__)
 
-NAME = "game backend"
+NAME = "Game backend"
+_THE = "the game backend"
 
 
 def report_body(report: Report, *, source: UUID | None) -> CreateReport:
@@ -98,25 +106,25 @@ class SanctionsSender:
             result, via = await self._create(report, target, source, token)
         except MissingPermission as exc:
             return Failed(
-                f"{NOT_SENT}the {NAME} refused Warden's credentials for filing reports on "
+                f"{NOT_SENT}{_THE} refused Warden's credentials for filing reports on "
                 "players' behalf (they need sanction:report:create:any); ask the operator "
                 f"[{exc.code or 'insufficient_permissions'}]"
             )
         except NotFound as exc:
-            return Failed(f"{NOT_SENT}the {NAME} has no player `{target}` [{exc.code}]")
+            return Failed(f"{NOT_SENT}{_THE} has no player `{target}` [{exc.code}]")
         except InvalidRequest as exc:
             field = f" ({exc.field})" if exc.field else ""
-            return Failed(f"{NOT_SENT}the {NAME} refused the report{field}: {exc.message}")
+            return Failed(f"{NOT_SENT}{_THE} refused the report{field}: {exc.message}")
         except Throttled as exc:
-            return Retry(f"{NOT_SENT}the {NAME} asked Warden to slow down", after=exc.retry_after)
+            return Retry(f"{NOT_SENT}{_THE} asked Warden to slow down", after=exc.retry_after)
         except AmbiguousSend as exc:
             return Retry(f"{MAY_HAVE_LANDED}{exc.message}")
         except Unavailable as exc:
-            return Retry(f"{NOT_SENT}the {NAME} is unavailable: {exc.message}",
+            return Retry(f"{NOT_SENT}{_THE} is unavailable: {exc.message}",
                          after=exc.retry_after)
         except ApiError as exc:
             code = f" [{exc.code}]" if exc.code else ""
-            return Retry(f"{NOT_SENT}the {NAME} answered: {exc.message}{code}")
+            return Retry(f"{NOT_SENT}{_THE} answered: {exc.message}{code}")
         return Sent(result.report_id, {"via": via})
 
     async def _reconcile(self, report: Report, source: UUID, token: str | None) -> Outcome | None:
@@ -126,14 +134,14 @@ class SanctionsSender:
             found = await self._find(source, str(report.id), token)
         except MissingPermission as exc:
             return Failed(
-                f"{MAY_HAVE_LANDED}an earlier attempt may have reached the {NAME}, and Warden "
+                f"{MAY_HAVE_LANDED}an earlier attempt may have reached {_THE}, and Warden "
                 "may not read sent reports to check, so it is not sent again (a moderator can "
                 f"look upstream for warden_report_id {report.id}) "
                 f"[{exc.code or 'insufficient_permissions'}]"
             )
         except ApiError as exc:
             # Still unknown: the next attempt checks again before anything is sent.
-            return Retry(f"{MAY_HAVE_LANDED}could not check the {NAME} for an earlier attempt "
+            return Retry(f"{MAY_HAVE_LANDED}could not check {_THE} for an earlier attempt "
                          f"({exc.message})", after=getattr(exc, "retry_after", None))
         if found is None:
             return None
@@ -176,3 +184,48 @@ class SanctionsSender:
                          report.reporter_id, exc.code)
         body = report_body(report, source=source)
         return await self._client.create_report(target, body), "service"
+
+
+async def plan(report: NewReport) -> PlannedDelivery:
+    dest, name = Destination.SANCTIONS, NAME
+    if report.reporter_player_uuid is None:
+        return PlannedDelivery(dest, name, False, "link your game account with `/link game`",
+                               Provider.GAME)
+    if report.target_player_uuid is None:
+        return PlannedDelivery(dest, name, False, "I don't know this player's game account: "
+                                                  "report them by game player id to send it there")
+    return PlannedDelivery(dest, name, True)
+
+
+def sanctions_destination(ctx: DestinationContext) -> DestinationSpec:
+    client = ctx.sanctions
+    if client is None:
+        return unconfigured(
+            Destination.SANCTIONS, NAME, detail="reports are not sent to the game backend.",
+            fix="set SANCTIONS_API_BASE_URL, SANCTIONS_CLIENT_ID and SANCTIONS_CLIENT_SECRET "
+                "to forward reports to the game backend",
+        )
+
+    async def probe() -> list[CheckItem]:
+        try:
+            result = await client.probe()
+        except MissingPermission as exc:
+            return [CheckItem(CheckState.PROBLEM, NAME, f"{exc.message}; ask the studio for "
+                              "sanction:report:create:any and sanction:report:read:source-any")]
+        except AuthError as exc:
+            return [CheckItem(CheckState.PROBLEM, NAME, f"service token refused ({exc.message}); "
+                              "check SANCTIONS_CLIENT_ID and SANCTIONS_CLIENT_SECRET")]
+        except ApiError as exc:
+            return [CheckItem(CheckState.PROBLEM, NAME, f"cannot reach the API ({exc}); check "
+                              "SANCTIONS_API_BASE_URL and the network")]
+        state = CheckState.OK if result.ok else CheckState.PROBLEM
+        return [CheckItem(state, NAME, text) for text in result.lines()]
+
+    async def setup_item() -> CheckItem:
+        return CheckItem(CheckState.OK, NAME, "sanctions API credentials set.")
+
+    return DestinationSpec(
+        key=Destination.SANCTIONS, name=NAME, configured=True, plan=plan,
+        sender=SanctionsSender(client, linking=ctx.linking), probe=probe, setup_item=setup_item,
+        links=(Provider.GAME,),
+    )

@@ -144,14 +144,14 @@ class LinkingService:
         box: TokenBox,
         public_base_url: str,
         providers: Iterable[LinkProvider],
-        notifier: Notifier | None = None,
+        notifier: Notifier,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._box = box
         self._base = public_base_url.rstrip("/")
         self._providers: dict[Provider, LinkProvider] = {p.provider: p for p in providers}
-        self.notifier = notifier
+        self._notifier = notifier
         self._clock = clock
         # One lock per link, dropped when nobody holds or waits for it.
         self._locks: weakref.WeakValueDictionary[tuple[int, Provider], asyncio.Lock] = (
@@ -190,9 +190,7 @@ class LinkingService:
             ),
             buttons=(LinkButton(label=f"Link {label} account", url=url),),
         )
-        outcome = DmOutcome.FAILED
-        if self.notifier is not None:
-            outcome = await self.notifier.send_dm(discord_user_id, notice)
+        outcome = await self._notifier.send_dm(discord_user_id, notice)
         return LinkOffer(url=url, expires_at=expires_at, dm=outcome, provider_label=label)
 
     async def relink_buttons(
@@ -370,8 +368,6 @@ class LinkingService:
     async def _confirm(
         self, user: int, provider: Provider, name: str, platform: str | None
     ) -> None:
-        if self.notifier is None:
-            return
         label = PROVIDER_LABELS[provider]
         via = f" (signed in with {platform_label(platform)})" if platform else ""
         notice = Notice(
@@ -381,7 +377,7 @@ class LinkingService:
                 f"See your links with /links; remove this one with /unlink {provider.value}."
             ),
         )
-        outcome = await self.notifier.send_dm(user, notice)
+        outcome = await self._notifier.send_dm(user, notice)
         if outcome is not DmOutcome.SENT:
             log.info("link confirmation DM to user %s not delivered: %s", user, outcome.value)
 

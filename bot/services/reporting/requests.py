@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Destination, Evidence, Reason, Report
+from bot.domain import (
+    FINAL_DELIVERY_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    Evidence,
+    Reason,
+    Report,
+)
 from bot.notify import LinkButton
-from bot.services.reporting.plan import DESTINATION_LABELS, PlannedDelivery
+from bot.services.delivery.registry import PlannedDelivery
 from bot.services.reporting.targets import Identity
 
 
@@ -38,31 +45,27 @@ class Draft:
     activity_label: str | None
     review_first: bool
     """Moderators approve reports on this server before anything is forwarded."""
-    handoff: bool
-    """Bungie.net reports are handed to the reporter to file (no direct submission)."""
     link_buttons: tuple[LinkButton, ...] = ()
 
 
 @dataclass(frozen=True)
 class DeliveryState:
-    destination: Destination
-    status: str
+    destination: str
+    label: str
+    """The destination's name, as the member reads it."""
+    status: DeliveryStatus
     upstream_id: str | None
     handoff_url: str | None
     error: str | None
 
     @classmethod
-    def of(cls, delivery: Delivery) -> DeliveryState:
-        return cls(Destination(delivery.destination), delivery.status, delivery.upstream_id,
+    def of(cls, delivery: Delivery, label: str) -> DeliveryState:
+        return cls(delivery.destination, label, delivery.status, delivery.upstream_id,
                    delivery.handoff_url, delivery.last_error)
 
     @property
     def final(self) -> bool:
         return self.status in FINAL_DELIVERY_STATUSES
-
-    @property
-    def label(self) -> str:
-        return DESTINATION_LABELS[self.destination]
 
 
 @dataclass(frozen=True)
@@ -76,4 +79,4 @@ class ReportOutcome:
 
     @property
     def held(self) -> bool:
-        return any(d.status == "held" for d in self.deliveries)
+        return any(d.status is DeliveryStatus.HELD for d in self.deliveries)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from bot.apis.bungie import BungieClient, Pgcr
-from bot.domain import NewReport, Provider, ReportLimits, ReviewMode
+from bot.domain import DeliveryStatus, NewReport, Provider, ReportLimits, ReportStatus, ReviewMode
 from bot.errors import (
     InvalidInput,
     NeedsLink,
@@ -31,10 +31,10 @@ from bot.errors import (
 )
 from bot.metrics import WardenMetrics
 from bot.notify import DmOutcome, LinkButton, Notifier
-from bot.services.events import Event, EventBus, EventKind
+from bot.services.delivery.registry import DestinationRegistry, PlannedDelivery
+from bot.services.events import Event, EventBus, EventKind, Listening
 from bot.services.linking.service import LinkingService
 from bot.services.reporting.activities import ActivityDirectory, Choice
-from bot.services.reporting.plan import PlannedDelivery, plan_deliveries
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome, ReportRequest
 from bot.services.reporting.targets import SELF_REPORT, Identity, TargetResolver, reporter_entry
 from bot.services.reporting.text import DRAFT_TTL, outcome_notice
@@ -44,7 +44,6 @@ from bot.services.reporting.typed_input import (
     parse_activity,
     shown,
 )
-from bot.settings import BungieReportMode, Settings
 from bot.store import Store
 from bot.store.reports import Accepted, LimitHit
 
@@ -73,20 +72,20 @@ class ReportService:
         *,
         store: Store,
         events: EventBus,
-        settings: Settings,
+        destinations: DestinationRegistry,
         bungie: BungieClient | None,
-        linking: LinkingService | None = None,
-        notifier: Notifier | None = None,
+        linking: LinkingService | None,
+        notifier: Notifier,
+        metrics: WardenMetrics,
         clock: Callable[[], float] = time.time,
-        metrics: WardenMetrics | None = None,
     ) -> None:
         self._store = store
-        self._metrics = metrics or WardenMetrics()
+        self._metrics = metrics
         self._taking_reports = True
         self._events = events
-        self._settings = settings
+        self._destinations = destinations
         self._linking = linking
-        self.notifier = notifier
+        self._notifier = notifier
         self._clock = clock
         self.activities = ActivityDirectory(bungie, clock=clock)
         self.targets = TargetResolver(links=store.links, bungie=bungie)
@@ -94,7 +93,9 @@ class ReportService:
         self._told_live: dict[int, tuple[tuple[DeliveryState, ...], float]] = {}
         self._drafts_swept_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
-        events.subscribe(EventKind.DELIVERY_CHANGED, self._on_delivery_changed)
+
+    def listens(self) -> Listening:
+        return {EventKind.DELIVERY_CHANGED: self._on_delivery_changed}
 
     def stop_taking_reports(self) -> None:
         """From now on new reports and confirmations are refused with ``Restarting``
@@ -102,8 +103,7 @@ class ReportService:
         self._taking_reports = False
 
     async def close(self) -> None:
-        """Stop listening and let outcome DMs already under way finish."""
-        self._events.unsubscribe(EventKind.DELIVERY_CHANGED, self._on_delivery_changed)
+        """Let outcome DMs already under way finish."""
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5.0)
         for watch in self._watches.values():
@@ -205,7 +205,7 @@ class ReportService:
             match_id=activity.match_id,
             evidence=request.evidence,
         )
-        plan = plan_deliveries(new, self._settings)
+        plan = await self._destinations.plan(new)
         if not any(p.included for p in plan):
             raise self._nowhere_to_send(plan)
         report = await self._store.reports.create_draft(new, now=now)
@@ -221,7 +221,6 @@ class ReportService:
             plan=plan,
             activity_label=activity_label,
             review_first=guild.review_mode is ReviewMode.APPROVE,
-            handoff=await self.bungie_handoff_mode(),
             link_buttons=await self._link_buttons(request.reporter_id, missing),
         )
 
@@ -244,10 +243,10 @@ class ReportService:
         report = await self._store.reports.get(report_id)
         if report is None or report.reporter_id != actor_id:
             raise NotAllowed("Only the member who started this report can confirm it.")
-        if report.status == "cancelled":
+        if report.status is ReportStatus.CANCELLED:
             raise UserFacingError(f"Report #{report.number} was cancelled; nothing was sent. "
                                   "Start again with `/report`.")
-        if report.status != "draft":
+        if report.status is not ReportStatus.DRAFT:
             return await self.outcome(report_id)
         if not self._taking_reports:
             self._metrics.reports.inc(reason=report.reason, outcome="refused")
@@ -260,17 +259,19 @@ class ReportService:
                                   "and was dropped; nothing was sent. Start again with "
                                   "`/report`.")
         guild = await self._store.guilds.get(report.guild_id)
-        plan = [p for p in plan_deliveries(report, self._settings) if p.included]
+        planned = await self._destinations.plan(report)
+        plan = [p for p in planned if p.included]
         if not plan:
-            raise self._nowhere_to_send(plan_deliveries(report, self._settings))
-        initial = "held" if guild.review_mode is ReviewMode.APPROVE else "pending"
+            raise self._nowhere_to_send(planned)
+        initial = (DeliveryStatus.HELD if guild.review_mode is ReviewMode.APPROVE
+                   else DeliveryStatus.PENDING)
         if live_for is not None:
             loop = asyncio.get_running_loop()
             self._watches[report_id] = _Watch(loop.create_future(), now + live_for)
         result = await self._store.reports.accept(
             report_id,
             limits=guild.limits,
-            deliveries=[(p.destination.value, initial) for p in plan],
+            deliveries=[(p.destination, initial) for p in plan],
             actor_id=actor_id,
             now=now,
         )
@@ -286,7 +287,7 @@ class ReportService:
                      extra={"report_id": report_id, "guild_id": result.report.guild_id,
                             "reason": report.reason})
             await self._events.publish(Event(EventKind.REPORT_ACCEPTED, report_id))
-            if initial == "pending":
+            if initial is DeliveryStatus.PENDING:
                 await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
         return await self.outcome(report_id)
 
@@ -296,7 +297,9 @@ class ReportService:
         found = await self._store.report_views.with_deliveries(report_id)
         if found is None:
             raise UserFacingError("That report no longer exists.")
-        return ReportOutcome(found.report, tuple(DeliveryState.of(d) for d in found.deliveries))
+        name = self._destinations.name
+        return ReportOutcome(found.report, tuple(DeliveryState.of(d, name(d.destination))
+                                                 for d in found.deliveries))
 
     async def wait_outcome(self, report_id: int) -> ReportOutcome | None:
         """The final outcome while the caller's ``live_for`` lasts; None after that (the
@@ -361,9 +364,9 @@ class ReportService:
 
     async def _dm_outcome(self, outcome: ReportOutcome) -> None:
         reporter = outcome.report.reporter_id
-        if self.notifier is None or not await self._store.prefs.notify_dm(reporter):
+        if not await self._store.prefs.notify_dm(reporter):
             return
-        result = await self.notifier.send_dm(reporter, outcome_notice(outcome))
+        result = await self._notifier.send_dm(reporter, outcome_notice(outcome))
         if result is not DmOutcome.SENT:
             log.info("outcome DM for report %s not delivered: %s", outcome.report.id,
                      result.value)
@@ -392,16 +395,7 @@ class ReportService:
     async def set_notify_dm(self, discord_user_id: int, enabled: bool) -> None:
         await self._store.prefs.set_notify_dm(discord_user_id, enabled)
 
-    async def notify_dm(self, discord_user_id: int) -> bool:
-        return await self._store.prefs.notify_dm(discord_user_id)
-
     # ---- helpers ---------------------------------------------------------------------
-
-    async def bungie_handoff_mode(self) -> bool:
-        """Whether Bungie.net reports are currently handed to the reporter to file."""
-        return await effective_bungie_mode(self._store, self._settings, self._linking) is (
-            BungieReportMode.HANDOFF
-        )
 
     async def _expire_old_drafts(self, now: float) -> None:
         """Drafts nobody confirmed in time become cancelled, at most every few minutes."""
@@ -437,13 +431,10 @@ class ReportService:
         )
 
     def _linkable(self) -> list[Provider]:
-        found: list[Provider] = []
-        if self._linking is not None:
-            if self._settings.bungie_oauth_enabled and self._linking.configured(Provider.BUNGIE):
-                found.append(Provider.BUNGIE)
-            if self._settings.sanctions_enabled and self._linking.configured(Provider.GAME):
-                found.append(Provider.GAME)
-        return found
+        linking = self._linking
+        if linking is None:
+            return []
+        return [p for p in self._destinations.links() if linking.configured(p)]
 
     def _nowhere_to_send(self, steps: Sequence[PlannedDelivery]) -> UserFacingError:
         if not steps:
@@ -465,41 +456,8 @@ class ReportService:
             return ()
 
 
-async def effective_bungie_mode(store: Store, settings: Settings,
-                                linking: LinkingService | None) -> BungieReportMode:
-    """Direct or hand-off for the next Bungie report.
-
-    ``direct`` and ``handoff`` are the operator's word. ``auto`` submits directly until
-    Bungie answers 2108 (scope not granted), which is remembered for the installation.
-    Without account linking there are no member tokens, so only hand-off can work.
-    """
-    configured = settings.bungie_report_mode
-    if configured is BungieReportMode.HANDOFF or linking is None:
-        return BungieReportMode.HANDOFF
-    if configured is BungieReportMode.DIRECT:
-        return BungieReportMode.DIRECT
-    learned = await store.kv.get(BUNGIE_MODE_KEY)
-    if isinstance(learned, dict) and learned.get("mode") == BungieReportMode.HANDOFF.value:
-        return BungieReportMode.HANDOFF
-    return BungieReportMode.DIRECT
-
-
-BUNGIE_MODE_KEY = "bungie.report_mode"
-
-
 def _limit_error(hit: LimitHit, limits: ReportLimits, now: float) -> UserFacingError:
     message = limit_message(hit, limits, now)
     if hit.retry_at is None:
         return LimitReached(message)
     return RateLimited(message, retry_at=hit.retry_at)
-
-
-__all__ = [
-    "BUNGIE_MODE_KEY",
-    "Choice",
-    "Draft",
-    "ReportOutcome",
-    "ReportRequest",
-    "ReportService",
-    "effective_bungie_mode",
-]

@@ -6,7 +6,7 @@ DM reads exactly what they would have read in Discord's reply.
 
 from __future__ import annotations
 
-from bot.domain import Evidence, Reason
+from bot.domain import DeliveryStatus, Evidence, Reason
 from bot.notify import LinkButton, Notice
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome
 from bot.services.reporting.typed_input import duration_text
@@ -14,7 +14,10 @@ from bot.services.reporting.typed_input import duration_text
 DRAFT_TTL = 14 * 60.0
 """A draft must be confirmed while its interaction still lives (Discord: 15 minutes)."""
 DESCRIPTION_SHOWN = 1000
-HANDOFF_BUTTON = "File it on Bungie.net"
+
+
+def handoff_button(label: str) -> str:
+    return f"File it on {label}"
 
 
 def _quote(text: str, limit: int) -> str:
@@ -55,9 +58,7 @@ def summary_notice(draft: Draft) -> Notice:
     going = [p for p in draft.plan if p.included]
     lines.append("")
     lines.append("**Goes to:** " + ", ".join(
-        p.label + (" (you get a link to file it yourself)" if p.destination == "bungie"
-                   and draft.handoff else "")
-        for p in going
+        p.label + (f" ({p.note})" if p.note else "") for p in going
     ))
     for planned in draft.plan:
         if not planned.included:
@@ -73,29 +74,29 @@ def summary_notice(draft: Draft) -> Notice:
 
 def _state_line(state: DeliveryState) -> str:
     label = state.label
-    if state.status == "sent":
+    if state.status is DeliveryStatus.SENT:
         ref = f" (reference `{state.upstream_id}`)" if state.upstream_id else ""
         return f"**{label}:** delivered{ref}."
-    if state.status == "handed_off":
-        return (f"**{label}:** Bungie.net only accepts this report from you: open "
-                f"**{HANDOFF_BUTTON}** (also sent to you by DM). The activity and player are "
-                "already checked and filled in.")
-    if state.status == "failed":
+    if state.status is DeliveryStatus.HANDED_OFF:
+        return (f"**{label}:** {label} only accepts this report from you: open "
+                f"**{handoff_button(label)}** (also sent to you by DM). The activity and player "
+                "are already checked and filled in.")
+    if state.status is DeliveryStatus.FAILED:
         return (f"**{label}:** could not be delivered: {state.error or 'unknown error'}. "
                 "The server's moderators can see this and retry.")
-    if state.status == "skipped":
+    if state.status is DeliveryStatus.SKIPPED:
         why = f": {state.error}" if state.error else ""
         return f"**{label}:** not forwarded{why}."
-    if state.status == "held":
+    if state.status is DeliveryStatus.HELD:
         return f"**{label}:** waiting for a moderator's approval."
     return f"**{label}:** sending…"
 
 
 def _buttons(outcome: ReportOutcome) -> tuple[LinkButton, ...]:
     return tuple(
-        LinkButton(HANDOFF_BUTTON, d.handoff_url)
+        LinkButton(handoff_button(d.label), d.handoff_url)
         for d in outcome.deliveries
-        if d.status == "handed_off" and d.handoff_url
+        if d.status is DeliveryStatus.HANDED_OFF and d.handoff_url
     )
 
 
@@ -120,11 +121,11 @@ def outcome_notice(outcome: ReportOutcome) -> Notice:
                   buttons=_buttons(outcome))
 
 
-def handoff_notice(number: int, activity_id: int, url: str) -> Notice:
+def handoff_notice(number: int, activity_id: int, url: str, label: str) -> Notice:
     return Notice(
-        title=f"Report #{number}: file it on Bungie.net",
-        text=(f"Bungie.net only takes this report from you. I checked activity "
-              f"`{activity_id}` and found the player; the button opens Bungie.net's report "
+        title=f"Report #{number}: file it on {label}",
+        text=(f"{label} only takes this report from you. I checked activity "
+              f"`{activity_id}` and found the player; the button opens {label}'s report "
               "page for them. Sign in there and submit it."),
-        buttons=(LinkButton(HANDOFF_BUTTON, url),),
+        buttons=(LinkButton(handoff_button(label), url),),
     )

@@ -10,41 +10,49 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from bot.domain import Delivery, Destination, Note, Reason, Report
+from bot.domain import (
+    UNDECIDED_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    Note,
+    Reason,
+    Report,
+    ReportStatus,
+)
 from bot.services.reporting.activity_modes import mode_name
 from bot.store.audit import AuditEntry
+from bot.store.report_views import WithHistory
 
 # Bungie's public pages. The PGCR page is the one the report hand-off link builds on.
 BUNGIE_PROFILE_URL = "https://www.bungie.net/7/en/User/Profile/{membership_type}/{membership_id}"
 BUNGIE_PGCR_URL = "https://www.bungie.net/en/PGCR/{activity_id}"
 
-DESTINATION_LABELS: dict[str, str] = {
-    Destination.BUNGIE.value: "Bungie.net",
-    Destination.SANCTIONS.value: "Game backend",
-}
+DestinationNames = Callable[[str | None], str]
+"""The destination registry's ``name``: a delivery's destination as a person reads it."""
 
 STATUS_LABELS: dict[str, str] = {
-    "open": "Open",
-    "claimed": "Claimed",
-    "forwarded": "Forwarded",
-    "dismissed": "Dismissed",
-    "cancelled": "Cancelled",
-    "draft": "Draft",
+    ReportStatus.OPEN: "Open",
+    ReportStatus.CLAIMED: "Claimed",
+    ReportStatus.FORWARDED: "Forwarded",
+    ReportStatus.DISMISSED: "Dismissed",
+    ReportStatus.CANCELLED: "Cancelled",
+    ReportStatus.DRAFT: "Draft",
 }
 
 DELIVERY_LABELS: dict[str, str] = {
-    "held": "waiting for a moderator's approval",
-    "pending": "queued",
-    "in_flight": "sending",
-    "sent": "sent",
-    "handed_off": "handed off to the reporter",
-    "failed": "failed",
-    "skipped": "not sent",
+    DeliveryStatus.HELD: "waiting for a moderator's approval",
+    DeliveryStatus.PENDING: "queued",
+    DeliveryStatus.IN_FLIGHT: "sending",
+    DeliveryStatus.SENT: "sent",
+    DeliveryStatus.HANDED_OFF: "handed off to the reporter",
+    DeliveryStatus.FAILED: "failed",
+    DeliveryStatus.SKIPPED: "not sent",
 }
+
+_SHOWS_ERROR = (DeliveryStatus.FAILED, DeliveryStatus.PENDING, DeliveryStatus.SKIPPED)
 
 # Review posts show the newest history lines; /reports export has all of them.
 HISTORY_LINES = 12
@@ -125,7 +133,7 @@ class DeliveryView:
 
     @property
     def retryable(self) -> bool:
-        return self.status == "failed"
+        return self.status == DeliveryStatus.FAILED
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,7 @@ class ReviewCard:
 
     @property
     def awaiting_approval(self) -> bool:
-        return any(d.status == "held" for d in self.deliveries)
+        return any(d.status == DeliveryStatus.HELD for d in self.deliveries)
 
 
 def reason_label(value: str) -> str:
@@ -197,7 +205,7 @@ def available_actions(report: Report, deliveries: Sequence[Delivery]) -> tuple[R
     """The buttons that make sense in the report's current state (who may press them is
     decided when they are pressed)."""
     actions: list[ReviewAction] = []
-    undecided = report.status in ("open", "claimed")
+    undecided = report.status in UNDECIDED_STATUSES
     if report.status == "open":
         actions.append(ReviewAction.CLAIM)
     if report.status == "claimed":
@@ -208,7 +216,7 @@ def available_actions(report: Report, deliveries: Sequence[Delivery]) -> tuple[R
         actions.append(ReviewAction.DISMISS)
         if report.purged_at is None:
             actions.append(ReviewAction.ASK)
-    if any(d.status == "failed" for d in deliveries):
+    if any(d.status is DeliveryStatus.FAILED for d in deliveries):
         actions.append(ReviewAction.RETRY)
     return tuple(actions)
 
@@ -218,13 +226,14 @@ def build_card(
     deliveries: Sequence[Delivery],
     notes: Sequence[Note],
     history: Sequence[AuditEntry],
+    names: DestinationNames,
 ) -> ReviewCard:
     copies = _evidence_copies(history)
     lines = [
         # The reporter's own steps carry no name: the Reporter field (staff only) says who.
         dataclasses.replace(line, actor_id=None) if line.actor_id == report.reporter_id else line
         for entry in history
-        if (line := history_line(entry)) is not None
+        if (line := history_line(entry, names)) is not None
     ]
     return ReviewCard(
         report_id=report.id,
@@ -269,17 +278,17 @@ def build_card(
         deliveries=tuple(
             DeliveryView(
                 destination=d.destination,
-                label=DESTINATION_LABELS.get(d.destination, d.destination),
+                label=names(d.destination),
                 status=d.status,
                 status_label=DELIVERY_LABELS.get(d.status, d.status),
                 attempts=d.attempts,
                 upstream_id=d.upstream_id,
                 handoff_url=d.handoff_url,
-                error=d.last_error if d.status in ("failed", "pending", "skipped") else None,
+                error=d.last_error if d.status in _SHOWS_ERROR else None,
             )
             for d in deliveries
         ),
-        claimed_by=report.claimed_by if report.status == "claimed" else None,
+        claimed_by=report.claimed_by if report.status is ReportStatus.CLAIMED else None,
         decided_by=report.decided_by,
         decision_reason=report.decision_reason,
         notes=tuple(NoteView(n.created_at, n.kind, n.author_id, n.body) for n in notes),
@@ -316,14 +325,11 @@ def _evidence_copies(history: Sequence[AuditEntry]) -> dict[str, str]:
     return {}
 
 
-def _dest(details: dict[str, Any]) -> str:
-    value = str(details.get("destination", ""))
-    return DESTINATION_LABELS.get(value, value or "a destination")
-
-
-def history_line(entry: AuditEntry) -> HistoryLine | None:
+def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | None:
     """One human line per audit row about a report; None for rows not worth showing."""
     d = entry.details
+    dest = names(str(d.get("destination") or "") or None)
+
     actor = entry.actor_id
     text: str | None
     match entry.action:
@@ -346,17 +352,17 @@ def history_line(entry: AuditEntry) -> HistoryLine | None:
         case "report.note":
             text = "Added a note"
         case "delivery.sent":
-            text = f"Sent to {_dest(d)}"
+            text = f"Sent to {dest}"
         case "delivery.handed_off":
-            text = f"{_dest(d)}: hand-off link given to the reporter"
+            text = f"{dest}: hand-off link given to the reporter"
         case "delivery.failed":
-            text = f"{_dest(d)} delivery failed: {d.get('error') or 'no details'}"
+            text = f"{dest} delivery failed: {d.get('error') or 'no details'}"
         case "delivery.skipped":
-            text = f"{_dest(d)}: not sent ({d.get('error') or 'skipped'})"
+            text = f"{dest}: not sent ({d.get('error') or 'skipped'})"
         case "delivery.retry_scheduled":
-            text = f"{_dest(d)}: will retry ({d.get('error') or 'temporary problem'})"
+            text = f"{dest}: will retry ({d.get('error') or 'temporary problem'})"
         case "delivery.requeued":
-            text = f"Retry of the {_dest(d)} delivery requested"
+            text = f"Retry of the {dest} delivery requested"
         case "review.posted" | "review.reposted":
             text = None
         case _:
@@ -364,3 +370,10 @@ def history_line(entry: AuditEntry) -> HistoryLine | None:
     if text is None:
         return None
     return HistoryLine(entry.at, actor, text)
+
+
+def card_of(found: WithHistory | None, report: Report, names: DestinationNames) -> ReviewCard:
+    """The card of a report read with its history; ``report`` alone if it is gone (purged)."""
+    if found is None:
+        return build_card(report, [], [], [], names)
+    return build_card(found.report, found.deliveries, found.notes, found.history, names)

@@ -4,31 +4,16 @@ role still exists); this module only judges them."""
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import GuildSettings, ReviewMode
-from bot.settings import BungieReportMode, Settings
+from bot.services.status import CheckItem, CheckState
 
 
 def review_problem_key(guild_id: int) -> str:
     """kv key of the last failure to post or edit a review post in this server."""
     return f"review.problem.{guild_id}"
-
-
-class CheckState(enum.StrEnum):
-    OK = "ok"
-    PROBLEM = "problem"
-    INFO = "info"
-
-
-@dataclass(frozen=True)
-class CheckItem:
-    state: CheckState
-    subject: str
-    detail: str
-    fix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,29 +38,14 @@ class SetupFacts:
     moderator_role_name: str | None = None
 
 
-def bungie_mode_text(settings: Settings, mode: BungieReportMode, *, linking: bool) -> str:
-    if mode == BungieReportMode.DIRECT:
-        why = "set by BUNGIE_REPORT_MODE" if settings.bungie_report_mode == mode else (
-            "switches to hand-off links if Bungie refuses the scope"
-        )
-        return f"direct submission ({why})"
-    if settings.bungie_report_mode == BungieReportMode.HANDOFF:
-        why = "set by BUNGIE_REPORT_MODE"
-    elif not linking:
-        why = "account linking is off, so Warden holds no Bungie tokens"
-    else:
-        why = "Bungie refused direct submission: the app lacks the BnetWrite scope"
-    return f"hand-off: reporters get a checked link to file on Bungie.net ({why})"
-
-
 def checklist(
     guild: GuildSettings,
     facts: SetupFacts,
-    settings: Settings,
     *,
-    bungie_mode: BungieReportMode,
+    destinations: list[CheckItem],
     last_problem: dict[str, Any] | None,
 ) -> list[CheckItem]:
+    """``destinations``: each destination's own line (the destination registry's)."""
     items: list[CheckItem] = []
     channel = facts.review_channel
     if guild.review_channel_id is None or channel is None:
@@ -150,35 +120,5 @@ def checklist(
         items.append(CheckItem(CheckState.INFO, "Review mode",
                                "auto: reports are forwarded at once and posted for visibility."))
 
-    if settings.bungie_enabled:
-        mode_text = bungie_mode_text(settings, bungie_mode, linking=settings.linking_enabled)
-        detail = f"API key set; {mode_text}."
-        if not settings.bungie_oauth_enabled:
-            items.append(CheckItem(
-                CheckState.INFO, "Bungie.net", detail + " No OAuth client is set, so reporters "
-                "cannot link Bungie accounts and direct submission is impossible.",
-                "The bot's operator sets BUNGIE_CLIENT_ID and BUNGIE_CLIENT_SECRET.",
-            ))
-        else:
-            items.append(CheckItem(CheckState.OK, "Bungie.net", detail))
-    else:
-        items.append(CheckItem(
-            CheckState.INFO, "Bungie.net", "not configured: reports are not sent to Bungie.",
-            "The bot's operator sets BUNGIE_API_KEY (and the OAuth client) to enable it.",
-        ))
-    if settings.sanctions_enabled:
-        items.append(CheckItem(CheckState.OK, "Game backend", "sanctions API credentials set."))
-    else:
-        items.append(CheckItem(
-            CheckState.INFO, "Game backend",
-            "not configured: reports are not sent to the game's sanctions API.",
-            "The bot's operator sets SANCTIONS_API_BASE_URL, SANCTIONS_CLIENT_ID and "
-            "SANCTIONS_CLIENT_SECRET to enable it.",
-        ))
-    if not settings.bungie_enabled and not settings.sanctions_enabled:
-        items.append(CheckItem(
-            CheckState.PROBLEM, "Destinations",
-            "no destination is configured: reports are only stored here.",
-            "Ask the bot's operator to configure Bungie.net or the game backend.",
-        ))
+    items += destinations
     return items

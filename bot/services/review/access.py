@@ -1,0 +1,36 @@
+"""Who may act on reports in a server: its moderator role, or Manage Server."""
+
+from __future__ import annotations
+
+from bot.domain import GuildSettings, Report
+from bot.errors import InvalidInput, NotAllowed
+from bot.services.review.ports import Actor
+from bot.store import Store
+
+
+class Moderators:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @staticmethod
+    def includes(guild: GuildSettings, actor: Actor) -> bool:
+        return actor.manages_server or (
+            guild.moderator_role_id is not None and guild.moderator_role_id in actor.role_ids
+        )
+
+    async def require(self, guild_id: int, actor: Actor) -> GuildSettings:
+        guild = await self._store.guilds.get(guild_id)
+        if not self.includes(guild, actor):
+            raise NotAllowed(
+                "Only this server's moderators can do this: you need the moderator role "
+                "chosen in `/warden setup`, or the Manage Server permission."
+            )
+        return guild
+
+    async def report(self, guild_id: int, report_id: int, actor: Actor) -> Report:
+        """The accepted report ``report_id`` of this server, for a moderator."""
+        await self.require(guild_id, actor)
+        report = await self._store.reports.get(report_id)
+        if report is None or report.guild_id != guild_id or report.accepted_at is None:
+            raise InvalidInput("That report does not exist in this server.")
+        return report

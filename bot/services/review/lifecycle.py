@@ -1,0 +1,284 @@
+"""A report's life after acceptance: moderators claim, approve, dismiss, ask and retry.
+
+Lifecycle: ``open -> claimed -> forwarded | dismissed`` (``claimed -> open`` on unclaim).
+Every change is one conditional update in the store with its audit row, so of two
+moderators pressing buttons at once exactly one succeeds and the other is told why.
+In auto mode a report with nothing held for approval is forwarded on arrival.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.domain import UNDECIDED_STATUSES, DeliveryStatus, NoteKind, Report, ReportStatus
+from bot.errors import InvalidInput, NotAllowed, UserFacingError
+from bot.notify import DmOutcome, Notice, Notifier
+from bot.services.delivery.registry import DestinationRegistry
+from bot.services.events import Event, EventBus, EventKind, Listening
+from bot.services.review.access import Moderators
+from bot.services.review.card import reason_label
+from bot.services.review.ports import ActionResult, Actor
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+REASON_MAX = 1000
+QUESTION_MAX = 1000
+REPLY_MAX = 1500
+REPLIES_PER_REQUEST = 3
+_DECIDED = (ReportStatus.FORWARDED, ReportStatus.DISMISSED)
+
+
+class ReportLifecycle:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        events: EventBus,
+        moderators: Moderators,
+        destinations: DestinationRegistry,
+        notifier: Notifier,
+        reply_hint: str,
+    ) -> None:
+        """``reply_hint``: how the reporter answers a question, with ``{number}``."""
+        self._store = store
+        self._events = events
+        self._moderators = moderators
+        self._destinations = destinations
+        self._notifier = notifier
+        self._reply_hint = reply_hint
+
+    def listens(self) -> Listening:
+        return {EventKind.REPORT_ACCEPTED: self._on_accepted}
+
+    async def _on_accepted(self, event: Event) -> None:
+        if event.report_id is None:
+            return
+        found = await self._store.report_views.with_deliveries(event.report_id)
+        if found is None:
+            return
+        report, deliveries = found.report, found.deliveries
+        if (
+            report.status is ReportStatus.OPEN
+            and deliveries
+            and not any(d.status is DeliveryStatus.HELD for d in deliveries)
+        ):
+            # Nothing waits for approval (auto mode): the report was forwarded at once.
+            await self._store.reports.transition(
+                report.id, from_statuses=(ReportStatus.OPEN,), to_status=ReportStatus.FORWARDED,
+                actor_id=None, action="report.forwarded", details={"automatic": True},
+            )
+
+    # -- moderators' actions --------------------------------------------------------------
+    async def claim(self, guild_id: int, report_id: int, actor: Actor) -> ActionResult:
+        await self._moderators.report(guild_id, report_id, actor)
+        updated = await self._store.reports.transition(
+            report_id, from_statuses=(ReportStatus.OPEN,), to_status=ReportStatus.CLAIMED,
+            actor_id=actor.user_id, action="report.claimed", set_claimed_by=True,
+            claimed_by=actor.user_id,
+        )
+        if updated is None:
+            raise await self._conflict(report_id, actor, wanted="claim")
+        await self._changed(report_id)
+        return ActionResult(updated)
+
+    async def unclaim(self, guild_id: int, report_id: int, actor: Actor) -> ActionResult:
+        await self._moderators.report(guild_id, report_id, actor)
+        updated = await self._store.reports.transition(
+            report_id, from_statuses=(ReportStatus.CLAIMED,), to_status=ReportStatus.OPEN,
+            actor_id=actor.user_id, action="report.unclaimed", set_claimed_by=True,
+            claimed_by=None, allow_claimed_by=None if actor.manages_server else actor.user_id,
+        )
+        if updated is None:
+            raise await self._conflict(report_id, actor, wanted="unclaim")
+        await self._changed(report_id)
+        return ActionResult(updated)
+
+    async def approve(self, guild_id: int, report_id: int, actor: Actor) -> ActionResult:
+        report = await self._moderators.report(guild_id, report_id, actor)
+        deliveries = await self._store.deliveries.for_report(report_id)
+        held = [d.destination for d in deliveries if d.status is DeliveryStatus.HELD]
+        if report.status in UNDECIDED_STATUSES and not held:
+            raise InvalidInput(
+                f"Report #{report.number} has nothing waiting for approval: it was forwarded "
+                "automatically or no destination is configured."
+            )
+        updated = await self._store.reports.transition(
+            report_id, from_statuses=UNDECIDED_STATUSES, to_status=ReportStatus.FORWARDED,
+            actor_id=actor.user_id, action="report.forwarded", decided_by=actor.user_id,
+            details={"released": held}, release_held=True,
+            allow_claimed_by=None if actor.manages_server else actor.user_id,
+        )
+        if updated is None:
+            raise await self._conflict(report_id, actor, wanted="approve")
+        await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
+        await self._changed(report_id)
+        where = _join([self._destinations.name(d) for d in held])
+        told = await self._tell_reporter(updated, forwarded=True, to_reporter=None)
+        return ActionResult(updated, f"Report #{updated.number} approved: forwarding to "
+                                     f"{where}. {told}")
+
+    async def dismiss(
+        self, guild_id: int, report_id: int, actor: Actor, *, reason: str,
+        to_reporter: str | None = None,
+    ) -> ActionResult:
+        text = _required(reason, "a reason for dismissing", REASON_MAX)
+        message = (to_reporter or "").strip()[:REASON_MAX] or None
+        await self._moderators.report(guild_id, report_id, actor)
+        updated = await self._store.reports.transition(
+            report_id, from_statuses=UNDECIDED_STATUSES, to_status=ReportStatus.DISMISSED,
+            actor_id=actor.user_id, action="report.dismissed", decided_by=actor.user_id,
+            decision_reason=text, details={"reason": text, "told_reporter": message is not None},
+            skip_held=True, allow_claimed_by=None if actor.manages_server else actor.user_id,
+        )
+        if updated is None:
+            raise await self._conflict(report_id, actor, wanted="dismiss")
+        await self._changed(report_id)
+        told = await self._tell_reporter(updated, forwarded=False, to_reporter=message)
+        return ActionResult(updated, f"Report #{updated.number} dismissed. {told}")
+
+    async def ask_reporter(
+        self, guild_id: int, report_id: int, actor: Actor, *, question: str
+    ) -> ActionResult:
+        text = _required(question, "a question", QUESTION_MAX)
+        report = await self._moderators.report(guild_id, report_id, actor)
+        if report.status not in UNDECIDED_STATUSES:
+            raise InvalidInput(f"Report #{report.number} is already {report.status}.")
+        if report.purged_at is not None:
+            raise InvalidInput(f"Report #{report.number} was purged under the retention policy.")
+        await self._store.reports.add_note(
+            report_id, author_id=actor.user_id, kind=NoteKind.INFO_REQUEST, body=text
+        )
+        await self._changed(report_id)
+        outcome = await self._dm(report.reporter_id, Notice(
+            title=f"Report #{report.number}: the moderators have a question",
+            text=f"{text}\n\n{self._reply_hint.format(number=report.number)}",
+        ))
+        if outcome == DmOutcome.SENT:
+            told = "The reporter got your question by DM."
+        elif outcome == DmOutcome.DMS_CLOSED:
+            told = ("The reporter's DMs are closed, so they were not told; the question is "
+                    "recorded on the report.")
+        else:
+            told = "The DM to the reporter failed; the question is recorded on the report."
+        return ActionResult(report, told)
+
+    async def reply(self, guild_id: int, reporter_id: int, number: int, text: str) -> Report:
+        """The reporter answers a moderator's question (``/reply``)."""
+        body = _required(text, "an answer", REPLY_MAX)
+        report = await self._store.reports.by_number(guild_id, number)
+        if report is None or report.reporter_id != reporter_id or report.accepted_at is None:
+            raise InvalidInput(f"You have no report #{number} in this server.")
+        notes = await self._store.reports.notes(report.id)
+        last_request = max(
+            (i for i, n in enumerate(notes) if n.kind is NoteKind.INFO_REQUEST), default=None
+        )
+        if last_request is None:
+            raise InvalidInput(
+                f"The moderators have not asked anything about report #{number}; there is "
+                "nothing to answer."
+            )
+        replies = sum(1 for n in notes[last_request + 1:] if n.kind is NoteKind.REPLY)
+        if replies >= REPLIES_PER_REQUEST:
+            raise InvalidInput(
+                "You already answered this question; the moderators will ask again if they "
+                "need more."
+            )
+        await self._store.reports.add_note(
+            report.id, author_id=reporter_id, kind=NoteKind.REPLY, body=body
+        )
+        await self._changed(report.id)
+        return report
+
+    async def retry(
+        self, guild_id: int, report_id: int, destination: str, actor: Actor
+    ) -> ActionResult:
+        report = await self._moderators.report(guild_id, report_id, actor)
+        requeued = await self._store.deliveries.requeue_failed(
+            report_id, destination, actor_id=actor.user_id
+        )
+        label = self._destinations.name(destination)
+        if not requeued:
+            current = await self._store.deliveries.get(report_id, destination)
+            state = "does not exist" if current is None else f"is {current.status}, not failed"
+            raise InvalidInput(f"The {label} delivery of report #{report.number} {state}.")
+        await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id, destination))
+        await self._changed(report_id)
+        return ActionResult(report, f"Retrying the {label} delivery of report "
+                                    f"#{report.number}.")
+
+    async def _changed(self, report_id: int) -> None:
+        await self._events.publish(Event(EventKind.REPORT_CHANGED, report_id))
+
+    async def _conflict(self, report_id: int, actor: Actor, *, wanted: str) -> UserFacingError:
+        """Why a conditional update found the report in another state."""
+        report = await self._store.reports.get(report_id)
+        if report is None:
+            return InvalidInput("That report no longer exists.")
+        n = report.number
+        if report.status in _DECIDED:
+            by = f" by <@{report.decided_by}>" if report.decided_by else ""
+            return InvalidInput(f"Report #{n} was already {report.status}{by}.")
+        if report.status is ReportStatus.CLAIMED and report.claimed_by != actor.user_id:
+            return NotAllowed(
+                f"Report #{n} is claimed by <@{report.claimed_by}>. Only they, or a member "
+                f"with Manage Server, can {wanted} it until it is unclaimed."
+            )
+        if wanted == "claim" and report.status is ReportStatus.CLAIMED:
+            return InvalidInput(f"You already claimed report #{n}.")
+        if wanted == "unclaim" and report.status is ReportStatus.OPEN:
+            return InvalidInput(f"Report #{n} is not claimed.")
+        return InvalidInput(f"Report #{n} is {report.status}; it cannot be {wanted}ed now.")
+
+    # -- telling the reporter ------------------------------------------------------------
+    async def _dm(self, user_id: int, notice: Notice) -> DmOutcome:
+        try:
+            return await self._notifier.send_dm(user_id, notice)
+        except Exception:  # a DM is a courtesy: never let it undo a recorded decision
+            log.exception("DM to %s failed", user_id)
+            return DmOutcome.FAILED
+
+    async def _tell_reporter(
+        self, report: Report, *, forwarded: bool, to_reporter: str | None
+    ) -> str:
+        if not await self._store.prefs.notify_dm(report.reporter_id):
+            return "The reporter turned off outcome DMs."
+        about = f"report #{report.number} ({reason_label(report.reason)})"
+        target = target_name(report)
+        if forwarded:
+            text = (f"The moderators approved your {about} about {target}. Warden is "
+                    "forwarding it now and will tell you where it was delivered.")
+        else:
+            text = (f"The moderators reviewed your {about} about {target} and closed it "
+                    "without forwarding it.")
+            if to_reporter:
+                text += f"\n\nMessage from the moderators: {to_reporter}"
+        outcome = await self._dm(report.reporter_id, Notice(
+            title=f"Report #{report.number}: {'forwarded' if forwarded else 'closed'}",
+            text=text,
+        ))
+        return {
+            DmOutcome.SENT: "The reporter was told by DM.",
+            DmOutcome.DMS_CLOSED: "The reporter's DMs are closed, so they were not told.",
+        }.get(outcome, "The DM to the reporter failed.")
+
+
+def target_name(report: Report) -> str:
+    return report.target_bungie_name or report.target_game_name or (
+        f"<@{report.target_discord_id}>" if report.target_discord_id else report.target_key
+    )
+
+
+def _required(text: str | None, what: str, limit: int) -> str:
+    value = (text or "").strip()
+    if not value:
+        raise InvalidInput(f"Please give {what}.")
+    if len(value) > limit:
+        raise InvalidInput(f"Please keep it under {limit} characters.")
+    return value
+
+
+def _join(items: list[str]) -> str:
+    if not items:
+        return "nowhere"
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

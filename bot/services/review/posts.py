@@ -1,0 +1,244 @@
+"""The review post: one message per report in its server's review channel, kept current.
+
+Events from the report flow, the outbox and moderators refresh it. A post that cannot
+be made (no channel, missing permission) never blocks the report: it is stored and
+delivered per the review mode, and the failure is kept for ``/warden setup`` to show.
+Posts missed by a stop are made at the next start (``catch_up``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.domain import Report
+from bot.services.delivery.registry import DestinationRegistry
+from bot.services.events import Event, EventKind, Listening
+from bot.services.review.card import ReviewCard, card_of
+from bot.services.review.checklist import review_problem_key
+from bot.services.review.ports import BoardError, BoardProblem, ReviewBoard
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+REPOST_BATCH = 25
+# kv: purge time up to which purged reports' review posts were scrubbed.
+SCRUBBED_KEY = "retention.review_posts_scrubbed_through"
+
+
+class ReviewPosts:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        board: ReviewBoard,
+        destinations: DestinationRegistry,
+        settle_seconds: float,
+    ) -> None:
+        """``settle_seconds``: how long a new report's post waits for its deliveries."""
+        self._store = store
+        self._board = board
+        self._names = destinations.name
+        self._settle = settle_seconds
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._lock_users: dict[int, int] = {}
+        self._tasks: set[asyncio.Task[bool]] = set()
+        # Reports with a refresh task that has not read the report yet: that read will
+        # see any later change too, so a burst of events costs one edit, not one each.
+        self._queued: dict[int, asyncio.Task[bool]] = {}
+        self._without_problem: set[int] = set()
+        """Servers whose stored review-post problem this process has cleared."""
+
+    def listens(self) -> Listening:
+        return {
+            EventKind.REPORT_ACCEPTED: self._on_background_change,
+            EventKind.DELIVERY_CHANGED: self._on_background_change,
+            EventKind.REPORT_CHANGED: self._on_moderator_change,
+        }
+
+    async def close(self) -> None:
+        """Let review posts already under way finish."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5.0)
+
+    async def settled(self) -> None:
+        """Wait for review posts under way (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def _on_background_change(self, event: Event) -> None:
+        if event.report_id is not None:
+            self._refresh_soon(event.report_id)
+
+    async def _on_moderator_change(self, event: Event) -> None:
+        # A moderator's own action: the post is edited before their button press is
+        # answered, so what they see next is current.
+        if event.report_id is not None:
+            await self.refresh(event.report_id)
+
+    def _refresh_soon(self, report_id: int) -> None:
+        # Events from the report flow and the outbox must not wait for Discord (a post
+        # may re-upload megabytes of evidence): the post is made in its own task. A task
+        # that has not read the report yet will show this change as well.
+        if report_id in self._queued:
+            return
+        task = asyncio.create_task(self._refresh_settled(report_id),
+                                   name=f"review-post-{report_id}")
+        self._queued[report_id] = task
+        self._tasks.add(task)
+        task.add_done_callback(functools.partial(self._refresh_done, report_id))
+
+    async def _refresh_settled(self, report_id: int) -> bool:
+        # A report's deliveries usually settle within a second of its acceptance: waiting
+        # that long posts the card once, with their results, rather than posting it and
+        # editing it once per destination (each edit is a request against the review
+        # channel's rate limit, and a moderator watching it sees the card jump).
+        if self._settle > 0:
+            await asyncio.sleep(self._settle)
+        return await self.refresh(report_id)
+
+    def _refresh_done(self, report_id: int, task: asyncio.Task[bool]) -> None:
+        self._tasks.discard(task)
+        if self._queued.get(report_id) is task:  # it ended before reading (cancelled)
+            del self._queued[report_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("review post update failed", exc_info=task.exception())
+
+    @asynccontextmanager
+    async def _report_lock(self, report_id: int) -> AsyncIterator[None]:
+        # Post and edits of one report run one at a time, so the last edit shows the
+        # newest state and a report is never posted twice.
+        lock = self._locks.setdefault(report_id, asyncio.Lock())
+        self._lock_users[report_id] = self._lock_users.get(report_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[report_id] -= 1
+            if self._lock_users[report_id] == 0:
+                del self._lock_users[report_id]
+                del self._locks[report_id]
+
+    async def refresh(self, report_id: int, *, repost: bool = True) -> bool:
+        """Post the report to its server's review channel, or edit its post.
+
+        Returns False when Discord refused (the problem is kept for ``/warden setup``).
+        With ``repost`` False a deleted post stays deleted (the purge scrubber).
+        """
+        board = self._board
+        async with self._report_lock(report_id):
+            self._queued.pop(report_id, None)  # from here on, a change needs a new refresh
+            found = await self._store.report_views.with_history(report_id)
+            if found is None or found.report.accepted_at is None:
+                return True
+            report = found.report
+            card = card_of(found, report, self._names)
+            if report.review_channel_id is not None and report.review_message_id is not None:
+                try:
+                    await board.update(
+                        report.review_channel_id, report.review_message_id,
+                        self._for_channel(report.review_channel_id, card),
+                    )
+                except BoardError as exc:
+                    gone = exc.problem in (BoardProblem.MISSING_MESSAGE,
+                                           BoardProblem.MISSING_CHANNEL)
+                    if not gone:
+                        await self._record_problem(report, exc)
+                        return False
+                    if not repost:
+                        return True
+                    log.info("review post of report %s is gone (%s); posting again",
+                             report.id, exc.detail)
+                else:
+                    await self._clear_problem(report.guild_id)
+                    return True
+            guild = await self._store.guilds.get(report.guild_id)
+            if guild.review_channel_id is None or not repost:
+                return True
+            channel_id = guild.review_channel_id
+            try:
+                posted = await board.post(channel_id, self._for_channel(channel_id, card))
+            except BoardError as exc:
+                await self._record_problem(report, exc)
+                return False
+            await self._store.reports.record_review_post(
+                report.id, channel_id, posted.message_id,
+                details={"evidence": posted.evidence,
+                         "again": report.review_message_id is not None},
+            )
+            await self._clear_problem(report.guild_id)
+            return True
+
+    def _for_channel(self, channel_id: int, card: ReviewCard) -> ReviewCard:
+        # Reporters are visible to staff only, never in a channel everyone can read.
+        if card.reporter is not None and self._board.is_public(channel_id):
+            return dataclasses.replace(card, reporter=None)
+        return card
+
+    async def _record_problem(self, report: Report, exc: BoardError) -> None:
+        log.warning("review post for report %s failed: %s", report.id, exc.detail)
+        self._without_problem.discard(report.guild_id)
+        await self._store.kv.set(review_problem_key(report.guild_id), {
+            "problem": exc.problem.value, "detail": exc.detail, "number": report.number,
+            "at": time.time(),
+        })
+
+    async def _clear_problem(self, guild_id: int) -> None:
+        # Every successful post and edit lands here: read the stored problem only until
+        # it is known to be gone (this class is the only one that records problems).
+        if guild_id in self._without_problem:
+            return
+        self._without_problem.add(guild_id)  # before the read: a failure meanwhile undoes it
+        key = review_problem_key(guild_id)
+        try:
+            if await self._store.kv.get(key) is not None:
+                await self._store.kv.set(key, None)
+        except BaseException:
+            self._without_problem.discard(guild_id)
+            raise
+
+    async def catch_up(self) -> int:
+        """At start: post the reports accepted shortly before the last stop whose review
+        post was never made (it waits ``REVIEW_POST_SETTLE_SECONDS``, so a crash or a
+        stop can fall in between). Returns how many were posted or tried."""
+        done = 0
+        for guild_id in await self._store.guilds.with_review_channel():
+            done += await self.repost_missing(guild_id)
+        if done:
+            log.info("posted %d review post(s) missing since the last stop", done)
+        return done
+
+    async def repost_missing(self, guild_id: int) -> int:
+        """Post recent reports that have no review post yet (after the channel is fixed)."""
+        waiting = await self._store.reports.without_review_post(guild_id, limit=REPOST_BATCH)
+        for report in waiting:
+            await self.refresh(report.id)
+        return len(waiting)
+
+    async def scrub_purged(self) -> tuple[int, int]:
+        """Edit the review posts of purged reports so they no longer show the content or
+        the re-uploaded evidence. Returns (scrubbed, failed); posts that failed are tried
+        again next time."""
+        since = float(await self._store.kv.get(SCRUBBED_KEY) or 0.0)
+        reports = await self._store.reports.purged_with_review_post(purged_after=since)
+        scrubbed = failed = 0
+        mark = since
+        for report in reports:
+            if await self.refresh(report.id, repost=False):
+                scrubbed += 1
+                if not failed:
+                    mark = max(mark, report.purged_at or mark)
+            else:
+                failed += 1
+        if mark > since:
+            await self._store.kv.set(SCRUBBED_KEY, mark)
+        return scrubbed, failed
+
+    async def purged_posts_waiting(self) -> int:
+        since = float(await self._store.kv.get(SCRUBBED_KEY) or 0.0)
+        return len(await self._store.reports.purged_with_review_post(purged_after=since))

@@ -1,0 +1,155 @@
+"""What moderators look up: one report, a page of reports, counts, and exports."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from bot.errors import InvalidInput
+from bot.services.delivery.registry import DestinationRegistry
+from bot.services.review.access import Moderators
+from bot.services.review.card import ReviewCard, card_of, reason_label
+from bot.services.review.dates import DateRange, iso_day
+from bot.services.review.export import ExportBundle, build_bundle
+from bot.services.review.lifecycle import target_name
+from bot.services.review.ports import Actor
+from bot.store import Store
+from bot.store.reports import ReportFilter
+
+PAGE_SIZE = 10
+# Discord's upload limit for a message without server boosts.
+MAX_EXPORT_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    report_id: int
+    number: int
+    status: str
+    reason: str
+    reason_label: str
+    target: str
+    reporter_id: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ReportListPage:
+    items: tuple[ReportSummary, ...]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    status: str | None = None
+    reason: str | None = None
+    target: str | None = None
+    reporter_id: int | None = None
+    range: DateRange = field(default_factory=lambda: DateRange(None, None))
+
+
+@dataclass(frozen=True)
+class Stats:
+    range: DateRange
+    total: int
+    by_reason: dict[str, int]
+    by_status: dict[str, int]
+    by_destination: dict[str, dict[str, int]]
+    """Destination name (as people read it) -> delivery status -> count."""
+
+
+class ReportQueries:
+    def __init__(self, *, store: Store, moderators: Moderators,
+                 destinations: DestinationRegistry) -> None:
+        self._store = store
+        self._moderators = moderators
+        self._names = destinations.name
+
+    async def show(self, guild_id: int, number: int, actor: Actor) -> ReviewCard:
+        await self._moderators.require(guild_id, actor)
+        report = await self._store.reports.by_number(guild_id, number)
+        if report is None or report.accepted_at is None:
+            raise InvalidInput(f"There is no report #{number} in this server.")
+        return card_of(await self._store.report_views.with_history(report.id), report,
+                       self._names)
+
+    async def card_for(self, guild_id: int, report_id: int, actor: Actor) -> ReviewCard:
+        report = await self._moderators.report(guild_id, report_id, actor)
+        return card_of(await self._store.report_views.with_history(report.id), report,
+                       self._names)
+
+    async def list_reports(
+        self, guild_id: int, actor: Actor, query: ListQuery, *, page: int = 0
+    ) -> ReportListPage:
+        await self._moderators.require(guild_id, actor)
+        flt = _filter(guild_id, query)
+        wanted = max(page, 0)
+        reports, total = await self._store.reports.search(
+            flt, limit=PAGE_SIZE, offset=wanted * PAGE_SIZE
+        )
+        pages = max(1, -(-total // PAGE_SIZE))
+        if wanted >= pages and total:
+            wanted = pages - 1
+            reports, total = await self._store.reports.search(
+                flt, limit=PAGE_SIZE, offset=wanted * PAGE_SIZE
+            )
+        items = tuple(
+            ReportSummary(r.id, r.number, r.status, r.reason, reason_label(r.reason),
+                          target_name(r), r.reporter_id, r.accepted_at or r.created_at)
+            for r in reports
+        )
+        return ReportListPage(items, total, wanted, pages)
+
+    async def stats(self, guild_id: int, actor: Actor, period: DateRange) -> Stats:
+        await self._moderators.require(guild_id, actor)
+        flt = ReportFilter(guild_id=guild_id, since=period.since, until=period.until)
+        by_reason = await self._store.reports.counts(flt, "reason")
+        by_status = await self._store.reports.counts(flt, "status")
+        outcomes = await self._store.deliveries.outcome_counts(guild_id, period.since,
+                                                               period.until)
+        by_destination: dict[str, dict[str, int]] = {}
+        for (destination, status), count in sorted(outcomes.items()):
+            by_destination.setdefault(self._names(destination), {})[status] = count
+        return Stats(period, sum(by_status.values()), by_reason, by_status, by_destination)
+
+    async def export(self, guild_id: int, actor: Actor, period: DateRange) -> ExportBundle:
+        await self._moderators.require(guild_id, actor)
+        flt = ReportFilter(guild_id=guild_id, since=period.since, until=period.until)
+        reports = await self._store.reports.matching(flt)
+        deliveries = await self._store.deliveries.for_guild(guild_id, period.since,
+                                                            period.until)
+        audit = await self._store.audit.between(
+            period.since if period.since is not None else 0.0,
+            period.until if period.until is not None else time.time() + 1,
+            guild_id=guild_id,
+        )
+        start = iso_day(period.since) if period.since is not None else "start"
+        end = iso_day(period.until - 1) if period.until is not None else iso_day(time.time())
+        bundle = build_bundle(
+            stem=f"warden-{guild_id}-{start}-to-{end}",
+            reports=reports, deliveries=deliveries, audit=audit,
+        )
+        if bundle.size > MAX_EXPORT_BYTES:
+            raise InvalidInput(
+                f"That export is {bundle.size // (1024 * 1024)} MB, more than Discord accepts. "
+                "Choose a shorter date range."
+            )
+        # Exports copy reporters' identities out of Warden: keep a record of who did it.
+        await self._store.audit.record(
+            "reports.exported", guild_id=guild_id, actor_id=actor.user_id,
+            details={"since": period.since, "until": period.until, "reports": bundle.reports,
+                     "deliveries": bundle.deliveries, "audit_events": bundle.audit_events},
+        )
+        return bundle
+
+
+def _filter(guild_id: int, query: ListQuery) -> ReportFilter:
+    target = (query.target or "").strip() or None
+    if target and target.startswith("<@") and target.endswith(">"):
+        target = target.strip("<@!>")
+    return ReportFilter(
+        guild_id=guild_id, status=query.status, reason=query.reason, target_query=target,
+        reporter_id=query.reporter_id, since=query.range.since, until=query.range.until,
+    )
