@@ -44,7 +44,7 @@ from bench.common import TARGET_MISSED, Workdir, header, table, verdict, workdir
 from bench.procs import child_env, process_cpu_seconds, run_child
 from bench.world import Job, World, confirm, open_world, report
 from bot.apis.bungie import snapshot_table
-from bot.apis.bungie.models import ReportRequest
+from bot.apis.bungie.models import PgcrReportBody
 from bot.apis.sanctions.models import CreateReport
 from bot.domain import Reason
 
@@ -88,7 +88,7 @@ async def drive(world: World, jobs: Sequence[Job], concurrency: int, *,
             draft = await report(world, job, within=120.0)
             told = await confirm(world, job, draft, within=120.0)
             delivered += ("Bungie.net:** delivered" in told.text
-                          and "Game moderators:** delivered" in told.text)
+                          and "Game backend:** delivered" in told.text)
             done += 1
             if progress and done % step == 0:
                 elapsed = time.perf_counter() - started
@@ -144,7 +144,7 @@ def post_jobs(world: World, jobs: Sequence[Job], path: Path) -> None:
     cheating = snapshot_table()[Reason.CHEATING]
     found = []
     for number, job in enumerate(jobs, start=1):
-        bungie_body = ReportRequest(
+        bungie_body = PgcrReportBody(
             reason_category_hashes=[cheating.category_hash],
             reason_hashes=[cheating.reason_hash],
             offending_character_id=job.target.account.character_id,

@@ -243,21 +243,12 @@ class WardenBot(commands.Bot):
             for start in self._background:
                 await start()
         if self._freeze_gc:
-            # Modules, classes and functions live as long as the process, yet every full
-            # collection walks them all, pausing the event loop (100 ms and more on a busy
-            # 2-core machine, measured by bench/ack_latency.py); frozen, only what came
-            # later is walked. Only the young generations are collected first: start-up
-            # leaves no garbage in the old one (a full collection here found none and
-            # cost 20-40 ms of every start-up, walking all of it).
+            # Start-up objects live as long as the process: frozen, full collections stop
+            # walking them (shorter event-loop pauses), so they can run more often and free
+            # discord.py's cyclic per-interaction garbage sooner. Why and how much:
+            # bench/RESULTS.md, section 4.
             gc.collect(1)
             gc.freeze()
-            # Each interaction leaves garbage that only a full collection frees: discord.py's
-            # interaction, view and message objects refer to each other, and they live
-            # across awaits, so they outlast the young generations. With start-up frozen a
-            # full collection is cheap, so it runs more often than Python's default (every
-            # 10th middle-generation collection): under load about 2 MiB less of that
-            # garbage waits at a time, for about 0.06 ms more CPU per report, in shorter
-            # pauses (measured with bench/memory.py).
             young, middle, _ = gc.get_threshold()
             gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
 

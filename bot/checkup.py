@@ -17,7 +17,7 @@ OK, PROBLEM, OFF = "ok", "PROBLEM", "off"
 _SHOWN = {CheckState.OK: OK, CheckState.PROBLEM: PROBLEM, CheckState.INFO: OFF}
 
 
-class Report:
+class Printout:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.problems = 0
@@ -32,7 +32,7 @@ class Report:
 
 
 async def run_checkup(*, out: TextIO) -> int:
-    report = Report(out)
+    report = Printout(out)
     try:
         settings = load_settings(require_token=True)
     except SettingsError as exc:

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from tests.standins.discord import DiscordStandIn, start_discord_standin
+from tests.support import clean_env
+
+
+@pytest.fixture
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Run in ``tmp_path`` with no Warden setting from the machine (use it with
+    ``pytestmark = pytest.mark.usefixtures("isolated_env")``)."""
+    clean_env(monkeypatch, tmp_path)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import random
 import socket
-import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,21 +37,9 @@ from bot.store.audit import AuditEntry
 from bot.web import WebServer
 from tests.standins.bungie import Account, BungieStandin
 from tests.standins.sanctions import Player, SanctionsStandin, client_for
+from tests.support import Clock
 
 FAST = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0, total_budget=5.0)
-
-
-class Clock:
-    """Wall time that a test can move forward; shared by Warden and the stand-ins."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

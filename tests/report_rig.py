@@ -15,22 +15,21 @@ fault tests run in well under a second each.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.app import WardenBot
 from bot.crypto import TokenBox, generate_key
 from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Provider, Reason, ReportLimits, ReviewMode
 from bot.runtime import open_app
+from bot.services.delivery.destinations import BUILT_IN
 from bot.services.delivery.outbox import OutboxWorker
+from bot.services.delivery.registry import DestinationFactory
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.service import ReportService
 from bot.settings import Settings, load_settings
@@ -54,14 +53,6 @@ FAST: dict[str, Any] = {
     "review_post_settle_seconds": 0.0,
 }
 NO_LIMITS = ReportLimits(short_count=0, hour_count=0, day_count=0, target_cooldown_hours=0)
-
-
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith(("DISCORD_", "BUNGIE_", "SANCTIONS_", "WEB_", "PUBLIC_", "TOKEN_",
-                           "REPORT_", "DATABASE_", "OUTBOX_", "API_")):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
 
 
 def sealed_tokens(box: TokenBox, access: str, refresh: str | None) -> SealedTokens:
@@ -269,8 +260,10 @@ def world_settings(tmp_path: Path, discord: DiscordStandIn, bungie: BungieStandi
 
 
 @asynccontextmanager
-async def run_warden(settings: Settings, discord: DiscordStandIn) -> AsyncIterator[WardenBot]:
-    async with open_app(settings, guild_ready_timeout=0.05) as bot:
+async def run_warden(settings: Settings, discord: DiscordStandIn,
+                     destinations: Sequence[DestinationFactory] = BUILT_IN,
+                     ) -> AsyncIterator[WardenBot]:
+    async with open_app(settings, guild_ready_timeout=0.05, destinations=destinations) as bot:
         async with run_standin_bot(bot, discord):
             yield bot
 
@@ -283,6 +276,7 @@ async def report_world(
     grant_bnet_write: bool = True,
     review_mode: ReviewMode = ReviewMode.AUTO,
     limits: ReportLimits = NO_LIMITS,
+    destinations: Sequence[DestinationFactory] = BUILT_IN,
     **overrides: Any,
 ) -> AsyncIterator[ReportWorld]:
     port = free_port()
@@ -292,7 +286,7 @@ async def report_world(
             BungieStandin(grant_bnet_write=grant_bnet_write))
         sanctions = await stack.enter_async_context(SanctionsStandin())
         settings = world_settings(tmp_path, discord, bungie, sanctions, port, key, **overrides)
-        bot = await stack.enter_async_context(run_warden(settings, discord))
+        bot = await stack.enter_async_context(run_warden(settings, discord, destinations))
         world = ReportWorld(
             discord=discord, bungie=bungie, sanctions=sanctions, bot=bot, settings=settings,
             box=TokenBox(settings.token_keys()),

@@ -12,14 +12,11 @@ exactly as the report service does, so these tests do not depend on the report f
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.app import WardenBot
 from bot.domain import Evidence, NewReport, Report, ReportLimits
@@ -35,14 +32,6 @@ from tests.standins.discord import run_bot as run_standin_bot
 
 NO_LIMITS = ReportLimits(short_count=0, hour_count=0, day_count=0, target_cooldown_hours=0)
 BOB_BUNGIE_ID = 4611686018467284386
-
-
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith(("DISCORD_", "BUNGIE_", "SANCTIONS_", "WEB_", "PUBLIC_", "TOKEN_",
-                           "REPORT_", "DATABASE_", "OUTBOX_", "API_")):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
 
 
 @dataclass

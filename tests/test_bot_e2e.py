@@ -14,8 +14,8 @@ import pytest
 
 from bot.runtime import open_app
 from bot.settings import load_settings
-from tests.report_rig import clean_env
 from tests.standins.discord import DiscordStandIn, run_bot
+from tests.support import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 VOLATILE = {"id", "application_id", "version", "guild_id"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chaos.run import ChaosConfig, run_chaos
-from tests.report_rig import clean_env
+from tests.support import clean_env
 
 
 async def test_reports_survive_a_kill_and_failing_apis(

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.checkup import run_checkup
-from tests.report_rig import clean_env
 from tests.standins.bungie import BungieStandin
 from tests.standins.sanctions import SanctionsStandin
+from tests.support import clean_env
 
 
 def configure(monkeypatch: pytest.MonkeyPatch, bungie: BungieStandin, api_key: str,

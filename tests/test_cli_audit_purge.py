@@ -17,7 +17,7 @@ import pytest
 from bot.domain import Evidence, NewReport, ReportLimits
 from bot.store import Database, Store
 from bot.store.reports import Accepted
-from tests.review_rig import clean_env, review_world
+from tests.review_rig import review_world
 from tests.standins.discord import DiscordStandIn, Upload
 from tests.test_cli import ROOT, run_cli
 
@@ -25,9 +25,7 @@ DAY = 86400.0
 NO_LIMITS = ReportLimits(short_count=0, hour_count=0, day_count=0, target_cooldown_hours=0)
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 async def make_reports(db_path: Path, *created: float) -> list[int]:

@@ -19,16 +19,14 @@ from bot.settings import load_settings
 from bot.store import Database, Store
 from bot.store.deliveries import RESTORED
 from bot.store.links import NewLink, SealedTokens
-from tests.report_rig import NO_LIMITS, clean_env, run_warden
+from tests.report_rig import NO_LIMITS, run_warden
 from tests.standins.discord import DiscordStandIn
 from tests.standins.sanctions import Player, SanctionsStandin
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 async def cli(*args: str, database: Path, cwd: Path) -> tuple[int, str, str]:

@@ -19,16 +19,13 @@ from bot.services.health import HealthService
 from bot.settings import Settings, load_settings
 from bot.store import Database, Store
 from bot.web import WebServer
-from tests.report_rig import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
 UNIT = (ROOT / "deploy" / "warden.service").read_text()
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 def instructions() -> list[tuple[str, str]]:

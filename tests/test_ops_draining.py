@@ -14,15 +14,12 @@ from bot.crypto import TokenBox, generate_key
 from bot.domain import ReviewMode
 from bot.runtime import shutdown
 from tests.linking_rig import free_port
-from tests.report_rig import NO_LIMITS, ReportWorld, clean_env, run_warden, world_settings
+from tests.report_rig import NO_LIMITS, ReportWorld, run_warden, world_settings
 from tests.standins.bungie import BungieStandin
 from tests.standins.discord import DiscordStandIn
 from tests.standins.sanctions import REPORTS_ROUTE, SanctionsStandin
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 async def test_while_draining_members_are_told_to_retry_and_nothing_is_lost(

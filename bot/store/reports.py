@@ -289,12 +289,6 @@ class ReportStore:
 
         return await self._db.write(transition)
 
-    async def set_review_message(self, report_id: int, channel_id: int, message_id: int) -> None:
-        await self._db.execute(
-            "UPDATE reports SET review_channel_id = ?, review_message_id = ? WHERE id = ?",
-            (channel_id, message_id, report_id),
-        )
-
     async def record_review_post(
         self, report_id: int, channel_id: int, message_id: int, *, details: dict[str, Any]
     ) -> None:
@@ -369,10 +363,6 @@ class ReportStore:
         rows = await self._db.fetch_all(NOTES_SQL, (report_id,))
         return [note_from_row(r) for r in rows]
 
-    async def purge_content(self, older_than: float) -> int:
-        """Blank the content of reports older than the retention period; keep ids and audit."""
-        return len(await self.purge_expired(older_than))
-
     async def count_accepted(self) -> int:
         return int(await self._db.fetch_value(
             "SELECT COUNT(*) FROM reports WHERE accepted_at IS NOT NULL") or 0)
@@ -388,8 +378,8 @@ class ReportStore:
         )
 
     async def purge_expired(self, older_than: float) -> list[int]:
-        """``purge_content``, returning the ids of the reports it blanked (so their review
-        posts can be scrubbed too)."""
+        """Blank the content of reports older than the retention period (ids and the audit
+        trail stay); returns their ids, so their review posts can be scrubbed too."""
         now = time.time()
 
         def purge(conn: sqlite3.Connection) -> list[int]:

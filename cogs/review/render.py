@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import discord
 
+from bot.domain import UNDECIDED_STATUSES, ReportStatus
 from bot.services.review.card import (
     DeliveryView,
     EvidenceView,
@@ -20,11 +21,11 @@ from bot.services.review.card import (
     ReviewCard,
 )
 
-STATUS_COLOURS = {
-    "open": discord.Colour.orange(),
-    "claimed": discord.Colour.blue(),
-    "forwarded": discord.Colour.green(),
-    "dismissed": discord.Colour.light_grey(),
+STATUS_COLOURS: dict[str, discord.Colour] = {
+    ReportStatus.OPEN: discord.Colour.orange(),
+    ReportStatus.CLAIMED: discord.Colour.blue(),
+    ReportStatus.FORWARDED: discord.Colour.green(),
+    ReportStatus.DISMISSED: discord.Colour.light_grey(),
 }
 DESCRIPTION_MAX = 1500
 EMBED_MAX = 6000
@@ -137,11 +138,11 @@ def status_text(card: ReviewCard) -> str:
     text = card.status_label
     if card.claimed_by:
         text += f" by <@{card.claimed_by}>"
-    if card.status in ("forwarded", "dismissed"):
+    if card.status in (ReportStatus.FORWARDED, ReportStatus.DISMISSED):
         text += f" by <@{card.decided_by}>" if card.decided_by else " automatically"
-    if card.status == "dismissed" and card.decision_reason:
+    if card.status == ReportStatus.DISMISSED and card.decision_reason:
         text += f"\nReason: {_cut(card.decision_reason, 600)}"
-    if card.awaiting_approval and card.status in ("open", "claimed"):
+    if card.awaiting_approval and card.status in UNDECIDED_STATUSES:
         text += "\nWaiting for a moderator to approve before anything is sent."
     return text
 

@@ -13,15 +13,12 @@ from bot.apis.bungie.reasons import OTHER_REASON_HASH, ReasonTarget
 from bot.crypto import TokenBox, generate_key
 from bot.domain import Reason, ReviewMode
 from tests.linking_rig import free_port
-from tests.report_rig import ReportWorld, clean_env, report_world, run_warden, world_settings
+from tests.report_rig import ReportWorld, report_world, run_warden, world_settings
 from tests.standins.bungie import BungieStandin
 from tests.standins.discord import DiscordStandIn, RecordedMessage, Upload
 from tests.standins.sanctions import REPORTS_ROUTE, SanctionsStandin
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 async def test_slash_report_with_autocomplete_reaches_both_apis(

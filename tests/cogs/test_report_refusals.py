@@ -9,14 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.domain import ReportLimits
-from tests.report_rig import clean_env, report_world
+from tests.report_rig import report_world
 from tests.standins.discord import DiscordStandIn, RecordedMessage
 from tests.standins.discord.models import iter_components
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 def url_buttons(message: RecordedMessage) -> list[str]:

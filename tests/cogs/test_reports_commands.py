@@ -14,13 +14,10 @@ import pytest
 from bot.domain import Evidence
 from bot.services.review.dates import iso_time
 from bot.services.review.ports import Actor
-from tests.review_rig import ReviewWorld, clean_env, review_world
+from tests.review_rig import ReviewWorld, review_world
 from tests.standins.discord import CommandUnavailable, DiscordStandIn, RecordedMessage
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 def day(text: str, hour: int = 12) -> float:

@@ -15,13 +15,11 @@ from bot.domain import Evidence, Report
 from bot.errors import UserFacingError
 from bot.services.events import Event, EventKind
 from bot.services.review.ports import Actor
-from tests.review_rig import ReviewWorld, clean_env, review_world
+from tests.review_rig import ReviewWorld, review_world
 from tests.standins.discord import DiscordStandIn, Member, RecordedMessage, Upload
+from tests.support import clean_env
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 def everything(message: RecordedMessage) -> str:
@@ -445,10 +443,9 @@ async def test_approval_forwards_to_both_apis_end_to_end(
 ) -> None:
     """The real report flow, the real outbox, the Bungie and sanctions stand-ins."""
     from bot.domain import ReviewMode
-    from tests.report_rig import clean_env as clean_report_env
     from tests.report_rig import report_world
 
-    clean_report_env(monkeypatch, tmp_path)
+    clean_env(monkeypatch, tmp_path)
     async with report_world(tmp_path, discord_standin, review_mode=ReviewMode.APPROVE) as w:
         g = w.discord.guild
         await w.set_guild(review_channel_id=g.channel("staff-only").id,

@@ -9,14 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.domain import ReviewMode
-from tests.review_rig import ReviewWorld, clean_env, review_world
+from tests.review_rig import ReviewWorld, review_world
 from tests.standins.discord import CommandUnavailable, DiscordStandIn, Overwrite
 from tests.standins.discord import permissions as P
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 async def test_setup_saves_the_server_settings_and_audits_them(

@@ -10,8 +10,9 @@ import pytest_asyncio
 
 from bot.domain import ReviewMode
 from tests.hostile.rig import Hostile, set_up
-from tests.report_rig import clean_env, report_world
+from tests.report_rig import report_world
 from tests.standins.discord import start_discord_standin
+from tests.support import clean_env
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

@@ -11,6 +11,7 @@ from bot.apis.bungie import ActivityHistoryEntry, BungieClient, Character, Pgcr
 from bot.apis.bungie.models import ActivityDetails
 from bot.services.reporting.activities import PGCR_CACHE_SIZE, RECENT_TTL, ActivityDirectory
 from bot.services.reporting.targets import Identity
+from tests.support import Clock
 
 
 class FakeBungie:
@@ -38,21 +39,13 @@ class FakeBungie:
                                      period=datetime(2026, 11, 1, tzinfo=UTC))]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def member(membership_id: int) -> Identity:
     return Identity(discord_id=membership_id, destiny_membership_id=membership_id,
                     destiny_membership_type=3)
 
 
 async def test_recent_lists_are_reused_for_a_minute_then_dropped() -> None:
-    bungie, clock = FakeBungie(), Clock()
+    bungie, clock = FakeBungie(), Clock(1_000_000.0)
     directory = ActivityDirectory(cast(BungieClient, bungie), clock=clock)
 
     for membership_id in range(1, 101):
@@ -70,7 +63,7 @@ async def test_recent_lists_are_reused_for_a_minute_then_dropped() -> None:
 
 async def test_pgcrs_are_kept_most_recently_used_first_and_bounded() -> None:
     bungie = FakeBungie()
-    directory = ActivityDirectory(cast(BungieClient, bungie), clock=Clock())
+    directory = ActivityDirectory(cast(BungieClient, bungie), clock=Clock(1_000_000.0))
     for activity_id in range(1, PGCR_CACHE_SIZE + 1):
         assert (await directory.pgcr(activity_id)).activity_id == activity_id
     await directory.pgcr(1)  # used again: now the most recent

@@ -22,7 +22,7 @@ from bot.settings import Settings
 from bot.store import Database, Store
 from bot.store.deliveries import INTERRUPTED
 from tests.linking_rig import free_port
-from tests.report_rig import ReportWorld, clean_env, report_world, run_warden, world_settings
+from tests.report_rig import ReportWorld, report_world, run_warden, world_settings
 from tests.standins.bungie import BungieStandin
 from tests.standins.discord import DiscordStandIn
 from tests.standins.sanctions import REPORTS_ROUTE, SENT_REPORTS_ROUTE, SanctionsStandin
@@ -30,9 +30,7 @@ from tests.standins.sanctions import REPORTS_ROUTE, SENT_REPORTS_ROUTE, Sanction
 REPORT_PATH = "/Report/"
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 async def game_only(w: ReportWorld) -> int:

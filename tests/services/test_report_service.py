@@ -30,22 +30,14 @@ from bot.settings import Settings, load_settings
 from bot.store import Database, Store
 from bot.store.links import NewLink, SealedTokens
 from tests.linking_rig import RecordingNotifier
-from tests.report_rig import clean_env
 from tests.standins.bungie import Account, BungieStandin
+from tests.support import Clock
 from tests.wiring import destination_registry
 
 GUILD = 500
 ALICE, BOB, CAROL = 11, 12, 13
 FAST = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0, total_budget=2.0)
 T0 = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -118,9 +110,7 @@ def _service(store: Store, events: EventBus, config: Settings, bungie: BungieCli
                          linking=None, notifier=notifier, metrics=WardenMetrics(), clock=clock)
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 @pytest.fixture
@@ -133,7 +123,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
             stats_base_url=bungie.stats_base_url, client_id=None, client_secret=None,
             authorize_url=bungie.authorize_url, token_url=bungie.token_url,
             limiter=Limiter(), policy=FAST)
-        clock = Clock()
+        clock = Clock(T0)
         events = EventBus()
         notifier = RecordingNotifier()
         service = _service(store, events, settings(tmp_path, bungie), client, notifier, clock)

@@ -10,16 +10,13 @@ import pytest
 
 from bot.crypto import generate_key
 from tests.linking_rig import free_port
-from tests.report_rig import clean_env, world_settings
+from tests.report_rig import world_settings
 from tests.standins.bungie import BungieStandin
 from tests.standins.discord import DiscordStandIn
 from tests.standins.launch import LaunchError, WardenProcess
 from tests.standins.sanctions import SanctionsStandin
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 async def test_kill_restart_and_graceful_stop(

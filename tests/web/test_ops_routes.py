@@ -14,14 +14,11 @@ import pytest
 from bot.errors import NotAllowed
 from bot.metrics import CONTENT_TYPE
 from tests.prom_text import Family, parse
-from tests.report_rig import ReportWorld, clean_env, report_world
+from tests.report_rig import ReportWorld, report_world
 from tests.standins.discord import DiscordStandIn
 from tests.standins.sanctions import REPORTS_ROUTE
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 @pytest.fixture

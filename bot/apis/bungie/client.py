@@ -26,7 +26,7 @@ from bot.apis.bungie.models import (
     DestinyMembership,
     ExactSearchRequest,
     Pgcr,
-    ReportRequest,
+    PgcrReportBody,
     UserMemberships,
 )
 from bot.apis.bungie.oauth import build_authorize_url, parse_token_response
@@ -176,7 +176,7 @@ class BungieClient:
         """File a report as the token's owner. Never resent after an ambiguous send:
         Bungie has no way to ask whether a report landed, and a duplicate is worse
         than a report the moderator is told to check."""
-        body = ReportRequest(
+        body = PgcrReportBody(
             reason_category_hashes=[category_hash],
             reason_hashes=[reason_hash],
             offending_character_id=offending_character_id,

@@ -198,7 +198,7 @@ class BungieTokens(BaseModel):
     """The Bungie.net account id, not a Destiny membership id."""
 
 
-class ReportRequest(_Model):
+class PgcrReportBody(_Model):
     """``DestinyReportOffensePgcrRequest``: the body of the report call."""
 
     reason_category_hashes: list[int]

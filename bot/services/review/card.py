@@ -124,7 +124,7 @@ class EvidenceView:
 class DeliveryView:
     destination: str
     label: str
-    status: str
+    status: DeliveryStatus
     status_label: str
     attempts: int
     upstream_id: str | None
@@ -156,7 +156,7 @@ class ReviewCard:
     report_id: int
     guild_id: int
     number: int
-    status: str
+    status: ReportStatus
     status_label: str
     reason: str
     reason_label: str
@@ -206,11 +206,11 @@ def available_actions(report: Report, deliveries: Sequence[Delivery]) -> tuple[R
     decided when they are pressed)."""
     actions: list[ReviewAction] = []
     undecided = report.status in UNDECIDED_STATUSES
-    if report.status == "open":
+    if report.status is ReportStatus.OPEN:
         actions.append(ReviewAction.CLAIM)
-    if report.status == "claimed":
+    if report.status is ReportStatus.CLAIMED:
         actions.append(ReviewAction.UNCLAIM)
-    if undecided and any(d.status == "held" for d in deliveries):
+    if undecided and any(d.status is DeliveryStatus.HELD for d in deliveries):
         actions.append(ReviewAction.APPROVE)
     if undecided:
         actions.append(ReviewAction.DISMISS)
