@@ -24,7 +24,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from bot.apis.bungie import BungieClient
-from bot.apis.pacing import Limiter
 from bot.apis.retry import RetryPolicy, build_http_client
 from bot.apis.sanctions import SanctionsClient
 from bot.crypto import TokenBox, generate_key
@@ -35,7 +34,7 @@ from bot.services.linking.service import LinkingService
 from bot.store import Database, Store
 from bot.store.audit import AuditEntry
 from bot.web import WebServer
-from tests.standins.bungie import Account, BungieStandin
+from tests.standins.bungie import Account, BungieStandin, bungie_client_for
 from tests.standins.sanctions import Player, SanctionsStandin, client_for
 from tests.support import Clock
 
@@ -188,9 +187,7 @@ async def open_rig(
 
         http = build_http_client(connect_timeout=2, read_timeout=5, user_agent="warden-test")
         stack.push_async_callback(http.aclose)
-        bungie_client = BungieClient(
-            http, **bungie.client_kwargs(), limiter=Limiter(), policy=FAST
-        )
+        bungie_client = bungie_client_for(bungie, http, policy=FAST)
         sanctions_client = client_for(sanctions, http, policy=FAST)
 
         db = await Database.open(tmp_path / "warden.db")

@@ -24,10 +24,9 @@ from bot.apis.bungie.reasons import (
     snapshot_categories,
     snapshot_table,
 )
-from bot.apis.pacing import Limiter
 from bot.apis.retry import RetryPolicy, build_http_client
 from bot.domain import Reason
-from tests.standins.bungie import BungieStandin
+from tests.standins.bungie import BungieStandin, bungie_client_for
 
 CHEATING, ABUSIVE_CHAT, GRIEFING, INACTIVITY = 1851805954, 1225860615, 2813366390, 2425050023
 
@@ -40,9 +39,9 @@ async def no_sleep(_: float) -> None:
 async def setup() -> AsyncIterator[tuple[BungieStandin, BungieClient]]:
     async with BungieStandin(manifest_version="236192.25.08.13.2000-2") as bungie, \
             build_http_client(connect_timeout=2, read_timeout=2, user_agent="t") as http:
-        client = BungieClient(http, **bungie.client_kwargs(), limiter=Limiter(),
-                              policy=RetryPolicy(max_attempts=2, base_delay=0, max_delay=0),
-                              sleep=no_sleep)
+        client = bungie_client_for(
+            bungie, http, policy=RetryPolicy(max_attempts=2, base_delay=0, max_delay=0),
+            sleep=no_sleep)
         yield bungie, client
 
 

@@ -16,12 +16,10 @@ import httpx
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
-from bot.apis.bungie.client import BungieClient
 from bot.apis.bungie.reasons import load_reason_table, snapshot_table
-from bot.apis.pacing import Limiter
 from bot.apis.retry import RetryPolicy, build_http_client
 from bot.domain import Reason
-from tests.standins.bungie import API_PREFIX, TOKEN_PATH, BungieStandin, Recorded
+from tests.standins.bungie import API_PREFIX, TOKEN_PATH, BungieStandin, Recorded, bungie_client_for
 
 SPECS = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs"
 SPEC_FILE = SPECS / "bungie-openapi-subset.json"
@@ -187,8 +185,8 @@ async def driven() -> AsyncIterator[BungieStandin]:
     async with BungieStandin() as bungie, build_http_client(
         connect_timeout=2, read_timeout=2, user_agent="t"
     ) as http:
-        client = BungieClient(http, **bungie.client_kwargs(), limiter=Limiter(),
-                              policy=RetryPolicy(max_attempts=1), sleep=no_sleep)
+        client = bungie_client_for(bungie, http, policy=RetryPolicy(max_attempts=1),
+                                   sleep=no_sleep)
         alice = bungie.add_account("Alice", 1234)
         bob = bungie.add_account("Bob", 42)
         activity = bungie.add_pgcr([alice, bob])

@@ -6,12 +6,11 @@ import httpx
 import pytest
 
 from bot.apis.bungie import BungieClient, parse_reason_map
-from bot.apis.pacing import Limiter
 from bot.apis.retry import RetryPolicy
 from bot.domain import Reason
 from bot.services.delivery.bungie_reasons import CACHE_KEY, ReasonCatalog
 from bot.store import Database, Store
-from tests.standins.bungie import BungieStandin
+from tests.standins.bungie import BungieStandin, bungie_client_for
 
 
 @pytest.fixture
@@ -22,8 +21,7 @@ async def store(tmp_path: Path):
 
 
 async def make_client(standin: BungieStandin, http: httpx.AsyncClient) -> BungieClient:
-    return BungieClient(http, **standin.client_kwargs(), limiter=Limiter(),
-                        policy=RetryPolicy(max_attempts=1, base_delay=0.01))
+    return bungie_client_for(standin, http, policy=RetryPolicy(max_attempts=1, base_delay=0.01))
 
 
 def manifest_calls(standin: BungieStandin) -> int:

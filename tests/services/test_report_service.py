@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from bot.apis.bungie import BungieClient
-from bot.apis.pacing import Limiter
 from bot.apis.retry import RetryPolicy
 from bot.apis.sanctions import SanctionsClient
 from bot.domain import Provider, Reason, ReviewMode
@@ -30,7 +29,7 @@ from bot.settings import Settings, load_settings
 from bot.store import Database, Store
 from bot.store.links import NewLink, SealedTokens
 from tests.linking_rig import RecordingNotifier
-from tests.standins.bungie import Account, BungieStandin
+from tests.standins.bungie import Account, BungieStandin, bungie_client_for
 from tests.support import Clock
 from tests.wiring import destination_registry
 
@@ -118,11 +117,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     db = await Database.open(tmp_path / "w.db")
     store = Store(db)
     async with BungieStandin() as bungie, httpx.AsyncClient() as http:
-        client = BungieClient(
-            http, api_key=bungie.api_key, api_base_url=bungie.api_base_url,
-            stats_base_url=bungie.stats_base_url, client_id=None, client_secret=None,
-            authorize_url=bungie.authorize_url, token_url=bungie.token_url,
-            limiter=Limiter(), policy=FAST)
+        client = bungie_client_for(bungie, http, client_id=None, client_secret=None,
+                                   policy=FAST)
         clock = Clock(T0)
         events = EventBus()
         notifier = RecordingNotifier()

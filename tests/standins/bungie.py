@@ -30,12 +30,17 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
 from tests.standins.loopback import LoopbackServer
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bot.apis.bungie import BungieClient
 
 API_PREFIX = "/Platform"
 AUTHORIZE_PATH = "/en/OAuth/Authorize"
@@ -1009,3 +1014,14 @@ def _basic(request: web.Request) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return user, password
+
+
+def bungie_client_for(standin: BungieStandin, http: httpx.AsyncClient,
+                      **options: Any) -> BungieClient:
+    """A ``BungieClient`` pointed at ``standin``, unpaced; ``options`` override any argument
+    (imported here so the stand-in itself stays independent of ``bot``)."""
+    from bot.apis.bungie import BungieClient
+    from bot.apis.pacing import Limiter
+
+    options.setdefault("limiter", Limiter())
+    return BungieClient(http, **{**standin.client_kwargs(), **options})
