@@ -230,6 +230,7 @@ def _linking_service(settings: Settings, deps: Deps) -> LinkingService:
         box=TokenBox(settings.token_keys()),
         public_base_url=settings.public_base_url,
         providers=providers,
+        metrics=deps.metrics,
     )
 
 

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import WardenBot, send_ephemeral
+from bot.discord_names import account_handle
 from bot.domain import Reason
 from bot.services.activities import Choice
 from bot.services.report_models import ReportRequest
@@ -95,6 +96,7 @@ class ReportCog(commands.Cog):
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
             reporter_id=interaction.user.id,
+            reporter_name=account_handle(interaction.user),
             reason=Reason(reason.value),
             player=player,
             activity=activity,
