@@ -282,3 +282,20 @@ async def test_revoked_grant_prompts_a_relink_with_a_button(
         assert reply.text == "ok"
         audit = [e.action async for e in w.bot.deps.store.audit.iterate()]
         assert audit.count("link.refresh_failed") == 1 and "link.relinked" in audit
+
+
+async def test_an_attackers_dm_link_opened_by_someone_else_names_the_attacker(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """Forced linking: bob sends his /link button to alice ("verify here"). Her browser
+    shows whose Discord account it would link, and never reaches Bungie.net by itself."""
+    async with world(tmp_path, discord_standin) as w:
+        bob = w.discord.guild.member("bob")
+        await (await w.discord.slash(bob, "link", subcommand="bungie")).wait_final()
+        [bobs_link] = link_buttons(await w.discord.wait_for_dm(bob))
+
+        page = await w.browser.open(bobs_link)  # in alice's browser
+
+        assert page.status_code == 200 and page.history == []
+        assert "You are linking Bungie.net to @bob on Discord" in page.text
+        assert w.bungie.requests_to("/en/OAuth/Authorize") == []
