@@ -296,23 +296,12 @@ class LinkingService:
 
     async def begin(self, provider: Provider, start_secret: str | None) -> Confirm | Rejected:
         """Consume the DM link; answer with the page that names the Discord account."""
-        if not _looks_like_secret(start_secret):
-            return await self._reject(provider, LinkFailure.START_INVALID, user=None,
-                                      stage="start")
-        assert start_secret is not None
-        found = await self._store.oauth_states.consume(
-            SecretKind.START, start_secret, now=self._clock()
-        )
-        if isinstance(found, ConsumeFailure):
-            failure = (
-                LinkFailure.START_EXPIRED
-                if found is ConsumeFailure.EXPIRED
-                else LinkFailure.START_INVALID
-            )
-            return await self._reject(provider, failure, user=None, stage="start")
-        if found.provider is not provider:
-            return await self._reject(provider, LinkFailure.START_INVALID,
-                                      user=found.discord_user_id, stage="start")
+        found = await self._take(SecretKind.START, start_secret, provider, stage="start",
+                                 invalid=LinkFailure.START_INVALID,
+                                 expired=LinkFailure.START_EXPIRED,
+                                 wrong_provider=LinkFailure.START_INVALID)
+        if isinstance(found, Rejected):
+            return found
         adapter = self._providers.get(provider)
         if adapter is None:
             return await self._reject(provider, LinkFailure.NOT_CONFIGURED,
@@ -347,28 +336,19 @@ class LinkingService:
             provider_origin=origin,
         )
 
+    # -- 3. the confirmation page's form ------------------------------------------------
+
     async def proceed(
         self, provider: Provider, token: str | None, *, browser_nonce: str | None
     ) -> Redirect | Rejected:
         """The confirmation form came back: check its token and cookie, go to the provider."""
-        if not _looks_like_secret(token):
-            return await self._reject(provider, LinkFailure.CONFIRM_INVALID, user=None,
-                                      stage="confirm")
-        assert token is not None
-        found = await self._store.oauth_states.consume(
-            SecretKind.CONFIRM, token, now=self._clock()
-        )
-        if isinstance(found, ConsumeFailure):
-            failure = (
-                LinkFailure.CONFIRM_EXPIRED
-                if found is ConsumeFailure.EXPIRED
-                else LinkFailure.CONFIRM_INVALID
-            )
-            return await self._reject(provider, failure, user=None, stage="confirm")
+        found = await self._take(SecretKind.CONFIRM, token, provider, stage="confirm",
+                                 invalid=LinkFailure.CONFIRM_INVALID,
+                                 expired=LinkFailure.CONFIRM_EXPIRED,
+                                 wrong_provider=LinkFailure.CONFIRM_INVALID)
+        if isinstance(found, Rejected):
+            return found
         user = found.discord_user_id
-        if found.provider is not provider:
-            return await self._reject(provider, LinkFailure.CONFIRM_INVALID, user=user,
-                                      stage="confirm")
         if not _same_browser(found, browser_nonce):
             return await self._reject(provider, LinkFailure.FOREIGN_BROWSER, user=user,
                                       stage="confirm")
@@ -397,7 +377,7 @@ class LinkingService:
                                       stage="confirm")
         return Redirect(url, browser_nonce=nonce)
 
-    # -- 3. the callback -------------------------------------------------------------------
+    # -- 4. the callback -------------------------------------------------------------------
 
     async def complete(
         self, provider: Provider, params: Mapping[str, str], *, browser_nonce: str | None
@@ -409,20 +389,13 @@ class LinkingService:
         state = params.get("state")
         if not state:
             return await self._reject(provider, LinkFailure.STATE_MISSING, user=None)
-        if not _looks_like_secret(state):
-            return await self._reject(provider, LinkFailure.STATE_INVALID, user=None)
-        found = await self._store.oauth_states.consume(SecretKind.STATE, state,
-                                                       now=self._clock())
-        if isinstance(found, ConsumeFailure):
-            failure = (
-                LinkFailure.STATE_EXPIRED
-                if found is ConsumeFailure.EXPIRED
-                else LinkFailure.STATE_INVALID
-            )
-            return await self._reject(provider, failure, user=None)
+        found = await self._take(SecretKind.STATE, state, provider, stage="callback",
+                                 invalid=LinkFailure.STATE_INVALID,
+                                 expired=LinkFailure.STATE_EXPIRED,
+                                 wrong_provider=LinkFailure.STATE_WRONG_PROVIDER)
+        if isinstance(found, Rejected):
+            return found
         user = found.discord_user_id
-        if found.provider is not provider:
-            return await self._reject(provider, LinkFailure.STATE_WRONG_PROVIDER, user=user)
         if not _same_browser(found, browser_nonce):
             return await self._reject(provider, LinkFailure.FOREIGN_BROWSER, user=user)
         # Only now is the provider's error worth showing: the state proves this browser
@@ -494,6 +467,33 @@ class LinkingService:
         outcome = await self.notifier.send_dm(user, notice)
         if outcome is not DmOutcome.SENT:
             log.info("link confirmation DM to user %s not delivered: %s", user, outcome.value)
+
+    async def _take(
+        self,
+        kind: SecretKind,
+        secret: str | None,
+        provider: Provider,
+        *,
+        stage: str,
+        invalid: LinkFailure,
+        expired: LinkFailure,
+        wrong_provider: LinkFailure,
+    ) -> OAuthSecret | Rejected:
+        """Consume a one-time secret of ``kind`` meant for ``provider``, or say why not.
+
+        Until a secret is found it names nobody, so those refusals are only counted.
+        """
+        if not _looks_like_secret(secret):
+            return await self._reject(provider, invalid, user=None, stage=stage)
+        assert secret is not None
+        found = await self._store.oauth_states.consume(kind, secret, now=self._clock())
+        if isinstance(found, ConsumeFailure):
+            failure = expired if found is ConsumeFailure.EXPIRED else invalid
+            return await self._reject(provider, failure, user=None, stage=stage)
+        if found.provider is not provider:
+            return await self._reject(provider, wrong_provider, user=found.discord_user_id,
+                                      stage=stage)
+        return found
 
     async def _reject(
         self,

@@ -11,24 +11,15 @@ to the provider; a GET never does.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 import httpx
-import pytest
 
 from bot.domain import GamePlatform, Provider
 from bot.web import WebServer
-from tests.linking_rig import Browser, Rig, forms_of, free_port, open_rig
+from tests.linking_rig import Browser, Rig, forms_of, free_port
 
 AUTHORIZE = "/en/OAuth/Authorize"
-
-
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    async with open_rig(tmp_path) as rig:
-        yield rig
 
 
 class _Markup(HTMLParser):

@@ -10,16 +10,14 @@ counted in ``warden_link_rejections_total``.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.domain import GamePlatform, Provider
 from bot.services.linking import STATE_TTL
-from tests.linking_rig import Rig, open_rig, query_of
+from tests.linking_rig import Rig, query_of
 
 SECURITY = {
     "content-security-policy": (
@@ -30,12 +28,6 @@ SECURITY = {
     "x-content-type-options": "nosniff",
     "cache-control": "no-store",
 }
-
-
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    async with open_rig(tmp_path) as rig:
-        yield rig
 
 
 class _Tags(HTMLParser):
