@@ -483,7 +483,7 @@ class LinkingService:
 
         Until a secret is found it names nobody, so those refusals are only counted.
         """
-        if not _looks_like_secret(secret):
+        if not looks_like_secret(secret):
             return await self._reject(provider, invalid, user=None, stage=stage)
         assert secret is not None
         found = await self._store.oauth_states.consume(kind, secret, now=self._clock())
@@ -715,7 +715,7 @@ _SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 """What ``_new_secret`` makes: 32 bytes in unpadded url-safe base64."""
 
 
-def _looks_like_secret(value: str | None) -> bool:
+def looks_like_secret(value: str | None) -> bool:
     """Anything else was never issued, so it is refused without a database write."""
     return value is not None and _SECRET_SHAPE.fullmatch(value) is not None
 

@@ -11,7 +11,6 @@ Anything else is a 404 with the same security headers.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -25,6 +24,7 @@ from bot.services.linking import (
     LinkingService,
     Redirect,
     Rejected,
+    looks_like_secret,
 )
 from bot.web.ops import OPS_PATHS, add_ops_routes
 from bot.web.pages import (
@@ -39,7 +39,6 @@ from bot.web.pages import (
 
 log = logging.getLogger(__name__)
 
-_NONCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 _SERVICE_KEY = web.AppKey("linking", LinkingService)
 _SECURE_KEY = web.AppKey("secure_cookies", bool)
 
@@ -99,7 +98,7 @@ def browser_cookie_name(provider: Provider, *, secure: bool) -> str:
 def _browser_nonce(request: web.Request, provider: Provider) -> str | None:
     name = browser_cookie_name(provider, secure=request.app[_SECURE_KEY])
     value = request.cookies.get(name)
-    return value if value and _NONCE_SHAPE.fullmatch(value) else None
+    return value if looks_like_secret(value) else None
 
 
 def _set_browser_nonce(
