@@ -113,8 +113,11 @@ async def test_a_start_link_in_flight_survives_the_confirm_page_migration(tmp_pa
     try:
         migrations = bundled_migrations()
         await db.migrate([m for m in migrations if m.version <= 3])
-        await Store(db).oauth_states.create(SecretKind.START, SECRET, discord_user_id=7,
-                                            provider=Provider.BUNGIE, ttl=600.0, now=1000.0)
+        await db.execute(
+            "INSERT INTO oauth_states (secret_hash, kind, discord_user_id, provider,"
+            " created_at, expires_at) VALUES (?, 'start', 7, 'bungie', 1000.0, 1600.0)",
+            (hash_secret(SECRET),),
+        )
         await db.migrate()
         store = Store(db)
         await store.oauth_states.create(SecretKind.CONFIRM, "confirm-token", discord_user_id=7,
