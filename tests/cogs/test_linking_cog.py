@@ -299,3 +299,17 @@ async def test_an_attackers_dm_link_opened_by_someone_else_names_the_attacker(
         assert page.status_code == 200 and page.history == []
         assert "You are linking Bungie.net to @bob on Discord" in page.text
         assert w.bungie.requests_to("/en/OAuth/Authorize") == []
+
+
+async def test_a_display_name_cannot_reorder_the_confirmation_page(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """eve's display name reverses the text after it (U+202E): the page shows her unique
+    @username and her display name without the control character."""
+    async with world(tmp_path, discord_standin) as w:
+        eve = w.discord.add_member(w.discord.add_user("eve", global_name="\u202eecila\u200b"))
+        await (await w.discord.slash(eve, "link", subcommand="bungie")).wait_final()
+        [link] = link_buttons(await w.discord.wait_for_dm(eve))
+        page = await w.browser.open(link)
+        assert "You are linking Bungie.net to @eve (ecila) on Discord" in page.text
+        assert "\u202e" not in page.text and "\u200b" not in page.text
