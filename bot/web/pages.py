@@ -95,9 +95,12 @@ def render_confirm(result: Confirm, action_url: str) -> web.Response:
         f"<button type=\"submit\">Continue to {html.escape(label)}</button></form>"
     )
     response = render(page, form=form)
-    # Browsers apply form-action to the redirect that answers the POST as well.
+    # Browsers check form-action on every redirect of the form's navigation: ours to the
+    # provider, and the provider's own on to a platform's sign-in (Steam, PSN, ...), whose
+    # origin Warden cannot know. So any https origin, and the provider's even if it is
+    # plain http (a stand-in); the page itself has no markup anyone could inject.
     response.headers["Content-Security-Policy"] = content_security_policy(
-        f"'self' {result.provider_origin}"
+        f"'self' https: {result.provider_origin}"
     )
     return response
 

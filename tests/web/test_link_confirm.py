@@ -74,7 +74,7 @@ async def test_the_confirmation_page_is_inert_and_its_form_may_only_reach_the_pr
     bungie_origin = rig.bungie.authorize_url.split("/en/")[0]
     assert page.headers["content-security-policy"] == (
         "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-        f"form-action 'self' {bungie_origin}; frame-ancestors 'none'"
+        f"form-action 'self' https: {bungie_origin}; frame-ancestors 'none'"
     )
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
