@@ -22,6 +22,7 @@ from discord.ext import commands
 import cogs
 from bot.apis.bungie import BungieClient
 from bot.apis.sanctions import SanctionsClient
+from bot.discord_names import account_handle
 from bot.discord_notifier import link_view
 from bot.errors import NeedsLink, Restarting, UserFacingError
 from bot.log_context import bind_log_ids
@@ -159,7 +160,8 @@ async def _relink_buttons(
         return []
     try:
         buttons: list[LinkButton] = await linking.relink_buttons(
-            interaction.user.id, error.providers
+            interaction.user.id, error.providers,
+            discord_name=account_handle(interaction.user),
         )
     except UserFacingError:
         return []

@@ -41,10 +41,9 @@ def _settings(*, require_token: bool) -> Settings:
         raise CliError("settings are invalid: " + "; ".join(exc.problems)) from None
 
 
-def _setup_logs(settings: Settings) -> None:
-    from bot.logs import setup_logging
-
-    secrets = [
+def log_secrets(settings: Settings) -> list[str]:
+    """Every configured secret, redacted from all log lines."""
+    found = [
         s.get_secret_value()
         for s in (
             settings.discord_token,
@@ -55,8 +54,16 @@ def _setup_logs(settings: Settings) -> None:
         )
         if s is not None
     ]
+    # During a rotation the setting holds several keys: each one alone is a secret too.
+    return [*found, *settings.token_keys()]
+
+
+def _setup_logs(settings: Settings) -> None:
+    from bot.logs import setup_logging
+
     setup_logging(
-        level=settings.log_level, json_lines=settings.log_format == "json", secrets=secrets
+        level=settings.log_level, json_lines=settings.log_format == "json",
+        secrets=log_secrets(settings),
     )
 
 

@@ -14,10 +14,19 @@ import discord.gateway
 import discord.http
 import yarl
 
-__all__ = ["DEFAULT_API_BASE_URL", "DEFAULT_GATEWAY_URL", "current_endpoints", "point_discord_at"]
+__all__ = [
+    "DEFAULT_API_BASE_URL",
+    "DEFAULT_GATEWAY_URL",
+    "DISCORD_CDN_HOSTS",
+    "current_endpoints",
+    "is_discord_cdn_url",
+    "point_discord_at",
+]
 
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg"
+DISCORD_CDN_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
+"""Where Discord serves attachments; evidence is downloaded from nowhere else."""
 
 
 def point_discord_at(api_base_url: str, gateway_url: str) -> None:
@@ -45,3 +54,23 @@ def point_discord_at(api_base_url: str, gateway_url: str) -> None:
 def current_endpoints() -> tuple[str, str]:
     """Return the ``(api_base_url, gateway_url)`` discord.py currently uses."""
     return discord.http.Route.BASE, str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+
+
+def is_discord_cdn_url(url: str) -> bool:
+    """Whether Warden may download ``url``: https on Discord's CDN hosts, or, when
+    ``DISCORD_API_BASE_URL`` points elsewhere than Discord (the stand-in in tests, which
+    serves attachments itself), that base's own origin.
+
+    discord.py's ``get_from_cdn`` fetches any URL it is given; this keeps a URL that
+    did not come from Discord from making Warden fetch an internal address.
+    """
+    try:
+        target = yarl.URL(url)
+        if target.scheme == "https" and target.host in DISCORD_CDN_HOSTS and target.port == 443:
+            return True
+        api = yarl.URL(discord.http.Route.BASE).origin()
+        if api == yarl.URL(DEFAULT_API_BASE_URL).origin():
+            return False
+        return target.scheme in ("http", "https") and target.origin() == api
+    except (TypeError, ValueError):
+        return False

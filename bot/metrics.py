@@ -224,6 +224,12 @@ class WardenMetrics:
             "warden_delivery_last_success_timestamp_seconds",
             "Unix time of the latest successful delivery (sent or handed off).",
             ("destination",)))
+        self.link_rejections = r.add(Counter(
+            "warden_link_rejections_total",
+            "Refused account-linking requests by stage (start, confirm, callback) and "
+            "reason; those naming no known member (junk from the internet) are only "
+            "counted here, never written to the audit log.",
+            ("stage", "reason")))
         self.ready = r.add(Gauge(
             "warden_ready",
             "1 while connected to Discord and taking reports, 0 otherwise (starting, "

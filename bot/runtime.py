@@ -89,7 +89,7 @@ async def open_app(
         bot = WardenBot(start_background=start_background, **bot_options)
         stack.push_async_callback(bot.close)
         notifier = DiscordNotifier(bot)
-        linking = _linking_service(settings, store, notifier, bungie, sanctions)
+        linking = _linking_service(settings, store, notifier, metrics, bungie, sanctions)
         context = DestinationContext(
             settings=settings, store=store, notifier=notifier, metrics=metrics, bungie=bungie,
             sanctions=sanctions, linking=linking,
@@ -183,8 +183,8 @@ def _outbox(settings: Settings, store: Store, events: EventBus,
 
 
 def _linking_service(
-    settings: Settings, store: Store, notifier: Notifier, bungie: BungieClient | None,
-    sanctions: SanctionsClient | None,
+    settings: Settings, store: Store, notifier: Notifier, metrics: WardenMetrics,
+    bungie: BungieClient | None, sanctions: SanctionsClient | None,
 ) -> LinkingService | None:
     if not settings.linking_enabled:
         return None
@@ -200,6 +200,7 @@ def _linking_service(
         public_base_url=settings.public_base_url,
         providers=providers,
         notifier=notifier,
+        metrics=metrics,
     )
 
 

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import WardenBot, send_ephemeral, services_of
+from bot.discord_names import account_handle
 from bot.discord_notifier import link_view
 from bot.domain import GamePlatform, Provider
 from bot.notify import DmOutcome, LinkButton
@@ -67,7 +68,8 @@ class Linking(commands.Cog):
     ) -> None:
         service = self._service()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        offer = await service.offer_link(interaction.user.id, provider, platform)
+        offer = await service.offer_link(interaction.user.id, provider, platform,
+                                         discord_name=account_handle(interaction.user))
         minutes = max(1, round((offer.expires_at - time.time()) / 60))
         where = f" with {PLATFORM_LABELS[platform]}" if platform is not None else ""
         if offer.dm is DmOutcome.SENT:
@@ -105,7 +107,9 @@ class Linking(commands.Cog):
         broken = [link.provider.value for link in found if link.health is not LinkHealth.WORKING]
         view = None
         if broken:
-            view = link_view(await service.relink_buttons(interaction.user.id, broken))
+            view = link_view(await service.relink_buttons(
+                interaction.user.id, broken, discord_name=account_handle(interaction.user)
+            ))
         if view is None:
             await send_ephemeral(interaction, "\n".join(lines))
         else:

@@ -6,8 +6,9 @@ stand-ins, a SQLite file, the linking service and its web server, and browsers.
         page = await rig.link_bungie(user_id=1, account=alice)
 
 A ``Browser`` is an httpx client with its own cookie jar that follows redirects
-like a real one, so a test can go from the DM link through the provider's
-authorize page back to Warden's callback.
+like a real one, so a test can go from the DM link through Warden's confirmation
+page (``Browser.link`` presses its button) and the provider's authorize page back
+to Warden's callback.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,8 +30,13 @@ from bot.apis.retry import RetryPolicy, build_http_client
 from bot.apis.sanctions import SanctionsClient
 from bot.crypto import TokenBox, generate_key
 from bot.domain import GamePlatform, Provider
+from bot.metrics import WardenMetrics
 from bot.notify import DmOutcome, Notice, Notifier
-from bot.services.linking.providers import BungieLinkProvider, GameLinkProvider, LinkProvider
+from bot.services.linking.providers import (
+    BungieLinkProvider,
+    GameLinkProvider,
+    LinkProvider,
+)
 from bot.services.linking.service import LinkingService
 from bot.store import Database, Store
 from bot.store.audit import AuditEntry
@@ -80,6 +87,32 @@ def free_port() -> int:
     raise RuntimeError("no free port found between 20000 and 32000")
 
 
+@dataclass(frozen=True)
+class Form:
+    method: str
+    action: str
+    fields: dict[str, str]
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[Form] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append(Form(values.get("method", "get"), values.get("action", ""), {}))
+        elif tag == "input" and self.forms and "name" in values:
+            self.forms[-1].fields[values["name"]] = values.get("value", "")
+
+
+def forms_of(page: httpx.Response) -> list[Form]:
+    parser = _FormParser()
+    parser.feed(page.text)
+    return parser.forms
+
+
 class Browser:
     """One browser: its own cookies, follows redirects, never runs scripts."""
 
@@ -91,6 +124,21 @@ class Browser:
 
     async def open_no_follow(self, url: str) -> httpx.Response:
         return await self.http.get(url, follow_redirects=False)
+
+    async def submit(self, page: httpx.Response, *, follow: bool = True) -> httpx.Response:
+        """Press the button of the page's only form, as a member would."""
+        [form] = forms_of(page)
+        assert form.method.lower() == "post"
+        return await self.http.post(form.action or str(page.url), data=form.fields,
+                                    follow_redirects=follow)
+
+    async def link(self, dm_url: str, *, follow: bool = True) -> httpx.Response:
+        """Open the DM link and continue on the confirmation page; a refusal is returned
+        as it is. ``follow=False`` stops at Warden's redirect to the provider."""
+        page = await self.open(dm_url)
+        if page.status_code != 200 or not forms_of(page):
+            return page
+        return await self.submit(page, follow=follow)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -116,6 +164,7 @@ class Rig:
     web: WebServer
     base_url: str
     notifier: Notifier
+    metrics: WardenMetrics
     stack: AsyncExitStack
 
     @property
@@ -128,9 +177,16 @@ class Rig:
         return browser
 
     async def start_url(
-        self, user_id: int, provider: Provider, platform: GamePlatform | None = None
+        self,
+        user_id: int,
+        provider: Provider,
+        platform: GamePlatform | None = None,
+        *,
+        discord_name: str | None = None,
     ) -> str:
-        offer = await self.service.offer_link(user_id, provider, platform)
+        offer = await self.service.offer_link(
+            user_id, provider, platform, discord_name=discord_name or f"@member{user_id}"
+        )
         return offer.url
 
     async def link_bungie(
@@ -140,7 +196,7 @@ class Rig:
         browser = browser or await self.browser()
         url = await self.start_url(user_id, Provider.BUNGIE)
         self.bungie.login_as(account)
-        return await browser.open(url)
+        return await browser.link(url)
 
     async def link_game(
         self,
@@ -152,7 +208,7 @@ class Rig:
         browser = browser or await self.browser()
         url = await self.start_url(user_id, Provider.GAME, platform)
         self.sanctions.login_as(player)
-        return await browser.open(url)
+        return await browser.link(url)
 
     async def audit(self, action: str) -> list[AuditEntry]:
         return [e async for e in self.store.audit.iterate() if e.action == action]
@@ -201,9 +257,10 @@ async def open_rig(
         if Provider.GAME in providers:
             chosen.append(GameLinkProvider(sanctions_client, clock=clock))
         the_notifier = notifier if notifier is not None else RecordingNotifier()
+        metrics = WardenMetrics()
         service = LinkingService(
             store=store, box=box, public_base_url=base_url, providers=chosen,
-            notifier=the_notifier, clock=clock,
+            notifier=the_notifier, metrics=metrics, clock=clock,
         )
         web = WebServer(service, host="127.0.0.1", port=port, secure_cookies=False)
         await web.start()
@@ -212,5 +269,5 @@ async def open_rig(
             tmp_path=tmp_path, clock=clock, bungie=bungie, sanctions=sanctions, db=db,
             store=store, key=key, box=box, bungie_client=bungie_client,
             sanctions_client=sanctions_client, service=service, web=web, base_url=base_url,
-            notifier=the_notifier, stack=stack,
+            notifier=the_notifier, metrics=metrics, stack=stack,
         )

@@ -92,6 +92,7 @@ def test_every_warden_metric_is_declared_with_help_and_type() -> None:
         "warden_delivery_backlog",
         "warden_delivery_last_success_timestamp_seconds",
         "warden_ready",
+        "warden_link_rejections_total",
     }
     for family in families.values():
         assert family.help and family.type in {"counter", "gauge", "histogram"}

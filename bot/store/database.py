@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.store.private_files import create_private_file, make_private_dir, warn_if_shared
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
@@ -143,11 +145,16 @@ class Database:
     async def _connect(self) -> None:
         if str(self.path) != ":memory:":
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dir(self.path.parent)
             except OSError as exc:
                 raise DatabaseError(
                     f"cannot create folder {self.path.parent}: {exc.strerror}"
                 ) from None
+            try:
+                create_private_file(self.path)
+            except OSError:
+                pass  # SQLite says why it cannot open the file, below
+            warn_if_shared(self.path)
         try:
             self._writer = await self._open_connection(
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"
@@ -295,7 +302,8 @@ class Database:
 
     async def backup_to(self, target: Path) -> None:
         """A consistent copy of the live database using SQLite's online backup."""
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(target.parent)
+        create_private_file(target)
         async with aiosqlite.connect(target) as dest:
             # One job on the writer's thread (aiosqlite runs the whole backup there), so
             # it never interleaves with a write.

@@ -19,7 +19,10 @@ from bot.store.database import Database, Row
 
 class SecretKind(enum.StrEnum):
     START = "start"
-    """The single-use link sent by DM; opening it starts the provider sign-in."""
+    """The single-use link sent by DM; opening it shows the confirmation page."""
+    CONFIRM = "confirm"
+    """The confirmation page's form token (CSRF): only its POST, from the browser whose
+    cookie it is bound to, goes on to the provider."""
     STATE = "state"
     """The OAuth ``state`` sent to the provider and expected back at the callback."""
 
@@ -44,6 +47,8 @@ class OAuthSecret:
     browser_hash: str | None = field(repr=False)
     created_at: float
     expires_at: float
+    discord_name: str | None = None
+    """How the member is named on Discord, shown on the confirmation page."""
 
     @classmethod
     def from_row(cls, row: Row) -> OAuthSecret:
@@ -56,6 +61,7 @@ class OAuthSecret:
             browser_hash=row["browser_hash"],
             created_at=row["created_at"],
             expires_at=row["expires_at"],
+            discord_name=row["discord_name"],
         )
 
 
@@ -74,6 +80,7 @@ class OAuthStateStore:
         platform: str | None = None,
         pkce_verifier: str | None = None,
         browser_hash: str | None = None,
+        discord_name: str | None = None,
         replace_previous: bool = False,
         now: float | None = None,
     ) -> OAuthSecret:
@@ -95,8 +102,8 @@ class OAuthStateStore:
                 )
             conn.execute(
                 "INSERT INTO oauth_states (secret_hash, kind, discord_user_id, provider, platform,"
-                " pkce_verifier, browser_hash, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " pkce_verifier, browser_hash, created_at, expires_at, discord_name)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     secret_hash,
                     kind.value,
@@ -107,6 +114,7 @@ class OAuthStateStore:
                     browser_hash,
                     at,
                     at + ttl,
+                    discord_name,
                 ),
             )
 
@@ -120,6 +128,7 @@ class OAuthStateStore:
             browser_hash=browser_hash,
             created_at=at,
             expires_at=at + ttl,
+            discord_name=discord_name,
         )
 
     async def consume(

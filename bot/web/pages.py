@@ -12,13 +12,26 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.services.linking.service import PROVIDER_LABELS, Linked, LinkFailure, Rejected
+from bot.domain import Provider
+from bot.services.linking.service import (
+    PROVIDER_LABELS,
+    Confirm,
+    Linked,
+    LinkFailure,
+    Rejected,
+    platform_label,
+)
+
+
+def content_security_policy(form_action: str = "'none'") -> str:
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+        f"form-action {form_action}; frame-ancestors 'none'"
+    )
+
 
 SECURITY_HEADERS: dict[str, str] = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
-    ),
+    "Content-Security-Policy": content_security_policy(),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -31,6 +44,7 @@ _STYLE = (
     "color:#1d1d1f;background:#fafafa;line-height:1.5}"
     "h1{font-size:1.4rem}.ok{color:#176f2c}.bad{color:#a4161a}"
     "code{background:#eee;padding:0 .25rem;border-radius:3px}"
+    "button{font-size:1rem;padding:.5rem 1rem;margin-top:.5rem}"
 )
 
 
@@ -42,7 +56,8 @@ class Page:
     ok: bool = False
 
 
-def render(page: Page) -> web.Response:
+def render(page: Page, *, form: str = "") -> web.Response:
+    """``form``: markup already escaped, placed after the paragraphs."""
     paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in page.lines)
     css_class = "ok" if page.ok else "bad"
     body = (
@@ -50,9 +65,44 @@ def render(page: Page) -> web.Response:
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
         "<meta name=\"robots\" content=\"noindex\">"
         f"<title>Warden - {html.escape(page.title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1 class=\"{css_class}\">{html.escape(page.title)}</h1>{paragraphs}</body></html>"
+        f"<body><h1 class=\"{css_class}\">{html.escape(page.title)}</h1>{paragraphs}{form}"
+        "</body></html>"
     )
     return web.Response(status=page.status, text=body, content_type="text/html", charset="utf-8")
+
+
+def render_confirm(result: Confirm, action_url: str) -> web.Response:
+    """The page between the DM link and the provider: it names the Discord account, so
+    someone who opened another person's link sees a stranger's name and stops."""
+    label = PROVIDER_LABELS[result.provider]
+    target = label
+    if result.provider is Provider.GAME and result.platform:
+        target = f"your game account (signing in with {platform_label(result.platform)})"
+    page = Page(
+        200,
+        f"You are linking {label} to {result.discord_name} on Discord",
+        (
+            f"Continuing links {target} to the Discord account {result.discord_name}: "
+            "reports it files will be made in your name.",
+            f"If {result.discord_name} is not you, close this tab. Nothing has been linked; "
+            "someone may have sent you their link to take over your account.",
+        ),
+        ok=True,
+    )
+    form = (
+        f"<form method=\"post\" action=\"{html.escape(action_url)}\">"
+        f"<input type=\"hidden\" name=\"csrf\" value=\"{html.escape(result.token)}\">"
+        f"<button type=\"submit\">Continue to {html.escape(label)}</button></form>"
+    )
+    response = render(page, form=form)
+    # Browsers check form-action on every redirect of the form's navigation: ours to the
+    # provider, and the provider's own on to a platform's sign-in (Steam, PSN, ...), whose
+    # origin Warden cannot know. So any https origin, and the provider's even if it is
+    # plain http (a stand-in); the page itself has no markup anyone could inject.
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        f"'self' https: {result.provider_origin}"
+    )
+    return response
 
 
 def linked_page(result: Linked) -> Page:
@@ -89,6 +139,14 @@ def rejected_page(result: Rejected) -> Page:
         return Page(410, "This link has already been used or is not valid",
                     ("Each link from Warden works once, and only the newest one works.",
                      again))
+    if failure is LinkFailure.CONFIRM_EXPIRED:
+        return Page(410, "This page has expired",
+                    ("More than 10 minutes passed on the confirmation page. Nothing was "
+                     "linked.", again))
+    if failure is LinkFailure.CONFIRM_INVALID:
+        return Page(400, "This confirmation is not valid",
+                    ("Continue only from the page Warden's link opened, once. Nothing was "
+                     "linked.", again))
     if failure is LinkFailure.STATE_EXPIRED:
         return Page(400, "The sign-in took too long",
                     (f"More than 10 minutes passed between leaving Warden and coming back from "

@@ -1,29 +1,30 @@
 """The bot's web server: aiohttp, inside the bot's own event loop.
 
-Always: ``GET /healthz`` and ``GET /metrics`` for operators (``bot.web.ops``). With
-account linking configured, the OAuth routes too, all fixed because operators register
-the callbacks with the providers: ``GET /oauth/{bungie,game}/start`` and
-``GET /oauth/{bungie,game}/callback``. Anything else is a 404 with the same security
-headers.
+Always: ``GET /livez`` (public liveness), ``GET /healthz`` and ``GET /metrics`` for
+operators (``bot.web.ops``). With account linking configured, the OAuth routes too, all
+fixed because operators register the callbacks with the providers:
+``GET /oauth/{bungie,game}/start`` (the confirmation page), ``POST`` to the same path
+(its form, which goes on to the provider) and ``GET /oauth/{bungie,game}/callback``.
+Anything else is a 404 with the same security headers.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from bot.domain import Provider
+from bot.log_safe import printable
 from bot.services.health import HealthService
 from bot.services.linking.service import (
     STATE_TTL,
     LinkingService,
     Redirect,
     Rejected,
-    new_browser_nonce,
+    looks_like_secret,
 )
 from bot.web.ops import OPS_PATHS, add_ops_routes
 from bot.web.pages import (
@@ -33,12 +34,11 @@ from bot.web.pages import (
     not_found_page,
     rejected_page,
     render,
+    render_confirm,
 )
 
 log = logging.getLogger(__name__)
 
-BROWSER_COOKIE = "warden_oauth"
-_NONCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 _SERVICE_KEY = web.AppKey("linking", LinkingService)
 _SECURE_KEY = web.AppKey("secure_cookies", bool)
 
@@ -49,9 +49,12 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
     """Access lines without query strings: those hold one-time secrets and codes."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        # Monitoring polls the operator routes every few seconds: not worth a line each.
-        level = logging.DEBUG if request.path in OPS_PATHS else logging.INFO
-        self.logger.log(level, "%s %s %s %.3fs", request.method, request.path,
+        # Monitoring polls the operator routes every few seconds, and scanners probe
+        # paths that do not exist: neither is worth a line each.
+        quiet = request.path in OPS_PATHS or response.status in (404, 405)
+        # The path is the sender's text, decoded: %0a must not start a forged line.
+        self.logger.log(logging.DEBUG if quiet else logging.INFO, "%s %s %s %.3fs",
+                        printable(request.method), printable(request.path),
                         response.status, time)
 
 
@@ -70,50 +73,87 @@ async def _pages_for_errors(request: web.Request, handler: Handler) -> web.Strea
     except web.HTTPException:
         raise
     except Exception:
-        log.exception("callback server error on %s", request.path)
+        log.exception("callback server error on %s", printable(request.path))
         return render(internal_error_page())
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers.update(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS.items():
+        # A page may widen its own CSP (the confirmation page's form-action).
+        response.headers.setdefault(name, value)
     response.headers.pop("Server", None)
 
 
-def _browser_nonce(request: web.Request) -> str | None:
-    value = request.cookies.get(BROWSER_COOKIE)
-    return value if value and _NONCE_SHAPE.fullmatch(value) else None
+def browser_cookie_name(provider: Provider, *, secure: bool) -> str:
+    """One cookie per provider, so a member can link both in parallel tabs.
+
+    ``__Host-`` (browsers then insist on Secure, Path=/ and no Domain, so no sibling
+    subdomain can plant or read it) only when cookies are Secure: a browser drops a
+    ``__Host-`` cookie that is not, which would break plain-http set-ups such as tests
+    on loopback.
+    """
+    return ("__Host-" if secure else "") + f"warden_oauth_{provider.value}"
+
+
+def _browser_nonce(request: web.Request, provider: Provider) -> str | None:
+    name = browser_cookie_name(provider, secure=request.app[_SECURE_KEY])
+    value = request.cookies.get(name)
+    return value if looks_like_secret(value) else None
+
+
+def _set_browser_nonce(
+    request: web.Request, response: web.StreamResponse, provider: Provider, nonce: str
+) -> None:
+    secure = request.app[_SECURE_KEY]
+    response.set_cookie(
+        browser_cookie_name(provider, secure=secure),
+        nonce,
+        max_age=int(STATE_TTL),
+        path="/",
+        httponly=True,
+        secure=secure,
+        samesite="Lax",  # sent on the provider's top-level redirect back, not on embeds
+    )
 
 
 def _start_handler(provider: Provider) -> Handler:
     async def start(request: web.Request) -> web.StreamResponse:
         service = request.app[_SERVICE_KEY]
-        # One nonce per browser, kept across starts, so a member can link both providers
-        # in parallel tabs.
-        nonce = _browser_nonce(request) or new_browser_nonce()
-        result = await service.begin(provider, request.query.get("t"), browser_nonce=nonce)
+        result = await service.begin(provider, request.query.get("t"))
         if isinstance(result, Rejected):
             return render(rejected_page(result))
-        assert isinstance(result, Redirect)
-        response = web.Response(status=302, headers={"Location": result.url})
-        response.set_cookie(
-            BROWSER_COOKIE,
-            nonce,
-            max_age=int(STATE_TTL),
-            path="/oauth/",
-            httponly=True,
-            secure=request.app[_SECURE_KEY],
-            samesite="Lax",  # sent on the provider's top-level redirect back, not on embeds
-        )
+        response = render_confirm(result, service.start_url(provider))
+        _set_browser_nonce(request, response, provider, result.browser_nonce)
         return response
 
     return start
+
+
+def _confirm_handler(provider: Provider) -> Handler:
+    async def confirm(request: web.Request) -> web.StreamResponse:
+        service = request.app[_SERVICE_KEY]
+        form = await request.post()
+        token = form.get("csrf")
+        result = await service.proceed(
+            provider, token if isinstance(token, str) else None,
+            browser_nonce=_browser_nonce(request, provider),
+        )
+        if isinstance(result, Rejected):
+            return render(rejected_page(result))
+        assert isinstance(result, Redirect)
+        # 303: the browser follows with a GET, as the provider's authorize page expects.
+        response = web.Response(status=303, headers={"Location": result.url})
+        _set_browser_nonce(request, response, provider, result.browser_nonce)
+        return response
+
+    return confirm
 
 
 def _callback_handler(provider: Provider) -> Handler:
     async def callback(request: web.Request) -> web.StreamResponse:
         service = request.app[_SERVICE_KEY]
         result = await service.complete(
-            provider, request.query, browser_nonce=_browser_nonce(request)
+            provider, request.query, browser_nonce=_browser_nonce(request, provider)
         )
         if isinstance(result, Rejected):
             return render(rejected_page(result))
@@ -134,6 +174,7 @@ def build_app(
             # No HEAD: a link checker's HEAD request must not spend a one-time start link.
             app.router.add_get(service.start_path(provider), _start_handler(provider),
                                allow_head=False)
+            app.router.add_post(service.start_path(provider), _confirm_handler(provider))
             app.router.add_get(service.callback_path(provider), _callback_handler(provider),
                                allow_head=False)
     if health is not None:

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import WardenBot, send_ephemeral
+from bot.discord_names import account_handle
 from bot.domain import Evidence, Reason
 from bot.services.reporting.activities import Choice
 from bot.services.reporting.requests import ReportRequest
@@ -94,6 +95,7 @@ class ReportCog(commands.Cog):
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
             reporter_id=interaction.user.id,
+            reporter_name=account_handle(interaction.user),
             reason=Reason(reason.value),
             player=player,
             activity=activity,

@@ -8,6 +8,7 @@ from typing import Any
 import discord
 
 from bot.app import report_interaction_error
+from bot.discord_names import account_handle
 from bot.domain import Evidence, Reason
 from bot.log_context import bind_log_ids
 from bot.services.reporting.requests import ReportRequest
@@ -76,6 +77,7 @@ class ReportModal(discord.ui.Modal):
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
             reporter_id=interaction.user.id,
+            reporter_name=account_handle(interaction.user),
             reason=Reason(self.reason.values[0]),
             player=self.player.value or None,
             target_member_id=self.target_member_id,

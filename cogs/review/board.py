@@ -13,6 +13,7 @@ import logging
 
 import discord
 
+from bot.discord_endpoints import is_discord_cdn_url
 from bot.services.review.card import ReviewCard
 from bot.services.review.ports import BoardError, BoardProblem, Posted
 from cogs.review.buttons import review_view
@@ -100,6 +101,9 @@ class DiscordReviewBoard:
             key = str(index)
             if not evidence.url:
                 states[key] = "no link to download it from"
+                continue
+            if not is_discord_cdn_url(evidence.url):
+                states[key] = "not a Discord attachment link"
                 continue
             if evidence.size is None:
                 states[key] = "its size is unknown"

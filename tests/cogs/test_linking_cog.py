@@ -24,7 +24,7 @@ from bot.crypto import generate_key
 from bot.domain import Provider
 from bot.runtime import open_app
 from bot.settings import Settings, load_settings
-from tests.linking_rig import free_port, raw_database_files
+from tests.linking_rig import Browser, free_port, raw_database_files
 from tests.standins.bungie import BungieStandin
 from tests.standins.discord import DiscordStandIn, Member, RecordedMessage, run_bot
 from tests.standins.discord.models import iter_components
@@ -39,7 +39,7 @@ class World:
     bot: WardenBot
     settings: Settings
     base_url: str
-    browser: httpx.AsyncClient
+    browser: Browser
 
     @property
     def alice(self) -> Member:
@@ -64,8 +64,8 @@ async def world(
     async with (
         BungieStandin(redirect_url=f"{base_url}/oauth/bungie/callback") as bungie,
         SanctionsStandin(redirect_uris=(f"{base_url}/oauth/game/callback",)) as rh,
-        httpx.AsyncClient(follow_redirects=True, timeout=10) as browser,
     ):
+        browser = Browser()
         values: dict[str, Any] = {
             "database_path": tmp_path / "warden.db",
             "discord_api_base_url": discord_standin.api_base_url,
@@ -90,11 +90,14 @@ async def world(
                 sanctions_client_secret=rh.client_secret,
             )
         settings = load_settings(require_token=False, **values)
-        async with open_app(settings, guild_ready_timeout=0.05) as bot:
-            for command in extra_commands or []:
-                bot.tree.add_command(command)
-            async with run_bot(bot, discord_standin):
-                yield World(discord_standin, bungie, rh, bot, settings, base_url, browser)
+        try:
+            async with open_app(settings, guild_ready_timeout=0.05) as bot:
+                for command in extra_commands or []:
+                    bot.tree.add_command(command)
+                async with run_bot(bot, discord_standin):
+                    yield World(discord_standin, bungie, rh, bot, settings, base_url, browser)
+        finally:
+            await browser.close()
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +124,7 @@ async def test_link_bungie_end_to_end(tmp_path: Path, discord_standin: DiscordSt
         assert "10 minutes" in dm.text
 
         w.bungie.login_as(account)
-        page = await w.browser.get(url)
+        page = await w.browser.link(url)
         assert page.status_code == 200
         assert "Linked as Guardian#1234 - you can close this tab" in page.text
 
@@ -150,7 +153,7 @@ async def test_link_game_and_unlink_both(tmp_path: Path, discord_standin: Discor
         await (await w.discord.slash(w.alice, "link", subcommand="bungie")).wait_final()
         [bungie_url] = link_buttons(await w.discord.wait_for_dm(w.alice))
         w.bungie.login_as(account)
-        assert (await w.browser.get(bungie_url)).status_code == 200
+        assert (await w.browser.link(bungie_url)).status_code == 200
 
         handle = await w.discord.slash(
             w.alice, "link", subcommand="game", options={"platform": "steam"}
@@ -159,7 +162,7 @@ async def test_link_game_and_unlink_both(tmp_path: Path, discord_standin: Discor
         dm = await w.discord.wait_for_dm(w.alice, lambda m: "Steam" in m.text)
         [game_url] = link_buttons(dm)
         w.sanctions.login_as(player)
-        page = await w.browser.get(game_url)
+        page = await w.browser.link(game_url)
         assert "Linked as Sniper" in page.text
         await w.discord.wait_for_dm(w.alice, lambda m: "linked as Sniper" in m.text)
 
@@ -196,7 +199,7 @@ async def test_closed_dms_put_the_link_in_the_ephemeral_reply(
         [url] = link_buttons(reply)
         assert w.discord.dms_to(w.alice) == []
         w.bungie.login_as(account)
-        page = await w.browser.get(url)
+        page = await w.browser.link(url)
         assert "Linked as Guardian#1234" in page.text
         link = await w.bot.services.store.links.get(w.alice.user.id, Provider.BUNGIE)
         assert link is not None
@@ -222,17 +225,17 @@ async def test_linking_switched_off_says_so_and_serves_no_oauth_route(
         reply = await (await w.discord.slash(w.alice, "links")).wait_final()
         assert "Account linking is not set up" in reply.text
         # The web server runs for /healthz and /metrics, but knows no OAuth route.
-        assert (await w.browser.get(f"{w.base_url}/healthz")).status_code == 200
+        assert (await w.browser.open(f"{w.base_url}/healthz")).status_code == 200
         for path in ("/oauth/bungie/start?t=x", "/oauth/bungie/callback?code=x&state=y",
                      "/oauth/game/start?t=x", "/oauth/game/callback?code=x&state=y"):
-            assert (await w.browser.get(w.base_url + path)).status_code == 404, path
+            assert (await w.browser.open(w.base_url + path)).status_code == 404, path
 
 
 async def test_web_server_runs_with_the_bot_and_stops_with_it(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
     async with world(tmp_path, discord_standin) as w:
-        assert (await w.browser.get(f"{w.base_url}/healthz")).json()["status"] == "ok"
+        assert (await w.browser.open(f"{w.base_url}/healthz")).json()["status"] == "ok"
         base = w.base_url
     async with httpx.AsyncClient() as http:
         with pytest.raises(httpx.ConnectError):
@@ -260,7 +263,7 @@ async def test_revoked_grant_prompts_a_relink_with_a_button(
         await (await w.discord.slash(w.alice, "link", subcommand="bungie")).wait_final()
         [url] = link_buttons(await w.discord.wait_for_dm(w.alice))
         w.bungie.login_as(account)
-        assert (await w.browser.get(url)).status_code == 200
+        assert (await w.browser.link(url)).status_code == 200
 
         w.bungie.revoke(account)  # as Bungie once did to every app at once
         reply = await (await w.discord.slash(w.alice, "whoami")).wait_final()
@@ -273,9 +276,40 @@ async def test_revoked_grant_prompts_a_relink_with_a_button(
         [relink_url] = link_buttons(links)  # the newest one-time link; it replaced the first
 
         w.bungie.access_ttl = 3600
-        page = await w.browser.get(relink_url)
+        page = await w.browser.link(relink_url)
         assert "Linked as Guardian#1234" in page.text
         reply = await (await w.discord.slash(w.alice, "whoami")).wait_final()
         assert reply.text == "ok"
         audit = [e.action async for e in w.bot.services.store.audit.iterate()]
         assert audit.count("link.refresh_failed") == 1 and "link.relinked" in audit
+
+
+async def test_an_attackers_dm_link_opened_by_someone_else_names_the_attacker(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """Forced linking: bob sends his /link button to alice ("verify here"). Her browser
+    shows whose Discord account it would link, and never reaches Bungie.net by itself."""
+    async with world(tmp_path, discord_standin) as w:
+        bob = w.discord.guild.member("bob")
+        await (await w.discord.slash(bob, "link", subcommand="bungie")).wait_final()
+        [bobs_link] = link_buttons(await w.discord.wait_for_dm(bob))
+
+        page = await w.browser.open(bobs_link)  # in alice's browser
+
+        assert page.status_code == 200 and page.history == []
+        assert "You are linking Bungie.net to @bob on Discord" in page.text
+        assert w.bungie.requests_to("/en/OAuth/Authorize") == []
+
+
+async def test_a_display_name_cannot_reorder_the_confirmation_page(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """eve's display name reverses the text after it (U+202E): the page shows her unique
+    @username and her display name without the control character."""
+    async with world(tmp_path, discord_standin) as w:
+        eve = w.discord.add_member(w.discord.add_user("eve", global_name="\u202eecila\u200b"))
+        await (await w.discord.slash(eve, "link", subcommand="bungie")).wait_final()
+        [link] = link_buttons(await w.discord.wait_for_dm(eve))
+        page = await w.browser.open(link)
+        assert "You are linking Bungie.net to @eve (ecila) on Discord" in page.text
+        assert "\u202e" not in page.text and "\u200b" not in page.text

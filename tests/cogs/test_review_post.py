@@ -149,6 +149,35 @@ async def test_evidence_is_reuploaded_and_survives_the_original(
         assert "copy attached to this post" in post.text
 
 
+async def test_evidence_is_downloaded_only_from_discords_attachment_hosts(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """A stored evidence URL that is not Discord's (an internal address, say) is never
+    fetched: the post says why there is no copy."""
+    connections: list[str] = []
+
+    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append("connected")
+        writer.close()
+
+    internal = await asyncio.start_server(record, "127.0.0.1", 0)
+    port = internal.sockets[0].getsockname()[1]
+    try:
+        async with review_world(tmp_path, discord_standin) as w:
+            await staff_setup(w)
+            report = await w.accept_report(evidence=(
+                Evidence(kind="attachment", url=f"http://127.0.0.1:{port}/latest/meta-data",
+                         filename="meta.png", content_type="image/png", size=100),
+            ))
+            post = await post_of(w, report)
+            assert post.attachments == []
+            assert "not copied: not a Discord attachment link" in post.text
+    finally:
+        internal.close()
+        await internal.wait_closed()
+    assert connections == []
+
+
 async def test_claim_and_unclaim_by_moderators_and_refusals_for_others(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:

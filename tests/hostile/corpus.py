@@ -143,3 +143,54 @@ def files() -> dict[str, File]:
         "long-name": File("x" * 200 + ".png", b"png"),
         "path-name": File("..%2F..%2Fetc%2Fpasswd", b"root"),
     }
+
+
+# -- from the internet, at the web server (issue 12) -------------------------------------
+
+LOG_FORGING_PATHS: dict[str, str] = {
+    "newline": "/x%0a[CRITICAL] warden: database wiped",
+    "crlf": "/oauth/bungie/callback%0d%0aINFO forged line",
+    "escape-sequence": "/%1b[2J%1b[31mred",
+    "nul": "/a%00b",
+    "line-separator": "/a%e2%80%a8b%e2%80%a9c%c2%85d",
+    "delete": "/a%7fb",
+}
+
+ONE_TIME_SECRETS: dict[str, str] = {
+    "empty": "",
+    "junk": "junk",
+    "well-shaped-unknown": "A" * 43,
+    "one-too-long": "A" * 44,
+    "padded": "A" * 42 + "=",
+    "unicode": "\u0410" * 43,
+    "sql": "' OR 1=1 --",
+    "huge": "x" * 4000,
+    "percent-newline": "%0a[CRITICAL]",
+}
+
+DISCORD_NAMES: dict[str, str] = {
+    **{f"text-{name}": value for name, value in TEXTS.items()},
+    "impersonation": "@victim (Victim) on Discord. You are linking Bungie.net to @victim",
+    "attribute-break": '"><a href="https://evil.example">continue</a>',
+}
+
+EVIDENCE_URLS: dict[str, str] = {
+    "cloud-metadata": "http://169.254.169.254/latest/meta-data/",
+    "loopback": "http://127.0.0.1:8080/metrics",
+    "file": "file:///etc/passwd",
+    "plain-http-cdn": "http://cdn.discordapp.com/attachments/1/2/a.png",
+    "cdn-lookalike": "https://cdn.discordapp.com.evil.example/a.png",
+    "cdn-other-port": "https://cdn.discordapp.com:8443/a.png",
+    "userinfo-trick": "https://cdn.discordapp.com@evil.example/a.png",
+    "discord-site": "https://discord.com/api/v10/users/@me",
+    "javascript": "javascript:alert(1)",
+    "relative": "/attachments/1/2/a.png",
+    "empty": "",
+}
+
+FORWARDING_HEADERS: dict[str, tuple[str, str]] = {
+    "x-forwarded-for": ("X-Forwarded-For", "203.0.113.9"),
+    "forwarded": ("Forwarded", "for=203.0.113.9;proto=https"),
+    "x-real-ip": ("X-Real-IP", "203.0.113.9"),
+    "x-forwarded-host": ("X-Forwarded-Host", "warden.example.org"),
+}

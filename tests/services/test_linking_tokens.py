@@ -146,9 +146,9 @@ async def test_relink_after_a_broken_link_works_again(rig: Rig) -> None:
     with pytest.raises(NeedsLink):
         await rig.service.access_token(1001, Provider.BUNGIE)
 
-    [button] = await rig.service.relink_buttons(1001, ["bungie"])
+    [button] = await rig.service.relink_buttons(1001, ["bungie"], discord_name="@alice")
     rig.bungie.login_as(alice)
-    page = await (await rig.browser()).open(button.url)
+    page = await (await rig.browser()).link(button.url)
     assert page.status_code == 200
     assert await rig.service.access_token(1001, Provider.BUNGIE)
     [summary] = await rig.service.links(1001)
@@ -248,7 +248,7 @@ async def test_a_refresh_racing_an_unlink_does_not_resurrect_the_link(rig: Rig) 
 async def test_offer_reports_closed_dms_and_still_returns_the_link(tmp_path: Path) -> None:
     notifier = RecordingNotifier(outcome=DmOutcome.DMS_CLOSED)
     async with open_rig(tmp_path, notifier=notifier) as rig:
-        offer = await rig.service.offer_link(1001, Provider.BUNGIE)
+        offer = await rig.service.offer_link(1001, Provider.BUNGIE, discord_name="@alice")
         assert offer.dm is DmOutcome.DMS_CLOSED
         assert offer.url.startswith(f"{rig.base_url}/oauth/bungie/start?t=")
         [(user, notice)] = notifier.sent
@@ -258,13 +258,14 @@ async def test_offer_reports_closed_dms_and_still_returns_the_link(tmp_path: Pat
 async def test_an_unconfigured_provider_is_named(tmp_path: Path) -> None:
     async with open_rig(tmp_path, providers=(Provider.BUNGIE,)) as rig:
         with pytest.raises(UserFacingError, match="game account is not set up"):
-            await rig.service.offer_link(1001, Provider.GAME, GamePlatform.STEAM)
-        assert await rig.service.relink_buttons(1001, ["game"]) == []
+            await rig.service.offer_link(1001, Provider.GAME, GamePlatform.STEAM,
+                                         discord_name="@alice")
+        assert await rig.service.relink_buttons(1001, ["game"], discord_name="@alice") == []
 
 
 async def test_game_link_needs_a_platform(rig: Rig) -> None:
     with pytest.raises(InvalidInput):
-        await rig.service.offer_link(1001, Provider.GAME)
+        await rig.service.offer_link(1001, Provider.GAME, discord_name="@alice")
 
 
 async def test_rekey_reencrypts_every_token_under_the_first_key(rig: Rig) -> None:

@@ -102,3 +102,32 @@ async def test_expired_secrets_are_purged(store: Store) -> None:
     assert await store.oauth_states.purge_expired(now=1000.0) == 0  # "old" went on create
     assert await store.oauth_states.count() == 1
     assert await store.oauth_states.purge_expired(now=5000.0) == 1
+
+
+async def test_a_start_link_in_flight_survives_the_confirm_page_migration(tmp_path: Path) -> None:
+    """0004 rebuilds the table to allow 'confirm' secrets and store the Discord name: a
+    DM link sent just before the upgrade still works after it."""
+    from bot.store.database import bundled_migrations
+
+    db = await Database.open(tmp_path / "warden.db", migrate=False)
+    try:
+        migrations = bundled_migrations()
+        await db.migrate([m for m in migrations if m.version <= 3])
+        await db.execute(
+            "INSERT INTO oauth_states (secret_hash, kind, discord_user_id, provider,"
+            " created_at, expires_at) VALUES (?, 'start', 7, 'bungie', 1000.0, 1600.0)",
+            (hash_secret(SECRET),),
+        )
+        await db.migrate()
+        store = Store(db)
+        await store.oauth_states.create(SecretKind.CONFIRM, "confirm-token", discord_user_id=7,
+                                        provider=Provider.BUNGIE, ttl=600.0, now=1000.0,
+                                        discord_name="@alice")
+        found = await store.oauth_states.consume(SecretKind.START, SECRET, now=1001.0)
+        assert isinstance(found, OAuthSecret) and found.discord_user_id == 7
+        assert found.discord_name is None
+        confirm = await store.oauth_states.consume(SecretKind.CONFIRM, "confirm-token",
+                                                   now=1001.0)
+        assert isinstance(confirm, OAuthSecret) and confirm.discord_name == "@alice"
+    finally:
+        await db.close()

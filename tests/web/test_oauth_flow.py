@@ -1,23 +1,23 @@
 """The OAuth callback server as a member's browser meets it, and as an attacker would.
 
-A real browser-like client follows the DM link through the Bungie and sanctions
-stand-ins' authorize pages back to Warden's callback; every refusal must show a
-clear page, write an audit row, and link nothing.
+A real browser-like client follows the DM link through Warden's confirmation page
+and the Bungie and sanctions stand-ins' authorize pages back to Warden's callback;
+every refusal must show a clear page and link nothing. A refusal that names a member
+writes an audit row; one that names nobody (anyone on the internet can send it) is only
+counted in ``warden_link_rejections_total``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.domain import GamePlatform, Provider
 from bot.services.linking.service import STATE_TTL
-from tests.linking_rig import Rig, open_rig, query_of
+from tests.linking_rig import Rig, query_of
 
 SECURITY = {
     "content-security-policy": (
@@ -28,12 +28,6 @@ SECURITY = {
     "x-content-type-options": "nosniff",
     "cache-control": "no-store",
 }
-
-
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    async with open_rig(tmp_path) as rig:
-        yield rig
 
 
 class _Tags(HTMLParser):
@@ -63,11 +57,17 @@ async def rejections(rig: Rig, stage: str = "callback") -> list[str]:
     return [e.details["reason"] for e in await rig.audit(f"link.{stage}_rejected")]
 
 
+def counted(rig: Rig, stage: str, reason: str) -> int:
+    """Refusals counted in the metric (anonymous ones are only there)."""
+    return int(rig.metrics.link_rejections.value(stage=stage, reason=reason))
+
+
 async def authorize_url_for(rig: Rig, user_id: int, browser_name: str = "a") -> tuple[str, object]:
-    """Open the member's DM link in a fresh browser but stop at the provider's page."""
+    """Open the member's DM link in a fresh browser, continue on the confirmation page,
+    but stop at the provider's page."""
     browser = await rig.browser()
-    start = await browser.open_no_follow(await rig.start_url(user_id, Provider.BUNGIE))
-    assert start.status_code == 302
+    start = await browser.link(await rig.start_url(user_id, Provider.BUNGIE), follow=False)
+    assert start.status_code == 303
     return start.headers["location"], browser
 
 
@@ -81,13 +81,15 @@ async def test_bungie_link_lands_on_a_safe_success_page_with_the_bungie_name(rig
     assert page.status_code == 200
     assert "Linked as Alice#1234 - you can close this tab" in page.text
     assert_safe_page(page)
-    # The start redirect too: its URL held the one-time secret.
+    # The redirect to the provider too.
     start = page.history[0]
-    assert start.status_code == 302
+    assert start.status_code == 303 and start.request.method == "POST"
     assert start.headers["referrer-policy"] == "no-referrer"
     assert start.headers["cache-control"] == "no-store"
     cookie = start.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/oauth/" in cookie
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/;" in cookie
+    # Plain http here, so no Secure and no __Host- prefix (tests/web/test_link_confirm.py).
+    assert cookie.startswith("warden_oauth_bungie=")
 
     link = await rig.store.links.get(1001, Provider.BUNGIE)
     assert link is not None
@@ -191,7 +193,7 @@ async def test_second_use_of_the_dm_link_is_refused(rig: Rig) -> None:
     mallory = rig.bungie.add_account("Mallory", 666)
     url = await rig.start_url(1001, Provider.BUNGIE)
     rig.bungie.login_as(alice)
-    first = await (await rig.browser()).open(url)
+    first = await (await rig.browser()).link(url)
     assert first.status_code == 200
 
     rig.bungie.login_as(mallory)  # someone the link was forwarded to
@@ -201,7 +203,9 @@ async def test_second_use_of_the_dm_link_is_refused(rig: Rig) -> None:
     assert_safe_page(second)
     link = await rig.store.links.get(1001, Provider.BUNGIE)
     assert link is not None and link.account_id == str(alice.bnet_id)
-    assert await rejections(rig, "start") == ["start_invalid"]
+    # A spent link names nobody any more: counted, not audited.
+    assert await rejections(rig, "start") == []
+    assert counted(rig, "start", "start_invalid") == 1
 
 
 async def test_expired_dm_link_is_refused(rig: Rig) -> None:
@@ -209,7 +213,7 @@ async def test_expired_dm_link_is_refused(rig: Rig) -> None:
     rig.clock.advance(STATE_TTL + 1)
     page = await (await rig.browser()).open(url)
     assert page.status_code == 410 and "expired" in page.text
-    assert await rejections(rig, "start") == ["start_expired"]
+    assert counted(rig, "start", "start_expired") == 1
     assert rig.bungie.requests_to("/en/OAuth/Authorize") == []
 
 
@@ -218,7 +222,7 @@ async def test_only_the_newest_dm_link_works(rig: Rig) -> None:
     await rig.start_url(1001, Provider.BUNGIE)
     page = await (await rig.browser()).open(older)
     assert page.status_code == 410
-    assert await rejections(rig, "start") == ["start_invalid"]
+    assert counted(rig, "start", "start_invalid") == 1
 
 
 async def test_a_head_request_does_not_spend_the_dm_link(rig: Rig) -> None:
@@ -229,7 +233,7 @@ async def test_a_head_request_does_not_spend_the_dm_link(rig: Rig) -> None:
         probe = await http.head(url)
     assert probe.status_code == 405
     rig.bungie.login_as(alice)
-    page = await (await rig.browser()).open(url)
+    page = await (await rig.browser()).link(url)
     assert page.status_code == 200 and "Linked as Alice#1234" in page.text
 
 
@@ -257,7 +261,7 @@ async def test_replayed_state_is_refused_and_links_nothing_more(rig: Rig) -> Non
     assert "not valid" in replay.text and "Nothing was linked" in replay.text
     assert "/link bungie" in replay.text
     assert_safe_page(replay)
-    assert await rejections(rig) == ["state_invalid"]
+    assert counted(rig, "callback", "state_invalid") == 1
     assert len(await rig.audit("link.created")) == 1
     assert await rig.audit("link.relinked") == []
 
@@ -270,7 +274,7 @@ async def test_expired_state_is_refused(rig: Rig) -> None:
     page = await browser.open(authorize)  # type: ignore[attr-defined]
     assert page.status_code == 400 and "took too long" in page.text
     assert_safe_page(page)
-    assert await rejections(rig) == ["state_expired"]
+    assert counted(rig, "callback", "state_expired") == 1
     assert await rig.store.links.get(1001, Provider.BUNGIE) is None
     # The code was never exchanged.
     assert rig.bungie.requests_to("/App/OAuth/token/") == []
@@ -320,7 +324,7 @@ async def test_missing_code_is_refused(rig: Rig) -> None:
 async def test_missing_state_is_refused(rig: Rig) -> None:
     page = await (await rig.browser()).open(f"{rig.base_url}/oauth/bungie/callback?code=abc")
     assert page.status_code == 400 and "not valid" in page.text
-    assert await rejections(rig) == ["state_missing"]
+    assert counted(rig, "callback", "state_missing") == 1
 
 
 async def test_provider_error_with_html_is_shown_escaped(rig: Rig) -> None:
@@ -348,7 +352,7 @@ async def test_provider_error_text_from_a_forged_url_is_not_shown(rig: Rig) -> N
     page = await (await rig.browser()).open(forged)
     assert page.status_code == 400
     assert "555" not in page.text and "banned" not in page.text
-    assert await rejections(rig) == ["state_invalid"]
+    assert counted(rig, "callback", "state_invalid") == 1
 
 
 async def test_game_login_error_is_shown_escaped(rig: Rig) -> None:
@@ -401,9 +405,9 @@ async def test_member_can_link_both_providers_from_one_browser_in_parallel(rig: 
     alice = rig.bungie.add_account("Alice", 1234)
     bob = rig.sanctions.add_player("Bob", identities={"Steam": "s-1"})
     browser = await rig.browser()
-    bungie_start = await browser.open_no_follow(await rig.start_url(1001, Provider.BUNGIE))
-    game_start = await browser.open_no_follow(
-        await rig.start_url(1001, Provider.GAME, GamePlatform.STEAM)
+    bungie_start = await browser.link(await rig.start_url(1001, Provider.BUNGIE), follow=False)
+    game_start = await browser.link(
+        await rig.start_url(1001, Provider.GAME, GamePlatform.STEAM), follow=False
     )
     rig.bungie.login_as(alice)
     rig.sanctions.login_as(bob)
@@ -430,10 +434,12 @@ async def test_relinking_replaces_the_account_and_is_audited(rig: Rig) -> None:
 async def test_no_audit_row_ever_holds_a_secret(rig: Rig) -> None:
     alice = rig.bungie.add_account("Alice", 1234)
     page = await rig.link_bungie(1001, alice)
-    await (await rig.browser()).open(str(page.url))  # a replay, for a rejection row
+    # A sign-in finished in another browser, for a rejection row that names the member.
+    authorize, _ = await authorize_url_for(rig, 1001)
+    await (await rig.browser()).open(authorize)
     secrets_seen = [
-        v for r in [*page.history, page] for k, v in query_of(str(r.url)).items()
-        if k in ("t", "state", "code")
+        v for url in [*(str(r.url) for r in [*page.history, page]), authorize]
+        for k, v in query_of(url).items() if k in ("t", "state", "code")
     ]
     token = await rig.service.access_token(1001, Provider.BUNGIE)
     rows = [e.details_json async for e in rig.store.audit.iterate()]

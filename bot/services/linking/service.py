@@ -3,14 +3,22 @@
 The flow, and why each step exists:
 
 1. ``offer_link`` makes a one-time *start secret* (10 minutes, only the newest per
-   member and provider) and DMs its URL. The URL is the member's only credential.
-2. ``begin`` (the web server's start route) consumes it, binds a fresh OAuth
-   ``state`` to the member, the provider, the platform and the opening browser
-   (a cookie), and returns the provider's authorize URL.
-3. ``complete`` (the callback) consumes the state atomically; anything unknown,
+   member and provider), stored with the member's Discord name, and DMs its URL. The
+   URL is the member's only credential.
+2. ``begin`` (a GET of the start route) consumes it and answers with a confirmation
+   page naming the Discord account being linked: whoever opens a link someone else
+   sent them sees a stranger's name (forced linking). The page's form carries a
+   *confirm* token bound to a cookie the server made for this browser.
+3. ``proceed`` (the POST of that form) consumes the confirm token, checks the cookie,
+   binds a fresh OAuth ``state`` to the member, the provider, the platform and a new
+   browser cookie, and returns the provider's authorize URL. A GET never gets there.
+4. ``complete`` (the callback) consumes the state atomically; anything unknown,
    expired, reused, meant for the other provider or arriving in another browser is
-   refused, audited, and links nothing. Otherwise the code is exchanged, the
-   account read, the link stored with sealed tokens, and the member gets a DM.
+   refused and links nothing. Otherwise the code is exchanged, the account read, the
+   link stored with sealed tokens, and the member gets a DM.
+
+A refusal with a known member is audited; one without (junk from the internet) is only
+counted in ``warden_link_rejections_total``, so nobody can fill the audit table.
 
 ``access_token`` hands out a valid token, refreshing under a per-link lock; a
 grant that is gone marks the link broken and raises ``NeedsLink``.
@@ -21,17 +29,20 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import re
 import secrets
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.apis.errors import ApiError, AuthError, AuthRevoked, DestinationDisabled
 from bot.crypto import TokenBox, TokenDecryptError
 from bot.domain import GamePlatform, Provider
 from bot.errors import InvalidInput, NeedsLink, UserFacingError
+from bot.metrics import WardenMetrics
 from bot.notify import DmOutcome, LinkButton, Notice, Notifier
 from bot.services.linking.providers import FreshTokens, LinkProvider, NoDestinyAccount
 from bot.store import Store
@@ -69,6 +80,8 @@ class LinkFailure(enum.StrEnum):
     NOT_CONFIGURED = "not_configured"
     START_INVALID = "start_invalid"
     START_EXPIRED = "start_expired"
+    CONFIRM_INVALID = "confirm_invalid"
+    CONFIRM_EXPIRED = "confirm_expired"
     STATE_MISSING = "state_missing"
     STATE_INVALID = "state_invalid"
     STATE_EXPIRED = "state_expired"
@@ -93,8 +106,25 @@ class Rejected:
 
 
 @dataclass(frozen=True)
+class Confirm:
+    """The confirmation page: who is being linked, and what its form must send back."""
+
+    provider: Provider
+    discord_name: str
+    platform: str | None
+    token: str
+    """The form's CSRF token, valid once, in the browser holding ``browser_nonce``."""
+    browser_nonce: str
+    """The cookie value, made here: never one a browser sent."""
+    provider_origin: str
+    """Where the form's POST is redirected (the page's CSP must allow it)."""
+
+
+@dataclass(frozen=True)
 class Redirect:
     url: str
+    browser_nonce: str
+    """A new cookie value for the browser; the OAuth state is bound to it."""
 
 
 @dataclass(frozen=True)
@@ -145,9 +175,11 @@ class LinkingService:
         public_base_url: str,
         providers: Iterable[LinkProvider],
         notifier: Notifier,
+        metrics: WardenMetrics,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._box = box
         self._base = public_base_url.rstrip("/")
         self._providers: dict[Provider, LinkProvider] = {p.provider: p for p in providers}
@@ -166,6 +198,10 @@ class LinkingService:
     def callback_path(self, provider: Provider) -> str:
         return f"/oauth/{provider.value}/callback"
 
+    def start_url(self, provider: Provider) -> str:
+        """Where the confirmation page's form posts to (no query: no secret in it)."""
+        return self._base + self.start_path(provider)
+
     def callback_url(self, provider: Provider) -> str:
         """Registered with the provider by the operator; fixed for that reason."""
         return self._base + self.callback_path(provider)
@@ -176,10 +212,19 @@ class LinkingService:
     # -- 1. the DM ---------------------------------------------------------------------
 
     async def offer_link(
-        self, discord_user_id: int, provider: Provider, platform: GamePlatform | None = None
+        self,
+        discord_user_id: int,
+        provider: Provider,
+        platform: GamePlatform | None = None,
+        *,
+        discord_name: str | None,
     ) -> LinkOffer:
-        """Make a one-time start link and DM it; the offer says whether the DM arrived."""
-        url, expires_at = await self._start_url(discord_user_id, provider, platform)
+        """Make a one-time start link and DM it; the offer says whether the DM arrived.
+
+        ``discord_name`` (``@handle``) is what the confirmation page will show.
+        """
+        url, expires_at = await self._start_url(discord_user_id, provider, platform,
+                                                 discord_name)
         label = PROVIDER_LABELS[provider]
         notice = Notice(
             title=f"Link your {label} account",
@@ -194,7 +239,7 @@ class LinkingService:
         return LinkOffer(url=url, expires_at=expires_at, dm=outcome, provider_label=label)
 
     async def relink_buttons(
-        self, discord_user_id: int, providers: Iterable[str]
+        self, discord_user_id: int, providers: Iterable[str], *, discord_name: str | None
     ) -> list[LinkButton]:
         """Fresh one-time links for a member told to (re)link; for the reply that says so.
 
@@ -215,12 +260,16 @@ class LinkingService:
                 if link is None or link.platform not in _PLATFORM_VALUES:
                     continue
                 platform = GamePlatform(link.platform)
-            url, _ = await self._start_url(discord_user_id, provider, platform)
+            url, _ = await self._start_url(discord_user_id, provider, platform, discord_name)
             buttons.append(LinkButton(label=f"Link {PROVIDER_LABELS[provider]} again", url=url))
         return buttons
 
     async def _start_url(
-        self, discord_user_id: int, provider: Provider, platform: GamePlatform | None
+        self,
+        discord_user_id: int,
+        provider: Provider,
+        platform: GamePlatform | None,
+        discord_name: str | None,
     ) -> tuple[str, float]:
         self._need(provider)
         if provider is Provider.GAME and platform is None:
@@ -235,45 +284,84 @@ class LinkingService:
             provider=provider,
             platform=None if platform is None else platform.value,
             ttl=START_TTL,
+            discord_name=discord_name,
             replace_previous=True,
             now=self._clock(),
         )
-        return f"{self._base}{self.start_path(provider)}?t={secret}", row.expires_at
+        return f"{self.start_url(provider)}?t={secret}", row.expires_at
 
-    # -- 2. the start route --------------------------------------------------------------
+    # -- 2. the start route: the confirmation page ----------------------------------------
 
-    async def begin(
-        self, provider: Provider, start_secret: str | None, *, browser_nonce: str
-    ) -> Redirect | Rejected:
-        """Consume the DM link and send the browser to the provider."""
-        if not start_secret:
-            return await self._reject(provider, LinkFailure.START_INVALID, user=None,
-                                      stage="start")
-        found = await self._store.oauth_states.consume(
-            SecretKind.START, start_secret, now=self._clock()
-        )
-        if isinstance(found, ConsumeFailure):
-            failure = (
-                LinkFailure.START_EXPIRED
-                if found is ConsumeFailure.EXPIRED
-                else LinkFailure.START_INVALID
-            )
-            return await self._reject(provider, failure, user=None, stage="start")
-        if found.provider is not provider:
-            return await self._reject(provider, LinkFailure.START_INVALID,
-                                      user=found.discord_user_id, stage="start")
+    async def begin(self, provider: Provider, start_secret: str | None) -> Confirm | Rejected:
+        """Consume the DM link; answer with the page that names the Discord account."""
+        found = await self._take(SecretKind.START, start_secret, provider, stage="start",
+                                 invalid=LinkFailure.START_INVALID,
+                                 expired=LinkFailure.START_EXPIRED,
+                                 wrong_provider=LinkFailure.START_INVALID)
+        if isinstance(found, Rejected):
+            return found
         adapter = self._providers.get(provider)
         if adapter is None:
             return await self._reject(provider, LinkFailure.NOT_CONFIGURED,
                                       user=found.discord_user_id, stage="start")
-        state = _new_secret()
+        try:
+            # Built for its origin only (the page's form-action); the real one comes later.
+            origin = _origin(adapter.authorize_url(
+                "-", platform=found.platform, redirect_uri=self.callback_url(provider)
+            ))
+        except ApiError as exc:
+            log.warning("cannot build the %s authorize URL: %s", provider.value, exc)
+            return await self._reject(provider, LinkFailure.NOT_CONFIGURED,
+                                      user=found.discord_user_id, stage="start")
+        token, nonce = _new_secret(), _new_secret()
         await self._store.oauth_states.create(
-            SecretKind.STATE,
-            state,
+            SecretKind.CONFIRM,
+            token,
             discord_user_id=found.discord_user_id,
             provider=provider,
             platform=found.platform,
-            browser_hash=hash_secret(browser_nonce),
+            browser_hash=hash_secret(nonce),
+            discord_name=found.discord_name,
+            ttl=STATE_TTL,
+            now=self._clock(),
+        )
+        return Confirm(
+            provider=provider,
+            discord_name=found.discord_name or f"the Discord user with id {found.discord_user_id}",
+            platform=found.platform,
+            token=token,
+            browser_nonce=nonce,
+            provider_origin=origin,
+        )
+
+    # -- 3. the confirmation page's form ------------------------------------------------
+
+    async def proceed(
+        self, provider: Provider, token: str | None, *, browser_nonce: str | None
+    ) -> Redirect | Rejected:
+        """The confirmation form came back: check its token and cookie, go to the provider."""
+        found = await self._take(SecretKind.CONFIRM, token, provider, stage="confirm",
+                                 invalid=LinkFailure.CONFIRM_INVALID,
+                                 expired=LinkFailure.CONFIRM_EXPIRED,
+                                 wrong_provider=LinkFailure.CONFIRM_INVALID)
+        if isinstance(found, Rejected):
+            return found
+        user = found.discord_user_id
+        if not _same_browser(found, browser_nonce):
+            return await self._reject(provider, LinkFailure.FOREIGN_BROWSER, user=user,
+                                      stage="confirm")
+        adapter = self._providers.get(provider)
+        if adapter is None:
+            return await self._reject(provider, LinkFailure.NOT_CONFIGURED, user=user,
+                                      stage="confirm")
+        state, nonce = _new_secret(), _new_secret()
+        await self._store.oauth_states.create(
+            SecretKind.STATE,
+            state,
+            discord_user_id=user,
+            provider=provider,
+            platform=found.platform,
+            browser_hash=hash_secret(nonce),
             ttl=STATE_TTL,
             now=self._clock(),
         )
@@ -283,11 +371,11 @@ class LinkingService:
             )
         except ApiError as exc:
             log.warning("cannot build the %s authorize URL: %s", provider.value, exc)
-            return await self._reject(provider, LinkFailure.NOT_CONFIGURED,
-                                      user=found.discord_user_id, stage="start")
-        return Redirect(url)
+            return await self._reject(provider, LinkFailure.NOT_CONFIGURED, user=user,
+                                      stage="confirm")
+        return Redirect(url, browser_nonce=nonce)
 
-    # -- 3. the callback -------------------------------------------------------------------
+    # -- 4. the callback -------------------------------------------------------------------
 
     async def complete(
         self, provider: Provider, params: Mapping[str, str], *, browser_nonce: str | None
@@ -299,18 +387,13 @@ class LinkingService:
         state = params.get("state")
         if not state:
             return await self._reject(provider, LinkFailure.STATE_MISSING, user=None)
-        found = await self._store.oauth_states.consume(SecretKind.STATE, state,
-                                                       now=self._clock())
-        if isinstance(found, ConsumeFailure):
-            failure = (
-                LinkFailure.STATE_EXPIRED
-                if found is ConsumeFailure.EXPIRED
-                else LinkFailure.STATE_INVALID
-            )
-            return await self._reject(provider, failure, user=None)
+        found = await self._take(SecretKind.STATE, state, provider, stage="callback",
+                                 invalid=LinkFailure.STATE_INVALID,
+                                 expired=LinkFailure.STATE_EXPIRED,
+                                 wrong_provider=LinkFailure.STATE_WRONG_PROVIDER)
+        if isinstance(found, Rejected):
+            return found
         user = found.discord_user_id
-        if found.provider is not provider:
-            return await self._reject(provider, LinkFailure.STATE_WRONG_PROVIDER, user=user)
         if not _same_browser(found, browser_nonce):
             return await self._reject(provider, LinkFailure.FOREIGN_BROWSER, user=user)
         # Only now is the provider's error worth showing: the state proves this browser
@@ -381,6 +464,33 @@ class LinkingService:
         if outcome is not DmOutcome.SENT:
             log.info("link confirmation DM to user %s not delivered: %s", user, outcome.value)
 
+    async def _take(
+        self,
+        kind: SecretKind,
+        secret: str | None,
+        provider: Provider,
+        *,
+        stage: str,
+        invalid: LinkFailure,
+        expired: LinkFailure,
+        wrong_provider: LinkFailure,
+    ) -> OAuthSecret | Rejected:
+        """Consume a one-time secret of ``kind`` meant for ``provider``, or say why not.
+
+        Until a secret is found it names nobody, so those refusals are only counted.
+        """
+        if not looks_like_secret(secret):
+            return await self._reject(provider, invalid, user=None, stage=stage)
+        assert secret is not None
+        found = await self._store.oauth_states.consume(kind, secret, now=self._clock())
+        if isinstance(found, ConsumeFailure):
+            failure = expired if found is ConsumeFailure.EXPIRED else invalid
+            return await self._reject(provider, failure, user=None, stage=stage)
+        if found.provider is not provider:
+            return await self._reject(provider, wrong_provider, user=found.discord_user_id,
+                                      stage=stage)
+        return found
+
     async def _reject(
         self,
         provider: Provider,
@@ -391,6 +501,11 @@ class LinkingService:
         provider_error: str | None = None,
         provider_error_description: str | None = None,
     ) -> Rejected:
+        self._metrics.link_rejections.inc(stage=stage, reason=failure.value)
+        if user is None:
+            # Anyone on the internet can send junk: counting it is enough, and the audit
+            # table (permanent, one write each) stays for what members did.
+            return Rejected(provider, failure, provider_error, provider_error_description)
         details: dict[str, Any] = {"provider": provider.value, "reason": failure.value}
         if provider_error:
             details["provider_error"] = provider_error[:_SHOWN_ERROR_MAX]
@@ -591,8 +706,18 @@ def _new_secret() -> str:
     return secrets.token_urlsafe(SECRET_BYTES)
 
 
-def new_browser_nonce() -> str:
-    return _new_secret()
+_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+"""What ``_new_secret`` makes: 32 bytes in unpadded url-safe base64."""
+
+
+def looks_like_secret(value: str | None) -> bool:
+    """Anything else was never issued, so it is refused without a database write."""
+    return value is not None and _SECRET_SHAPE.fullmatch(value) is not None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _same_browser(found: OAuthSecret, browser_nonce: str | None) -> bool:

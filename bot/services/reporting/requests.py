@@ -33,6 +33,8 @@ class ReportRequest:
     """A Destiny activity id or a game match id."""
     description: str | None = None
     evidence: tuple[Evidence, ...] = ()
+    reporter_name: str | None = None
+    """The reporter's Discord ``@handle``, for the account-linking page of any link button."""
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,8 @@ class ReportService:
             plan=plan,
             activity_label=activity_label,
             review_first=guild.review_mode is ReviewMode.APPROVE,
-            link_buttons=await self._link_buttons(request.reporter_id, missing),
+            link_buttons=await self._link_buttons(request.reporter_id, missing,
+                                               request.reporter_name),
         )
 
     async def cancel(self, report_id: int, *, actor_id: int) -> bool:
@@ -447,11 +448,14 @@ class ReportService:
             return NeedsLink(message, providers=links)
         return InvalidInput(message)
 
-    async def _link_buttons(self, user_id: int, providers: list[str]) -> tuple[LinkButton, ...]:
+    async def _link_buttons(
+        self, user_id: int, providers: list[str], name: str | None
+    ) -> tuple[LinkButton, ...]:
         if self._linking is None or not providers:
             return ()
         try:
-            return tuple(await self._linking.relink_buttons(user_id, providers))
+            return tuple(await self._linking.relink_buttons(user_id, providers,
+                                                            discord_name=name))
         except UserFacingError:
             return ()
 
