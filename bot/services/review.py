@@ -41,6 +41,7 @@ from bot.services.server_setup import (
     CheckItem,
     SetupFacts,
     checklist,
+    moderator_role_refusal,
     review_problem_key,
 )
 from bot.settings import Settings
@@ -98,8 +99,9 @@ class Posted:
 class ReviewBoard(Protocol):
     """Where review posts live (the Discord review channel)."""
 
-    def is_public(self, channel_id: int) -> bool:
-        """True when every member can read the channel (reporters are then left out)."""
+    def is_public(self, channel_id: int, moderator_role_id: int | None) -> bool:
+        """True unless everyone who can read the channel is a moderator (the moderator
+        role, Manage Server or Administrator); reporters are then left out."""
         ...
 
     async def post(self, channel_id: int, card: ReviewCard) -> Posted:
@@ -285,8 +287,11 @@ class ReviewService:
     # -- who may act --------------------------------------------------------------------
     @staticmethod
     def is_moderator(guild: GuildSettings, actor: Actor) -> bool:
+        role = guild.moderator_role_id
+        # A role id equal to the server's is @everyone, which every member holds: never a
+        # moderator role, even if an older version saved it.
         return actor.manages_server or (
-            guild.moderator_role_id is not None and guild.moderator_role_id in actor.role_ids
+            role is not None and role != guild.guild_id and role in actor.role_ids
         )
 
     async def require_moderator(self, guild_id: int, actor: Actor) -> GuildSettings:
@@ -543,11 +548,12 @@ class ReviewService:
                 return True
             report = found.report
             card = _card_of(found, report)
+            guild = await self.store.guilds.get(report.guild_id)
             if report.review_channel_id is not None and report.review_message_id is not None:
                 try:
                     await board.update(
                         report.review_channel_id, report.review_message_id,
-                        self._for_channel(board, report.review_channel_id, card),
+                        self._for_channel(board, guild, report.review_channel_id, card),
                     )
                 except BoardError as exc:
                     gone = exc.problem in (BoardProblem.MISSING_MESSAGE,
@@ -562,12 +568,12 @@ class ReviewService:
                 else:
                     await self._clear_problem(report.guild_id)
                     return True
-            guild = await self.store.guilds.get(report.guild_id)
             if guild.review_channel_id is None or not repost:
                 return True
             channel_id = guild.review_channel_id
             try:
-                posted = await board.post(channel_id, self._for_channel(board, channel_id, card))
+                posted = await board.post(channel_id,
+                                          self._for_channel(board, guild, channel_id, card))
             except BoardError as exc:
                 await self._record_problem(report, exc)
                 return False
@@ -579,9 +585,10 @@ class ReviewService:
             await self._clear_problem(report.guild_id)
             return True
 
-    def _for_channel(self, board: ReviewBoard, channel_id: int, card: ReviewCard) -> ReviewCard:
-        # Reporters are visible to staff only, never in a channel everyone can read.
-        if card.reporter is not None and board.is_public(channel_id):
+    def _for_channel(self, board: ReviewBoard, guild: GuildSettings, channel_id: int,
+                     card: ReviewCard) -> ReviewCard:
+        # Reporters are visible to staff only, never in a channel anyone else can read.
+        if card.reporter is not None and board.is_public(channel_id, guild.moderator_role_id):
             return dataclasses.replace(card, reporter=None)
         return card
 
@@ -722,8 +729,14 @@ class ReviewService:
         *,
         review_channel_id: int | None = None,
         moderator_role_id: int | None = None,
+        moderator_role_managed: bool = False,
         review_mode: ReviewMode | None = None,
     ) -> GuildSettings:
+        if moderator_role_id is not None:
+            refusal = moderator_role_refusal(guild_id, moderator_role_id,
+                                             managed=moderator_role_managed)
+            if refusal is not None:
+                raise InvalidInput("Nothing was changed: " + refusal)
         changes: dict[str, Any] = {}
         if review_channel_id is not None:
             changes["review_channel_id"] = review_channel_id
