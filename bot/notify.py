@@ -33,3 +33,9 @@ class DmOutcome(enum.StrEnum):
 
 class Notifier(Protocol):
     async def send_dm(self, user_id: int, notice: Notice) -> DmOutcome: ...
+
+
+class GuildMembers(Protocol):
+    async def is_member(self, guild_id: int, user_id: int) -> bool:
+        """Whether the user is in the server now (False when it cannot be told)."""
+        ...

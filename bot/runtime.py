@@ -90,7 +90,8 @@ async def open_app(
         stack.push_async_callback(bot.close)
         # Stops before the bot and the database close: no callback outlives them.
         stack.push_async_callback(web.stop)
-        deps.notifier = DiscordNotifier(bot)
+        discord_side = DiscordNotifier(bot)
+        deps.notifier = discord_side
         if deps.linking is not None:
             deps.linking.notifier = deps.notifier
         deps.review = ReviewService(
@@ -101,9 +102,11 @@ async def open_app(
         stack.push_async_callback(deps.review.close)
         deps.reports = ReportService(
             store=store, events=deps.events, settings=settings, bungie=deps.bungie,
-            linking=deps.linking, notifier=deps.notifier, metrics=deps.metrics,
+            linking=deps.linking, notifier=deps.notifier, members=discord_side,
+            metrics=deps.metrics,
         )
         stack.push_async_callback(deps.reports.close)
+        await deps.reports.drop_stale_drafts()
         deps.outbox = _outbox(settings, deps)
         # Runs before the HTTP clients and the database close: attempts end cleanly first.
         stack.push_async_callback(deps.outbox.stop)

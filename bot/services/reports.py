@@ -30,12 +30,13 @@ from bot.errors import (
     UserFacingError,
 )
 from bot.metrics import WardenMetrics
-from bot.notify import DmOutcome, LinkButton, Notifier
+from bot.notify import DmOutcome, GuildMembers, LinkButton, Notifier
 from bot.services.activities import ActivityDirectory, Choice
 from bot.services.events import Event, EventBus, EventKind
 from bot.services.linking import LinkingService
 from bot.services.report_checks import (
     clean_description,
+    duration_text,
     limit_message,
     parse_activity,
     shown,
@@ -54,6 +55,9 @@ log = logging.getLogger(__name__)
 TOLD_MEMORY = 60.0
 """Seconds an outcome told in a live reply is remembered, so its event does not DM it."""
 DRAFT_SWEEP_EVERY = 600.0
+DRAFT_WINDOW = 3600.0
+"""The draft limit counts this many seconds back; unconfirmed rows are deleted once they
+are older, so the table does not keep every look-up forever."""
 NO_TARGET = ""
 """A target key no report has: lets ``check_limits`` answer the per-reporter rules alone."""
 
@@ -78,6 +82,7 @@ class ReportService:
         bungie: BungieClient | None,
         linking: LinkingService | None = None,
         notifier: Notifier | None = None,
+        members: GuildMembers | None = None,
         clock: Callable[[], float] = time.time,
         metrics: WardenMetrics | None = None,
     ) -> None:
@@ -90,7 +95,7 @@ class ReportService:
         self.notifier = notifier
         self._clock = clock
         self.activities = ActivityDirectory(bungie, clock=clock)
-        self.targets = TargetResolver(links=store.links, bungie=bungie)
+        self.targets = TargetResolver(links=store.links, bungie=bungie, members=members)
         self._watches: dict[int, _Watch] = {}
         self._told_live: dict[int, tuple[tuple[DeliveryState, ...], float]] = {}
         self._drafts_swept_at = 0.0
@@ -122,9 +127,10 @@ class ReportService:
             if member_id is not None and member_id == reporter_id:
                 raise NotAllowed(SELF_REPORT)
             guild = await self._store.guilds.get(guild_id)
+            now = self._clock()
             await self._check_limits(guild_id, reporter_id, NO_TARGET, None,
-                                     replace(guild.limits, target_cooldown_hours=0),
-                                     self._clock())
+                                     replace(guild.limits, target_cooldown_hours=0), now)
+            await self._check_draft_limit(reporter_id, now)
 
     async def prepare(self, request: ReportRequest) -> Draft:
         """Check the report and store it as a numbered draft; raise a ``UserFacingError``
@@ -155,6 +161,7 @@ class ReportService:
         # The per-reporter limits first: someone who may not report now costs no look-ups.
         await self._check_limits(request.guild_id, request.reporter_id, NO_TARGET, None,
                                  replace(guild.limits, target_cooldown_hours=0), now)
+        await self._check_draft_limit(request.reporter_id, now)
 
         reporter = await self.targets.member(request.reporter_id)
         self._need_some_link(reporter)
@@ -176,7 +183,7 @@ class ReportService:
                 )
         target = await self.targets.resolve(
             reporter=reporter, text=request.player, member_id=request.target_member_id,
-            pgcr=pgcr,
+            pgcr=pgcr, guild_id=request.guild_id,
         )
         await self._check_limits(request.guild_id, request.reporter_id, target.key,
                                  activity.activity_id, guild.limits, now)
@@ -228,7 +235,9 @@ class ReportService:
 
     async def cancel(self, report_id: int, *, actor_id: int) -> bool:
         report = await self._store.reports.get(report_id)
-        if report is None or report.reporter_id != actor_id:
+        if report is None:
+            return False  # dropped unconfirmed: nothing to cancel
+        if report.reporter_id != actor_id:
             raise NotAllowed("Only the member who started this report can cancel it.")
         return await self._store.reports.cancel_draft(report_id, reporter_id=actor_id)
 
@@ -243,7 +252,10 @@ class ReportService:
         token), so outcomes go to ``wait_outcome`` instead of a DM until then.
         """
         report = await self._store.reports.get(report_id)
-        if report is None or report.reporter_id != actor_id:
+        if report is None:
+            raise UserFacingError("This draft waited too long for confirmation and was "
+                                  "dropped; nothing was sent. Start again with `/report`.")
+        if report.reporter_id != actor_id:
             raise NotAllowed("Only the member who started this report can confirm it.")
         if report.status == "cancelled":
             raise UserFacingError(f"Report #{report.number} was cancelled; nothing was sent. "
@@ -408,10 +420,32 @@ class ReportService:
         """Drafts nobody confirmed in time become cancelled, at most every few minutes."""
         if now - self._drafts_swept_at < DRAFT_SWEEP_EVERY:
             return
+        await self.drop_stale_drafts()
+
+    async def drop_stale_drafts(self) -> None:
+        """Cancel drafts past their confirmation time and delete unconfirmed rows older
+        than the draft window (at start-up, then from ``prepare`` every few minutes)."""
+        now = self._clock()
         self._drafts_swept_at = now
         expired = await self._store.reports.expire_drafts(now - DRAFT_TTL)
-        if expired:
-            log.info("dropped %d unconfirmed report draft(s)", expired)
+        deleted = await self._store.reports.delete_unconfirmed(now - DRAFT_WINDOW)
+        if expired or deleted:
+            log.info("dropped %d unconfirmed report draft(s), deleted %d old one(s)",
+                     expired, deleted)
+
+    async def _check_draft_limit(self, reporter_id: int, now: float) -> None:
+        """A durable cap on drafts a member starts and never confirms, in every server:
+        each one costs look-ups (Bungie calls, linked accounts), and cancelling is free."""
+        limit = self._settings.report_drafts_per_hour
+        if limit <= 0:
+            return
+        nth = await self._store.reports.nth_unconfirmed_since(reporter_id, now - DRAFT_WINDOW,
+                                                              limit)
+        if nth is not None:
+            retry_at = nth + DRAFT_WINDOW
+            raise RateLimited(
+                f"You started {limit} reports in the last hour without confirming them. You "
+                f"can start another in {duration_text(retry_at - now)}.", retry_at=retry_at)
 
     async def _check_limits(self, guild_id: int, reporter_id: int, target_key: str,
                             activity_id: int | None, limits: ReportLimits, now: float) -> None:

@@ -47,6 +47,16 @@ class Clock:
 
 
 @dataclass
+class ServerMembers:
+    """Who is in which server, as Discord would answer (``bot.notify.GuildMembers``)."""
+
+    members: dict[int, set[int]]
+
+    async def is_member(self, guild_id: int, user_id: int) -> bool:
+        return user_id in self.members.get(guild_id, set())
+
+
+@dataclass
 class Rig:
     store: Store
     bungie: BungieStandin
@@ -118,7 +128,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         clock = Clock()
         events = EventBus()
         service = ReportService(store=store, events=events, settings=settings(tmp_path, bungie),
-                                bungie=client, clock=clock)
+                                bungie=client, clock=clock,
+                                members=ServerMembers({GUILD: {ALICE, BOB, CAROL}}))
         alice, bob = bungie.add_account("Alice", 1111), bungie.add_account("Bob", 42)
         await link(store, ALICE, bungie=alice, game=str(uuid4()))
         await link(store, BOB, bungie=bob, game=str(uuid4()))
