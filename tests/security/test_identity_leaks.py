@@ -92,7 +92,8 @@ async def test_drafts_per_member_are_limited_across_servers(
         refused = await w.report(w.alice, player="Bob#0042")
         assert "You started 3 reports in the last hour without confirming them" in refused.text
         assert refused.ephemeral
-        assert len(w.bungie.requests_to("SearchDestinyPlayer")) == 3  # the refused draft cost no look-up
+        # The refused draft cost no look-up.
+        assert len(w.bungie.requests_to("SearchDestinyPlayer")) == 3
 
 
 async def test_unconfirmed_drafts_are_deleted_at_start_up(
