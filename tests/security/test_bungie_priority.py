@@ -42,8 +42,8 @@ class RecordingLimiter(Limiter):
     """The real limiter, noting the order of its grants (what the stand-in sees can be
     reordered by connection set-up)."""
 
-    def __init__(self, **kwargs: float) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, rate: float, window: float) -> None:
+        super().__init__(rate=rate, window=window)
         self.granted: list[bool] = []
 
     async def acquire(self, *, urgent: bool = False) -> None:
@@ -77,6 +77,7 @@ async def test_a_delivery_and_a_refresh_are_not_starved_by_lookups(
     alice, bob = bungie.add_account("Alice", 1234), bungie.add_account("Bob", 42)
     activity = bungie.add_pgcr([alice, bob])
     tokens = bungie.issue_tokens(alice)
+    assert tokens.refresh_token is not None
 
     async def lookup(i: int) -> None:
         try:
