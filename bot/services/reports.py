@@ -34,6 +34,7 @@ from bot.notify import DmOutcome, GuildMembers, LinkButton, Notifier
 from bot.services.activities import ActivityDirectory, Choice
 from bot.services.events import Event, EventBus, EventKind
 from bot.services.linking import LinkingService
+from bot.services.lookup_budget import LookupBudget
 from bot.services.report_checks import (
     clean_description,
     duration_text,
@@ -95,6 +96,7 @@ class ReportService:
         self.notifier = notifier
         self._clock = clock
         self.activities = ActivityDirectory(bungie, clock=clock)
+        self._lookups = LookupBudget(settings.autocomplete_lookups_per_minute, clock=clock)
         self.targets = TargetResolver(links=store.links, bungie=bungie, members=members)
         self._watches: dict[int, _Watch] = {}
         self._told_live: dict[int, tuple[tuple[DeliveryState, ...], float]] = {}
@@ -386,11 +388,19 @@ class ReportService:
     async def activity_choices(self, reporter_id: int, typed: str) -> list[Choice]:
         """The reporter's recent Destiny activities (mode, map, how long ago)."""
         reporter = await self.targets.member(reporter_id)
+        if (reporter.destiny_membership_id is not None
+                and not self.activities.recent_ids(reporter)
+                and not self._lookups.take(reporter_id)):
+            return []
         return await self.activities.recent_choices(reporter, typed)
 
     async def player_choices(self, reporter_id: int, activity: str | None,
                              typed: str) -> list[Choice]:
-        """The other players of the chosen activity; nothing without an activity."""
+        """The other players of the chosen activity; nothing without an activity.
+
+        Only a member with a linked Bungie account gets them (a report about an activity
+        needs one), and an activity outside their recent ones that Warden has not looked
+        up yet counts against their look-up allowance."""
         try:
             ref = parse_activity(activity)
         except InvalidInput:
@@ -398,6 +408,12 @@ class ReportService:
         if ref.activity_id is None or not self.activities.enabled:
             return []
         reporter = await self.targets.member(reporter_id)
+        if Provider.BUNGIE not in reporter.linked:
+            return []
+        free = (self.activities.known(ref.activity_id)
+                or ref.activity_id in self.activities.recent_ids(reporter))
+        if not free and not self._lookups.take(reporter_id):
+            return []
         return await self.activities.player_choices(ref.activity_id, reporter, typed)
 
     # ---- preferences -------------------------------------------------------------------
