@@ -33,8 +33,12 @@ async def test_a_refresh_in_flight_during_rekey_keeps_the_new_refresh_token(
         rig.clock.advance(3600)  # the access token is due for a refresh
         rig.bungie.inject("slow", path=TOKEN_PATH, delay=0.3, landed=True)
         refreshing = asyncio.create_task(rig.service.access_token(1001, Provider.BUNGIE))
-        while _refreshes(rig.bungie) == 0:  # Bungie has the old refresh token now
+        for _ in range(200):  # until Bungie has the old refresh token
+            if _refreshes(rig.bungie):
+                break
             await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the refresh never reached Bungie")
         # `python -m bot rekey` (another process, same database) lands meanwhile.
         assert await rig.store.links.rekey(TokenBox([new, old]).rotate) == 2
         token = await refreshing
