@@ -20,7 +20,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 async def test_dismissed_report_forms_leave_the_view_store(
     tmp_path: Path, discord_standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cogs.report.modal, "MODAL_TIMEOUT", 2.0, raising=False)
+    monkeypatch.setattr(cogs.report.modal, "MODAL_TIMEOUT", 4.0, raising=False)
     async with report_world(tmp_path, discord_standin) as w:
         await w.link_everyone()
         store = w.bot._connection._view_store
@@ -28,7 +28,7 @@ async def test_dismissed_report_forms_leave_the_view_store(
             handle = await w.discord.user_command(w.alice, "Report player", w.bob)
             await handle.modal()
         # discord.py stores a form once the HTTP call that opened it has returned.
-        await w.discord.wait_until(lambda: len(store._modals) == 5, timeout=2.0,
+        await w.discord.wait_until(lambda: len(store._modals) == 5, timeout=3.0,
                                    description="five forms in the view store")
-        await w.discord.wait_until(lambda: not store._modals, timeout=5.0,
+        await w.discord.wait_until(lambda: not store._modals, timeout=8.0,
                                    description="the dismissed forms to time out")
