@@ -85,7 +85,8 @@ def target_lines(card: ReviewCard) -> list[str]:
 def reporter_lines(card: ReviewCard) -> list[str]:
     r = card.reporter
     if r is None:
-        return ["hidden: this channel is visible to everyone (see `/warden setup`)"]
+        return ["hidden: members who are not moderators can read this channel (see "
+                "`/warden setup`)"]
     lines = [f"<@{r.discord_id}> (`{r.discord_id}`)"]
     if r.destiny_membership_id:
         lines.append(f"Bungie membership `{r.destiny_membership_id}`")

@@ -3,11 +3,11 @@ its timeout passes, so right-click spam cannot grow memory without bound."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-import cogs.report.modal
 from tests.report_rig import clean_env, report_world
 from tests.standins.discord import DiscordStandIn
 
@@ -20,8 +20,11 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 async def test_dismissed_report_forms_leave_the_view_store(
     tmp_path: Path, discord_standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cogs.report.modal, "MODAL_TIMEOUT", 4.0, raising=False)
     async with report_world(tmp_path, discord_standin) as w:
+        # The module the running bot loaded (discord.py drops a cog's modules from
+        # sys.modules when an earlier bot unloads the extension, so it may be a new one).
+        monkeypatch.setattr(sys.modules["cogs.report.modal"], "MODAL_TIMEOUT", 4.0,
+                            raising=False)
         await w.link_everyone()
         store = w.bot._connection._view_store
         for _ in range(5):  # opened and never submitted
