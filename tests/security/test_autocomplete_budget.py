@@ -8,17 +8,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
-from tests.report_rig import ReportWorld, clean_env, report_world
+from tests.report_rig import ReportWorld, report_world
 from tests.standins.discord import DiscordStandIn, Member
 
 PGCR = "/PostGameCarnageReport/"
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
 
 
 async def _players(w: ReportWorld, member: Member, activity: str) -> list[str]:

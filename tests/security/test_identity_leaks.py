@@ -8,17 +8,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from bot.runtime import open_app
 from bot.store.reports import NewReport
-from tests.report_rig import bungie_link, clean_env, report_world
+from tests.report_rig import bungie_link, report_world
 from tests.standins.discord import DiscordStandIn
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
 
 
 async def test_a_bungie_name_never_reveals_who_linked_it(

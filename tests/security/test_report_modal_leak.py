@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.report_rig import clean_env, report_world
+from tests.report_rig import report_world
 from tests.standins.discord import DiscordStandIn
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
 
 
 async def test_dismissed_report_forms_leave_the_view_store(

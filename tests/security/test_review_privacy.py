@@ -7,17 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from bot.services.review import Actor
-from tests.review_rig import ReviewWorld, clean_env, review_world
-from tests.standins.discord import DiscordStandIn, Overwrite, RecordedMessage
+from tests.review_rig import ReviewWorld, review_world
+from tests.standins.discord import Channel, DiscordStandIn, Overwrite, RecordedMessage
 from tests.standins.discord import permissions as P
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
 
 
 def _everything(message: RecordedMessage) -> str:
@@ -43,20 +36,28 @@ async def _seen_by_bot(w: ReviewWorld, *ids: int) -> None:
         description="the bot to see the new roles and channels")
 
 
+async def _mod_queue(w: ReviewWorld, extra: Overwrite, *, also: tuple[int, ...]) -> Channel:
+    """#mod-queue: @everyone denied, the moderator role and Warden allowed, plus
+    ``extra``; returns once the bot sees it and the roles in ``also``."""
+    g = w.discord.guild
+    channel = w.discord.add_channel("mod-queue", overwrites=[
+        Overwrite(g.id, 0, deny=P.VIEW_CHANNEL),
+        Overwrite(g.moderator_role.id, 0, allow=P.VIEW_CHANNEL),
+        Overwrite(g.bot_role.id, 0, allow=P.VIEW_CHANNEL),
+        extra,
+    ])
+    await _seen_by_bot(w, channel.id, *also)
+    return channel
+
+
 async def test_a_channel_a_member_role_can_read_hides_the_reporter(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
     async with review_world(tmp_path, discord_standin) as w:
-        g = w.discord.guild
         verified = w.discord.add_role("Verified", permissions=P.EVERYONE_DEFAULT)
         # The common set-up: @everyone denied, a member role allowed.
-        channel = w.discord.add_channel("mod-queue", overwrites=[
-            Overwrite(g.id, 0, deny=P.VIEW_CHANNEL),
-            Overwrite(g.moderator_role.id, 0, allow=P.VIEW_CHANNEL),
-            Overwrite(g.bot_role.id, 0, allow=P.VIEW_CHANNEL),
-            Overwrite(verified.id, 0, allow=P.VIEW_CHANNEL),
-        ])
-        await _seen_by_bot(w, verified.id, channel.id)
+        channel = await _mod_queue(w, Overwrite(verified.id, 0, allow=P.VIEW_CHANNEL),
+                                   also=(verified.id,))
         reply = await w.setup(channel=channel)
         assert "@Verified can read #mod-queue without being moderators" in reply.text
         assert "leaves reporters' names out" in reply.text
@@ -70,15 +71,9 @@ async def test_a_member_overwrite_for_a_non_moderator_hides_the_reporter(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
     async with review_world(tmp_path, discord_standin) as w:
-        g = w.discord.guild
         admins = w.discord.add_role("Admins", permissions=P.ADMINISTRATOR)
-        channel = w.discord.add_channel("mod-queue", overwrites=[
-            Overwrite(g.id, 0, deny=P.VIEW_CHANNEL),
-            Overwrite(g.moderator_role.id, 0, allow=P.VIEW_CHANNEL),
-            Overwrite(g.bot_role.id, 0, allow=P.VIEW_CHANNEL),
-            Overwrite(w.carol.id, 1, allow=P.VIEW_CHANNEL),
-        ])
-        await _seen_by_bot(w, admins.id, channel.id)
+        channel = await _mod_queue(w, Overwrite(w.carol.id, 1, allow=P.VIEW_CHANNEL),
+                                   also=(admins.id,))
         reply = await w.setup(channel=channel)
         assert f"<@{w.carol.id}> can read #mod-queue" in reply.text
         assert "@Admins" not in reply.text  # Administrator is staff
@@ -90,15 +85,9 @@ async def test_a_channel_only_staff_can_read_shows_the_reporter(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
     async with review_world(tmp_path, discord_standin) as w:
-        g = w.discord.guild
         managers = w.discord.add_role("Managers", permissions=P.MANAGE_GUILD)
-        channel = w.discord.add_channel("mod-queue", overwrites=[
-            Overwrite(g.id, 0, deny=P.VIEW_CHANNEL),
-            Overwrite(g.moderator_role.id, 0, allow=P.VIEW_CHANNEL),
-            Overwrite(g.bot_role.id, 0, allow=P.VIEW_CHANNEL),
-            Overwrite(managers.id, 0, allow=P.VIEW_CHANNEL),
-        ])
-        await _seen_by_bot(w, managers.id, channel.id)
+        channel = await _mod_queue(w, Overwrite(managers.id, 0, allow=P.VIEW_CHANNEL),
+                                   also=(managers.id,))
         reply = await w.setup(channel=channel)
         assert "Review channel privacy" not in reply.text
         report = await w.accept_report()

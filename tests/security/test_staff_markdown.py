@@ -8,10 +8,8 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from bot.store.reports import Evidence
-from tests.review_rig import clean_env, review_world
+from tests.review_rig import review_world
 from tests.standins.discord import DiscordStandIn, RecordedMessage
 
 MASKED = "[Verify your account](https://evil.example/login)"
@@ -22,11 +20,6 @@ LIVE_LINK = re.compile(r"(?<!\\)\[[^\]\\]*\]\(https://evil")
 
 def _embed_text(message: RecordedMessage) -> str:
     return json.dumps(message.embeds, ensure_ascii=False)
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clean_env(monkeypatch, tmp_path)
 
 
 async def test_masked_links_show_literally_in_the_review_post_and_reports_show(
