@@ -52,3 +52,19 @@ class DiscordNotifier:
             log.warning("DM to user %s failed: %s %s", user_id, exc.status, exc.code)
             return DmOutcome.FAILED
         return DmOutcome.SENT
+
+    async def is_member(self, guild_id: int, user_id: int) -> bool:
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            return False
+        if guild.get_member(user_id) is not None:
+            return True
+        try:
+            await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return False
+        except discord.HTTPException as exc:
+            log.warning("could not tell whether user %s is in server %s: %s %s", user_id,
+                        guild_id, exc.status, exc.code)
+            return False
+        return True

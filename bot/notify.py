@@ -35,6 +35,12 @@ class Notifier(Protocol):
     async def send_dm(self, user_id: int, notice: Notice) -> DmOutcome: ...
 
 
+class GuildMembers(Protocol):
+    async def is_member(self, guild_id: int, user_id: int) -> bool:
+        """Whether the user is in the server now (False when it cannot be told)."""
+        ...
+
+
 class NoDms:
     """A ``Notifier`` for commands that run without Discord (``python -m bot check``):
     they build the destinations to probe them, and never send anything."""

@@ -117,7 +117,9 @@ async def open_app(
             health=health,
             reports=ReportService(
                 store=store, events=events, destinations=registry, bungie=bungie,
-                linking=linking, notifier=notifier, metrics=metrics,
+                linking=linking, notifier=notifier, members=notifier, metrics=metrics,
+                drafts_per_hour=settings.report_drafts_per_hour,
+                lookups_per_minute=settings.autocomplete_lookups_per_minute,
             ),
             lifecycle=ReportLifecycle(
                 store=store, events=events, moderators=moderators, destinations=registry,
@@ -141,6 +143,7 @@ async def open_app(
         stack.push_async_callback(services.reports.close)
         # Runs before the HTTP clients and the database close: attempts end cleanly first.
         stack.push_async_callback(services.outbox.stop)
+        await services.reports.drop_stale_drafts()
         bot.hand_over(services, background=[web.start, services.outbox.start])
         yield bot
 

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     outbox_give_up_hours: float = Field(default=24.0, gt=0)
     outbox_shutdown_grace_seconds: float = Field(default=5.0, ge=0)
 
+    # Per-member limits (abuse of look-ups)
+    # Unconfirmed report drafts one member may start per hour, across every server.
+    report_drafts_per_hour: int = Field(default=20, ge=0)
+    # Bungie look-ups one member's autocomplete may cause per minute.
+    autocomplete_lookups_per_minute: int = Field(default=10, ge=0)
+
     # Moderator review
     review_post_settle_seconds: float = Field(default=1.0, ge=0, le=60)
 

@@ -224,6 +224,7 @@ async def open_rig(
     notifier: Notifier | None = None,
     bungie_options: dict[str, Any] | None = None,
     providers: tuple[Provider, ...] = (Provider.BUNGIE, Provider.GAME),
+    keys: list[str] | None = None,
 ) -> AsyncIterator[Rig]:
     clock = Clock()
     port = free_port()
@@ -249,8 +250,8 @@ async def open_rig(
         db = await Database.open(tmp_path / "warden.db")
         stack.push_async_callback(db.close)
         store = Store(db)
-        key = generate_key()
-        box = TokenBox([key])
+        key = keys[0] if keys else generate_key()
+        box = TokenBox(keys or [key])
         chosen: list[LinkProvider] = []
         if Provider.BUNGIE in providers:
             chosen.append(BungieLinkProvider(bungie_client, clock=clock))

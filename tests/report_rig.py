@@ -249,6 +249,10 @@ def world_settings(tmp_path: Path, discord: DiscordStandIn, bungie: BungieStandi
         "web_port": port,
         "public_base_url": base_url,
         "token_encryption_key": key,
+        # Like the server limits (NO_LIMITS), the per-member abuse limits are off here:
+        # the tests of those limits turn them on.
+        "report_drafts_per_hour": 0,
+        "autocomplete_lookups_per_minute": 0,
         **FAST,
     }
     if sanctions is not None:

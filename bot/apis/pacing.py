@@ -3,8 +3,11 @@
 Bungie throttles at about 25 requests/s per source IP averaged over a rolling
 10 s window. One ``Limiter`` is shared by everything in the process that talks
 to Bungie, so the bot stays under the budget on its own instead of learning it
-from throttle answers. Waiters are served first come, first served: a burst of
-report look-ups cannot starve a moderator's single request behind it forever.
+from throttle answers. Waiters are served first come, first served within their lane:
+a burst of report look-ups cannot starve a moderator's single request behind it
+forever. Urgent callers (deliveries, token refreshes) have a lane of their own that
+goes first, so members' look-ups can never hold up a report or let a refresh token
+lapse.
 """
 
 from __future__ import annotations
@@ -41,24 +44,41 @@ class Limiter:
         self._sleep = sleep
         self._grants: deque[float] = deque()
         self._hold_until = 0.0
-        # asyncio.Lock queues waiters FIFO, which is what makes the limiter fair:
-        # only the head of the queue ever sleeps on the budget.
+        # asyncio.Lock queues waiters FIFO, which is what makes each lane fair: only
+        # the head of a lane ever sleeps on the budget.
         self._lock = asyncio.Lock()
+        self._urgent_lock = asyncio.Lock()
+        self._urgent_waiting = 0
+        self._no_urgent = asyncio.Event()
+        self._no_urgent.set()
 
-    async def acquire(self) -> None:
-        """Wait until one more request fits in the budget, then count it."""
-        async with self._lock:
-            while True:
-                now = self._clock()
-                if now < self._hold_until:
-                    await self._sleep(self._hold_until - now)
-                    continue
-                self._expire(now)
-                if len(self._grants) < self.capacity:
-                    self._grants.append(now)
-                    return
-                # The floor stops float rounding from spinning on zero-length sleeps.
-                await self._sleep(max(self._grants[0] + self.window - now, 1e-6))
+    async def acquire(self, *, urgent: bool = False) -> None:
+        """Wait until one more request fits in the budget, then count it. An ``urgent``
+        caller is granted before any ordinary caller still waiting."""
+        if urgent:
+            self._urgent_waiting += 1
+            self._no_urgent.clear()
+        try:
+            async with self._urgent_lock if urgent else self._lock:
+                while True:
+                    if not urgent and self._urgent_waiting:
+                        await self._no_urgent.wait()
+                        continue
+                    now = self._clock()
+                    if now < self._hold_until:
+                        await self._sleep(self._hold_until - now)
+                        continue
+                    self._expire(now)
+                    if len(self._grants) < self.capacity:
+                        self._grants.append(now)
+                        return
+                    # The floor stops float rounding from spinning on zero-length sleeps.
+                    await self._sleep(max(self._grants[0] + self.window - now, 1e-6))
+        finally:
+            if urgent:
+                self._urgent_waiting -= 1
+                if not self._urgent_waiting:
+                    self._no_urgent.set()
 
     def hold(self, seconds: float) -> None:
         """Pause every caller for ``seconds`` (the upstream said it is throttling us).

@@ -20,6 +20,26 @@ from bot.domain import Provider
 from bot.store import audit
 from bot.store.database import Database, Row
 
+SameSecret = Callable[[bytes, bytes], bool]
+"""Whether two sealed tokens hold the same secret (they differ after a ``rekey``)."""
+
+
+def _still_holds(conn: sqlite3.Connection, discord_user_id: int, provider: Provider,
+                 expected: bytes | None, same_secret: SameSecret | None, *,
+                 active_only: bool) -> bool:
+    """Compare-and-swap guard: the link still holds the ``expected`` refresh token.
+    Runs inside the write transaction, so nothing changes between check and update."""
+    row = conn.execute(
+        "SELECT refresh_token, status FROM account_links WHERE discord_user_id = ?"
+        " AND provider = ?", (discord_user_id, provider.value),
+    ).fetchone()
+    if row is None or (active_only and row["status"] != "active"):
+        return False
+    current = None if row["refresh_token"] is None else bytes(row["refresh_token"])
+    if current is None or expected is None:
+        return current is expected
+    return current == expected or (same_secret is not None and same_secret(current, expected))
+
 
 class LinkStatus(enum.StrEnum):
     ACTIVE = "active"
@@ -250,30 +270,33 @@ class LinkStore:
         expected_refresh_token: bytes | None,
         tokens: SealedTokens,
         now: float | None = None,
+        same_secret: SameSecret | None = None,
     ) -> bool:
         """Store refreshed tokens if the link still holds ``expected_refresh_token``.
 
         False means the link changed meanwhile (relinked, unlinked, broken): the
-        caller must not use what it refreshed as if it were stored.
+        caller must not use what it refreshed as if it were stored. ``same_secret``
+        tells whether two ciphertexts hold the same token, so a ``rekey`` that
+        re-encrypted the link meanwhile does not count as a change: the provider has
+        already spent the old refresh token, and dropping its successor would break
+        the link at its next refresh.
         """
         at = time.time() if now is None else now
-        changed = await self._db.execute(
-            "UPDATE account_links SET access_token = ?, refresh_token = ?,"
-            " access_expires_at = ?, refresh_expires_at = ?, updated_at = ?"
-            " WHERE discord_user_id = ? AND provider = ? AND status = 'active'"
-            " AND refresh_token IS ?",
-            (
-                tokens.access_token,
-                tokens.refresh_token,
-                tokens.access_expires_at,
-                tokens.refresh_expires_at,
-                at,
-                discord_user_id,
-                provider.value,
-                expected_refresh_token,
-            ),
-        )
-        return changed == 1
+
+        def replace(conn: sqlite3.Connection) -> bool:
+            if not _still_holds(conn, discord_user_id, provider, expected_refresh_token,
+                                same_secret, active_only=True):
+                return False
+            conn.execute(
+                "UPDATE account_links SET access_token = ?, refresh_token = ?,"
+                " access_expires_at = ?, refresh_expires_at = ?, updated_at = ?"
+                " WHERE discord_user_id = ? AND provider = ?",
+                (tokens.access_token, tokens.refresh_token, tokens.access_expires_at,
+                 tokens.refresh_expires_at, at, discord_user_id, provider.value),
+            )
+            return True
+
+        return await self._db.write(replace)
 
     async def mark_broken(
         self,
@@ -283,24 +306,26 @@ class LinkStore:
         reason: str,
         expected_refresh_token: bytes | None,
         now: float | None = None,
+        same_secret: SameSecret | None = None,
     ) -> bool:
         """Mark the link unusable and erase its dead tokens, auditing the refresh failure.
 
-        Only if it still holds ``expected_refresh_token``: a relink that landed
-        meanwhile is left alone.
+        Only if it still holds ``expected_refresh_token`` (re-encrypted or not, see
+        ``replace_tokens``): a relink that landed meanwhile is left alone.
         """
         at = time.time() if now is None else now
 
         def mark(conn: sqlite3.Connection) -> bool:
-            cur = conn.execute(
+            if not _still_holds(conn, discord_user_id, provider, expected_refresh_token,
+                                same_secret, active_only=False):
+                return False
+            conn.execute(
                 "UPDATE account_links SET status = 'broken', status_reason = ?,"
                 " access_token = NULL, refresh_token = NULL, access_expires_at = NULL,"
                 " refresh_expires_at = NULL, updated_at = ?"
-                " WHERE discord_user_id = ? AND provider = ? AND refresh_token IS ?",
-                (reason, at, discord_user_id, provider.value, expected_refresh_token),
+                " WHERE discord_user_id = ? AND provider = ?",
+                (reason, at, discord_user_id, provider.value),
             )
-            if cur.rowcount != 1:
-                return False
             audit.append(
                 conn,
                 "link.refresh_failed",

@@ -166,6 +166,25 @@ class ReportStore:
             (time.time(), older_than),
         )
 
+    async def nth_unconfirmed_since(self, reporter_id: int, since: float, n: int) -> float | None:
+        """When the member's ``n``-th newest never-confirmed draft since ``since`` was
+        made, in any server; None when they made fewer."""
+        value = await self._db.fetch_value(
+            "SELECT created_at FROM reports WHERE reporter_id = ? AND accepted_at IS NULL"
+            " AND created_at >= ? ORDER BY created_at DESC LIMIT 1 OFFSET ?",
+            (reporter_id, since, max(n - 1, 0)),
+        )
+        return None if value is None else float(value)
+
+    async def delete_unconfirmed(self, older_than: float) -> int:
+        """Delete drafts never confirmed (pending, cancelled or expired) made before
+        ``older_than``: they hold who looked up whom, and nothing refers to them."""
+        return await self._db.execute(
+            "DELETE FROM reports WHERE accepted_at IS NULL AND created_at < ?"
+            " AND status IN ('draft', 'cancelled')",
+            (older_than,),
+        )
+
     # -- reading --------------------------------------------------------------------
     async def get(self, report_id: int) -> Report | None:
         row = await self._db.fetch_one(GET_SQL, (report_id,))

@@ -17,6 +17,9 @@ from cogs.report.views import draft_view, send_notice, service_of
 
 DESCRIPTION_MAX = 4000
 """Discord's limit for one text input (the upstream API allows 4096)."""
+MODAL_TIMEOUT = 15 * 60
+"""Seconds a form waits for its submission. Discord never says a form was dismissed, so
+without a timeout every dismissed form would stay in discord.py's view store for good."""
 
 
 class ReportModal(discord.ui.Modal):
@@ -28,7 +31,7 @@ class ReportModal(discord.ui.Modal):
         evidence: tuple[Evidence, ...] = (),
         title: str = "Report player",
     ) -> None:
-        super().__init__(title=title[:45], timeout=None)
+        super().__init__(title=title[:45], timeout=MODAL_TIMEOUT)
         self.target_member_id = target_member_id
         self.evidence = evidence
         self.reason: discord.ui.Select[Any] = discord.ui.Select(

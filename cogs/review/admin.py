@@ -26,8 +26,15 @@ MARKS = {CheckState.OK: "✅", CheckState.PROBLEM: "⚠️", CheckState.INFO: "�
 
 
 def _guild(interaction: discord.Interaction[WardenBot]) -> discord.Guild:
+    """The server, once the member is known to manage it. ``default_permissions`` only
+    hides the commands: an admin can grant them to any role under Integrations, so the
+    permission is checked again on every use."""
     if interaction.guild is None:
         raise UserFacingError("This only works in a server.")
+    perms = interaction.permissions
+    if not (perms.manage_guild or perms.administrator):
+        raise UserFacingError("Only members with the Manage Server permission can configure "
+                              "Warden.")
     return interaction.guild
 
 
@@ -128,6 +135,7 @@ class WardenAdmin(commands.Cog):
             guild.id, interaction.user.id,
             review_channel_id=channel.id if channel else None,
             moderator_role_id=moderator_role.id if moderator_role else None,
+            moderator_role_managed=moderator_role is not None and moderator_role.managed,
             review_mode=ReviewMode(mode.value) if mode else None,
         )
         facts = setup_facts(guild, saved)

@@ -17,6 +17,7 @@ from bot.discord_endpoints import is_discord_cdn_url
 from bot.services.review.card import ReviewCard
 from bot.services.review.ports import BoardError, BoardProblem, Posted
 from cogs.review.buttons import review_view
+from cogs.review.privacy import outside_viewers
 from cogs.review.render import render_embed
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,12 @@ class DiscordReviewBoard:
     def __init__(self, bot: discord.Client) -> None:
         self.bot = bot
 
-    def is_public(self, channel_id: int) -> bool:
+    def is_public(self, channel_id: int, moderator_role_id: int | None) -> bool:
         channel = self.bot.get_channel(channel_id)
         if not isinstance(channel, discord.abc.GuildChannel):
-            return False
-        return channel.permissions_for(channel.guild.default_role).view_channel
+            # Unknown to this process (not cached yet): it cannot be shown private.
+            return True
+        return bool(outside_viewers(channel, moderator_role_id))
 
     async def post(self, channel_id: int, card: ReviewCard) -> Posted:
         files, states = await self._copy_evidence(card)

@@ -11,6 +11,7 @@ from bot.domain import GuildSettings
 from bot.errors import UserFacingError
 from bot.services.review.checklist import ChannelFacts, SetupFacts
 from bot.services.review.ports import Actor
+from cogs.review.privacy import outside_viewers
 
 # What a review post needs: see the channel, post, show the embed, re-upload evidence.
 REVIEW_PERMISSIONS: dict[str, str] = {
@@ -39,23 +40,23 @@ def guild_id_of(interaction: discord.Interaction[Any]) -> int:
     return interaction.guild_id
 
 
-def channel_facts(guild: discord.Guild, channel_id: int) -> ChannelFacts:
+def channel_facts(guild: discord.Guild, channel_id: int,
+                  moderator_role_id: int | None) -> ChannelFacts:
     channel = guild.get_channel(channel_id)
     if not isinstance(channel, discord.TextChannel | discord.Thread | discord.VoiceChannel):
         return ChannelFacts(channel_id, exists=False)
     me = guild.me
     perms = channel.permissions_for(me) if me is not None else discord.Permissions.none()
     missing = tuple(label for name, label in REVIEW_PERMISSIONS.items() if not getattr(perms, name))
-    everyone = channel.permissions_for(guild.default_role)
     return ChannelFacts(
         channel_id, exists=True, name=channel.name, missing_permissions=missing,
-        visible_to_everyone=everyone.view_channel,
+        outside_viewers=tuple(outside_viewers(channel, moderator_role_id)),
     )
 
 
 def setup_facts(guild: discord.Guild, settings: GuildSettings) -> SetupFacts:
     channel = (
-        channel_facts(guild, settings.review_channel_id)
+        channel_facts(guild, settings.review_channel_id, settings.moderator_role_id)
         if settings.review_channel_id is not None
         else None
     )

@@ -31,14 +31,22 @@ DESCRIPTION_MAX = 1500
 EMBED_MAX = 6000
 FIELD_MAX = 1024
 _LINK_SPECIAL = re.compile(r"([\\\[\]()*_~`|])")
+_MARKDOWN = re.compile(r"([\\\[\]()*_~`|>#-])")
 
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _plain(text: str) -> str:
+    """Member-written text shown as typed: every markdown character escaped, so a masked
+    link ``[text](https://evil)`` shows its address and no styling disguises anything.
+    (discord.py's ``escape_markdown`` leaves a second masked link on a line intact.)"""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
 def _quote(text: str, limit: int) -> str:
-    return "\n".join("> " + line for line in _cut(text, limit).splitlines() or [""])
+    return "\n".join("> " + _plain(line) for line in _cut(text, limit).splitlines() or [""])
 
 
 def _link_text(text: str) -> str:
@@ -78,7 +86,8 @@ def target_lines(card: ReviewCard) -> list[str]:
 def reporter_lines(card: ReviewCard) -> list[str]:
     r = card.reporter
     if r is None:
-        return ["hidden: this channel is visible to everyone (see `/warden setup`)"]
+        return ["hidden: members who are not moderators can read this channel (see "
+                "`/warden setup`)"]
     lines = [f"<@{r.discord_id}> (`{r.discord_id}`)"]
     if r.destiny_membership_id:
         lines.append(f"Bungie membership `{r.destiny_membership_id}`")
@@ -141,7 +150,7 @@ def status_text(card: ReviewCard) -> str:
     if card.status in (ReportStatus.FORWARDED, ReportStatus.DISMISSED):
         text += f" by <@{card.decided_by}>" if card.decided_by else " automatically"
     if card.status == ReportStatus.DISMISSED and card.decision_reason:
-        text += f"\nReason: {_cut(card.decision_reason, 600)}"
+        text += f"\nReason: {_plain(_cut(card.decision_reason, 600))}"
     if card.awaiting_approval and card.status in UNDECIDED_STATUSES:
         text += "\nWaiting for a moderator to approve before anything is sent."
     return text
@@ -159,7 +168,7 @@ def render_embed(card: ReviewCard) -> discord.Embed:
     if card.purged:
         body = "*Content removed under the server's retention policy.*"
     elif card.description:
-        body = _cut(card.description, DESCRIPTION_MAX)
+        body = _plain(_cut(card.description, DESCRIPTION_MAX))
     else:
         body = "*No description given.*"
     embed = discord.Embed(

@@ -53,9 +53,9 @@ class CountingLimiter(Limiter):
         super().__init__(clock=fake.clock, sleep=fake.sleep)
         self.acquired = 0
 
-    async def acquire(self) -> None:
+    async def acquire(self, *, urgent: bool = False) -> None:
         self.acquired += 1
-        await super().acquire()
+        await super().acquire(urgent=urgent)
 
 
 @pytest.fixture

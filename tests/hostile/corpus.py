@@ -47,7 +47,14 @@ TEXTS: dict[str, str] = {
     "path": "../../../../etc/passwd",
     "format-string": "{0} {report} %s %(x)s {{}} {.__class__}",
     "json": '{"warden_report_id": "1", "custom_data": {"a": "b"}}',
+    # Two masked links on one line: discord.py's escape_markdown leaves the second live.
+    "masked-links": "[Verify your account](https://evil.example/login) then "
+                    "[free nitro](<https://evil.example/nitro>) **now**",
 }
+
+LIVE_MASKED_LINK = r"(?<!\\)\[[^\]\\]*\]\(<?https://evil"
+"""A masked link to the corpus's evil site whose ``[`` is not escaped: it would render
+as a clickable disguise in an embed."""
 
 
 def texts(limit: int, *, mention_ids: tuple[int, int, int] | None = None,
@@ -82,6 +89,9 @@ ACTIVITY_IDS: dict[str, str] = {
     "match-id-with-colons": "match:abc.def-1_2",
     "unknown-activity": "7",
 }
+
+UNKNOWN_ACTIVITY_REPEATED = "31337000001"
+"""Typed again and again into the player picker: Bungie must be asked once."""
 
 UUIDS: dict[str, str] = {
     "nil-uuid": "00000000-0000-0000-0000-000000000000",

@@ -3,11 +3,15 @@ message" menus with their form, and the draft's Confirm and Cancel buttons."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from bot.domain import FINAL_DELIVERY_STATUSES
 from tests.hostile import corpus
 from tests.hostile.rig import Hostile, clear
+from tests.report_rig import bungie_link
 from tests.standins.discord import RecordedMessage, Upload
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -122,6 +126,58 @@ async def test_report_description_is_stored_and_shown_inert(hostile: Hostile, na
         assert report.description == (value.strip() or None)
         sent = h.world.sanctions.reports_with_warden_id(str(report_id))
         assert [r.get("description") for r in sent] == [report.description]
+        # Moderators read it as typed: no masked link or styling takes effect.
+        post = await h.review_post(report_id)
+        assert not re.search(corpus.LIVE_MASKED_LINK, json.dumps(post.embeds)), post.embeds
+
+
+# ---- /report player: who is behind a name stays private ---------------------------------
+
+LINKED_ELSEWHERE = ["bungie-name-linked-elsewhere", "mention-of-linked-member",
+                    "mention-of-member-elsewhere"]
+
+
+@pytest.mark.parametrize("name", LINKED_ELSEWHERE)
+async def test_report_never_reveals_who_linked_a_player(hostile: Hostile, name: str) -> None:
+    """A member of another server linked "Dana#0700": a draft about that name must not
+    mention them, a draft about a linked member must not show their Bungie or game
+    names, and a typed mention of someone outside this server is refused."""
+    h = hostile
+    w = h.world
+    dana = h.other.reporter
+    code = 700 + LINKED_ELSEWHERE.index(name)  # a Bungie account of her own per case
+    account = w.bungie.add_account("Dana", code)
+    await w.store.links.upsert(bungie_link(w.box, w.bungie, dana.user.id, account))
+    value = {"bungie-name-linked-elsewhere": f"Dana#{code:04d}",
+             "mention-of-linked-member": f"<@{w.bob.user.id}>",
+             "mention-of-member-elsewhere": f"<@{dana.user.id}>"}[name]
+    # An activity all three played, so that a draft can be made.
+    activity = w.activity(w.alice_bungie, w.bob_bungie, account, hours_ago=0.1)
+    async with h.case() as case:
+        handle = await h.discord.slash(w.alice, "report", {
+            "reason": "cheating", "player": value, "activity": str(activity)})
+        reply = await handle.wait_final()
+        assert clear(reply), reply.text
+    shown = " ".join(case.texts)
+    assert str(dana.user.id) not in shown or name == "mention-of-member-elsewhere"
+    assert "Bob#0042" not in shown and "BobInGame" not in shown
+    if name == "mention-of-member-elsewhere":
+        assert "not in this server" in reply.text and confirm_id(reply) is None
+    else:
+        assert confirm_id(reply) is not None, reply.text
+
+
+async def test_one_unknown_activity_typed_fifty_times_asks_bungie_once(
+    hostile: Hostile,
+) -> None:
+    h = hostile
+    activity = corpus.UNKNOWN_ACTIVITY_REPEATED
+    async with h.case():
+        for _ in range(50):
+            found = await h.discord.autocomplete(h.world.alice, "report", "player", "",
+                                                 options={"activity": activity})
+            assert found == []
+    assert len(h.world.bungie.requests_to(f"/PostGameCarnageReport/{activity}/")) == 1
 
 
 # ---- /report evidence ---------------------------------------------------------------------

@@ -14,7 +14,8 @@ from bot.domain import ReviewMode
 from tests.hostile import corpus
 from tests.hostile.rig import Hostile, clear
 from tests.report_rig import NO_LIMITS
-from tests.standins.discord import Member, RecordedMessage
+from tests.standins.discord import Member, Overwrite, RecordedMessage
+from tests.standins.discord import permissions as P
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 MODE = ReviewMode.APPROVE
@@ -273,7 +274,8 @@ async def test_export_keeps_hostile_text_inert(hostile: Hostile) -> None:
 # ---- /warden (last: they change the server's configuration) -------------------------------
 
 @pytest.mark.parametrize("name", ["everyone-role", "bot-role", "public-channel",
-                                  "forbidden-channel", "hidden-channel"])
+                                  "forbidden-channel", "hidden-channel",
+                                  "member-role-channel"])
 async def test_warden_setup_with_odd_choices(hostile: Hostile, name: str) -> None:
     h = hostile
     g = h.guild
@@ -285,6 +287,25 @@ async def test_warden_setup_with_odd_choices(hostile: Hostile, name: str) -> Non
         "forbidden-channel": {"channel": g.channel("mod-log")},
         "hidden-channel": {"channel": g.channel("staff-only")},
     }
+    if name == "member-role-channel":
+        # @everyone denied, a "Verified" role every member gets allowed: not private.
+        verified = h.discord.add_role("Verified")
+        channel = h.discord.add_channel("verified-queue", overwrites=[
+            Overwrite(g.id, 0, deny=P.VIEW_CHANNEL),
+            Overwrite(verified.id, 0, allow=P.VIEW_CHANNEL),
+            Overwrite(g.moderator_role.id, 0, allow=P.VIEW_CHANNEL),
+            Overwrite(g.bot_role.id, 0, allow=P.VIEW_CHANNEL),
+        ])
+        guild = h.world.bot.get_guild(g.id)
+        assert guild is not None
+        await h.discord.wait_until(lambda: guild.get_channel(channel.id) is not None
+                                   and guild.get_role(verified.id) is not None)
+        choices[name] = {"channel": channel}
+    expected = {
+        "everyone-role": "@everyone can't be the moderator role",
+        "bot-role": "managed by an integration",
+        "member-role-channel": "@Verified can read #verified-queue without being moderators",
+    }
     options = choices[name]
     if name == "forbidden-channel":
         h.discord.forbid_channel(g.channel("mod-log"))
@@ -293,6 +314,7 @@ async def test_warden_setup_with_odd_choices(hostile: Hostile, name: str) -> Non
             handle = await h.discord.slash(g.owner, "warden", options, subcommand="setup")
             reply = await handle.wait_final()
             assert clear(reply), reply.text
+            assert expected.get(name, "") in reply.text
             settings = await h.discord.slash(g.owner, "warden", {}, subcommand="settings")
             assert clear(await settings.wait_final())
     finally:
@@ -333,3 +355,14 @@ async def test_warden_commands_are_refused_to_members(hostile: Hostile) -> None:
     async with h.case():
         with pytest.raises(CommandUnavailable):
             await h.discord.slash(h.world.carol, "warden", {}, subcommand="settings")
+    # An admin showed /warden to carol under Integrations: Warden still refuses her.
+    h.discord.allow_command("warden", h.world.carol.user.id)
+    try:
+        for sub in ("settings", "limits", "setup"):
+            async with h.case():
+                handle = await h.discord.slash(h.world.carol, "warden", {}, subcommand=sub)
+                reply = await handle.wait_final()
+                assert clear(reply)
+                assert "Only members with the Manage Server permission" in reply.text
+    finally:
+        h.discord.state.command_allowed.clear()

@@ -40,6 +40,16 @@ T0 = 1_700_000_000.0
 
 
 @dataclass
+class ServerMembers:
+    """Who is in which server, as Discord would answer (``bot.notify.GuildMembers``)."""
+
+    members: dict[int, set[int]]
+
+    async def is_member(self, guild_id: int, user_id: int) -> bool:
+        return user_id in self.members.get(guild_id, set())
+
+
+@dataclass
 class Rig:
     store: Store
     bungie: BungieStandin
@@ -106,7 +116,11 @@ def _service(store: Store, events: EventBus, config: Settings, bungie: BungieCli
                                 client_id="id", client_secret="secret", policy=FAST)
     registry = destination_registry(config, store, notifier, bungie=bungie, sanctions=sanctions)
     return ReportService(store=store, events=events, destinations=registry, bungie=bungie,
-                         linking=None, notifier=notifier, metrics=WardenMetrics(), clock=clock)
+                         linking=None, notifier=notifier,
+                         members=ServerMembers({GUILD: {ALICE, BOB, CAROL}}),
+                         metrics=WardenMetrics(), clock=clock,
+                         drafts_per_hour=config.report_drafts_per_hour,
+                         lookups_per_minute=config.autocomplete_lookups_per_minute)
 
 
 pytestmark = pytest.mark.usefixtures("isolated_env")

@@ -160,7 +160,7 @@ class BungieClient:
     async def get_memberships_for_current_user(self, access_token: str) -> UserMemberships:
         data = await self._call(
             "GET", self._api_base, "/User/GetMembershipsForCurrentUser/",
-            token=access_token, idempotent=True,
+            token=access_token, idempotent=True, urgent=True,
         )
         return _parse(UserMemberships, data, "membership data")
 
@@ -188,6 +188,7 @@ class BungieClient:
             json=body,
             token=access_token,
             idempotent=False,
+            urgent=True,
         )
 
     # ---- OAuth ---------------------------------------------------------------------
@@ -230,7 +231,8 @@ class BungieClient:
         secrets = (self._api_key, self._client_secret, secret)
 
         async def attempt() -> BungieTokens:
-            await self._limiter.acquire()
+            # Refresh tokens are single use and expire: never queued behind look-ups.
+            await self._limiter.acquire(urgent=True)
             request = self._http.build_request("POST", self._token_url, data=form,
                                                headers=headers)
             response = await send(self._http, request, destination=DESTINATION)
@@ -256,6 +258,7 @@ class BungieClient:
         json: Any = None,
         token: str | None = None,
         idempotent: bool,
+        urgent: bool = False,
     ) -> Any:
         headers = {"X-API-Key": self._api_key, "Accept": "application/json"}
         if token is not None:
@@ -267,7 +270,7 @@ class BungieClient:
             return unwrap(response, idempotent=idempotent, secrets=secrets)
 
         async def attempt() -> Any:
-            await self._limiter.acquire()
+            await self._limiter.acquire(urgent=urgent)
             request = self._http.build_request(method, url, params=params, json=json,
                                                headers=headers)
             response = await send(self._http, request, destination=DESTINATION)

@@ -32,6 +32,10 @@ first keystroke in the player picker and the ``/report`` it leads to, so this is
 number of activities being reported at once. Each takes 6 KB (2 players) to about 28 KB
 (12 players) of memory: 256 of them held up to 7 MiB."""
 PGCR_TTL = 3600.0
+REFUSED_TTL = 600.0
+"""Seconds a "no such activity" or "private" answer is remembered: a typed bad id must
+not cost a Bungie call per keystroke (Bungie's answer for it does not change soon)."""
+REFUSED_CACHE_SIZE = 1024
 RECENT_TTL = 60.0
 RECENT_PER_CHARACTER = 10
 CHOICES_MAX = 25
@@ -60,6 +64,9 @@ class ActivityDirectory:
         self._bungie = bungie
         self._clock = clock
         self._pgcrs: OrderedDict[int, tuple[Pgcr, float]] = OrderedDict()
+        self._refused: OrderedDict[int, tuple[str, float]] = OrderedDict()
+        # One Bungie call per activity at a time: concurrent askers share its answer.
+        self._fetching: dict[int, asyncio.Task[Pgcr]] = {}
         self._names: dict[int, str | None] = {}
         self._recent: dict[int, _Recent] = {}
 
@@ -67,23 +74,65 @@ class ActivityDirectory:
     def enabled(self) -> bool:
         return self._bungie is not None
 
+    def known(self, activity_id: int) -> bool:
+        """Whether ``pgcr`` would answer without a new Bungie call."""
+        now = self._clock()
+        cached = self._pgcrs.get(activity_id)
+        refused = self._refused.get(activity_id)
+        return bool(
+            (cached is not None and now - cached[1] < PGCR_TTL)
+            or (refused is not None and now - refused[1] < REFUSED_TTL)
+            or activity_id in self._fetching
+        )
+
+    def recent_ids(self, reporter: Identity) -> frozenset[int]:
+        """The activities the member's picker last offered them (empty once stale)."""
+        if reporter.destiny_membership_id is None:
+            return frozenset()
+        recent = self._recent.get(reporter.destiny_membership_id)
+        if recent is None or self._clock() - recent.fetched_at >= RECENT_TTL:
+            return frozenset()
+        return frozenset(e.instance_id for e in recent.entries)
+
     async def pgcr(self, activity_id: int) -> Pgcr:
         """The activity's PGCR, or a refusal that says what is wrong with the id."""
+        now = self._clock()
         cached = self._pgcrs.get(activity_id)
-        if cached is not None and self._clock() - cached[1] < PGCR_TTL:
+        if cached is not None and now - cached[1] < PGCR_TTL:
             self._pgcrs.move_to_end(activity_id)
             return cached[0]
+        refused = self._refused.get(activity_id)
+        if refused is not None and now - refused[1] < REFUSED_TTL:
+            raise InvalidInput(refused[0])
         if self._bungie is None:
             raise UserFacingError("This Warden is not connected to Bungie.net.")
+        task = self._fetching.get(activity_id)
+        if task is None:
+            task = asyncio.create_task(self._fetch_pgcr(activity_id))
+            self._fetching[activity_id] = task
+            task.add_done_callback(lambda t: self._fetched(activity_id, t))
+        # Shielded: an autocomplete giving up must not cancel the answer others await.
+        return await asyncio.shield(task)
+
+    def _fetched(self, activity_id: int, task: asyncio.Task[Pgcr]) -> None:
+        if self._fetching.get(activity_id) is task:
+            del self._fetching[activity_id]
+        if not task.cancelled():
+            task.exception()  # retrieved here too: nobody may be awaiting it any more
+
+    async def _fetch_pgcr(self, activity_id: int) -> Pgcr:
+        assert self._bungie is not None
         try:
             pgcr = await self._bungie.get_pgcr(activity_id)
         except NotFound:
-            raise InvalidInput(
+            raise self._refuse(
+                activity_id,
                 f"Bungie.net has no activity `{activity_id}`. Check the id: it is the number at "
                 "the end of the activity's post-game report link."
             ) from None
         except PrivacyRestricted:
-            raise InvalidInput(
+            raise self._refuse(
+                activity_id,
                 f"Activity `{activity_id}` is private on Bungie.net, so I can't check who "
                 "played in it. Report without the activity, or ask the player whose privacy "
                 "settings hide it."
@@ -97,6 +146,13 @@ class ActivityDirectory:
         while len(self._pgcrs) > PGCR_CACHE_SIZE:
             self._pgcrs.popitem(last=False)
         return pgcr
+
+    def _refuse(self, activity_id: int, message: str) -> InvalidInput:
+        self._refused[activity_id] = (message, self._clock())
+        self._refused.move_to_end(activity_id)
+        while len(self._refused) > REFUSED_CACHE_SIZE:
+            self._refused.popitem(last=False)
+        return InvalidInput(message)
 
     async def describe(self, activity_id: int, mode: int | None, hash_: int | None,
                        period: datetime | None) -> str:

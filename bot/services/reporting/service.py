@@ -30,16 +30,18 @@ from bot.errors import (
     UserFacingError,
 )
 from bot.metrics import WardenMetrics
-from bot.notify import DmOutcome, LinkButton, Notifier
+from bot.notify import DmOutcome, GuildMembers, LinkButton, Notifier
 from bot.services.delivery.registry import DestinationRegistry, PlannedDelivery
 from bot.services.events import Event, EventBus, EventKind, Listening
 from bot.services.linking.service import LinkingService
+from bot.services.lookup_budget import LookupBudget
 from bot.services.reporting.activities import ActivityDirectory, Choice
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome, ReportRequest
 from bot.services.reporting.targets import SELF_REPORT, Identity, TargetResolver, reporter_entry
 from bot.services.reporting.text import DRAFT_TTL, outcome_notice
 from bot.services.reporting.typed_input import (
     clean_description,
+    duration_text,
     limit_message,
     parse_activity,
     shown,
@@ -52,6 +54,9 @@ log = logging.getLogger(__name__)
 TOLD_MEMORY = 60.0
 """Seconds an outcome told in a live reply is remembered, so its event does not DM it."""
 DRAFT_SWEEP_EVERY = 600.0
+DRAFT_WINDOW = 3600.0
+"""The draft limit counts this many seconds back; unconfirmed rows are deleted once they
+are older, so the table does not keep every look-up forever."""
 NO_TARGET = ""
 """A target key no report has: lets ``check_limits`` answer the per-reporter rules alone."""
 
@@ -76,7 +81,10 @@ class ReportService:
         bungie: BungieClient | None,
         linking: LinkingService | None,
         notifier: Notifier,
+        members: GuildMembers,
         metrics: WardenMetrics,
+        drafts_per_hour: int,
+        lookups_per_minute: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -88,7 +96,9 @@ class ReportService:
         self._notifier = notifier
         self._clock = clock
         self.activities = ActivityDirectory(bungie, clock=clock)
-        self.targets = TargetResolver(links=store.links, bungie=bungie)
+        self._drafts_per_hour = drafts_per_hour
+        self._lookups = LookupBudget(lookups_per_minute, clock=clock)
+        self.targets = TargetResolver(links=store.links, bungie=bungie, members=members)
         self._watches: dict[int, _Watch] = {}
         self._told_live: dict[int, tuple[tuple[DeliveryState, ...], float]] = {}
         self._drafts_swept_at = 0.0
@@ -121,9 +131,10 @@ class ReportService:
             if member_id is not None and member_id == reporter_id:
                 raise NotAllowed(SELF_REPORT)
             guild = await self._store.guilds.get(guild_id)
+            now = self._clock()
             await self._check_limits(guild_id, reporter_id, NO_TARGET, None,
-                                     replace(guild.limits, target_cooldown_hours=0),
-                                     self._clock())
+                                     replace(guild.limits, target_cooldown_hours=0), now)
+            await self._check_draft_limit(reporter_id, now)
 
     async def prepare(self, request: ReportRequest) -> Draft:
         """Check the report and store it as a numbered draft; raise a ``UserFacingError``
@@ -154,6 +165,7 @@ class ReportService:
         # The per-reporter limits first: someone who may not report now costs no look-ups.
         await self._check_limits(request.guild_id, request.reporter_id, NO_TARGET, None,
                                  replace(guild.limits, target_cooldown_hours=0), now)
+        await self._check_draft_limit(request.reporter_id, now)
 
         reporter = await self.targets.member(request.reporter_id)
         self._need_some_link(reporter)
@@ -175,7 +187,7 @@ class ReportService:
                 )
         target = await self.targets.resolve(
             reporter=reporter, text=request.player, member_id=request.target_member_id,
-            pgcr=pgcr,
+            pgcr=pgcr, guild_id=request.guild_id,
         )
         await self._check_limits(request.guild_id, request.reporter_id, target.key,
                                  activity.activity_id, guild.limits, now)
@@ -227,7 +239,9 @@ class ReportService:
 
     async def cancel(self, report_id: int, *, actor_id: int) -> bool:
         report = await self._store.reports.get(report_id)
-        if report is None or report.reporter_id != actor_id:
+        if report is None:
+            return False  # dropped unconfirmed: nothing to cancel
+        if report.reporter_id != actor_id:
             raise NotAllowed("Only the member who started this report can cancel it.")
         return await self._store.reports.cancel_draft(report_id, reporter_id=actor_id)
 
@@ -242,7 +256,10 @@ class ReportService:
         token), so outcomes go to ``wait_outcome`` instead of a DM until then.
         """
         report = await self._store.reports.get(report_id)
-        if report is None or report.reporter_id != actor_id:
+        if report is None:
+            raise UserFacingError("This draft waited too long for confirmation and was "
+                                  "dropped; nothing was sent. Start again with `/report`.")
+        if report.reporter_id != actor_id:
             raise NotAllowed("Only the member who started this report can confirm it.")
         if report.status is ReportStatus.CANCELLED:
             raise UserFacingError(f"Report #{report.number} was cancelled; nothing was sent. "
@@ -377,11 +394,19 @@ class ReportService:
     async def activity_choices(self, reporter_id: int, typed: str) -> list[Choice]:
         """The reporter's recent Destiny activities (mode, map, how long ago)."""
         reporter = await self.targets.member(reporter_id)
+        if (reporter.destiny_membership_id is not None
+                and not self.activities.recent_ids(reporter)
+                and not self._lookups.take(reporter_id)):
+            return []
         return await self.activities.recent_choices(reporter, typed)
 
     async def player_choices(self, reporter_id: int, activity: str | None,
                              typed: str) -> list[Choice]:
-        """The other players of the chosen activity; nothing without an activity."""
+        """The other players of the chosen activity; nothing without an activity.
+
+        Only a member with a linked Bungie account gets them (a report about an activity
+        needs one), and an activity outside their recent ones that Warden has not looked
+        up yet counts against their look-up allowance."""
         try:
             ref = parse_activity(activity)
         except InvalidInput:
@@ -389,6 +414,12 @@ class ReportService:
         if ref.activity_id is None or not self.activities.enabled:
             return []
         reporter = await self.targets.member(reporter_id)
+        if Provider.BUNGIE not in reporter.linked:
+            return []
+        free = (self.activities.known(ref.activity_id)
+                or ref.activity_id in self.activities.recent_ids(reporter))
+        if not free and not self._lookups.take(reporter_id):
+            return []
         return await self.activities.player_choices(ref.activity_id, reporter, typed)
 
     # ---- preferences -------------------------------------------------------------------
@@ -402,10 +433,32 @@ class ReportService:
         """Drafts nobody confirmed in time become cancelled, at most every few minutes."""
         if now - self._drafts_swept_at < DRAFT_SWEEP_EVERY:
             return
+        await self.drop_stale_drafts()
+
+    async def drop_stale_drafts(self) -> None:
+        """Cancel drafts past their confirmation time and delete unconfirmed rows older
+        than the draft window (at start-up, then from ``prepare`` every few minutes)."""
+        now = self._clock()
         self._drafts_swept_at = now
         expired = await self._store.reports.expire_drafts(now - DRAFT_TTL)
-        if expired:
-            log.info("dropped %d unconfirmed report draft(s)", expired)
+        deleted = await self._store.reports.delete_unconfirmed(now - DRAFT_WINDOW)
+        if expired or deleted:
+            log.info("dropped %d unconfirmed report draft(s), deleted %d old one(s)",
+                     expired, deleted)
+
+    async def _check_draft_limit(self, reporter_id: int, now: float) -> None:
+        """A durable cap on drafts a member starts and never confirms, in every server:
+        each one costs look-ups (Bungie calls, linked accounts), and cancelling is free."""
+        limit = self._drafts_per_hour
+        if limit <= 0:
+            return
+        nth = await self._store.reports.nth_unconfirmed_since(reporter_id, now - DRAFT_WINDOW,
+                                                              limit)
+        if nth is not None:
+            retry_at = nth + DRAFT_WINDOW
+            raise RateLimited(
+                f"You started {limit} reports in the last hour without confirming them. You "
+                f"can start another in {duration_text(retry_at - now)}.", retry_at=retry_at)
 
     async def _check_limits(self, guild_id: int, reporter_id: int, target_key: str,
                             activity_id: int | None, limits: ReportLimits, now: float) -> None:

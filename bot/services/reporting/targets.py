@@ -19,6 +19,7 @@ from bot.apis.bungie import parse_bungie_name as _parse_bungie_name
 from bot.apis.errors import ApiError
 from bot.domain import Provider
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
+from bot.notify import GuildMembers
 from bot.services.reporting.typed_input import parse_member, parse_uuid, shown
 from bot.store.links import AccountLink, LinkStore
 
@@ -40,6 +41,13 @@ class Identity:
     player_uuid: UUID | None = None
     game_name: str | None = None
     linked: frozenset[Provider] = field(default_factory=frozenset)
+    named_as: str | None = None
+    """How the reporter named the player (a mention, a Bungie name found in public data,
+    a player id): all the reporter may be shown. What links add stays with moderators."""
+
+    def reporter_label(self) -> str:
+        """The player as the reporter may see them: never another member's links."""
+        return self.named_as or self.label()
 
     @property
     def key(self) -> str:
@@ -117,9 +125,11 @@ def _uuid_or_none(text: str) -> UUID | None:
 class TargetResolver:
     """Turns what the member typed (or clicked) into an ``Identity``."""
 
-    def __init__(self, *, links: LinkStore, bungie: BungieClient | None) -> None:
+    def __init__(self, *, links: LinkStore, bungie: BungieClient | None,
+                 members: GuildMembers | None = None) -> None:
         self._links = links
         self._bungie = bungie
+        self._members = members
 
     async def member(self, discord_id: int) -> Identity:
         return identity_from_links(discord_id, await self._links.list_for(discord_id))
@@ -131,29 +141,44 @@ class TargetResolver:
         text: str | None,
         member_id: int | None,
         pgcr: Pgcr | None,
+        guild_id: int | None = None,
     ) -> Identity:
-        """The target; refuses self-reports, unknown players and players not in ``pgcr``."""
+        """The target; refuses self-reports, unknown players and players not in ``pgcr``.
+
+        A Discord member is attached only when they are in ``guild_id``'s server."""
         typed = (text or "").strip()
         if member_id is None and typed:
             member_id = parse_member(typed)
             if member_id is not None:
                 typed = ""
+                # A typed mention can name anyone Discord knows: only this server's
+                # members are reported as members.
+                if member_id != reporter.discord_id and not await self._in_guild(
+                    guild_id, member_id
+                ):
+                    raise InvalidInput(
+                        "That member is not in this server. Report the player by Bungie name "
+                        "(like `Guardian#1234`) or game player id instead."
+                    )
         if member_id is not None:
             if member_id == reporter.discord_id:
                 raise NotAllowed(SELF_REPORT)
             target = await self.member(member_id)
             if not target.linked:
                 if typed:  # the modal's "in-game name" field, for a member without links
-                    target = await self._from_text(typed, pgcr)
-                    target = replace(target, discord_id=member_id)
+                    target = await self._from_text(typed, pgcr, guild_id)
+                    target = replace(target, discord_id=member_id,
+                                     named_as=f"<@{member_id}> ({target.reporter_label()})")
                 else:
                     raise InvalidInput(
                         f"<@{member_id}> has not linked a Bungie.net or game account with "
                         "Warden, so I can't tell who they are in game. Report them by Bungie "
                         "name (like `Guardian#1234`) or game player id instead."
                     )
+            else:
+                target = replace(target, named_as=f"<@{member_id}>")
         elif typed:
-            target = await self._from_text(typed, pgcr)
+            target = await self._from_text(typed, pgcr, guild_id)
         else:
             raise InvalidInput(
                 "Say who you are reporting: a Bungie name like `Guardian#1234`, a game player "
@@ -165,7 +190,8 @@ class TargetResolver:
             entry = _entry_for(pgcr, target)
             if entry is None:
                 raise InvalidInput(
-                    f"{target.label()} did not play in activity `{pgcr.activity_id}`. Check "
+                    f"{target.reporter_label()} did not play in activity `{pgcr.activity_id}`. "
+                    "Check "
                     "the activity, or leave it out to report the player in general."
                 )
             target = replace(
@@ -177,11 +203,14 @@ class TargetResolver:
             )
         return target
 
-    async def _from_text(self, typed: str, pgcr: Pgcr | None) -> Identity:
+    async def _from_text(self, typed: str, pgcr: Pgcr | None, guild_id: int | None) -> Identity:
         uuid = parse_uuid(typed)
         if uuid is not None:
-            return await self._enrich(Identity(player_uuid=uuid))
-        return await self._enrich(await self._bungie_player(typed, pgcr))
+            return await self._enrich(Identity(player_uuid=uuid, named_as=f"`{uuid}`"),
+                                      guild_id)
+        found = await self._bungie_player(typed, pgcr)
+        # The Bungie name comes from the activity or Bungie's own search: public.
+        return await self._enrich(replace(found, named_as=found.label()), guild_id)
 
     async def _bungie_player(self, typed: str, pgcr: Pgcr | None) -> Identity:
         name: str
@@ -223,8 +252,15 @@ class TargetResolver:
             )
         return _from_membership(membership, found)
 
-    async def _enrich(self, ident: Identity) -> Identity:
-        """Add what a linked member's other account says (a Bungie target's game id...)."""
+    async def _in_guild(self, guild_id: int | None, user_id: int) -> bool:
+        if self._members is None or guild_id is None:
+            return False
+        return await self._members.is_member(guild_id, user_id)
+
+    async def _enrich(self, ident: Identity, guild_id: int | None) -> Identity:
+        """Add what a linked member's other account says (a Bungie target's game id...).
+        The member themself is attached only if they are in this server; either way the
+        reporter is shown none of it (``named_as``)."""
         link: AccountLink | None = None
         if ident.player_uuid is not None:
             link = await self._links.find_by_account(Provider.GAME, str(ident.player_uuid))
@@ -233,8 +269,9 @@ class TargetResolver:
         if link is None:
             return ident
         member = await self.member(link.discord_user_id)
+        here = await self._in_guild(guild_id, link.discord_user_id)
         return Identity(
-            discord_id=member.discord_id,
+            discord_id=member.discord_id if here else None,
             destiny_membership_id=ident.destiny_membership_id or member.destiny_membership_id,
             destiny_membership_type=(
                 ident.destiny_membership_type or member.destiny_membership_type
@@ -244,6 +281,7 @@ class TargetResolver:
             player_uuid=ident.player_uuid or member.player_uuid,
             game_name=ident.game_name or member.game_name,
             linked=member.linked,
+            named_as=ident.named_as,
         )
 
 

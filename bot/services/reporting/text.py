@@ -42,7 +42,7 @@ def _evidence_line(evidence: tuple[Evidence, ...]) -> str | None:
 def summary_notice(draft: Draft) -> Notice:
     report = draft.report
     lines = [
-        f"**Player:** {draft.target.label()}",
+        f"**Player:** {draft.target.reporter_label()}",
         f"**Reason:** {Reason(report.reason).label}",
     ]
     if report.activity_id is not None:

@@ -14,8 +14,11 @@ class Moderators:
 
     @staticmethod
     def includes(guild: GuildSettings, actor: Actor) -> bool:
+        role = guild.moderator_role_id
+        # A role id equal to the server's is @everyone, which every member holds: never a
+        # moderator role, even if an older version saved it.
         return actor.manages_server or (
-            guild.moderator_role_id is not None and guild.moderator_role_id in actor.role_ids
+            role is not None and role != guild.guild_id and role in actor.role_ids
         )
 
     async def require(self, guild_id: int, actor: Actor) -> GuildSettings:

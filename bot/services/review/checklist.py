@@ -24,7 +24,8 @@ class ChannelFacts:
     exists: bool
     name: str | None = None
     missing_permissions: tuple[str, ...] = ()
-    visible_to_everyone: bool = False
+    outside_viewers: tuple[str, ...] = ()
+    """Roles and members who can read the channel without being moderators."""
 
     @property
     def usable(self) -> bool:
@@ -36,6 +37,24 @@ class SetupFacts:
     review_channel: ChannelFacts | None
     moderator_role_exists: bool | None  # None when no role is configured
     moderator_role_name: str | None = None
+
+
+def moderator_role_refusal(guild_id: int, role_id: int, *, managed: bool) -> str | None:
+    """Why a role cannot be the moderator role, or None when it can.
+
+    Moderators see reporters' names and forward reports, so the role must be one an admin
+    hands out: Discord gives ``@everyone`` (its id is the server's) to every member, and
+    managed roles (a bot's, Server Booster, a subscription) to whoever the integration
+    picks."""
+    if role_id == guild_id:
+        return ("@everyone can't be the moderator role: every member has it, so every "
+                "member could act on reports and read reporters' names. Choose a role only "
+                "your moderators have.")
+    if managed:
+        return ("That role is managed by an integration (a bot, Server Booster or a "
+                "subscription), so Discord, not your admins, decides who has it. Choose a "
+                "role your moderators are given by hand.")
+    return None
 
 
 def checklist(
@@ -80,12 +99,23 @@ def checklist(
         else:
             items.append(CheckItem(CheckState.OK, "Review channel", f"{where}: Warden can post "
                                    "there."))
-        if channel.visible_to_everyone:
+        if "@everyone" in channel.outside_viewers:
             items.append(CheckItem(
                 CheckState.PROBLEM, "Review channel privacy",
                 f"everyone in the server can read {where}; Warden leaves reporters' names out "
                 "of posts there.",
                 "Deny View Channel to @everyone and allow it for your moderator role.",
+            ))
+        elif channel.outside_viewers:
+            shown = ", ".join(channel.outside_viewers[:10])
+            more = len(channel.outside_viewers) - 10
+            items.append(CheckItem(
+                CheckState.PROBLEM, "Review channel privacy",
+                f"{shown}{f' and {more} more' if more > 0 else ''} can read {where} without "
+                "being moderators (the moderator role, Manage Server or Administrator); "
+                "Warden leaves reporters' names out of posts there.",
+                f"In {where}'s permission settings, allow View Channel only for your "
+                "moderator role.",
             ))
     if last_problem:
         items.append(CheckItem(

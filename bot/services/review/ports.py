@@ -41,8 +41,9 @@ class Posted:
 class ReviewBoard(Protocol):
     """Where review posts live (the Discord review channel)."""
 
-    def is_public(self, channel_id: int) -> bool:
-        """True when every member can read the channel (reporters are then left out)."""
+    def is_public(self, channel_id: int, moderator_role_id: int | None) -> bool:
+        """True unless everyone who can read the channel is a moderator (the moderator
+        role, Manage Server or Administrator); reporters are then left out."""
         ...
 
     async def post(self, channel_id: int, card: ReviewCard) -> Posted:

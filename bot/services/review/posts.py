@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.domain import Report
+from bot.domain import GuildSettings, Report
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.events import Event, EventKind, Listening
 from bot.services.review.card import ReviewCard, card_of
@@ -138,11 +138,12 @@ class ReviewPosts:
                 return True
             report = found.report
             card = card_of(found, report, self._names)
+            guild = await self._store.guilds.get(report.guild_id)
             if report.review_channel_id is not None and report.review_message_id is not None:
                 try:
                     await board.update(
                         report.review_channel_id, report.review_message_id,
-                        self._for_channel(report.review_channel_id, card),
+                        self._for_channel(guild, report.review_channel_id, card),
                     )
                 except BoardError as exc:
                     gone = exc.problem in (BoardProblem.MISSING_MESSAGE,
@@ -157,12 +158,12 @@ class ReviewPosts:
                 else:
                     await self._clear_problem(report.guild_id)
                     return True
-            guild = await self._store.guilds.get(report.guild_id)
             if guild.review_channel_id is None or not repost:
                 return True
             channel_id = guild.review_channel_id
             try:
-                posted = await board.post(channel_id, self._for_channel(channel_id, card))
+                posted = await board.post(channel_id,
+                                          self._for_channel(guild, channel_id, card))
             except BoardError as exc:
                 await self._record_problem(report, exc)
                 return False
@@ -174,9 +175,11 @@ class ReviewPosts:
             await self._clear_problem(report.guild_id)
             return True
 
-    def _for_channel(self, channel_id: int, card: ReviewCard) -> ReviewCard:
-        # Reporters are visible to staff only, never in a channel everyone can read.
-        if card.reporter is not None and self._board.is_public(channel_id):
+    def _for_channel(self, guild: GuildSettings, channel_id: int,
+                     card: ReviewCard) -> ReviewCard:
+        # Reporters are visible to staff only, never in a channel anyone else can read.
+        if card.reporter is not None and self._board.is_public(channel_id,
+                                                               guild.moderator_role_id):
             return dataclasses.replace(card, reporter=None)
         return card
 

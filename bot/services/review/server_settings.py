@@ -9,7 +9,12 @@ from typing import Any
 from bot.domain import GuildSettings, ReportLimits, ReviewMode
 from bot.errors import InvalidInput
 from bot.services.delivery.registry import DestinationRegistry
-from bot.services.review.checklist import SetupFacts, checklist, review_problem_key
+from bot.services.review.checklist import (
+    SetupFacts,
+    checklist,
+    moderator_role_refusal,
+    review_problem_key,
+)
 from bot.services.status import CheckItem
 from bot.store import Store
 
@@ -48,8 +53,14 @@ class ServerSettings:
         *,
         review_channel_id: int | None = None,
         moderator_role_id: int | None = None,
+        moderator_role_managed: bool = False,
         review_mode: ReviewMode | None = None,
     ) -> GuildSettings:
+        if moderator_role_id is not None:
+            refusal = moderator_role_refusal(guild_id, moderator_role_id,
+                                             managed=moderator_role_managed)
+            if refusal is not None:
+                raise InvalidInput("Nothing was changed: " + refusal)
         changes: dict[str, Any] = {}
         if review_channel_id is not None:
             changes["review_channel_id"] = review_channel_id

@@ -30,6 +30,7 @@ from .models import (
     Member,
     Overwrite,
     RecordedMessage,
+    Role,
     User,
 )
 from .records import InteractionRecord, RequestRecord
@@ -125,6 +126,30 @@ class DiscordStandIn(UserActions):
         )
         self.gateway.dispatch_soon("CHANNEL_CREATE", channel.to_payload(), guild_id=target.id)
         return channel
+
+    def add_role(
+        self,
+        name: str,
+        *,
+        guild: Guild | None = None,
+        permissions: int = 0,
+        managed: bool = False,
+    ) -> Role:
+        """Add a role (below the bot's); a connected bot receives GUILD_ROLE_CREATE."""
+        target = guild or self.guild
+        role = Role(self.state.new_id(), target.id, name, permissions,
+                    position=len(target.roles), managed=managed)
+        target.roles[role.id] = role
+        self.gateway.dispatch_soon("GUILD_ROLE_CREATE",
+                                   {"guild_id": str(target.id), "role": role.to_payload()},
+                                   guild_id=target.id)
+        return role
+
+    def allow_command(self, name: str, *ids: int, guild: Guild | None = None) -> None:
+        """What a server admin does in Server Settings > Integrations: let these roles or
+        members use ``name`` whatever its ``default_member_permissions``."""
+        target = guild or self.guild
+        self.state.command_allowed.setdefault((target.id, name), set()).update(ids)
 
     def close_dms(self, user: ActorLike) -> None:
         """From now on ``POST /channels/{dm}/messages`` to this user answers 403 / 50007."""

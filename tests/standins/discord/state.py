@@ -74,6 +74,9 @@ class StandInState:
     bot_errors: list[str] = field(default_factory=list)
     tokens_seen: list[str] = field(default_factory=list)
     guild_joined_at: dict[int, str] = field(default_factory=dict)
+    # (guild id, command name) -> role and member ids a server admin allowed the command
+    # for in Server Settings > Integrations, whatever its default_member_permissions.
+    command_allowed: dict[tuple[int, str], set[int]] = field(default_factory=dict)
     internal_errors: list[str] = field(default_factory=list)
     inflight_requests: int = 0
     last_request_activity: float = 0.0
