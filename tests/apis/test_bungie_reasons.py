@@ -24,8 +24,9 @@ from bot.apis.bungie.reasons import (
     snapshot_categories,
     snapshot_table,
 )
+from bot.apis.http import build_http_client
 from bot.apis.pacing import Limiter
-from bot.apis.retry import RetryPolicy, build_http_client
+from bot.apis.retry import RetryPolicy
 from bot.domain import Reason
 from tests.standins.bungie import BungieStandin
 
