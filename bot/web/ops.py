@@ -1,11 +1,11 @@
 """The operator routes: ``/healthz`` (JSON, 200 when healthy, 503 otherwise) and
-``/metrics`` (Prometheus text format 0.0.4)."""
+``/metrics`` (the Prometheus text format, written by prometheus_client)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot.metrics import CONTENT_TYPE
+from bot.metrics import content_type
 from bot.services.health import HealthService
 
 OPS_PATHS = frozenset({"/healthz", "/metrics"})
@@ -19,7 +19,7 @@ async def _healthz(request: web.Request) -> web.StreamResponse:
 
 async def _metrics(request: web.Request) -> web.StreamResponse:
     text = await request.app[_HEALTH_KEY].metrics_text()
-    return web.Response(body=text.encode("utf-8"), headers={"Content-Type": CONTENT_TYPE})
+    return web.Response(body=text.encode("utf-8"), headers={"Content-Type": content_type()})
 
 
 def add_ops_routes(app: web.Application, health: HealthService) -> None:
