@@ -1,239 +1,201 @@
-"""Warden's metrics: a tiny in-process registry and the Prometheus text format (0.0.4).
+"""Warden's metrics, exported with ``prometheus_client`` in the standard text format.
 
-No client library: three instrument kinds (counter, gauge, histogram) with fixed label
-names are all ``/metrics`` needs. Everything runs on the event loop's thread, so no
-locks. ``WardenMetrics`` declares every metric Warden exports; services receive it and
-record where things happen (the outbox, the report service, the API retry loop), and
-``bot.services.health`` fills the gauges that are read from the database at scrape time.
+``WardenMetrics`` declares every metric Warden exports; services receive it and record
+where things happen (the outbox, the report service, the API retry loop), and
+``bot.services.health`` sets the gauges that are read from the database at scrape time
+(a collector of our own serves those: it writes only what was read, never a stale 0).
+
+Each ``WardenMetrics`` has its own ``CollectorRegistry``, never prometheus_client's
+global one: tests build many apps in one process, and a registry refuses a name twice.
+``_created`` series are switched off, so the exposition holds the same names as before
+the library (dashboards keep working).
+
+prometheus_client is imported on the first record or scrape, not with this module: its
+imports (http.server, wsgiref, ...) cost about 14 ms, and start-up is measured
+(bench/RESULTS.md).
+
+More than one process: today each process serves its own ``/metrics`` and Prometheus
+sums them. Several processes behind one scrape will need prometheus_client's
+multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, a ``MultiProcessCollector`` in the
+serving process's registry, a ``multiprocess_mode`` for each gauge); the scrape-time
+gauges read the shared database, so only one process should export them.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-
-LabelValues = tuple[str, ...]
-
-
-def format_value(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(value)
-
-
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _labels(names: Sequence[str], values: Sequence[str],
-            extra: tuple[str, str] | None = None) -> str:
-    pairs = [f'{n}="{_escape_label(v)}"' for n, v in zip(names, values, strict=True)]
-    if extra is not None:
-        pairs.append(f'{extra[0]}="{_escape_label(extra[1])}"')
-    return "{" + ",".join(pairs) + "}" if pairs else ""
-
-
-class _Metric:
-    kind = "untyped"
-
-    def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()) -> None:
-        if not _NAME.fullmatch(name):
-            raise ValueError(f"invalid metric name {name!r}")
-        for label in labels:
-            if not _LABEL.fullmatch(label) or label.startswith("__") or label == "le":
-                raise ValueError(f"invalid label name {label!r} for {name}")
-        self.name = name
-        self.help = help_text
-        self.label_names = tuple(labels)
-
-    def _key(self, labels: dict[str, str]) -> LabelValues:
-        if labels.keys() != set(self.label_names):
-            raise ValueError(f"{self.name} takes labels {self.label_names}, got {sorted(labels)}")
-        return tuple(str(labels[n]) for n in self.label_names)
-
-    def samples(self) -> Iterable[str]:
-        raise NotImplementedError
-
-    def render(self) -> list[str]:
-        return [f"# HELP {self.name} {_escape_help(self.help)}",
-                f"# TYPE {self.name} {self.kind}", *self.samples()]
-
-
-class Counter(_Metric):
-    """Only goes up; by convention its name ends in ``_total``."""
-
-    kind = "counter"
-
-    def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()) -> None:
-        super().__init__(name, help_text, labels)
-        self._values: dict[LabelValues, float] = {}
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        if amount < 0:
-            raise ValueError("a counter cannot go down")
-        key = self._key(labels)
-        self._values[key] = self._values.get(key, 0.0) + amount
-
-    def value(self, **labels: str) -> float:
-        return self._values.get(self._key(labels), 0.0)
-
-    def samples(self) -> Iterable[str]:
-        for key, value in sorted(self._values.items()):
-            yield f"{self.name}{_labels(self.label_names, key)} {format_value(value)}"
-
-
-class Gauge(_Metric):
-    kind = "gauge"
-
-    def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()) -> None:
-        super().__init__(name, help_text, labels)
-        self._values: dict[LabelValues, float] = {}
-
-    def set(self, value: float, **labels: str) -> None:
-        self._values[self._key(labels)] = float(value)
-
-    def value(self, **labels: str) -> float | None:
-        return self._values.get(self._key(labels))
-
-    def samples(self) -> Iterable[str]:
-        for key, value in sorted(self._values.items()):
-            yield f"{self.name}{_labels(self.label_names, key)} {format_value(value)}"
-
-
-class Histogram(_Metric):
-    """Cumulative buckets (``le``), ``_sum`` and ``_count`` per label set."""
-
-    kind = "histogram"
-
-    def __init__(self, name: str, help_text: str, labels: Sequence[str] = (), *,
-                 buckets: Sequence[float]) -> None:
-        super().__init__(name, help_text, labels)
-        bounds = sorted(float(b) for b in buckets)
-        if not bounds or bounds != sorted(set(bounds)):
-            raise ValueError("buckets must be distinct")
-        if not math.isinf(bounds[-1]):
-            bounds.append(math.inf)
-        self.buckets = tuple(bounds)
-        self._counts: dict[LabelValues, list[int]] = {}
-        self._sums: dict[LabelValues, float] = {}
-
-    def observe(self, value: float, **labels: str) -> None:
-        key = self._key(labels)
-        counts = self._counts.setdefault(key, [0] * len(self.buckets))
-        for i, bound in enumerate(self.buckets):
-            if value <= bound:
-                counts[i] += 1
-                break
-        self._sums[key] = self._sums.get(key, 0.0) + value
-
-    def count(self, **labels: str) -> int:
-        return sum(self._counts.get(self._key(labels), []))
-
-    def samples(self) -> Iterable[str]:
-        for key, counts in sorted(self._counts.items()):
-            running = 0
-            for bound, count in zip(self.buckets, counts, strict=True):
-                running += count
-                le = ("le", format_value(bound))
-                yield f"{self.name}_bucket{_labels(self.label_names, key, le)} {running}"
-            yield (f"{self.name}_sum{_labels(self.label_names, key)} "
-                   f"{format_value(self._sums[key])}")
-            yield f"{self.name}_count{_labels(self.label_names, key)} {running}"
-
-
-M = TypeVar("M", bound=_Metric)
-
-
-class Registry:
-    def __init__(self) -> None:
-        self._metrics: dict[str, _Metric] = {}
-
-    def add(self, metric: M) -> M:
-        if metric.name in self._metrics:
-            raise ValueError(f"metric {metric.name} is already registered")
-        self._metrics[metric.name] = metric
-        return metric
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._metrics)
-
-    def render(self) -> str:
-        lines: list[str] = []
-        for metric in self._metrics.values():
-            lines.extend(metric.render())
-        return "\n".join(lines) + "\n"
-
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.metrics_core import Metric
 
 ATTEMPT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LATENCY_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0)
 
 
+def content_type() -> str:
+    """The Content-Type of what ``WardenMetrics.render`` writes."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return CONTENT_TYPE_LATEST
+
+
+@dataclass(frozen=True)
+class _Declared:
+    name: str
+    help: str
+    labels: tuple[str, ...]
+    buckets: tuple[float, ...] = ()
+
+
+class _Recorded:
+    """A counter or histogram, made in its owner's registry on first use."""
+
+    def __init__(self, owner: WardenMetrics, declared: _Declared) -> None:
+        self._owner = owner
+        self.declared = declared
+
+    def _child(self, labels: dict[str, str]) -> Any:
+        metric = self._owner.made(self.declared.name)
+        return metric.labels(**labels) if labels else metric
+
+
+class Counter(_Recorded):
+    """Only goes up; its name ends in ``_total``."""
+
+    def inc(self, amount: float = 1.0, **labels: str) -> None:
+        self._child(labels).inc(amount)
+
+
+class Histogram(_Recorded):
+    def observe(self, value: float, **labels: str) -> None:
+        self._child(labels).observe(value)
+
+
+class ScrapeGauge:
+    """A gauge set when ``/metrics`` is read; only the label sets given a value appear."""
+
+    def __init__(self, declared: _Declared) -> None:
+        self.declared = declared
+        self._values: dict[tuple[str, ...], float] = {}
+
+    def set(self, value: float, **labels: str) -> None:
+        if labels.keys() != set(self.declared.labels):
+            raise ValueError(
+                f"{self.declared.name} takes labels {self.declared.labels}, got {sorted(labels)}"
+            )
+        self._values[tuple(str(labels[n]) for n in self.declared.labels)] = float(value)
+
+    def family(self) -> Metric:
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily(
+            self.declared.name, self.declared.help, labels=self.declared.labels
+        )
+        for key, value in sorted(self._values.items()):
+            family.add_metric(key, value)
+        return family
+
+
+class _ScrapeGauges:
+    """The prometheus_client collector of the scrape-time gauges."""
+
+    def __init__(self, gauges: Sequence[ScrapeGauge]) -> None:
+        self._gauges = tuple(gauges)
+
+    def collect(self) -> Iterator[Metric]:
+        for gauge in self._gauges:
+            yield gauge.family()
+
+
 class WardenMetrics:
-    """Every metric Warden exports; one instance per process, built in ``open_app``."""
+    """Every metric Warden exports; one instance per app, built in ``open_app``."""
 
     def __init__(self) -> None:
-        self.registry = r = Registry()
-        self.reports = r.add(Counter(
+        self._registry: CollectorRegistry | None = None
+        self._made: dict[str, Any] = {}
+        self.reports = Counter(self, _Declared(
             "warden_reports_total",
             "Reports by reason and outcome: drafted (checked and shown for confirmation), "
             "accepted (stored with its deliveries), limited (refused by a report limit), "
             "refused (any other refusal shown to the member).",
             ("reason", "outcome")))
-        self.deliveries = r.add(Counter(
+        self.deliveries = Counter(self, _Declared(
             "warden_deliveries_total",
             "Deliveries that reached a final outcome (sent, handed_off, failed, skipped).",
             ("destination", "outcome")))
-        self.delivery_retries = r.add(Counter(
+        self.delivery_retries = Counter(self, _Declared(
             "warden_delivery_retries_total",
             "Delivery attempts that ended in a retry scheduled for later.",
             ("destination",)))
-        self.delivery_attempt_seconds = r.add(Histogram(
+        self.delivery_attempt_seconds = Histogram(self, _Declared(
             "warden_delivery_attempt_seconds",
             "Duration of one delivery attempt (reconciling, sending, recording).",
-            ("destination",), buckets=ATTEMPT_BUCKETS))
-        self.delivery_latency_seconds = r.add(Histogram(
+            ("destination",), ATTEMPT_BUCKETS))
+        self.delivery_latency_seconds = Histogram(self, _Declared(
             "warden_delivery_latency_seconds",
             "From a report's acceptance to its delivery's final outcome (held reports "
             "include the wait for a moderator).",
-            ("destination",), buckets=LATENCY_BUCKETS))
-        self.api_errors = r.add(Counter(
+            ("destination",), LATENCY_BUCKETS))
+        self.api_errors = Counter(self, _Declared(
             "warden_api_errors_total",
             "Failed calls to outside APIs (every attempt, retried or not) by destination "
             "and code: the upstream's error code, else http_<status>, else the failure kind.",
             ("destination", "code")))
-        self.backlog = r.add(Gauge(
+        self.backlog = ScrapeGauge(_Declared(
             "warden_delivery_backlog",
-            "Deliveries waiting to be sent or being sent (pending or in flight)."))
-        self.last_success = r.add(Gauge(
+            "Deliveries waiting to be sent or being sent (pending or in flight).", ()))
+        self.last_success = ScrapeGauge(_Declared(
             "warden_delivery_last_success_timestamp_seconds",
             "Unix time of the latest successful delivery (sent or handed off).",
             ("destination",)))
-        self.link_rejections = r.add(Counter(
+        self.link_rejections = Counter(self, _Declared(
             "warden_link_rejections_total",
             "Refused account-linking requests by stage (start, confirm, callback) and "
             "reason; those naming no known member (junk from the internet) are only "
             "counted here, never written to the audit log.",
             ("stage", "reason")))
-        self.ready = r.add(Gauge(
+        self.ready = ScrapeGauge(_Declared(
             "warden_ready",
             "1 while connected to Discord and taking reports, 0 otherwise (starting, "
-            "reconnecting, shutting down)."))
+            "reconnecting, shutting down).", ()))
+        self._recorded = (self.reports, self.deliveries, self.delivery_retries,
+                          self.delivery_attempt_seconds, self.delivery_latency_seconds,
+                          self.api_errors, self.link_rejections)
+        self._scraped = (self.backlog, self.last_success, self.ready)
+
+    def made(self, name: str) -> Any:
+        """The prometheus_client metric called ``name``."""
+        if self._registry is None:
+            self._registry = self._build()
+        return self._made[name]
 
     def render(self) -> str:
-        return self.registry.render()
+        """The exposition, in ``content_type()``."""
+        from prometheus_client import generate_latest
+
+        if self._registry is None:
+            self._registry = self._build()
+        return generate_latest(self._registry).decode("utf-8")
+
+    def _build(self) -> CollectorRegistry:
+        import prometheus_client
+        from prometheus_client import CollectorRegistry
+
+        # The library adds a <name>_created series to every counter and histogram; Warden
+        # never exported those.
+        prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+        registry = CollectorRegistry(auto_describe=True)
+        for metric in self._recorded:
+            declared = metric.declared
+            if isinstance(metric, Histogram):
+                self._made[declared.name] = prometheus_client.Histogram(
+                    declared.name, declared.help, declared.labels,
+                    buckets=declared.buckets, registry=registry)
+            else:
+                self._made[declared.name] = prometheus_client.Counter(
+                    declared.name, declared.help, declared.labels, registry=registry)
+        registry.register(_ScrapeGauges(self._scraped))
+        return registry

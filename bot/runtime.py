@@ -20,8 +20,9 @@ import httpx
 from bot import USER_AGENT
 from bot.apis.bungie import BungieClient
 from bot.apis.errors import ApiError
+from bot.apis.http import build_http_client
 from bot.apis.pacing import Limiter
-from bot.apis.retry import RetryPolicy, build_http_client
+from bot.apis.retry import RetryPolicy
 from bot.apis.sanctions import SanctionsClient
 from bot.app import Services, WardenBot
 from bot.crypto import TokenBox

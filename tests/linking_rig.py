@@ -26,7 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from bot.apis.bungie import BungieClient
-from bot.apis.retry import RetryPolicy, build_http_client
+from bot.apis.http import build_http_client
+from bot.apis.retry import RetryPolicy
 from bot.apis.sanctions import SanctionsClient
 from bot.crypto import TokenBox, generate_key
 from bot.domain import GamePlatform, Provider

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -174,3 +175,11 @@ def _check_histogram(family: Family) -> None:
             raise FormatError(f"{family.name}{dict(key)}: buckets not cumulative")
         if counts.get(key) != values[-1]:
             raise FormatError(f"{family.name}{dict(key)}: +Inf bucket != _count")
+
+
+def link_rejections(metrics: Any, stage: str, reason: str) -> int:
+    """``warden_link_rejections_total`` for one stage and reason, read from ``/metrics``'s
+    text as a scraper would (0 when nothing was counted)."""
+    family = parse(metrics.render()).get("warden_link_rejections_total")
+    found = None if family is None else family.value(stage=stage, reason=reason)
+    return int(found or 0)

@@ -1,5 +1,5 @@
 """The operator routes: ``/livez`` (public liveness), ``/healthz`` (JSON, 200 when
-healthy, 503 otherwise) and ``/metrics`` (Prometheus text format 0.0.4).
+healthy, 503 otherwise) and ``/metrics`` (the Prometheus text format, written by prometheus_client).
 
 ``/healthz`` and ``/metrics`` tell the delivery backlog, last successes and database
 errors, and ``/healthz`` writes to the database on every call: they are for monitoring
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.metrics import CONTENT_TYPE
+from bot.metrics import content_type
 from bot.services.health import HealthService
 
 OPS_PATHS = frozenset({"/livez", "/healthz", "/metrics"})
@@ -42,7 +42,7 @@ async def _metrics(request: web.Request) -> web.StreamResponse:
     if _through_a_proxy(request):
         raise web.HTTPNotFound()
     text = await request.app[_HEALTH_KEY].metrics_text()
-    return web.Response(body=text.encode("utf-8"), headers={"Content-Type": CONTENT_TYPE})
+    return web.Response(body=text.encode("utf-8"), headers={"Content-Type": content_type()})
 
 
 def add_ops_routes(app: web.Application, health: HealthService) -> None:

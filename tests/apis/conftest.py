@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.apis.retry import build_http_client
+from bot.apis.http import build_http_client
 from bot.apis.sanctions import SanctionsClient
 from tests.standins.sanctions import FakeTime, Player, SanctionsStandin, client_for
 

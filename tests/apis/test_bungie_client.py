@@ -23,8 +23,9 @@ from bot.apis.errors import (
     Throttled,
     Unavailable,
 )
+from bot.apis.http import build_http_client
 from bot.apis.pacing import Limiter
-from bot.apis.retry import RetryPolicy, build_http_client
+from bot.apis.retry import RetryPolicy
 from tests.standins.bungie import BungieStandin
 
 PGCR = "/PostGameCarnageReport/"

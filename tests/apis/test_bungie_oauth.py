@@ -19,8 +19,9 @@ from bot.apis.errors import (
     AuthRevoked,
     DestinationDisabled,
 )
+from bot.apis.http import build_http_client
 from bot.apis.pacing import Limiter
-from bot.apis.retry import RetryPolicy, build_http_client
+from bot.apis.retry import RetryPolicy
 from tests.standins.bungie import TOKEN_PATH, BungieStandin
 
 POLICY = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, total_budget=10)

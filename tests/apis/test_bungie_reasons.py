@@ -24,7 +24,8 @@ from bot.apis.bungie.reasons import (
     snapshot_categories,
     snapshot_table,
 )
-from bot.apis.retry import RetryPolicy, build_http_client
+from bot.apis.http import build_http_client
+from bot.apis.retry import RetryPolicy
 from bot.domain import Reason
 from tests.standins.bungie import BungieStandin, bungie_client_for
 

@@ -17,7 +17,8 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from bot.apis.bungie.reasons import load_reason_table, snapshot_table
-from bot.apis.retry import RetryPolicy, build_http_client
+from bot.apis.http import build_http_client
+from bot.apis.retry import RetryPolicy
 from bot.domain import Reason
 from tests.standins.bungie import API_PREFIX, TOKEN_PATH, BungieStandin, Recorded, bungie_client_for
 

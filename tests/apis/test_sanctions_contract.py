@@ -23,7 +23,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from bot.apis.errors import AmbiguousSend
-from bot.apis.retry import build_http_client
+from bot.apis.http import build_http_client
 from bot.apis.sanctions import WARDEN_REPORT_ID_KEY, CreateReport, LookupPlatform
 from bot.domain import GamePlatform, Reason
 from tests.standins import sanctions as standin_module

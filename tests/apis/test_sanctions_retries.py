@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from bot.apis.errors import AmbiguousSend, Throttled, Unavailable
-from bot.apis.retry import RetryPolicy, build_http_client
+from bot.apis.http import build_http_client
+from bot.apis.retry import RetryPolicy
 from bot.apis.sanctions import WARDEN_REPORT_ID_KEY, CreateReport, SanctionsClient
 from bot.domain import Reason
 from tests.standins.sanctions import (

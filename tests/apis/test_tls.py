@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from bot.apis.errors import Unavailable
-from bot.apis.retry import build_http_client, send, verifying_tls_context
+from bot.apis.http import build_http_client, send, verifying_tls_context
 
 CA_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")
 

@@ -24,6 +24,7 @@ from bot.store.kv import WRITE_PROBE_KEY
 from bot.web import WebServer
 from tests.hostile import corpus
 from tests.linking_rig import Rig, free_port, open_rig
+from tests.prom_text import link_rejections
 
 
 @pytest.fixture
@@ -80,7 +81,7 @@ async def test_junk_secrets_at_every_step_are_refused_quietly(
     await nothing_written_or_sent(rig)
     one_line_each(caplog)
     refused = sum(
-        rig.metrics.link_rejections.value(stage=stage, reason=reason)
+        link_rejections(rig.metrics, stage, reason)
         for stage in ("start", "confirm", "callback")
         for reason in ("start_invalid", "confirm_invalid", "state_invalid", "state_missing")
     )

@@ -11,8 +11,9 @@ import pytest
 
 from bot.apis.bungie import BungieClient
 from bot.apis.errors import ApiError
+from bot.apis.http import build_http_client
 from bot.apis.pacing import Limiter
-from bot.apis.retry import RetryPolicy, build_http_client
+from bot.apis.retry import RetryPolicy
 from tests.apis.test_bungie_client import FakeTime
 from tests.standins.bungie import BungieStandin
 

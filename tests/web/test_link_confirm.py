@@ -18,6 +18,7 @@ import httpx
 from bot.domain import GamePlatform, Provider
 from bot.web import WebServer
 from tests.linking_rig import Browser, Rig, forms_of, free_port
+from tests.prom_text import link_rejections
 
 AUTHORIZE = "/en/OAuth/Authorize"
 
@@ -32,7 +33,7 @@ class _Markup(HTMLParser):
 
 
 def counted(rig: Rig, stage: str, reason: str) -> int:
-    return int(rig.metrics.link_rejections.value(stage=stage, reason=reason))
+    return link_rejections(rig.metrics, stage, reason)
 
 
 async def oauth_rows(rig: Rig) -> list[str]:

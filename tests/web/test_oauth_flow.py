@@ -18,6 +18,7 @@ import pytest
 from bot.domain import GamePlatform, Provider
 from bot.services.linking.service import STATE_TTL
 from tests.linking_rig import Rig, query_of
+from tests.prom_text import link_rejections
 
 SECURITY = {
     "content-security-policy": (
@@ -59,7 +60,7 @@ async def rejections(rig: Rig, stage: str = "callback") -> list[str]:
 
 def counted(rig: Rig, stage: str, reason: str) -> int:
     """Refusals counted in the metric (anonymous ones are only there)."""
-    return int(rig.metrics.link_rejections.value(stage=stage, reason=reason))
+    return link_rejections(rig.metrics, stage, reason)
 
 
 async def authorize_url_for(rig: Rig, user_id: int, browser_name: str = "a") -> tuple[str, object]:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bot.errors import NotAllowed
-from bot.metrics import CONTENT_TYPE
+from bot.metrics import content_type
 from tests.prom_text import Family, parse
 from tests.report_rig import ReportWorld, report_world
 from tests.standins.discord import DiscordStandIn
@@ -35,7 +35,7 @@ def http_to(w: ReportWorld) -> httpx.AsyncClient:
 async def metrics(http: httpx.AsyncClient) -> dict[str, Family]:
     response = await http.get("/metrics")
     assert response.status_code == 200
-    assert response.headers["content-type"] == CONTENT_TYPE
+    assert response.headers["content-type"] == content_type()
     return parse(response.text)
 
 

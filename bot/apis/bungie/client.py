@@ -31,8 +31,9 @@ from bot.apis.bungie.models import (
 )
 from bot.apis.bungie.oauth import build_authorize_url, parse_token_response
 from bot.apis.errors import ApiError, DestinationDisabled, NotFound, Throttled
+from bot.apis.http import send
 from bot.apis.pacing import Limiter
-from bot.apis.retry import RetryPolicy, Sleep, send, with_retries
+from bot.apis.retry import RetryPolicy, Sleep, with_retries
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")

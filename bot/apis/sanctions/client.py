@@ -1,10 +1,11 @@
 """Client for the game backend's sanctions API (RallyHere Environment API).
 
-Every call goes through ``bot.apis.retry``: one ``attempt`` function per call turns
-an HTTP exchange into a result or an ``ApiError``, and ``with_retries`` decides what
-happens next. Creating a report is not idempotent upstream, so after an ambiguous
-send the client looks for Warden's report id in the reporter's sent reports before
-sending again.
+Every request goes through ``_exchange``, which authenticates it (the player's token,
+Warden's service token renewed once if refused, or the client credentials), sends it
+and turns the answer into a model or an ``ApiError``; ``_call`` wraps one exchange in
+``bot.apis.retry``, which decides what happens next. Creating a report is not
+idempotent upstream, so after an ambiguous send the client looks for Warden's report
+id in the reporter's sent reports before sending again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
@@ -31,7 +33,8 @@ from bot.apis.errors import (
     NotFound,
     Unavailable,
 )
-from bot.apis.retry import RetryPolicy, Sleep, send, with_retries
+from bot.apis.http import send
+from bot.apis.retry import RetryPolicy, Sleep, with_retries
 from bot.apis.sanctions import oauth
 from bot.apis.sanctions.claims import expiry, grants, permissions_in, unverified_claims
 from bot.apis.sanctions.errors import (
@@ -75,6 +78,10 @@ Source = UUID | Literal["me"]
 _NIL_UUID = UUID(int=0)
 
 
+def _as_is(answer: T) -> T:
+    return answer
+
+
 @dataclass
 class _Call:
     """State shared by the attempts of one logical call."""
@@ -82,8 +89,6 @@ class _Call:
     player_token: str | None
     service_token_renewed: bool = False
     """The service token is renewed at most once per call: a second refusal is real."""
-    maybe_landed: bool = False
-    """An attempt of this (non-idempotent) call may have reached the API."""
 
 
 class SanctionsClient:
@@ -135,47 +140,22 @@ class SanctionsClient:
         body = report.to_body()
         path = f"/sanctions/v2/player/{target_player_uuid}/reports"
         call = _Call(player_token)
-
-        async def attempt() -> ReportResult:
-            try:
-                response, token = await self._bearer(call, "POST", path, json=body)
-                return self._parse(
-                    response,
-                    ReportResult,
-                    exchange=Exchange.BEARER,
-                    non_idempotent=True,
-                    secrets=(token,),
-                )
-            except AmbiguousSend:
-                call.maybe_landed = True
-                raise
-
         reconcile: Callable[[], Awaitable[ReportResult | None]] | None = None
         warden_id = report.warden_report_id
         if warden_id is not None:
             source: Source = report.source_player_uuid or "me"
-
-            async def reconcile() -> ReportResult | None:
-                return await self._scan_sent_reports(call, source, warden_id)
-
-        try:
-            return await self._retrying(
-                attempt,
-                describe=f"sanctions create report {warden_id or ''}".rstrip(),
-                idempotent=False,
-                reconcile=reconcile,
-            )
-        except ApiError as exc:
-            if call.maybe_landed and not isinstance(exc, AmbiguousSend):
-                # Whatever stopped the check, the earlier attempt may still have landed:
-                # the caller must not read this as "safe to send again".
-                raise AmbiguousSend(
-                    f"an earlier attempt may have landed and could not be checked ({exc.message})",
-                    destination=DESTINATION,
-                    code=exc.code,
-                    status=exc.status,
-                ) from exc
-            raise
+            reconcile = partial(self._scan_sent_reports, call, source, warden_id)
+        return await self._call(
+            call,
+            "POST",
+            path,
+            ReportResult,
+            read=_as_is,
+            json=body,
+            idempotent=False,
+            reconcile=reconcile,
+            describe=f"sanctions create report {warden_id or ''}".rstrip(),
+        )
 
     async def find_sent_report(
         self,
@@ -191,11 +171,10 @@ class SanctionsClient:
         """
         call = _Call(player_token)
         source: Source = "me" if player_token is not None else source_player_uuid
-
-        async def attempt() -> ReportResult | None:
-            return await self._scan_sent_reports(call, source, warden_report_id)
-
-        return await self._retrying(attempt, describe="sanctions find sent report")
+        return await self._retrying(
+            partial(self._scan_sent_reports, call, source, warden_report_id),
+            describe="sanctions find sent report",
+        )
 
     async def list_sent_reports(
         self,
@@ -210,11 +189,10 @@ class SanctionsClient:
         ``"me"`` (the token's own player) needs ``player_token``.
         """
         call = _Call(player_token)
-
-        async def attempt() -> ReportPage:
-            return await self._sent_page(call, source_player_uuid, cursor, page_size)
-
-        return await self._retrying(attempt, describe="sanctions list sent reports")
+        return await self._retrying(
+            partial(self._sent_page, call, source_player_uuid, cursor, page_size),
+            describe="sanctions list sent reports",
+        )
 
     # ------------------------------------------------------------------ look-ups
 
@@ -224,30 +202,15 @@ class SanctionsClient:
             raise self._invalid(
                 f"display name must be 1-{DISPLAY_NAME_MAX} characters", "display_name"
             )
-        call = _Call(None)
-
-        async def attempt() -> list[PlayerRef]:
-            response, token = await self._bearer(
-                call, "GET", "/users/v1/player", params={"display_name": name}
-            )
-            results = self._parse(
-                response, LookupResults, exchange=Exchange.BEARER, secrets=(token,)
-            )
-            found: dict[UUID, PlayerRef] = {}
-            for entry in results.display_names:
-                for matched_name, players in entry.items():
-                    for player in players:
-                        found.setdefault(
-                            player.player_uuid,
-                            PlayerRef(
-                                player_uuid=player.player_uuid,
-                                player_id=player.player_id,
-                                display_name=matched_name,
-                            ),
-                        )
-            return list(found.values())
-
-        return await self._retrying(attempt, describe="sanctions look up display name")
+        return await self._call(
+            _Call(None),
+            "GET",
+            "/users/v1/player",
+            LookupResults,
+            params={"display_name": name},
+            read=_players_named,
+            describe="sanctions look up display name",
+        )
 
     async def lookup_player_by_platform(
         self, platform: LookupPlatform | GamePlatform, identity: str
@@ -260,30 +223,15 @@ class SanctionsClient:
         )
         if not identity or len(identity) > 2048:
             raise self._invalid("platform identity must be 1-2048 characters", "identities")
-        call = _Call(None)
-
-        async def attempt() -> PlayerRef | None:
-            response, token = await self._bearer(
-                call,
-                "GET",
-                "/users/v1/player",
-                params={"platform": wire.value, "identities": identity},
-            )
-            results = self._parse(
-                response, LookupResults, exchange=Exchange.BEARER, secrets=(token,)
-            )
-            for group in results.identity_platforms_by_platform.get(wire.value, []):
-                player = group.identity.get(identity)
-                if player is not None:
-                    return PlayerRef(
-                        player_uuid=player.player_uuid,
-                        player_id=player.player_id,
-                        platform=wire,
-                        identity=identity,
-                    )
-            return None
-
-        return await self._retrying(attempt, describe="sanctions look up platform identity")
+        return await self._call(
+            _Call(None),
+            "GET",
+            "/users/v1/player",
+            LookupResults,
+            params={"platform": wire.value, "identities": identity},
+            read=partial(_player_on_platform, wire, identity),
+            describe="sanctions look up platform identity",
+        )
 
     # ------------------------------------------------------------------ player linking
 
@@ -307,34 +255,17 @@ class SanctionsClient:
         del redirect_uri
         if not code:
             raise self._invalid("authorization code is empty", "code")
-        body = {"grant_type": "authorization_code", "code": code}
-
-        async def attempt() -> PlayerTokens:
-            request = self._request("POST", "/users/v1/oauth/token", basic=True, json=body)
-            response = await self._send(request)
-            answer = self._parse(
-                response,
-                OAuthTokenResponse,
-                exchange=Exchange.PLAYER_GRANT,
-                non_idempotent=True,
-                secrets=(code, self._client_secret),
-            )
-            if answer.needs_eula or answer.needs_tos or answer.needs_privacy_policy:
-                raise AuthError(
-                    "the player must accept the game's agreements in the game first",
-                    destination=DESTINATION,
-                    code="user_needs_agreements",
-                )
-            if not answer.access_token:
-                reason = "login restricted" if answer.restrictions else "no access token returned"
-                raise AuthError(
-                    reason,
-                    destination=DESTINATION,
-                    code="user_auth_restricted" if answer.restrictions else None,
-                )
-            return _player_tokens(answer.access_token, answer.refresh_token, None, None, None)
-
-        return await self._retrying(attempt, describe="sanctions code exchange", idempotent=False)
+        return await self._call(
+            Exchange.PLAYER_GRANT,
+            "POST",
+            "/users/v1/oauth/token",
+            OAuthTokenResponse,
+            json={"grant_type": "authorization_code", "code": code},
+            secrets=(code,),
+            idempotent=False,
+            read=_exchanged_tokens,
+            describe="sanctions code exchange",
+        )
 
     async def refresh_player(self, refresh_token: str) -> PlayerTokens:
         """New tokens for a linked player. The old refresh token is spent either way.
@@ -352,57 +283,40 @@ class SanctionsClient:
             "portal_access_token": refresh_token,
             "include_refresh": True,
         }
-
-        async def attempt() -> PlayerTokens:
-            request = self._request("POST", "/users/v1/login", basic=True, json=body)
-            response = await self._send(request)
-            answer = self._parse(
-                response,
-                LoginResult,
-                exchange=Exchange.PLAYER_GRANT,
-                non_idempotent=True,
-                secrets=(refresh_token, self._client_secret),
-            )
-            if not answer.access_token:
-                raise AuthError("refresh returned no access token", destination=DESTINATION)
-            return _player_tokens(
-                answer.access_token,
-                answer.refresh_token,
-                answer.expires_in,
-                answer.active_player_uuid,
-                answer.display_name,
-            )
-
-        return await self._retrying(attempt, describe="sanctions player refresh", idempotent=False)
+        return await self._call(
+            Exchange.PLAYER_GRANT,
+            "POST",
+            "/users/v1/login",
+            LoginResult,
+            json=body,
+            secrets=(refresh_token,),
+            idempotent=False,
+            read=_refreshed_tokens,
+            describe="sanctions player refresh",
+        )
 
     async def get_my_player_uuid(self, access_token: str) -> UUID:
         """The uuid of the player a player token belongs to."""
-        call = _Call(access_token)
-
-        async def attempt() -> UUID:
-            response, token = await self._bearer(call, "GET", "/users/v2/player/me/uuid")
-            return self._parse(
-                response, PlayerUuidFromId, exchange=Exchange.BEARER, secrets=(token,)
-            ).uuid
-
-        return await self._retrying(attempt, describe="sanctions me/uuid")
+        return await self._call(
+            _Call(access_token),
+            "GET",
+            "/users/v2/player/me/uuid",
+            PlayerUuidFromId,
+            read=_uuid_of,
+            describe="sanctions me/uuid",
+        )
 
     async def get_my_profile(self, access_token: str) -> PlayerProfile:
         """The token's player with the display names of their linked platform accounts
         (one call; the API has no single "player display name")."""
-        call = _Call(access_token)
-
-        async def attempt() -> PlayerProfile:
-            response, token = await self._bearer(call, "GET", "/users/v2/player/me/links")
-            links = self._parse(
-                response, PlayerLinkedPortalsResponse, exchange=Exchange.BEARER, secrets=(token,)
-            )
-            return PlayerProfile(
-                player_uuid=links.player.active_player_uuid or links.player.player_uuid,
-                linked_portals=links.linked_portals,
-            )
-
-        return await self._retrying(attempt, describe="sanctions me/links")
+        return await self._call(
+            _Call(access_token),
+            "GET",
+            "/users/v2/player/me/links",
+            PlayerLinkedPortalsResponse,
+            read=_profile_of,
+            describe="sanctions me/links",
+        )
 
     # ------------------------------------------------------------------ operator check
 
@@ -504,6 +418,91 @@ class SanctionsClient:
             describe=describe,
         )
 
+    async def _call(
+        self,
+        auth: _Call | Exchange,
+        method: str,
+        path: str,
+        answer: type[M],
+        *,
+        describe: str,
+        read: Callable[[M], T],
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        secrets: tuple[str, ...] = (),
+        idempotent: bool = True,
+        reconcile: Callable[[], Awaitable[T | None]] | None = None,
+    ) -> T:
+        """One request, retried as ``bot.apis.retry`` decides, its answer passed to
+        ``read`` inside the attempt (so what ``read`` raises is counted like any other
+        failed attempt).
+
+        A non-idempotent call whose attempt may have landed never ends in an error
+        that reads as "safe to send again".
+        """
+        maybe_landed = False
+
+        async def attempt() -> T:
+            nonlocal maybe_landed
+            try:
+                model = await self._exchange(
+                    auth,
+                    method,
+                    path,
+                    answer,
+                    json=json,
+                    params=params,
+                    secrets=secrets,
+                    non_idempotent=not idempotent,
+                )
+            except AmbiguousSend:
+                maybe_landed = True
+                raise
+            return read(model)
+
+        try:
+            return await self._retrying(
+                attempt, describe=describe, idempotent=idempotent, reconcile=reconcile
+            )
+        except ApiError as exc:
+            if maybe_landed and not isinstance(exc, AmbiguousSend):
+                # Whatever stopped the check, the earlier attempt may still have landed.
+                raise AmbiguousSend(
+                    f"an earlier attempt may have landed and could not be checked ({exc.message})",
+                    destination=DESTINATION,
+                    code=exc.code,
+                    status=exc.status,
+                ) from exc
+            raise
+
+    async def _exchange(
+        self,
+        auth: _Call | Exchange,
+        method: str,
+        path: str,
+        answer: type[M],
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        secrets: tuple[str, ...] = (),
+        non_idempotent: bool = False,
+    ) -> M:
+        """Send one request and read its answer as ``answer``.
+
+        ``auth`` is either the call's bearer state (the player's token, else Warden's
+        service token) or the grant a client-credentials (HTTP Basic) request makes.
+        """
+        if isinstance(auth, _Call):
+            response, token = await self._bearer(auth, method, path, json=json, params=params)
+            exchange, secrets = Exchange.BEARER, (*secrets, token)
+        else:
+            request = self._request(method, path, basic=True, json=json, params=params)
+            response = await self._send(request)
+            exchange, secrets = auth, (*secrets, self._client_secret)
+        return self._parse(
+            response, answer, exchange=exchange, non_idempotent=non_idempotent, secrets=secrets
+        )
+
     def _request(
         self,
         method: str,
@@ -527,21 +526,18 @@ class SanctionsClient:
         return await send(self._http, request, destination=DESTINATION)
 
     async def _fetch_service_token(self) -> ServiceTokenResponse:
-        request = self._request(
-            "POST", "/users/v2/oauth/token", basic=True, json={"grant_type": "client_credentials"}
-        )
         try:
-            response = await self._send(request)
+            token = await self._exchange(
+                Exchange.SERVICE_GRANT,
+                "POST",
+                "/users/v2/oauth/token",
+                ServiceTokenResponse,
+                json={"grant_type": "client_credentials"},
+            )
         except AmbiguousSend as exc:
             # Asking for another service token is harmless, so a lost answer is a plain
             # outage here; it must not mark the report being sent as "may have landed".
             raise Unavailable(exc.message, destination=DESTINATION) from None
-        token = self._parse(
-            response,
-            ServiceTokenResponse,
-            exchange=Exchange.SERVICE_GRANT,
-            secrets=(self._client_secret,),
-        )
         log.info("sanctions: obtained a service token (expires in %ds)", token.expires_in)
         return token
 
@@ -622,8 +618,7 @@ class SanctionsClient:
         params: dict[str, str | int] = {"page_size": page_size}
         if cursor is not None:
             params["cursor"] = cursor
-        response, token = await self._bearer(call, "GET", path, params=params)
-        return self._parse(response, ReportPage, exchange=Exchange.BEARER, secrets=(token,))
+        return await self._exchange(call, "GET", path, ReportPage, params=params)
 
     async def _scan_sent_reports(
         self, call: _Call, source: Source, warden_report_id: str
@@ -648,6 +643,77 @@ class SanctionsClient:
             f"{self._reconcile_max_pages * self._reconcile_page_size} sent reports",
             destination=DESTINATION,
         )
+
+
+def _players_named(results: LookupResults) -> list[PlayerRef]:
+    found: dict[UUID, PlayerRef] = {}
+    for entry in results.display_names:
+        for matched_name, players in entry.items():
+            for player in players:
+                found.setdefault(
+                    player.player_uuid,
+                    PlayerRef(
+                        player_uuid=player.player_uuid,
+                        player_id=player.player_id,
+                        display_name=matched_name,
+                    ),
+                )
+    return list(found.values())
+
+
+def _player_on_platform(
+    platform: LookupPlatform, identity: str, results: LookupResults
+) -> PlayerRef | None:
+    for group in results.identity_platforms_by_platform.get(platform.value, []):
+        player = group.identity.get(identity)
+        if player is not None:
+            return PlayerRef(
+                player_uuid=player.player_uuid,
+                player_id=player.player_id,
+                platform=platform,
+                identity=identity,
+            )
+    return None
+
+
+def _uuid_of(answer: PlayerUuidFromId) -> UUID:
+    return answer.uuid
+
+
+def _profile_of(links: PlayerLinkedPortalsResponse) -> PlayerProfile:
+    return PlayerProfile(
+        player_uuid=links.player.active_player_uuid or links.player.player_uuid,
+        linked_portals=links.linked_portals,
+    )
+
+
+def _exchanged_tokens(answer: OAuthTokenResponse) -> PlayerTokens:
+    if answer.needs_eula or answer.needs_tos or answer.needs_privacy_policy:
+        raise AuthError(
+            "the player must accept the game's agreements in the game first",
+            destination=DESTINATION,
+            code="user_needs_agreements",
+        )
+    if not answer.access_token:
+        reason = "login restricted" if answer.restrictions else "no access token returned"
+        raise AuthError(
+            reason,
+            destination=DESTINATION,
+            code="user_auth_restricted" if answer.restrictions else None,
+        )
+    return _player_tokens(answer.access_token, answer.refresh_token, None, None, None)
+
+
+def _refreshed_tokens(answer: LoginResult) -> PlayerTokens:
+    if not answer.access_token:
+        raise AuthError("refresh returned no access token", destination=DESTINATION)
+    return _player_tokens(
+        answer.access_token,
+        answer.refresh_token,
+        answer.expires_in,
+        answer.active_player_uuid,
+        answer.display_name,
+    )
 
 
 def _player_tokens(
