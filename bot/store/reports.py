@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,9 @@ class Report(NewReport):
     accepted_at: float | None = None
     updated_at: float = 0.0
     purged_at: float | None = None
+    uuid: str | None = None
+    """Random (UUID4), given at acceptance: the report's identity upstream, which a
+    restore cannot repeat the way it repeats numbers and row ids."""
 
     @classmethod
     def from_row(cls, row: Row) -> Report:
@@ -195,9 +199,9 @@ class ReportStore:
             if hit is not None:
                 return hit
             accepted = conn.execute(
-                "UPDATE reports SET status = 'open', accepted_at = ?, updated_at = ? WHERE id = ?"
-                " RETURNING *",
-                (when, when, report_id),
+                "UPDATE reports SET status = 'open', accepted_at = ?, updated_at = ?,"
+                " uuid = COALESCE(uuid, ?) WHERE id = ? RETURNING *",
+                (when, when, str(uuid.uuid4()), report_id),
             ).fetchall()[0]
             conn.executemany(
                 "INSERT INTO deliveries (report_id, destination, status, next_attempt_at,"
