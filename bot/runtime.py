@@ -36,6 +36,7 @@ from bot.services.health import HealthService
 from bot.services.link_providers import BungieLinkProvider, GameLinkProvider, LinkProvider
 from bot.services.linking import LinkingService
 from bot.services.outbox import OutboxPolicy, OutboxWorker, Sender
+from bot.services.reporter_notices import ReporterMessenger
 from bot.services.reports import ReportService
 from bot.services.review import ReviewService
 from bot.settings import Settings
@@ -83,7 +84,7 @@ async def open_app(
             secure_cookies=(settings.public_base_url or "").startswith("https://"),
             health=health,
         )
-        background: list[BackgroundStarter] = [_starter(web), _start_outbox]
+        background: list[BackgroundStarter] = [_starter(web), _start_telling, _start_outbox]
         bot = WardenBot(
             deps, start_background=start_background, background=background, **bot_options
         )
@@ -93,15 +94,18 @@ async def open_app(
         deps.notifier = DiscordNotifier(bot)
         if deps.linking is not None:
             deps.linking.notifier = deps.notifier
+        # One messenger, so that no notice is DMed twice by two services at once.
+        messenger = ReporterMessenger(store, lambda: deps.notifier)
         deps.review = ReviewService(
             store=store, events=deps.events, settings=settings, notifier=deps.notifier,
-            linking=deps.linking,
+            linking=deps.linking, messenger=messenger,
         )
         deps.review.subscribe()
         stack.push_async_callback(deps.review.close)
         deps.reports = ReportService(
             store=store, events=deps.events, settings=settings, bungie=deps.bungie,
             linking=deps.linking, notifier=deps.notifier, metrics=deps.metrics,
+            messenger=messenger,
         )
         stack.push_async_callback(deps.reports.close)
         deps.outbox = _outbox(settings, deps)
@@ -163,6 +167,12 @@ def _outbox(settings: Settings, deps: Deps) -> OutboxWorker:
     )
     return OutboxWorker(store=deps.store, events=deps.events, senders=senders, policy=policy,
                         metrics=deps.metrics)
+
+
+async def _start_telling(bot: WardenBot) -> None:
+    # setup_hook runs once logged in: DMs can go out before the gateway is up.
+    if bot.deps.reports is not None:
+        bot.deps.reports.start_telling_untold()
 
 
 async def _start_outbox(bot: WardenBot) -> None:

@@ -53,7 +53,7 @@ async def test_a_report_numbered_like_a_lost_one_after_a_restore_is_still_delive
         db = await Database.open(live)
         store = Store(db)
         await prepare(store, guild.id, [reporter, (guild.target.user.id, bob)])
-        first = await file_report(store, guild.id, reporter, bob, "before the backup")
+        await file_report(store, guild.id, reporter, bob, "before the backup")
         await db.backup_to(backup)
         lost = await file_report(store, guild.id, reporter, bob, "after the backup: lost")
         await db.close()

@@ -30,7 +30,7 @@ from bot.errors import (
     UserFacingError,
 )
 from bot.metrics import WardenMetrics
-from bot.notify import DmOutcome, LinkButton, Notifier
+from bot.notify import LinkButton, Notifier
 from bot.services.activities import ActivityDirectory, Choice
 from bot.services.events import Event, EventBus, EventKind
 from bot.services.linking import LinkingService
@@ -43,6 +43,7 @@ from bot.services.report_checks import (
 from bot.services.report_models import DeliveryState, Draft, ReportOutcome, ReportRequest
 from bot.services.report_plan import PlannedDelivery, plan_deliveries
 from bot.services.report_text import DRAFT_TTL, outcome_notice
+from bot.services.reporter_notices import ReporterMessenger, Told, report_outcome
 from bot.services.targets import SELF_REPORT, Identity, TargetResolver, reporter_entry
 from bot.settings import BungieReportMode, Settings
 from bot.store import Store
@@ -80,8 +81,10 @@ class ReportService:
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.time,
         metrics: WardenMetrics | None = None,
+        messenger: ReporterMessenger | None = None,
     ) -> None:
         self._store = store
+        self.messenger = messenger or ReporterMessenger(store, lambda: self.notifier)
         self._metrics = metrics or WardenMetrics()
         self._taking_reports = True
         self._events = events
@@ -294,10 +297,33 @@ class ReportService:
     # ---- 3. outcomes -------------------------------------------------------------------
 
     async def outcome(self, report_id: int) -> ReportOutcome:
-        found = await self._store.report_views.with_deliveries(report_id)
+        found = await report_outcome(self._store, report_id)
         if found is None:
             raise UserFacingError("That report no longer exists.")
-        return ReportOutcome(found.report, tuple(DeliveryState.of(d) for d in found.deliveries))
+        return found
+
+    async def told_in_place(self, report_id: int) -> None:
+        """The caller showed the final outcome in the reporter's interaction: recorded, so
+        that neither an event nor the next start sends it again by DM."""
+        await self.messenger.told_in_place(report_id)
+
+    async def tell_instead(self, report_id: int) -> None:
+        """The caller could not show the final outcome it was handed: DM it now."""
+        self._told_live.pop(report_id, None)
+        await self._dm_outcome(await self.outcome(report_id))
+
+    def start_telling_untold(self) -> None:
+        """In the background: outcomes, questions and decisions a stop kept from reporters
+        go by DM now (each once)."""
+        task = asyncio.create_task(self._tell_untold())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tell_untold(self) -> None:
+        try:
+            await self.messenger.tell_untold()
+        except Exception:
+            log.exception("could not tell reporters what a stop kept from them")
 
     async def wait_outcome(self, report_id: int) -> ReportOutcome | None:
         """The final outcome while the caller's ``live_for`` lasts; None after that (the
@@ -361,11 +387,11 @@ class ReportService:
             del self._told_live[report_id]
 
     async def _dm_outcome(self, outcome: ReportOutcome) -> None:
-        reporter = outcome.report.reporter_id
-        if self.notifier is None or not await self._store.prefs.notify_dm(reporter):
-            return
-        result = await self.notifier.send_dm(reporter, outcome_notice(outcome))
-        if result is not DmOutcome.SENT:
+        notice = await self._store.notices.untold_outcome(outcome.report.id)
+        if notice is None:
+            return  # told already: in place, or by an earlier DM
+        result = await self.messenger.tell_by_dm(notice, outcome_notice(outcome))
+        if result not in (Told.SENT, Told.DMS_OFF, Told.ALREADY):
             log.info("outcome DM for report %s not delivered: %s", outcome.report.id,
                      result.value)
 

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
-from bot.notify import DmOutcome, Notice, Notifier
+from bot.notify import Notifier
 from bot.services.dates import DateRange, iso_day
 from bot.services.events import Event, EventBus, EventKind
 from bot.services.linking import LinkingService
 from bot.services.report_export import ExportBundle, build_bundle
+from bot.services.reporter_notices import ReporterMessenger, Told
 from bot.services.reports import effective_bungie_mode
 from bot.services.review_card import (
     DESTINATION_LABELS,
@@ -46,6 +47,7 @@ from bot.services.server_setup import (
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.guilds import GuildSettings, ReportLimits, ReviewMode
+from bot.store.notices import DECISION, QUESTION, NewNotice
 from bot.store.report_views import WithHistory
 from bot.store.reports import Report, ReportFilter
 
@@ -184,8 +186,10 @@ class ReviewService:
         settings: Settings,
         notifier: Notifier | None = None,
         linking: LinkingService | None = None,
+        messenger: ReporterMessenger | None = None,
     ) -> None:
         self.store = store
+        self.messenger = messenger or ReporterMessenger(store, lambda: self.notifier)
         self.linking = linking
         self.events = events
         self.settings = settings
@@ -343,13 +347,14 @@ class ReviewService:
             actor_id=actor.user_id, action="report.forwarded", decided_by=actor.user_id,
             details={"released": held}, release_held=True,
             allow_claimed_by=None if actor.manages_server else actor.user_id,
+            notice=_decision_notice(report, forwarded=True, to_reporter=None),
         )
         if updated is None:
             raise await self._conflict(report_id, actor, wanted="approve")
         await self.events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
         await self._changed(report_id)
         where = _join([DESTINATION_LABELS.get(d, d) for d in held])
-        told = await self._tell_reporter(updated, forwarded=True, to_reporter=None)
+        told = await self._tell_reporter(updated)
         return Outcome(updated, f"Report #{updated.number} approved: forwarding to {where}. "
                                 f"{told}")
 
@@ -359,17 +364,18 @@ class ReviewService:
     ) -> Outcome:
         text = _required(reason, "a reason for dismissing", REASON_MAX)
         message = (to_reporter or "").strip()[:REASON_MAX] or None
-        await self._report_for(guild_id, report_id, actor)
+        report = await self._report_for(guild_id, report_id, actor)
         updated = await self.store.reports.transition(
             report_id, from_statuses=("open", "claimed"), to_status="dismissed",
             actor_id=actor.user_id, action="report.dismissed", decided_by=actor.user_id,
             decision_reason=text, details={"reason": text, "told_reporter": message is not None},
             skip_held=True, allow_claimed_by=None if actor.manages_server else actor.user_id,
+            notice=_decision_notice(report, forwarded=False, to_reporter=message),
         )
         if updated is None:
             raise await self._conflict(report_id, actor, wanted="dismiss")
         await self._changed(report_id)
-        told = await self._tell_reporter(updated, forwarded=False, to_reporter=message)
+        told = await self._tell_reporter(updated)
         return Outcome(updated, f"Report #{updated.number} dismissed. {told}")
 
     async def ask_reporter(
@@ -381,17 +387,19 @@ class ReviewService:
             raise InvalidInput(f"Report #{report.number} is already {report.status}.")
         if report.purged_at is not None:
             raise InvalidInput(f"Report #{report.number} was purged under the retention policy.")
-        await self.store.reports.add_note(
-            report_id, author_id=actor.user_id, kind="info_request", body=text
+        _, notice_id = await self.store.reports.add_note_telling(
+            report_id, author_id=actor.user_id, kind="info_request", body=text,
+            notice=NewNotice(
+                report.reporter_id, QUESTION,
+                title=f"Report #{report.number}: the moderators have a question",
+                body=f"{text}\n\n{self.reply_hint.format(number=report.number)}",
+            ),
         )
         await self._changed(report_id)
-        outcome = await self._dm(report.reporter_id, Notice(
-            title=f"Report #{report.number}: the moderators have a question",
-            text=f"{text}\n\n{self.reply_hint.format(number=report.number)}",
-        ))
-        if outcome == DmOutcome.SENT:
+        outcome = await self._tell(notice_id)
+        if outcome is Told.SENT:
             told = "The reporter got your question by DM."
-        elif outcome == DmOutcome.DMS_CLOSED:
+        elif outcome is Told.DMS_CLOSED:
             told = ("The reporter's DMs are closed, so they were not told; the question is "
                     "recorded on the report.")
         else:
@@ -465,37 +473,23 @@ class ReviewService:
         return InvalidInput(f"Report #{n} is {report.status}; it cannot be {wanted}ed now.")
 
     # -- telling the reporter ------------------------------------------------------------
-    async def _dm(self, user_id: int, notice: Notice) -> DmOutcome:
-        if self.notifier is None:
-            return DmOutcome.FAILED
-        try:
-            return await self.notifier.send_dm(user_id, notice)
-        except Exception:  # a DM is a courtesy: never let it undo a recorded decision
-            log.exception("DM to %s failed", user_id)
-            return DmOutcome.FAILED
+    async def _tell(self, notice_id: int | None) -> Told:
+        """DM the notice just queued (the next start sends it if this process cannot)."""
+        notice = None if notice_id is None else await self.store.notices.get_untold(notice_id)
+        if notice is None:
+            return Told.ALREADY
+        message = await self.messenger.message_for(notice)
+        return Told.ALREADY if message is None else await self.messenger.tell_by_dm(
+            notice, message)
 
-    async def _tell_reporter(
-        self, report: Report, *, forwarded: bool, to_reporter: str | None
-    ) -> str:
-        if not await self.store.prefs.notify_dm(report.reporter_id):
-            return "The reporter turned off outcome DMs."
-        about = f"report #{report.number} ({reason_label(report.reason)})"
-        target = _target_name(report)
-        if forwarded:
-            text = (f"The moderators approved your {about} about {target}. Warden is "
-                    "forwarding it now and will tell you where it was delivered.")
-        else:
-            text = (f"The moderators reviewed your {about} about {target} and closed it "
-                    "without forwarding it.")
-            if to_reporter:
-                text += f"\n\nMessage from the moderators: {to_reporter}"
-        outcome = await self._dm(report.reporter_id, Notice(
-            title=f"Report #{report.number}: {'forwarded' if forwarded else 'closed'}",
-            text=text,
-        ))
+    async def _tell_reporter(self, report: Report) -> str:
+        """DM the decision queued with ``report``'s transition."""
+        notice = await self.store.notices.latest_untold(report.id, DECISION)
+        outcome = await self._tell(None if notice is None else notice.id)
         return {
-            DmOutcome.SENT: "The reporter was told by DM.",
-            DmOutcome.DMS_CLOSED: "The reporter's DMs are closed, so they were not told.",
+            Told.SENT: "The reporter was told by DM.",
+            Told.DMS_CLOSED: "The reporter's DMs are closed, so they were not told.",
+            Told.DMS_OFF: "The reporter turned off outcome DMs.",
         }.get(outcome, "The DM to the reporter failed.")
 
     # -- the review post ----------------------------------------------------------------
@@ -802,3 +796,18 @@ def _card_of(found: WithHistory | None, report: Report) -> ReviewCard:
     if found is None:  # gone meanwhile (purged): show what the caller had
         return build_card(report, [], [], [])
     return build_card(found.report, found.deliveries, found.notes, found.history)
+
+
+def _decision_notice(report: Report, *, forwarded: bool, to_reporter: str | None) -> NewNotice:
+    about = f"report #{report.number} ({reason_label(report.reason)})"
+    target = _target_name(report)
+    if forwarded:
+        text = (f"The moderators approved your {about} about {target}. Warden is "
+                "forwarding it now and will tell you where it was delivered.")
+    else:
+        text = (f"The moderators reviewed your {about} about {target} and closed it "
+                "without forwarding it.")
+        if to_reporter:
+            text += f"\n\nMessage from the moderators: {to_reporter}"
+    return NewNotice(report.reporter_id, DECISION, body=text,
+                     title=f"Report #{report.number}: {'forwarded' if forwarded else 'closed'}")

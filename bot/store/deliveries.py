@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.store import audit
 from bot.store.database import Database, Row
+from bot.store.notices import queue_outcome_if_final
 from bot.store.reports import GET_SQL, Report, guild_of
 
 FOR_REPORT_SQL = "SELECT * FROM deliveries WHERE report_id = ? ORDER BY destination"
@@ -179,6 +180,8 @@ class DeliveryStore:
                 " completed_at = ? WHERE report_id = ? AND destination = ?",
                 (status, upstream_id, handoff_url, error, now, now, report_id, destination),
             )
+            # Committed with the last final delivery, so no crash can lose the outcome.
+            queue_outcome_if_final(conn, report_id, FINAL_STATUSES, now)
             audit.append(
                 conn,
                 f"delivery.{status}",

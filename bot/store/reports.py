@@ -18,6 +18,7 @@ from typing import Any
 from bot.store import audit
 from bot.store.database import Database, Row
 from bot.store.guilds import ReportLimits
+from bot.store.notices import NewNotice, queue
 
 ACCEPTED_STATUSES = ("open", "claimed", "forwarded", "dismissed")
 DAY = 86400.0
@@ -323,6 +324,7 @@ class ReportStore:
         release_held: bool = False,
         skip_held: bool = False,
         allow_claimed_by: int | None = None,
+        notice: NewNotice | None = None,
     ) -> Report | None:
         """A conditional state change: succeeds for exactly one of several racing callers.
 
@@ -330,6 +332,7 @@ class ReportStore:
         (or, with ``allow_claimed_by``, if someone else holds the claim).
         ``release_held`` also moves held deliveries to pending in the same transaction;
         ``skip_held`` marks them skipped instead (a dismissed report is never sent).
+        ``notice`` is queued for the reporter in the same transaction.
         """
         now = time.time()
         sets = ["status = ?", "updated_at = ?"]
@@ -374,6 +377,8 @@ class ReportStore:
                 details={"status": to_status, **(details or {})},
                 at=now,
             )
+            if notice is not None:
+                queue(conn, report_id, notice, now)
             return report
 
         return await self._db.write(transition)
@@ -431,9 +436,18 @@ class ReportStore:
     async def add_note(
         self, report_id: int, *, author_id: int | None, kind: str, body: str
     ) -> Note:
+        note, _ = await self.add_note_telling(report_id, author_id=author_id, kind=kind,
+                                              body=body, notice=None)
+        return note
+
+    async def add_note_telling(
+        self, report_id: int, *, author_id: int | None, kind: str, body: str,
+        notice: NewNotice | None,
+    ) -> tuple[Note, int | None]:
+        """The note, and the id of ``notice`` queued for the reporter with it."""
         now = time.time()
 
-        def add(conn: sqlite3.Connection) -> int:
+        def add(conn: sqlite3.Connection) -> tuple[int, int | None]:
             cur = conn.execute(
                 "INSERT INTO report_notes (report_id, author_id, kind, body, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -449,10 +463,10 @@ class ReportStore:
                 details={"note_id": note_id, "length": len(body)},
                 at=now,
             )
-            return note_id
+            return note_id, None if notice is None else queue(conn, report_id, notice, now)
 
-        note_id = await self._db.write(add)
-        return Note(note_id, report_id, author_id, kind, body, now)
+        note_id, notice_id = await self._db.write(add)
+        return Note(note_id, report_id, author_id, kind, body, now), notice_id
 
     async def notes(self, report_id: int) -> list[Note]:
         rows = await self._db.fetch_all(NOTES_SQL, (report_id,))

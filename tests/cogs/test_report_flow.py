@@ -4,6 +4,7 @@ Bungie and sanctions stand-ins, whose records show exactly what arrived."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -79,9 +80,14 @@ async def test_slash_report_with_autocomplete_reaches_both_apis(
             "reason": "cheating",
             "description": "Aimbot all match",
             "custom_data": {"warden_report_id": str(report_id), "warden_report_number": "1",
+                            "warden_report_uuid": request.json["custom_data"][
+                                "warden_report_uuid"],
                             "discord_guild_id": str(w.guild_id),
                             "destiny_activity_id": str(activity)},
         }
+        accepted = await w.store.reports.get(report_id)
+        assert accepted is not None and accepted.uuid is not None
+        assert request.json["custom_data"]["warden_report_uuid"] == accepted.uuid
         [stored] = w.sanctions.reports
         assert stored["source_player_uuid"] == str(w.alice_game.uuid)
         sanctions_row = next(r for r in rows if r.destination == "sanctions")
@@ -97,6 +103,14 @@ async def test_slash_report_with_autocomplete_reaches_both_apis(
         assert f"Game moderators:** delivered (reference `{stored['report_id']}`)" in outcome.text
         assert not outcome.custom_ids  # Confirm and Cancel are gone
         assert confirm.followups == []
+        assert not w.discord.dms_to(w.alice)
+        # ...and recorded as told, so the next start has nothing to send her by DM.
+        for _ in range(250):
+            if not await w.store.notices.untold():
+                break
+            await asyncio.sleep(0.02)
+        w.service.messenger.started_at = float("inf")  # as the next process would see it
+        assert await w.service.messenger.tell_untold() == 0
         assert not w.discord.dms_to(w.alice)
 
 

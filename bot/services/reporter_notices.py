@@ -1,0 +1,122 @@
+"""Telling reporters what Warden owes them, each message once.
+
+Every such message (a report's outcome, a moderator's question, a moderator's decision)
+is a ``reporter_notices`` row, queued in the same transaction that makes it due, and
+marked told right after the message is confirmed sent: edited into the reporter's live
+interaction, or by DM. At start-up every notice still untold goes by DM (the
+interactions of the previous process are gone).
+
+The crash window left is between Discord confirming the message and the mark's commit
+(one local SQLite write). Warden chooses at-least-once there: the notice is still
+untold after such a crash, so the next start sends it again, and the reporter may, very
+rarely, read the same news twice. Marking before sending (at-most-once) would instead
+lose the message in the same window, which is the failure this exists to prevent.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable
+
+from bot.notify import DmOutcome, Notice, Notifier
+from bot.services.report_models import DeliveryState, ReportOutcome
+from bot.services.report_text import outcome_notice
+from bot.store import Store
+from bot.store.notices import OUTCOME, QUESTION, ReporterNotice
+
+log = logging.getLogger(__name__)
+
+
+class Told(enum.StrEnum):
+    SENT = "sent"
+    DMS_CLOSED = "dms_closed"
+    DMS_OFF = "dms_off"
+    """The member turned outcome DMs off (``/notifications``); questions ignore it."""
+    FAILED = "failed"
+    """Not sent now; tried again at the next start (a few times)."""
+    ALREADY = "already"
+    """Told by another path, or being told right now."""
+
+
+async def report_outcome(store: Store, report_id: int) -> ReportOutcome | None:
+    found = await store.report_views.with_deliveries(report_id)
+    if found is None:
+        return None
+    return ReportOutcome(found.report, tuple(DeliveryState.of(d) for d in found.deliveries))
+
+
+class ReporterMessenger:
+    def __init__(self, store: Store, notifier: Callable[[], Notifier | None]) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._telling: set[int] = set()
+        self.started_at = time.time()
+        """Notices queued before this are the previous process's: ``tell_untold`` takes
+        them; later ones have their own live path."""
+
+    async def tell_by_dm(self, notice: ReporterNotice, message: Notice) -> Told:
+        if notice.id in self._telling:
+            return Told.ALREADY
+        self._telling.add(notice.id)
+        try:
+            return await self._tell_by_dm(notice, message)
+        finally:
+            self._telling.discard(notice.id)
+
+    async def _tell_by_dm(self, notice: ReporterNotice, message: Notice) -> Told:
+        if await self._store.notices.get_untold(notice.id) is None:
+            return Told.ALREADY
+        if notice.kind != QUESTION and not await self._store.prefs.notify_dm(
+                notice.recipient_id):
+            await self._store.notices.mark_told(notice.id, "dms_off")
+            return Told.DMS_OFF
+        notifier = self._notifier()
+        result = DmOutcome.FAILED
+        if notifier is not None:
+            try:
+                result = await notifier.send_dm(notice.recipient_id, message)
+            except Exception:  # a DM is a courtesy: never let it undo what was recorded
+                log.exception("DM to %s failed", notice.recipient_id)
+        if result is DmOutcome.SENT:
+            await self._store.notices.mark_told(notice.id, "dm")
+            return Told.SENT
+        if result is DmOutcome.DMS_CLOSED:
+            await self._store.notices.mark_told(notice.id, "dms_closed")
+            return Told.DMS_CLOSED
+        await self._store.notices.mark_failed(notice.id)
+        return Told.FAILED
+
+    async def told_in_place(self, report_id: int) -> None:
+        """The live interaction showed the final outcome: it needs no DM."""
+        notice = await self._store.notices.untold_outcome(report_id)
+        if notice is not None and notice.id not in self._telling:
+            await self._store.notices.mark_told(notice.id, "interaction")
+
+    async def message_for(self, notice: ReporterNotice) -> Notice | None:
+        """The words of ``notice``; None for an outcome that is not final any more (a
+        moderator's retry: it is told when that ends)."""
+        if notice.kind != OUTCOME:
+            return Notice(title=notice.title, text=notice.body or "")
+        outcome = await report_outcome(self._store, notice.report_id)
+        if outcome is None or not outcome.final:
+            return None
+        return outcome_notice(outcome)
+
+    async def tell_untold(self) -> int:
+        """At start-up: every notice the previous process queued and did not tell goes
+        by DM now. Returns how many were sent."""
+        sent = 0
+        after = 0
+        while batch := await self._store.notices.untold(after_id=after):
+            for notice in batch:
+                after = notice.id
+                if notice.created_at >= self.started_at:
+                    return sent  # this process's own: told by its live path
+                message = await self.message_for(notice)
+                if message is not None and await self.tell_by_dm(notice, message) is Told.SENT:
+                    sent += 1
+        if sent:
+            log.info("told %d reporter(s) what a stop kept from them", sent)
+        return sent
