@@ -509,6 +509,11 @@ class ReportStore:
                 "DELETE FROM report_notes WHERE report_id IN"
                 " (SELECT id FROM reports WHERE purged_at IS NOT NULL)"
             )
+            # Questions and decisions for the reporter quote moderators' words.
+            conn.execute(
+                "DELETE FROM reporter_notices WHERE report_id IN"
+                " (SELECT id FROM reports WHERE purged_at IS NOT NULL)"
+            )
             if count:
                 audit.append(
                     conn, "retention.purged", details={"reports": count, "before": older_than},
