@@ -25,10 +25,12 @@ from bot.apis.retry import RetryPolicy, build_http_client
 from bot.apis.sanctions import SanctionsClient
 from bot.app import BackgroundStarter, Deps, WardenBot
 from bot.crypto import TokenBox
+from bot.discord_channels import DiscordChannelPoster
 from bot.discord_endpoints import point_discord_at
 from bot.discord_notifier import DiscordNotifier
 from bot.domain import Destination
 from bot.metrics import WardenMetrics
+from bot.services.audit_heads import AuditHeadPoster
 from bot.services.bungie_reasons import ReasonCatalog
 from bot.services.delivery_bungie import BungieSender
 from bot.services.delivery_sanctions import SanctionsSender
@@ -108,6 +110,9 @@ async def open_app(
             messenger=messenger,
         )
         stack.push_async_callback(deps.reports.close)
+        audit_heads = AuditHeadPoster(store, DiscordChannelPoster(bot))
+        stack.push_async_callback(audit_heads.stop)
+        background.append(lambda _bot: _start_posting(audit_heads))
         deps.outbox = _outbox(settings, deps)
         # Runs before the HTTP clients and the database close: attempts end cleanly first.
         stack.push_async_callback(deps.outbox.stop)
@@ -167,6 +172,10 @@ def _outbox(settings: Settings, deps: Deps) -> OutboxWorker:
     )
     return OutboxWorker(store=deps.store, events=deps.events, senders=senders, policy=policy,
                         metrics=deps.metrics)
+
+
+async def _start_posting(audit_heads: AuditHeadPoster) -> None:
+    audit_heads.start()
 
 
 async def _start_telling(bot: WardenBot) -> None:
