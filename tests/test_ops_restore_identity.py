@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import load_settings
 from bot.store import Database, Store
 from bot.store.reports import NewReport
 from tests.report_rig import NO_LIMITS, clean_env, run_warden
 from tests.standins.discord import DiscordStandIn
 from tests.standins.sanctions import REPORTS_ROUTE, Player, SanctionsStandin
-from tests.test_ops_backup import cli, prepare, until_all_sent
+from tests.test_ops_backup import cli, prepare, standin_settings, until_all_sent
 
 
 @pytest.fixture(autouse=True)
@@ -43,13 +42,9 @@ async def test_a_report_numbered_like_a_lost_one_after_a_restore_is_still_delive
     async with SanctionsStandin() as rh:
         alice, bob = rh.add_player("AliceInGame"), rh.add_player("BobInGame")
         reporter = (guild.reporter.user.id, alice)
-        settings = load_settings(
-            require_token=False, database_path=live, web_port=0,
-            discord_api_base_url=discord_standin.api_base_url,
-            discord_gateway_url=discord_standin.gateway_url,
-            sanctions_api_base_url=rh.base_url, sanctions_client_id=rh.client_id,
-            sanctions_client_secret=rh.client_secret, api_retry_base_delay=0.01,
-            outbox_retry_base_seconds=0.02, outbox_retry_max_seconds=0.1)
+        settings = standin_settings(live, discord_standin, rh, api_retry_base_delay=0.01,
+                                    outbox_retry_base_seconds=0.02,
+                                    outbox_retry_max_seconds=0.1)
         db = await Database.open(live)
         store = Store(db)
         await prepare(store, guild.id, [reporter, (guild.target.user.id, bob)])

@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 
 from bot.services.review import Actor
-from bot.settings import load_settings
 from bot.store import Database, Store
 from bot.store.reports import NewReport
 from tests.report_rig import NO_LIMITS, clean_env, run_warden
 from tests.standins.discord import DiscordStandIn
 from tests.standins.discord.models import RecordedMessage
 from tests.standins.sanctions import SanctionsStandin
-from tests.test_ops_backup import prepare
+from tests.test_ops_backup import prepare, standin_settings
 
 DM_CHANNEL = r"^/users/@me/channels$"
 
@@ -50,12 +49,7 @@ async def test_outcomes_questions_and_decisions_cut_off_by_a_stop_are_told_once_
     live = tmp_path / "warden.db"
     async with SanctionsStandin() as rh:
         alice_game, bob_game = rh.add_player("AliceInGame"), rh.add_player("BobInGame")
-        settings = load_settings(
-            require_token=False, database_path=live, web_port=0,
-            discord_api_base_url=discord.api_base_url,
-            discord_gateway_url=discord.gateway_url,
-            sanctions_api_base_url=rh.base_url, sanctions_client_id=rh.client_id,
-            sanctions_client_secret=rh.client_secret)
+        settings = standin_settings(live, discord, rh)
         db = await Database.open(live)
         store = Store(db)
         await prepare(store, guild.id, [(alice.user.id, alice_game),
