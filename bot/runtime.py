@@ -93,11 +93,12 @@ async def open_app(
         stack.push_async_callback(bot.close)
         # Stops before the bot and the database close: no callback outlives them.
         stack.push_async_callback(web.stop)
-        deps.notifier = DiscordNotifier(bot)
+        notifier = deps.notifier = DiscordNotifier(bot)
         if deps.linking is not None:
             deps.linking.notifier = deps.notifier
         # One messenger, so that no notice is DMed twice by two services at once.
         messenger = ReporterMessenger(store, lambda: deps.notifier)
+        messenger.read_live = notifier.live_reply_text
         deps.review = ReviewService(
             store=store, events=deps.events, settings=settings, notifier=deps.notifier,
             linking=deps.linking, messenger=messenger,

@@ -6,10 +6,13 @@ marked told right after the message is confirmed sent: edited into the reporter'
 interaction, or by DM. At start-up every notice still untold goes by DM (the
 interactions of the previous process are gone).
 
-The crash window left is between Discord confirming the message and the mark's commit
-(one local SQLite write). Warden chooses at-least-once there: the notice is still
-untold after such a crash, so the next start sends it again, and the reporter may, very
-rarely, read the same news twice. Marking before sending (at-most-once) would instead
+The crash window is between Discord taking the message and the mark's commit (which
+waits its turn on SQLite's single writer: tens of milliseconds under load). For the
+live reply it is closed: the reply's interaction token is recorded before the edit, and
+the next start reads the reply back (Discord keeps it 15 minutes) to see whether the
+outcome is already there. For a DM, Warden chooses at-least-once: the notice is still
+untold after such a crash, so the next start sends it again, and the reporter may
+rarely read the same news twice. Marking before sending (at-most-once) would instead
 lose the message in the same window, which is the failure this exists to prevent.
 """
 
@@ -18,15 +21,20 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.notify import DmOutcome, Notice, Notifier
 from bot.services.report_models import DeliveryState, ReportOutcome
-from bot.services.report_text import outcome_notice
+from bot.services.report_text import outcome_notice, shows_final_outcome
 from bot.store import Store
 from bot.store.notices import OUTCOME, QUESTION, ReporterNotice
 
 log = logging.getLogger(__name__)
+
+LIVE_READABLE = 14 * 60.0
+"""Seconds a live reply can be read back (Discord keeps an interaction token 15 min)."""
+ReadLive = Callable[[str], Awaitable[str | None]]
+"""The text of the live reply of an interaction token; None if it cannot be read."""
 
 
 class Told(enum.StrEnum):
@@ -52,6 +60,8 @@ class ReporterMessenger:
         self._store = store
         self._notifier = notifier
         self._telling: set[int] = set()
+        self.read_live: ReadLive | None = None
+        """Set by the Discord side: reads a live reply back (``tell_untold``)."""
         self.started_at = time.time()
         """Notices queued before this are the previous process's: ``tell_untold`` takes
         them; later ones have their own live path."""
@@ -88,6 +98,19 @@ class ReporterMessenger:
         await self._store.notices.mark_failed(notice.id)
         return Told.FAILED
 
+    async def showing_in_place(self, report_id: int, token: str) -> None:
+        """About to edit the final outcome into the live reply of ``token``."""
+        await self._store.notices.showing_in_place(report_id, token)
+
+    async def _shown_before(self, notice: ReporterNotice) -> bool:
+        """Whether a previous process edited this outcome into the live reply and died
+        before recording it (the reply is read back while Discord still allows)."""
+        if (notice.live_token is None or notice.live_since is None or self.read_live is None
+                or time.time() - notice.live_since > LIVE_READABLE):
+            return False
+        text = await self.read_live(notice.live_token)
+        return text is not None and shows_final_outcome(text)
+
     async def told_in_place(self, report_id: int) -> None:
         """The live interaction showed the final outcome: it needs no DM."""
         notice = await self._store.notices.untold_outcome(report_id)
@@ -114,6 +137,9 @@ class ReporterMessenger:
                 after = notice.id
                 if notice.created_at >= self.started_at:
                     return sent  # this process's own: told by its live path
+                if await self._shown_before(notice):
+                    await self._store.notices.mark_told(notice.id, "interaction")
+                    continue
                 message = await self.message_for(notice)
                 if message is not None and await self.tell_by_dm(notice, message) is Told.SENT:
                     sent += 1

@@ -302,6 +302,11 @@ class ReportService:
             raise UserFacingError("That report no longer exists.")
         return found
 
+    async def showing_in_place(self, report_id: int, token: str) -> None:
+        """Call right before editing the final outcome into the reporter's live reply
+        (``token``: its interaction's), then ``told_in_place`` once the edit is done."""
+        await self.messenger.showing_in_place(report_id, token)
+
     async def told_in_place(self, report_id: int) -> None:
         """The caller showed the final outcome in the reporter's interaction: recorded, so
         that neither an event nor the next start sends it again by DM."""

@@ -15,7 +15,8 @@ DECISION = "decision"
 MAX_FAILURES = 3
 """DM attempts that failed (not closed DMs) before a notice is given up."""
 
-_COLUMNS = "id, report_id, recipient_id, kind, title, body, failures, created_at"
+_COLUMNS = ("id, report_id, recipient_id, kind, title, body, failures, created_at,"
+            " live_token, live_since")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class ReporterNotice:
     body: str | None
     failures: int
     created_at: float
+    live_token: str | None = None
+    live_since: float | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> ReporterNotice:
@@ -109,10 +112,19 @@ class NoticeStore:
     async def add(self, report_id: int, notice: NewNotice) -> int:
         return await self._db.write(lambda conn: queue(conn, report_id, notice, time.time()))
 
+    async def showing_in_place(self, report_id: int, token: str) -> bool:
+        """Before the outcome is edited into the live reply: which reply, so that a crash
+        before ``mark_told`` can be checked at the next start."""
+        return await self._db.execute(
+            "UPDATE reporter_notices SET live_token = ?, live_since = ?"
+            " WHERE report_id = ? AND kind = 'outcome' AND told_at IS NULL",
+            (token, time.time(), report_id),
+        ) == 1
+
     async def mark_told(self, notice_id: int, via: str) -> bool:
         """False if it was already told (by another path)."""
         return await self._db.execute(
-            "UPDATE reporter_notices SET told_at = ?, told_via = ?"
+            "UPDATE reporter_notices SET told_at = ?, told_via = ?, live_token = NULL"
             " WHERE id = ? AND told_at IS NULL",
             (time.time(), via, notice_id),
         ) == 1

@@ -293,3 +293,49 @@ async def test_a_new_reports_review_post_waits_for_its_deliveries_and_is_posted_
         channel_calls = [r for r in w.discord.requests
                          if r.path.startswith(f"/channels/{reviews.id}/messages")]
         assert [r.method for r in channel_calls] == ["POST"]  # no edit followed
+
+
+async def test_an_outcome_shown_in_place_just_before_a_crash_is_not_dmed_again(
+    tmp_path: Path, discord_standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services.reports import ReportService
+    from cogs.report import views
+
+    async def crashed(self: ReportService, report_id: int) -> None:
+        """Warden dies after the edit, before recording that the reporter was told."""
+
+    monkeypatch.setattr(ReportService, "told_in_place", crashed)
+    async with report_world(tmp_path, discord_standin) as w:
+        await w.link_everyone()
+        # Shown in place, then the crash: the next start reads the reply back.
+        reply = await w.report(w.alice, reason="cheating", player="Bob#0042",
+                               activity=str(w.activity()))
+        shown = await w.told(await w.confirm(w.alice, reply))
+        assert "Game moderators:** delivered" in shown.text
+        [waiting] = await w.store.notices.untold()
+        assert waiting.live_token is not None
+        w.service.messenger.started_at = float("inf")  # as the next process sees it
+        assert await w.service.messenger.tell_untold() == 0
+        assert await w.store.notices.untold() == []
+        assert not w.discord.dms_to(w.alice)
+
+        # Dead before the edit reached Discord: the reply still says "sending…", so the
+        # next start tells her by DM, once.
+        async def no_edit(*_: object) -> None:
+            return None
+
+        monkeypatch.setattr(views, "edit_with", no_edit)
+        reply = await w.report(w.alice, reason="cheating", player="Bob#0042",
+                               activity=str(w.activity()))
+        await w.confirm(w.alice, reply)
+        report_id = w.report_id(reply)
+        await w.wait_delivered(report_id)
+        for _ in range(250):
+            untold = await w.store.notices.untold()
+            if untold and untold[0].live_token is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert await w.service.messenger.tell_untold() == 1
+        assert await w.service.messenger.tell_untold() == 0
+        [dm] = w.discord.dms_to(w.alice)
+        assert "Report #2: delivery" in dm.text

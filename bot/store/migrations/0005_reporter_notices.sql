@@ -16,7 +16,12 @@ CREATE TABLE reporter_notices (
     created_at   REAL    NOT NULL,
     told_at      REAL,
     -- interaction | dm | dms_off | dms_closed | gave_up
-    told_via     TEXT
+    told_via     TEXT,
+    -- While an outcome is being shown in the reporter's live reply: that interaction's
+    -- token (valid 15 minutes, cleared once told), so that the next start can read the
+    -- reply back and tell "shown, then crashed" from "never shown".
+    live_token   TEXT,
+    live_since   REAL
 );
 CREATE INDEX reporter_notices_untold ON reporter_notices (id) WHERE told_at IS NULL;
 -- One outcome waits at a time: a moderator's retry makes a told outcome due again, and
