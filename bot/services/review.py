@@ -403,7 +403,8 @@ class ReviewService:
             told = ("The reporter's DMs are closed, so they were not told; the question is "
                     "recorded on the report.")
         else:
-            told = "The DM to the reporter failed; the question is recorded on the report."
+            told = ("The DM to the reporter failed; the question is recorded on the report, "
+                    "and Warden tries the DM again when it next starts.")
         return Outcome(report, told)
 
     async def reply(self, guild_id: int, reporter_id: int, number: int, text: str) -> Report:
@@ -490,7 +491,8 @@ class ReviewService:
             Told.SENT: "The reporter was told by DM.",
             Told.DMS_CLOSED: "The reporter's DMs are closed, so they were not told.",
             Told.DMS_OFF: "The reporter turned off outcome DMs.",
-        }.get(outcome, "The DM to the reporter failed.")
+        }.get(outcome, "The DM to the reporter failed; Warden tries again when it next "
+                       "starts.")
 
     # -- the review post ----------------------------------------------------------------
     @asynccontextmanager
