@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # Bungie throttles each source IP at about this many requests per second (averaged
     # over 10 s); Warden paces every Bungie call below it rather than earn throttles.
     bungie_requests_per_second: float = Field(default=25.0, gt=0)
+    # A report whose answer was lost is sent once more (Bungie refuses a repeat with
+    # 1403, counted as delivered); off: never again, a moderator decides.
+    bungie_resend_ambiguous: bool = True
 
     # Retries inside one outside-API call (the outbox retries deliveries on top of this)
     api_retry_attempts: int = Field(default=3, ge=1, le=10)

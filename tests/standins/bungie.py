@@ -60,6 +60,7 @@ ERROR_NAMES: dict[int, str] = {
     99: "WebAuthRequired",
     1601: "DestinyAccountNotFound",
     1620: "DestinyCharacterNotFound",
+    1403: "ReportAlreadyReported",
     1653: "DestinyPGCRNotFound",
     1665: "DestinyPrivacyRestriction",
     2101: "ApiInvalidOrExpiredKey",
@@ -752,6 +753,12 @@ class BungieStandin(LoopbackServer):
             raise _Reply(2700, "The offending player was not in this activity.")
         if in_pgcr[offender].account is reporter:
             raise _Reply(2703, "You cannot report yourself.")
+        if any(
+            r.activity_id == activity_id and r.reporter is reporter
+            and r.body.get("offendingCharacterId") == offender
+            for r in self.reports
+        ):
+            raise _Reply(1403, "You have already reported this player for this activity.")
         self.reports.append(ReportRecord(activity_id, reporter, body))
         return self._envelope(0)
 
