@@ -16,12 +16,11 @@ from __future__ import annotations
 from bot.domain import Destination
 from bot.services.outbox import MAY_HAVE_LANDED, Attempt
 from bot.store import Store
+from bot.store.deliveries import RESEND_CONFIRMED
 
 ALREADY_REPORTED = "1403"
 """Bungie's ``ReportAlreadyReported``: this member already reported this player here."""
 RESENT_ACTION = "delivery.resent"
-RESEND_CONFIRMED = f"{MAY_HAVE_LANDED}a moderator confirmed sending it again: "
-"""Written to a failed row's error by a confirmed moderator retry (``requeue_failed``)."""
 
 
 class BungieResend:

@@ -29,8 +29,10 @@ from bot.notify import DmOutcome, Notice, Notifier
 from bot.services.dates import DateRange, iso_day
 from bot.services.events import Event, EventBus, EventKind
 from bot.services.linking import LinkingService
+from bot.services.outbox import MAY_HAVE_LANDED
 from bot.services.report_export import ExportBundle, build_bundle
 from bot.services.reports import effective_bungie_mode
+from bot.services.retry_confirm import CONFIRM_WINDOW, SecondClick
 from bot.services.review_card import (
     DESTINATION_LABELS,
     ReviewCard,
@@ -201,6 +203,7 @@ class ReviewService:
         self._queued: dict[int, asyncio.Task[bool]] = {}
         self._without_problem: set[int] = set()
         """Servers whose stored review-post problem this process has cleared."""
+        self._resend_clicks = SecondClick()
 
     # -- wiring -------------------------------------------------------------------------
     def subscribe(self) -> None:
@@ -429,10 +432,19 @@ class ReviewService:
         self, guild_id: int, report_id: int, destination: str, actor: Actor
     ) -> Outcome:
         report = await self._report_for(guild_id, report_id, actor)
-        requeued = await self.store.deliveries.requeue_failed(
-            report_id, destination, actor_id=actor.user_id
-        )
         label = DESTINATION_LABELS.get(destination, destination)
+        current = await self.store.deliveries.get(report_id, destination)
+        may_have_landed = (current is not None and current.status == "failed"
+                           and (current.last_error or "").startswith(MAY_HAVE_LANDED))
+        if may_have_landed and not self._resend_clicks.confirmed(report_id, destination,
+                                                                 actor.user_id):
+            return Outcome(report, (
+                f"The {label} delivery of report #{report.number} may already have landed: "
+                "sending it again could file it twice. Press **Retry** again within "
+                f"{CONFIRM_WINDOW / 60:.0f} minutes to send it anyway."))
+        requeued = await self.store.deliveries.requeue_failed(
+            report_id, destination, actor_id=actor.user_id, confirm_resend=may_have_landed
+        )
         if not requeued:
             current = await self.store.deliveries.get(report_id, destination)
             state = "does not exist" if current is None else f"is {current.status}, not failed"

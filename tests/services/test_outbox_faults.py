@@ -265,6 +265,23 @@ async def test_bungie_answer_lost_is_never_filed_again_when_resend_is_off(
         assert len(w.bungie.requests_to(REPORT_PATH, "POST")) == 1
 
 
+async def test_bungie_resend_a_moderator_confirmed_is_sent_even_with_resend_off(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin, bungie_resend_ambiguous=False) as w:
+        await w.link_everyone()
+        w.bungie.inject("drop", path=REPORT_PATH, landed=False)
+        report_id, _ = await bungie_and_game(w)
+        rows = {r.destination: r for r in await w.wait_delivered(report_id)}
+        assert rows["bungie"].status == "failed" and w.bungie.report_count == 0
+        assert await w.store.deliveries.requeue_failed(report_id, "bungie", actor_id=7,
+                                                       confirm_resend=True)
+        assert w.bot.deps.outbox is not None
+        w.bot.deps.outbox.wake()
+        rows = {r.destination: r for r in await w.wait_delivered(report_id)}
+        assert rows["bungie"].status == "sent" and w.bungie.report_count == 1
+
+
 async def test_bungie_without_the_report_scope_hands_off_and_remembers(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
