@@ -93,6 +93,9 @@ class Settings(BaseSettings):
 
     # Moderator review
     review_post_settle_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Missing review posts are posted one per this many seconds (Discord allows about
+    # 5 messages per 5 s in a channel; 1.25 leaves room for new reports' posts).
+    review_catch_up_interval_seconds: float = Field(default=1.25, ge=0, le=60)
 
     # Game backend sanctions API (RallyHere)
     sanctions_api_base_url: str | None = None

@@ -39,6 +39,7 @@ from bot.services.review_card import (
     build_card,
     reason_label,
 )
+from bot.services.review_catch_up import CatchUp
 from bot.services.server_setup import (
     CheckItem,
     SetupFacts,
@@ -60,7 +61,6 @@ REPLIES_PER_REQUEST = 3
 PAGE_SIZE = 10
 # Discord's upload limit for a message without server boosts.
 MAX_EXPORT_BYTES = 10 * 1024 * 1024
-REPOST_BATCH = 25
 # kv: purge time up to which purged reports' review posts were scrubbed.
 SCRUBBED_KEY = "retention.review_posts_scrubbed_through"
 
@@ -204,6 +204,8 @@ class ReviewService:
         self._without_problem: set[int] = set()
         """Servers whose stored review-post problem this process has cleared."""
         self._resend_clicks = SecondClick()
+        self._catch_up = CatchUp(store, self.refresh,
+                                 interval=settings.review_catch_up_interval_seconds)
 
     # -- wiring -------------------------------------------------------------------------
     def subscribe(self) -> None:
@@ -219,6 +221,7 @@ class ReviewService:
         self.events.unsubscribe(EventKind.REPORT_ACCEPTED, self._on_accepted)
         self.events.unsubscribe(EventKind.DELIVERY_CHANGED, self._on_delivery_changed)
         self.events.unsubscribe(EventKind.REPORT_CHANGED, self._on_changed)
+        await self._catch_up.close()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5.0)
 
@@ -620,22 +623,23 @@ class ReviewService:
             raise
 
     async def catch_up(self) -> int:
-        """At start: post the reports accepted shortly before the last stop whose review
-        post was never made (it waits ``REVIEW_POST_SETTLE_SECONDS``, so a crash or a
-        stop can fall in between). Returns how many were posted or tried."""
-        done = 0
-        for guild_id in await self.store.guilds.with_review_channel():
-            done += await self.repost_missing(guild_id)
+        """At start: post the reports whose review post was never made (it waits
+        ``REVIEW_POST_SETTLE_SECONDS``, so a crash or a stop can fall in between), every
+        server at once, each at its channel's pace. Returns how many were posted."""
+        servers = await self.store.guilds.with_review_channel()
+        done = sum(await asyncio.gather(*(self.repost_missing(g) for g in servers)))
         if done:
             log.info("posted %d review post(s) missing since the last stop", done)
         return done
 
     async def repost_missing(self, guild_id: int) -> int:
-        """Post recent reports that have no review post yet (after the channel is fixed)."""
-        waiting = await self.store.reports.without_review_post(guild_id, limit=REPOST_BATCH)
-        for report in waiting:
-            await self.refresh(report.id)
-        return len(waiting)
+        """Post every report that has no review post yet, oldest first, paced (see
+        ``review_catch_up``); joins the server's catch-up if one is running."""
+        return await asyncio.shield(self._catch_up.start(guild_id))
+
+    def start_repost_missing(self, guild_id: int) -> asyncio.Task[int]:
+        """``repost_missing`` in the background; the task says how many were posted."""
+        return self._catch_up.start(guild_id)
 
     async def scrub_purged(self) -> tuple[int, int]:
         """Edit the review posts of purged reports so they no longer show the content or
