@@ -14,7 +14,7 @@ from tests.review_rig import ReviewWorld, clean_env, review_world
 from tests.standins.discord import ChannelPostLimits, start_discord_standin
 
 WAITING = 32  # more than the 25 an earlier Warden caught up on
-PACE = {"review_catch_up_interval_seconds": 0.12}
+PACE = 0.12
 
 
 @pytest.fixture(autouse=True)
@@ -45,14 +45,14 @@ async def test_every_missing_review_post_is_made_oldest_first_paced_and_resumed(
             waiting = [(await w.accept_report(announce=False)).id for _ in range(WAITING)]
         staff = discord.guild.channel("staff-only").id
 
-        async with review_world(tmp_path, discord, **PACE) as w2:
+        async with review_world(tmp_path, discord, review_catch_up_interval_seconds=PACE) as w2:
             await discord.wait_until(lambda: len(posted_ids(w2)) >= 10,
                                      description="some review posts")
         # Stopped part-way: the next start carries on with the oldest still missing.
         made_before_restart = len(posted_ids(w2))
         assert 10 <= made_before_restart < WAITING
 
-        async with review_world(tmp_path, discord, **PACE) as w3:
+        async with review_world(tmp_path, discord, review_catch_up_interval_seconds=PACE) as w3:
             await caught_up(w3)
             assert posted_ids(w3) == waiting  # all of them, each once, oldest first
             for report_id in waiting:
