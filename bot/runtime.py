@@ -102,6 +102,7 @@ async def open_app(
         deps.reports = ReportService(
             store=store, events=deps.events, settings=settings, bungie=deps.bungie,
             linking=deps.linking, notifier=deps.notifier, metrics=deps.metrics,
+            sanctions=deps.sanctions,
         )
         stack.push_async_callback(deps.reports.close)
         deps.outbox = _outbox(settings, deps)

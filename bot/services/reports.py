@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from bot.apis.bungie import BungieClient, Pgcr
+from bot.apis.sanctions import SanctionsClient
 from bot.domain import Provider
 from bot.errors import (
     InvalidInput,
@@ -33,6 +34,7 @@ from bot.metrics import WardenMetrics
 from bot.notify import DmOutcome, LinkButton, Notifier
 from bot.services.activities import ActivityDirectory, Choice
 from bot.services.events import Event, EventBus, EventKind
+from bot.services.game_players import GamePlayers
 from bot.services.linking import LinkingService
 from bot.services.report_checks import (
     clean_description,
@@ -80,6 +82,7 @@ class ReportService:
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.time,
         metrics: WardenMetrics | None = None,
+        sanctions: SanctionsClient | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics or WardenMetrics()
@@ -90,7 +93,9 @@ class ReportService:
         self.notifier = notifier
         self._clock = clock
         self.activities = ActivityDirectory(bungie, clock=clock)
-        self.targets = TargetResolver(links=store.links, bungie=bungie)
+        self.targets = TargetResolver(
+            links=store.links, bungie=bungie,
+            game=None if sanctions is None else GamePlayers(sanctions))
         self._watches: dict[int, _Watch] = {}
         self._told_live: dict[int, tuple[tuple[DeliveryState, ...], float]] = {}
         self._drafts_swept_at = 0.0
@@ -378,15 +383,20 @@ class ReportService:
 
     async def player_choices(self, reporter_id: int, activity: str | None,
                              typed: str) -> list[Choice]:
-        """The other players of the chosen activity; nothing without an activity."""
+        """The other players of the chosen activity; game players with the typed in-game
+        name when the activity offers none."""
         try:
             ref = parse_activity(activity)
         except InvalidInput:
-            return []
-        if ref.activity_id is None or not self.activities.enabled:
-            return []
-        reporter = await self.targets.member(reporter_id)
-        return await self.activities.player_choices(ref.activity_id, reporter, typed)
+            ref = None
+        found: list[Choice] = []
+        if ref is not None and ref.activity_id is not None and self.activities.enabled:
+            reporter = await self.targets.member(reporter_id)
+            found = await self.activities.player_choices(ref.activity_id, reporter, typed)
+        if not found:
+            found = [Choice(name, value) for name, value in
+                     await self.targets.game_choices(typed)]
+        return found
 
     # ---- preferences -------------------------------------------------------------------
 
