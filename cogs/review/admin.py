@@ -74,7 +74,7 @@ def settings_fields(embed: discord.Embed, guild: GuildSettings, retention_days: 
                           "operator).", inline=False)
 
 
-SETUP_CATCH_UP_WAIT = 5.0
+SETUP_CATCH_UP_WAIT = 2.0
 """Seconds ``/warden setup`` waits for waiting review posts before answering."""
 
 
