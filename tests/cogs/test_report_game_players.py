@@ -11,10 +11,19 @@ from uuid import uuid4
 
 import pytest
 
+from bot.store.deliveries import Delivery
 from tests.cogs.test_report_refusals import refused
-from tests.report_rig import clean_env, report_world
-from tests.standins.discord import DiscordStandIn
+from tests.report_rig import ReportWorld, clean_env, report_world
+from tests.standins.discord import DiscordStandIn, RecordedMessage
 from tests.standins.sanctions import LOOKUP_ROUTE, PLATFORM_USER_ROUTE, PLAYER_ID_ROUTE
+
+
+async def confirmed(w: ReportWorld, reply: RecordedMessage) -> list[Delivery]:
+    """Confirm the draft; its deliveries once final, and the reporter told."""
+    handle = await w.confirm(w.alice, reply)
+    rows = await w.wait_delivered(w.report_id(reply))
+    await w.told(handle)
+    return rows
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +44,7 @@ async def test_an_unknown_game_player_id_is_refused_at_report_time(
 
         # A known one is checked the same way and goes through.
         reply = await w.report(w.alice, player=str(w.bob_game.uuid))
-        await w.confirm(w.alice, reply)
-        rows = await w.wait_delivered(w.report_id(reply))
+        rows = await confirmed(w, reply)
         assert [(r.destination, r.status) for r in rows] == [("sanctions", "sent")]
 
 
@@ -61,8 +69,7 @@ async def test_a_player_is_found_by_in_game_name_and_several_are_offered_to_pick
         # One player with the name: found, and the report reaches the game backend.
         reply = await w.report(w.alice, player="Zed the Griefer")
         assert "`Zed the Griefer`" in reply.text
-        await w.confirm(w.alice, reply)
-        await w.wait_delivered(w.report_id(reply))
+        await confirmed(w, reply)
         [stored] = w.sanctions.reports
         assert stored["target_player_uuid"] == str(zed.uuid)
 
@@ -98,8 +105,7 @@ async def test_an_unlinked_member_is_found_through_the_game_backends_discord_ide
             "report:reason": ["harassment"], "report:description": "Spam in voice"})
         reply = await submitted.wait_final()
         assert f"<@{w.carol.user.id}>" in reply.text and "CarolInGame" in reply.text
-        await w.confirm(w.alice, reply)
-        rows = await w.wait_delivered(w.report_id(reply))
+        rows = await confirmed(w, reply)
         assert [(r.destination, r.status) for r in rows] == [("sanctions", "sent")]
         [stored] = w.sanctions.reports
         assert stored["target_player_uuid"] == str(carol_game.uuid)
@@ -119,8 +125,7 @@ async def test_a_failed_game_lookup_never_blocks_the_bungie_side(
             w.sanctions.inject("unavailable", count=10, path=PLATFORM_USER_ROUTE)
         activity = w.activity()
         reply = await w.report(w.alice, player=f"<@{w.bob.user.id}>", activity=str(activity))
-        await w.confirm(w.alice, reply)
-        rows = {r.destination: r.status for r in await w.wait_delivered(w.report_id(reply))}
+        rows = {r.destination: r.status for r in await confirmed(w, reply)}
         expected = {"bungie": "sent", "sanctions": "sent"} if backend_answers else {
             "bungie": "sent"}
         assert rows == expected
