@@ -292,12 +292,15 @@ class BungieStandin(LoopbackServer):
         refresh_ttl: int = 90 * 24 * 3600,
         clock: Callable[[], float] = time.time,
         record: bool = True,
+        refuse_repeats: bool = True,
     ) -> None:
         self.api_key = api_key
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_url = redirect_url
         self.grant_bnet_write = grant_bnet_write
+        self.refuse_repeats = refuse_repeats
+        """Answer 1403 ReportAlreadyReported to a repeat of a report that landed."""
         self.manifest_version = manifest_version
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
@@ -308,6 +311,7 @@ class BungieStandin(LoopbackServer):
 
         self.requests: list[Recorded] = []
         self.reports: list[ReportRecord] = []
+        self._reported: set[tuple[int, int, int]] = set()
         self.faults: list[Fault] = []
         self.fault_plan: Callable[[web.Request], Fault | None] | None = None
         """Asked about every request no queued fault matched: a ``Fault`` to apply to it
@@ -753,12 +757,10 @@ class BungieStandin(LoopbackServer):
             raise _Reply(2700, "The offending player was not in this activity.")
         if in_pgcr[offender].account is reporter:
             raise _Reply(2703, "You cannot report yourself.")
-        if any(
-            r.activity_id == activity_id and r.reporter is reporter
-            and r.body.get("offendingCharacterId") == offender
-            for r in self.reports
-        ):
+        key = (activity_id, reporter.bnet_id, offender)
+        if self.refuse_repeats and key in self._reported:
             raise _Reply(1403, "You have already reported this player for this activity.")
+        self._reported.add(key)
         self.reports.append(ReportRecord(activity_id, reporter, body))
         return self._envelope(0)
 
