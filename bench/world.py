@@ -151,7 +151,9 @@ async def open_world(workdir: Path, *, members: int, targets: int = 20, guilds: 
             start_discord_standin(extra_members=members, **standin_options))
         for number in range(1, guilds):
             discord.add_guild(f"Server {number}")
-        bungie = await stack.enter_async_context(BungieStandin(record=False))
+        # The POST floors replay the very reports Warden files: no 1403 for the repeats.
+        bungie = await stack.enter_async_context(BungieStandin(record=False,
+                                                               refuse_repeats=False))
         sanctions = await stack.enter_async_context(SanctionsStandin(record=False))
         key = generate_key()
         settings = world_settings(workdir, discord, bungie, sanctions, free_port(), key,

@@ -129,6 +129,7 @@ async def open_app(
                 linking=linking, members=notifier, metrics=metrics, messenger=messenger,
                 drafts_per_hour=settings.report_drafts_per_hour,
                 lookups_per_minute=settings.autocomplete_lookups_per_minute,
+                sanctions=sanctions,
             ),
             lifecycle=ReportLifecycle(
                 store=store, events=events, moderators=moderators, destinations=registry,
@@ -137,6 +138,7 @@ async def open_app(
             review_posts=ReviewPosts(
                 store=store, board=DiscordReviewBoard(bot), destinations=registry,
                 settle_seconds=settings.review_post_settle_seconds,
+                catch_up_interval=settings.review_catch_up_interval_seconds,
             ),
             queries=ReportQueries(store=store, moderators=moderators, destinations=registry),
             server_settings=ServerSettings(store=store, destinations=registry,

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # Bungie throttles each source IP at about this many requests per second (averaged
     # over 10 s); Warden paces every Bungie call below it rather than earn throttles.
     bungie_requests_per_second: float = Field(default=25.0, gt=0)
+    # A report whose answer was lost is sent once more (Bungie refuses a repeat with
+    # 1403, counted as delivered); off: never again, a moderator decides.
+    bungie_resend_ambiguous: bool = True
 
     # Retries inside one outside-API call (the outbox retries deliveries on top of this)
     api_retry_attempts: int = Field(default=3, ge=1, le=10)
@@ -96,6 +99,9 @@ class Settings(BaseSettings):
 
     # Moderator review
     review_post_settle_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Missing review posts are posted one per this many seconds (Discord allows about
+    # 5 messages per 5 s in a channel; 1.25 leaves room for new reports' posts).
+    review_catch_up_interval_seconds: float = Field(default=1.25, ge=0, le=60)
 
     # Game backend sanctions API (RallyHere)
     sanctions_api_base_url: str | None = None

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Report
+from bot.services.delivery.outbox import MAY_HAVE_LANDED
 from bot.store import Store
 from bot.store.reports import ReportFilter
 from chaos.members import Filing, Told
@@ -61,6 +62,11 @@ class Tally:
     what was told after its backup was taken."""
     landed_but_failed_bungie: int = 0
     """Bungie rows failed "may have landed" whose report did reach the stand-in."""
+    lost_at_bungie: int = 0
+    """Bungie rows failed "may have landed" whose report never reached the stand-in:
+    reports Bungie.net never got."""
+    already_reported_bungie: int = 0
+    """Bungie rows sent because Bungie refused a re-send as already reported (1403)."""
     audit_ok: bool = False
     audit_text: str = ""
     problems: list[str] = field(default_factory=list)
@@ -163,6 +169,10 @@ async def count(store: Store, guild_id: int, filings: Iterable[Filing],
             else:
                 tally.told[len(times)] += 1
 
+    tally.already_reported_bungie = sum(
+        1 for e in await store.audit.between(0.0, float(2**40), guild_id=guild_id)
+        if e.action == "delivery.sent" and e.details.get("destination") == "bungie"
+        and e.details.get("already_reported"))
     _sanctions(tally, reports, deliveries, sanctions, rolled_back)
     _bungie(tally, reports, deliveries, jobs_by_activity, bungie, rolled_back)
     return tally
@@ -213,8 +223,12 @@ def _bungie(tally: Tally, reports: dict[int, Report], deliveries: dict[int, list
             if row.status == "sent" and key not in seen:
                 tally.phantoms.append(f"report {report_id} marked sent to Bungie, but it "
                                       "never arrived")
-            if row.status == "failed" and key in seen:
+            may_have_landed = row.status == "failed" and (row.last_error or "").startswith(
+                MAY_HAVE_LANDED)
+            if may_have_landed and key in seen:
                 tally.landed_but_failed_bungie += 1
+            elif may_have_landed:
+                tally.lost_at_bungie += 1
 
 
 def _at(ordered: list[float], share: float) -> float:
@@ -262,6 +276,8 @@ def table(tally: Tally, *, injected: Counter[tuple[str, str]], kills: list[str],
     row("  never told", tally.told[0])
     if tally.retold_after_restore:
         row("  told before the restore and again after it", tally.retold_after_restore)
+    row("bungie: failed 'may have landed' that did not (lost)", tally.lost_at_bungie)
+    row("bungie: delivered as 'already reported' (1403)", tally.already_reported_bungie)
     row("duplicates at sanctions (same warden_report_uuid)", tally.duplicates_sanctions)
     row("duplicates at Bungie (activity, offender, reporter)", tally.duplicates_bungie)
     row("phantoms (upstream and SQLite disagree)", len(tally.phantoms))

@@ -26,4 +26,6 @@ async def test_reports_survive_a_kill_and_failing_apis(
     assert len(result.kills) == 1
     assert t.acknowledged >= 0.9 * config.reports
     assert t.by_status[("sanctions", "sent")] >= 0.9 * config.reports
-    assert t.by_status[("bungie", "failed")] > 0  # ambiguous answers are never resent
+    # An ambiguous Bungie answer is re-sent once; Bungie refuses a repeat of one that
+    # landed (1403), which counts as delivered, so no duplicate reaches it.
+    assert t.already_reported_bungie > 0 and t.duplicates_bungie == 0

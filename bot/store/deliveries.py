@@ -36,6 +36,9 @@ def _claim(conn: sqlite3.Connection, report_id: int, destination: str,
     return delivery_from_row(rows[0]) if len(rows) == 1 else None
 
 INTERRUPTED = "interrupted: Warden stopped during an attempt, which may have reached the upstream"
+RESEND_CONFIRMED = "may have landed: a moderator confirmed sending it again: "
+"""A failed "may have landed" row a moderator chose to send again; the original error
+follows. Still "may have landed", so senders that can check upstream still do."""
 RESTORED = ("restored from a backup: this delivery may have been made after the backup was "
             "taken, so it is checked with the upstream before any resend")
 
@@ -193,17 +196,20 @@ class DeliveryStore:
         await self._db.write(retry)
 
     async def requeue_failed(
-        self, report_id: int, destination: str, *, actor_id: int | None
+        self, report_id: int, destination: str, *, actor_id: int | None,
+        confirm_resend: bool = False,
     ) -> bool:
-        """A moderator's "retry delivery": failed -> pending, with a fresh attempt budget."""
+        """A moderator's "retry delivery": failed -> pending, with a fresh attempt budget.
+        ``confirm_resend``: the moderator confirmed sending one that may have landed."""
         now = time.time()
 
         def requeue(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
-                " updated_at = ?, completed_at = NULL"
+                " updated_at = ?, completed_at = NULL,"
+                " last_error = CASE WHEN ? THEN ? || COALESCE(last_error, '') ELSE last_error END"
                 " WHERE report_id = ? AND destination = ? AND status = 'failed'",
-                (now, now, report_id, destination),
+                (now, now, confirm_resend, RESEND_CONFIRMED, report_id, destination),
             )
             if cur.rowcount != 1:
                 return False
@@ -213,7 +219,8 @@ class DeliveryStore:
                 report_id=report_id,
                 actor_id=actor_id,
                 guild_id=guild_of(conn, report_id),
-                details={"destination": destination},
+                details={"destination": destination,
+                         **({"confirmed_may_have_landed": True} if confirm_resend else {})},
                 at=now,
             )
             return True

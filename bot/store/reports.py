@@ -337,14 +337,16 @@ class ReportStore:
 
         await self._db.write(record)
 
-    async def without_review_post(self, guild_id: int, *, limit: int) -> list[Report]:
-        """The newest ``limit`` accepted, unpurged reports of a server that have no review
-        post, oldest first."""
+    async def without_review_post(
+        self, guild_id: int, *, after_id: int = 0, limit: int
+    ) -> list[Report]:
+        """The oldest ``limit`` accepted, unpurged reports of a server after ``after_id``
+        that have no review post, oldest first."""
         rows = await self._db.fetch_all(
-            "SELECT * FROM (SELECT * FROM reports WHERE guild_id = ?"
+            "SELECT * FROM reports WHERE guild_id = ? AND id > ?"
             " AND accepted_at IS NOT NULL AND purged_at IS NULL AND review_message_id IS NULL"
-            " ORDER BY id DESC LIMIT ?) ORDER BY id",
-            (guild_id, limit),
+            " ORDER BY id LIMIT ?",
+            (guild_id, after_id, limit),
         )
         return [report_from_row(r) for r in rows]
 

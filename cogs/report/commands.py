@@ -72,7 +72,7 @@ class ReportCog(commands.Cog):
     @app_commands.guild_only()
     @app_commands.describe(
         reason="What the player did",
-        player="Bungie name (Guardian#1234), game player id, or @member",
+        player="Bungie name (Guardian#1234), game player id or in-game name, or @member",
         activity="The activity it happened in (pick one, or paste an id or match id)",
         description="What happened, in your words",
         evidence="A screenshot or clip",

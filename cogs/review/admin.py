@@ -84,6 +84,10 @@ def settings_fields(embed: discord.Embed, guild: GuildSettings, retention_days: 
                           "operator).", inline=False)
 
 
+SETUP_CATCH_UP_WAIT = 2.0
+"""Seconds ``/warden setup`` waits for waiting review posts before answering."""
+
+
 class WardenAdmin(commands.Cog):
     warden = app_commands.Group(
         name="warden",
@@ -148,9 +152,13 @@ class WardenAdmin(commands.Cog):
             clear_audit_channel=clear_audit_channel,
         )
         facts = setup_facts(guild, saved)
-        reposted = 0
+        reposted: int | None = 0
         if facts.review_channel is not None and facts.review_channel.usable:
-            reposted = await services.review_posts.repost_missing(guild.id)
+            # Thousands may be waiting, posted at Discord's pace: the reply does not wait
+            # for all of them.
+            task = services.review_posts.start_repost_missing(guild.id)
+            done, _ = await asyncio.wait({task}, timeout=SETUP_CATCH_UP_WAIT)
+            reposted = task.result() if done else None
         items = await service.checklist(guild.id, facts)
         problems = sum(1 for i in items if i.state is CheckState.PROBLEM)
         embed = discord.Embed(
@@ -158,7 +166,10 @@ class WardenAdmin(commands.Cog):
             description=checklist_text(items),
             colour=discord.Colour.orange() if problems else discord.Colour.green(),
         )
-        if reposted:
+        if reposted is None:
+            embed.set_footer(text="Posting the waiting reports to the review channel, oldest "
+                                  "first, at the pace Discord allows.")
+        elif reposted:
             embed.set_footer(text=f"Posted {reposted} waiting report(s) to the review channel.")
         await interaction.followup.send(
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()

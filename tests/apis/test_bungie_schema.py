@@ -208,7 +208,8 @@ async def driven() -> AsyncIterator[BungieStandin]:
         table = await load_reason_table(client)
         for reason in Reason:
             entry = table[reason]
-            await client.report_player(tokens.access_token, activity,
+            # One report per player per activity (a repeat is refused with 1403).
+            await client.report_player(tokens.access_token, bungie.add_pgcr([alice, bob]),
                                        category_hash=entry.category_hash,
                                        reason_hash=entry.reason_hash,
                                        offending_character_id=bob.character_id)

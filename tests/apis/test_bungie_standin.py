@@ -71,6 +71,24 @@ async def test_report_body_types_are_checked(
     assert bungie.report_count == 0
 
 
+async def test_a_repeat_of_a_report_that_landed_is_refused_1403(world: World) -> None:
+    bungie, http, state = world
+    valid = (b'{"reasonCategoryHashes": [1851805954], "reasonHashes": [2352608786], '
+             b'"offendingCharacterId": %d}' % state["bob"].character_id)
+    answers = [
+        await http.post(
+            f"/Platform/Destiny2/Stats/PostGameCarnageReport/{state['activity']}/Report/",
+            content=valid,
+            headers={"X-API-Key": bungie.api_key, "Authorization": f"Bearer {state['token']}",
+                     "Content-Type": "application/json"},
+        )
+        for _ in range(2)
+    ]
+    assert [code_of(a) for a in answers] == [1, 1403]
+    assert answers[1].json()["ErrorStatus"] == "ReportAlreadyReported"
+    assert bungie.report_count == 1
+
+
 async def test_path_ids_must_be_numbers(
     world: tuple[BungieStandin, httpx.AsyncClient, dict[str, Any]]
 ) -> None:

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -85,7 +86,7 @@ def operation_for(spec: dict[str, Any], request: Recorded) -> tuple[str, dict[st
 async def drive_every_operation(standin: SanctionsStandin, http: httpx.AsyncClient) -> None:
     """Use each client method at least once, including the reconcile path."""
     client = client_for(standin, http, FakeTime())
-    alice = standin.add_player("Alice", identities={"Steam": "7656-a"})
+    alice = standin.add_player("Alice", identities={"Steam": "7656-a", "Discord": "4242"})
     bob = standin.add_player("Bob")
 
     full = CreateReport(
@@ -113,6 +114,11 @@ async def drive_every_operation(standin: SanctionsStandin, http: httpx.AsyncClie
     await client.find_sent_report(alice.uuid, "w-none")
     await client.lookup_players_by_display_name("Alice")
     await client.lookup_player_by_platform(LookupPlatform.STEAM, "7656-a")
+    assert await client.get_player_id(alice.uuid) == alice.player_id
+    assert await client.get_player_id(uuid4()) is None
+    found = await client.find_platform_user(LookupPlatform.DISCORD, "4242")
+    assert found is not None and found.player_uuid == alice.uuid
+    assert await client.find_platform_user(LookupPlatform.DISCORD, "4243") is None
     await client.probe()
 
     standin.login_as(alice)
@@ -165,6 +171,8 @@ def test_every_operation_was_exercised(spec: dict[str, Any], recorded: list[Reco
         ("POST", "/users/v1/login"),
         ("GET", "/users/v2/player/me/uuid"),
         ("GET", "/users/v2/player/me/links"),
+        ("GET", "/users/v2/player/{player_uuid}/id"),
+        ("GET", "/users/v1/platform-user"),
     }
     assert expected <= used
 

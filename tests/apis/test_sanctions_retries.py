@@ -6,13 +6,20 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.apis.errors import AmbiguousSend, Throttled, Unavailable
+from bot.apis.errors import AmbiguousSend, MissingPermission, Throttled, Unavailable
 from bot.apis.http import build_http_client
 from bot.apis.retry import RetryPolicy
-from bot.apis.sanctions import WARDEN_REPORT_ID_KEY, CreateReport, SanctionsClient
+from bot.apis.sanctions import (
+    WARDEN_REPORT_ID_KEY,
+    CreateReport,
+    LookupPlatform,
+    SanctionsClient,
+)
 from bot.domain import Reason
 from tests.standins.sanctions import (
     ME_SENT_REPORTS_ROUTE,
+    PLATFORM_USER_ROUTE,
+    PLAYER_ID_ROUTE,
     REPORTS_ROUTE,
     SENT_REPORTS_ROUTE,
     FakeTime,
@@ -291,3 +298,28 @@ async def test_lost_token_answer_is_a_plain_outage(
     assert standin.service_token_requests == 2
     assert standin.count("GET", SENT_REPORTS_ROUTE) == 0
     assert standin.count("POST", REPORTS_ROUTE) == 1
+
+
+# ---- player look-ups ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["throttle", "unavailable", "server_error"])
+async def test_player_lookups_ride_out_faults(
+    client: SanctionsClient, standin: SanctionsStandin, kind: str
+) -> None:
+    carol = standin.add_player("Carol", identities={"Discord": "777"})
+    standin.inject(kind, path=PLAYER_ID_ROUTE, retry_after=1)
+    standin.inject(kind, path=PLATFORM_USER_ROUTE, retry_after=1)
+    assert await client.get_player_id(carol.uuid) == carol.player_id
+    found = await client.find_platform_user(LookupPlatform.DISCORD, "777")
+    assert found is not None and found.player_uuid == carol.uuid
+    assert standin.count("GET", PLAYER_ID_ROUTE) == standin.count("GET", PLATFORM_USER_ROUTE) == 2
+
+
+async def test_discord_lookup_without_the_permission_is_refused(
+    http: httpx.AsyncClient, fake_time: FakeTime
+) -> None:
+    async with SanctionsStandin(service_permissions=["sanction:report:create:any"]) as rh:
+        rh.add_player("Carol", identities={"Discord": "777"})
+        with pytest.raises(MissingPermission):
+            await client_for(rh, http, fake_time).find_platform_user(LookupPlatform.DISCORD, "777")

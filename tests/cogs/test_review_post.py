@@ -15,6 +15,7 @@ from bot.domain import Evidence, Report
 from bot.errors import UserFacingError
 from bot.services.events import Event, EventKind
 from bot.services.review.ports import Actor
+from bot.store.deliveries import RESEND_CONFIRMED
 from tests.review_rig import ReviewWorld, review_world
 from tests.standins.discord import DiscordStandIn, Member, RecordedMessage, Upload
 from tests.support import clean_env
@@ -405,6 +406,38 @@ async def test_retry_a_failed_delivery(tmp_path: Path, discord_standin: DiscordS
         assert len(queued) == 1
         post = await post_when(w, report, "Retry of the Game backend delivery requested")
         assert retry_id not in post.custom_ids
+
+
+async def test_retry_of_a_delivery_that_may_have_landed_asks_to_confirm(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with review_world(tmp_path, discord_standin) as w:
+        await staff_setup(w, mode="auto")
+        report = await w.accept_report(deliveries=(("bungie", "pending"),))
+        assert await w.store.deliveries.start_attempt(report.id, "bungie") is not None
+        await w.store.deliveries.finish(report.id, "bungie", status="failed",
+                                        error="may have landed: Bungie.net did not answer")
+        await w.bot.services.events.publish(
+            Event(EventKind.DELIVERY_CHANGED, report.id, "bungie"))
+        post = await post_when(w, report, "did not answer")
+
+        first = await w.click(w.mod, post, "retry", report, destination="bungie")
+        assert "Press **Retry** again" in (await first.wait_final(lambda m: m.ephemeral)).text
+        delivery = await w.store.deliveries.get(report.id, "bungie")
+        assert delivery is not None and delivery.status == "failed"
+
+        second = await w.click(w.mod, post, "retry", report, destination="bungie")
+        assert "Retrying the Bungie.net delivery" in (
+            await second.wait_final(lambda m: m.ephemeral)
+        ).text
+        delivery = await w.store.deliveries.get(report.id, "bungie")
+        assert delivery is not None and delivery.status == "pending"
+        assert delivery.last_error == (
+            RESEND_CONFIRMED + "may have landed: Bungie.net did not answer")
+        [requeued] = [e for e in await w.store.audit.for_report(report.id)
+                      if e.action == "delivery.requeued"]
+        assert requeued.actor_id == w.mod.id
+        assert requeued.details == {"destination": "bungie", "confirmed_may_have_landed": True}
 
 
 async def test_buttons_still_work_after_a_restart(

@@ -16,6 +16,7 @@ from tests.hostile.rig import Hostile, clear
 from tests.report_rig import NO_LIMITS
 from tests.standins.discord import Member, Overwrite, RecordedMessage
 from tests.standins.discord import permissions as P
+from tests.standins.sanctions import REPORTS_ROUTE
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 MODE = ReviewMode.APPROVE
@@ -133,10 +134,14 @@ async def test_every_button_for_a_moderator(hostile: Hostile) -> None:
         await handle.response()
         rows = await w.wait_delivered(first)
         assert {r.status for r in rows} == {"sent"}
-    # A report on a uuid the game backend does not know: its delivery fails, and Retry
-    # puts it back in the queue (where it fails again, for the same reason).
-    reply = await w.report(w.alice, player=corpus.UUIDS["nil-uuid"],
-                           activity=str(h.activity()))
+    # A report the game backend refuses when it is sent (the player it names is gone by
+    # then): its delivery fails, and Retry puts it back in the queue (where it fails
+    # again, for the same reason). An unknown uuid is refused at report time instead.
+    ghost = w.sanctions.add_player("Ghost")
+    w.sanctions.inject("respond", count=2, method="POST", path=REPORTS_ROUTE, status=404,
+                       body={"auth_success": True, "error_code": "player_not_found",
+                             "desc": f"Player {ghost.uuid} not found"})
+    reply = await w.report(w.alice, player=str(ghost.uuid), activity=str(h.activity()))
     handle = await h.discord.click(w.alice, reply, w.confirm_id(reply))
     await handle.wait_final(lambda m: "is confirmed and saved" in m.text)
     report_id = w.report_id(reply)

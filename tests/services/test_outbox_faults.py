@@ -18,6 +18,7 @@ from bot.crypto import TokenBox, generate_key
 from bot.domain import Delivery, DeliveryStatus, Provider, ReviewMode
 from bot.services.delivery.bungie_mode import BUNGIE_MODE_KEY
 from bot.services.delivery.outbox import MAY_HAVE_LANDED, NOT_SENT
+from bot.services.events import Event, EventKind
 from bot.settings import Settings
 from bot.store import Database, Store
 from bot.store.deliveries import INTERRUPTED
@@ -209,12 +210,49 @@ async def test_bungie_throttle_waits_at_least_the_throttle_seconds(
 
 
 @pytest.mark.parametrize("fault", ["drop", "slow"])
-async def test_bungie_answer_lost_is_never_filed_again(
-    tmp_path: Path, discord_standin: DiscordStandIn, fault: str
+@pytest.mark.parametrize("landed", [True, False])
+async def test_bungie_answer_lost_is_sent_once_more_and_arrives_once(
+    tmp_path: Path, discord_standin: DiscordStandIn, fault: str, landed: bool
+) -> None:
+    """A lost answer is re-sent once; Bungie refuses the repeat of one that landed
+    (1403), which counts as delivered. Either way Bungie holds exactly one report."""
+    async with report_world(tmp_path, discord_standin) as w:
+        await w.link_everyone()
+        w.bungie.inject(fault, path=REPORT_PATH, landed=landed, delay=3.0)
+        report_id, _ = await bungie_and_game(w)
+        rows = {r.destination: r for r in await w.wait_delivered(report_id)}
+        assert rows["bungie"].status == "sent"
+        assert w.bungie.report_count == 1
+        assert len(w.bungie.requests_to(REPORT_PATH, "POST")) == 2
+        audit = await w.store.audit.for_report(report_id)
+        assert [e.details["destination"] for e in audit if e.action == "delivery.resent"] == [
+            "bungie"]
+        [sent] = [e for e in audit if e.action == "delivery.sent"
+                  and e.details["destination"] == "bungie"]
+        assert sent.details.get("already_reported", False) is landed
+        assert rows["sanctions"].status == "sent"  # the other destination is unaffected
+
+
+async def test_bungie_resend_answer_lost_too_is_not_sent_a_third_time(
+    tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
     async with report_world(tmp_path, discord_standin) as w:
         await w.link_everyone()
-        w.bungie.inject(fault, path=REPORT_PATH, landed=True, delay=3.0)
+        w.bungie.inject("drop", count=2, path=REPORT_PATH, landed=False)
+        report_id, _ = await bungie_and_game(w)
+        rows = {r.destination: r for r in await w.wait_delivered(report_id)}
+        bungie = rows["bungie"]
+        assert bungie.status == "failed" and bungie.last_error is not None
+        assert bungie.last_error.startswith(MAY_HAVE_LANDED)
+        assert len(w.bungie.requests_to(REPORT_PATH, "POST")) == 2
+
+
+async def test_bungie_answer_lost_is_never_filed_again_when_resend_is_off(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin, bungie_resend_ambiguous=False) as w:
+        await w.link_everyone()
+        w.bungie.inject("drop", path=REPORT_PATH, landed=True)
         report_id, _ = await bungie_and_game(w)
         rows = {r.destination: r for r in await w.wait_delivered(report_id)}
         bungie = rows["bungie"]
@@ -223,7 +261,22 @@ async def test_bungie_answer_lost_is_never_filed_again(
         assert "not filed again, to avoid a duplicate" in bungie.last_error
         assert w.bungie.report_count == 1
         assert len(w.bungie.requests_to(REPORT_PATH, "POST")) == 1
-        assert rows["sanctions"].status == "sent"  # the other destination is unaffected
+
+
+async def test_bungie_resend_a_moderator_confirmed_is_sent_even_with_resend_off(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin, bungie_resend_ambiguous=False) as w:
+        await w.link_everyone()
+        w.bungie.inject("drop", path=REPORT_PATH, landed=False)
+        report_id, _ = await bungie_and_game(w)
+        rows = {r.destination: r for r in await w.wait_delivered(report_id)}
+        assert rows["bungie"].status == "failed" and w.bungie.report_count == 0
+        assert await w.store.deliveries.requeue_failed(report_id, "bungie", actor_id=7,
+                                                       confirm_resend=True)
+        await w.bot.services.events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
+        rows = {r.destination: r for r in await w.wait_delivered(report_id)}
+        assert rows["bungie"].status == "sent" and w.bungie.report_count == 1
 
 
 async def test_bungie_without_the_report_scope_hands_off_and_remembers(
@@ -297,14 +350,13 @@ async def test_restart_mid_delivery_never_duplicates(
         assert sanctions.upstream_id == stored["report_id"]
         assert len(rh.requests_to(REPORTS_ROUTE, "POST")) == (1 if landed else 2)
 
-        # Bungie cannot be asked whether the first attempt landed: it is not repeated.
-        assert rows["bungie"].status == "failed"
-        assert rows["bungie"].last_error is not None
-        assert rows["bungie"].last_error.startswith(MAY_HAVE_LANDED)
-        assert len(bungie.requests_to(REPORT_PATH, "POST")) == 1
-        assert bungie.report_count == (1 if landed else 0)
+        # Bungie cannot be asked whether the first attempt landed: it is sent once more,
+        # and refused (1403, counted as delivered) if it had.
+        assert rows["bungie"].status == "sent"
+        assert len(bungie.requests_to(REPORT_PATH, "POST")) == 2
+        assert bungie.report_count == 1
         assert "delivery.recovered" not in audit  # recovery is audited installation-wide
-        assert "delivery.sent" in audit and "delivery.failed" in audit
+        assert audit.count("delivery.sent") == 2 and audit.count("delivery.resent") == 1
         assert INTERRUPTED.startswith("interrupted:")
 
 

@@ -65,6 +65,7 @@ ERROR_NAMES: dict[int, str] = {
     99: "WebAuthRequired",
     1601: "DestinyAccountNotFound",
     1620: "DestinyCharacterNotFound",
+    1403: "ReportAlreadyReported",
     1653: "DestinyPGCRNotFound",
     1665: "DestinyPrivacyRestriction",
     2101: "ApiInvalidOrExpiredKey",
@@ -296,12 +297,15 @@ class BungieStandin(LoopbackServer):
         refresh_ttl: int = 90 * 24 * 3600,
         clock: Callable[[], float] = time.time,
         record: bool = True,
+        refuse_repeats: bool = True,
     ) -> None:
         self.api_key = api_key
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_url = redirect_url
         self.grant_bnet_write = grant_bnet_write
+        self.refuse_repeats = refuse_repeats
+        """Answer 1403 ReportAlreadyReported to a repeat of a report that landed."""
         self.manifest_version = manifest_version
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
@@ -312,6 +316,7 @@ class BungieStandin(LoopbackServer):
 
         self.requests: list[Recorded] = []
         self.reports: list[ReportRecord] = []
+        self._reported: set[tuple[int, int, int]] = set()
         self.faults: list[Fault] = []
         self.fault_plan: Callable[[web.Request], Fault | None] | None = None
         """Asked about every request no queued fault matched: a ``Fault`` to apply to it
@@ -757,6 +762,10 @@ class BungieStandin(LoopbackServer):
             raise _Reply(2700, "The offending player was not in this activity.")
         if in_pgcr[offender].account is reporter:
             raise _Reply(2703, "You cannot report yourself.")
+        key = (activity_id, reporter.bnet_id, offender)
+        if self.refuse_repeats and key in self._reported:
+            raise _Reply(1403, "You have already reported this player for this activity.")
+        self._reported.add(key)
         self.reports.append(ReportRecord(activity_id, reporter, body))
         return self._envelope(0)
 

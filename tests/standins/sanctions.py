@@ -56,6 +56,8 @@ LOGIN_ROUTE = "/users/v1/login"
 LOOKUP_ROUTE = "/users/v1/player"
 ME_UUID_ROUTE = "/users/v2/player/me/uuid"
 ME_LINKS_ROUTE = "/users/v2/player/me/links"
+PLAYER_ID_ROUTE = "/users/v2/player/{player_uuid}/id"
+PLATFORM_USER_ROUTE = "/users/v1/platform-user"
 
 # From the spec's enums (ReportReason, OAuthPortal, Platform, GrantType).
 REASONS = frozenset(
@@ -143,7 +145,9 @@ READ_TARGET_SELF = frozenset(
 )
 READ_TARGET_ANY = frozenset({"sanction:report:read:target-any", "sanction:*"})
 
-DEFAULT_SERVICE_PERMISSIONS = ("sanction:report:create:any", "sanction:report:read:source-any")
+DEFAULT_SERVICE_PERMISSIONS = ("sanction:report:create:any", "sanction:report:read:source-any",
+                               "user:platform:read")
+READ_PLATFORM_USER = frozenset({"user:platform:read", "user:*"})
 DEFAULT_PLAYER_PERMISSIONS = ("sanction:report:create:self", "sanction:report:read:source-self")
 
 # Descriptions from rallyhere-operations.json.
@@ -166,6 +170,7 @@ _DESC = {
     "This usually indicates that the user needs to login to the "
     "game before attempting an OAuth login",
     "user_auth_restricted": "Authentication for this user has been restricted",
+    "user_not_found": "User not found",
 }
 
 FAULT_KINDS = frozenset(
@@ -379,6 +384,8 @@ class SanctionsStandin(LoopbackServer):
         r.add_get(LOOKUP_ROUTE, self._lookup)
         r.add_get(ME_UUID_ROUTE, self._me_uuid)
         r.add_get(ME_LINKS_ROUTE, self._me_links)
+        r.add_get(PLAYER_ID_ROUTE, self._player_id)
+        r.add_get(PLATFORM_USER_ROUTE, self._platform_user)
         # "me" routes first: aiohttp matches in registration order.
         r.add_get(ME_SENT_REPORTS_ROUTE, self._sent_reports)
         r.add_get(ME_REPORTS_ROUTE, self._received_reports)
@@ -958,6 +965,50 @@ class SanctionsStandin(LoopbackServer):
                 "identity_platforms_by_platform": by_platform,
             },
         )
+
+    async def _player_id(self, request: web.Request) -> web.Response:
+        self._bearer(request)  # the spec names no permission
+        errors: list[dict[str, Any]] = []
+        uuid = self._uuid(request.match_info["player_uuid"], ["path", "player_uuid"], errors)
+        if errors:
+            raise _invalid(errors)
+        player = self._players.get(uuid) if uuid is not None else None
+        if player is None:
+            # The spec documents a 404 with no error code; this one is plausible.
+            raise _error(404, "player_not_found", desc=f"Player {uuid} not found")
+        return _json(200, {"player_id": player.player_id})
+
+    async def _platform_user(self, request: web.Request) -> web.Response:
+        access = self._bearer(request)
+        if not access.permissions & READ_PLATFORM_USER:
+            raise _error(403, "insufficient_permissions")
+        platform = request.query.get("platform")
+        user_id = request.query.get("platform_user_id")
+        errors: list[dict[str, Any]] = []
+        if platform is None:
+            errors.append(_err(["query", "platform"], "missing", "Field required"))
+        elif platform not in PLATFORMS:
+            errors.append(_err(["query", "platform"], "enum", "Input should be a valid Platform"))
+        if user_id is None:
+            errors.append(_err(["query", "platform_user_id"], "missing", "Field required"))
+        else:
+            self._text(user_id, ["query", "platform_user_id"], errors, max_length=2048)
+        if errors:
+            raise _invalid(errors)
+        assert platform is not None and user_id is not None
+        player = self._by_identity.get((platform, user_id))
+        if player is None:
+            raise _error(404, "user_not_found")
+        return _json(200, {
+            "platform": platform,
+            "platform_user_id": user_id,
+            "display_name": player.display_name,
+            "player_id": player.player_id,
+            "player_uuid": str(player.uuid),
+            "person_id": str(player.person_id),
+            "active_player_id": player.player_id,
+            "active_player_uuid": str(player.uuid),
+        })
 
     def _me(self, request: web.Request) -> Player:
         access = self._bearer(request)

@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from tests.standins.discord import (
+    ChannelPostLimits,
     CommandUnavailable,
     DiscordStandIn,
     InvalidInteraction,
@@ -424,6 +425,30 @@ async def test_rate_limited_route_is_retried_by_discord_py(discord_standin: Disc
     assert rule.hits == 1
     [posted] = standin.channel_messages("general")
     assert posted.content == "hello all" and reply.content == f"posted {posted.id}"
+
+
+async def test_channel_post_limit_is_announced_enforced_and_waited_out_by_discord_py() -> None:
+    limits = ChannelPostLimits(posts=3, window=0.5)
+    async with start_discord_standin(channel_posts=limits) as standin, run_bot(
+        TinyBot(), standin
+    ) as bot:
+        general = standin.guild.channel("general")
+        channel = bot.get_channel(general.id)
+        assert isinstance(channel, discord.TextChannel)
+        started = time.monotonic()
+        await asyncio.gather(*(channel.send(f"post {i}") for i in range(7)))
+        took = time.monotonic() - started
+        # Posts in another channel are counted apart.
+        await bot.get_channel(standin.guild.channel("mod-log").id).send("elsewhere")
+    assert sorted(m.content for m in standin.channel_messages("general")) == [
+        f"post {i}" for i in range(7)]
+    assert limits.most_in_any_window(general.id) == 3  # the limit was reached, never passed
+    assert took >= 2 * 0.5 * 0.9  # three windows' worth of posts
+    posts = [r for r in standin.requests if r.method == "POST"
+             and r.path == f"/channels/{general.id}/messages"]
+    assert [r.status for r in posts].count(200) == 7
+    assert limits.refused[general.id] == [r.status for r in posts].count(429)
+    assert limits.refused[standin.guild.channel("mod-log").id] == 0
 
 
 async def test_server_errors(discord_standin: DiscordStandIn) -> None:

@@ -57,6 +57,8 @@ from bot.apis.sanctions.models import (
     LookupResults,
     OAuthCallback,
     OAuthTokenResponse,
+    PlatformUserResponse,
+    PlayerIdWrapper,
     PlayerLinkedPortalsResponse,
     PlayerProfile,
     PlayerRef,
@@ -239,6 +241,46 @@ class SanctionsClient:
             read=partial(_player_on_platform, wire, identity),
             describe="sanctions look up platform identity",
         )
+
+    async def get_player_id(self, player_uuid: UUID) -> int | None:
+        """The player's numeric id, or None when no player has this uuid (404)."""
+        call = _Call(None)
+
+        async def attempt() -> int | None:
+            response, token = await self._bearer(call, "GET", f"/users/v2/player/{player_uuid}/id")
+            if response.status_code == 404:
+                return None
+            return self._parse(
+                response, PlayerIdWrapper, exchange=Exchange.BEARER, secrets=(token,)
+            ).player_id
+
+        return await self._retrying(attempt, describe="sanctions player id")
+
+    async def find_platform_user(
+        self, platform: LookupPlatform, platform_user_id: str
+    ) -> PlayerRef | None:
+        """The player a platform account (e.g. a Discord user id, where the studio links
+        Discord) belongs to, or None (404). Needs ``user:platform:read``."""
+        if not platform_user_id or len(platform_user_id) > 2048:
+            raise self._invalid("platform user id must be 1-2048 characters", "platform_user_id")
+        call = _Call(None)
+
+        async def attempt() -> PlayerRef | None:
+            response, token = await self._bearer(
+                call, "GET", "/users/v1/platform-user",
+                params={"platform": platform.value, "platform_user_id": platform_user_id},
+            )
+            if response.status_code == 404:
+                return None
+            user = self._parse(
+                response, PlatformUserResponse, exchange=Exchange.BEARER, secrets=(token,)
+            )
+            return PlayerRef(
+                player_uuid=user.active_player_uuid or user.player_uuid,
+                display_name=user.display_name, platform=platform, identity=platform_user_id,
+            )
+
+        return await self._retrying(attempt, describe="sanctions platform user")
 
     # ------------------------------------------------------------------ player linking
 

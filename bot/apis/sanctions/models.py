@@ -260,3 +260,15 @@ class PlayerPersonResponse(_Wire):
 class PlayerLinkedPortalsResponse(_Wire):
     player: PlayerPersonResponse
     linked_portals: list[LinkedPortal] = Field(default_factory=list)
+
+
+class PlayerIdWrapper(_Wire):
+    player_id: int
+
+
+class PlatformUserResponse(_Wire):
+    platform: str
+    platform_user_id: str
+    display_name: str | None = None
+    player_uuid: UUID
+    active_player_uuid: UUID | None = None

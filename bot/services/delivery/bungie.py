@@ -6,8 +6,10 @@ does not (the operator says ``handoff``, or Bungie answered 2108 under ``auto``)
 the reporter gets a DM with the Bungie.net page for the already-checked activity
 and offender, and the delivery is ``handed_off``.
 
-Bungie offers no way to ask whether a report landed, so an attempt whose answer
-was lost is never repeated: the row fails with a reason a moderator can read.
+Bungie offers no way to ask whether a report landed, but it refuses a repeat of one
+that did (1403, counted as delivered): an attempt whose answer was lost is sent once
+more by default (``bungie_resend``), and fails with a reason a moderator can read
+after that.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bot.errors import UserFacingError
 from bot.notify import Notifier
 from bot.services.delivery.bungie_mode import BungieMode
 from bot.services.delivery.bungie_reasons import ReasonCatalog
+from bot.services.delivery.bungie_resend import ALREADY_REPORTED, BungieResend
 from bot.services.delivery.outbox import (
     MAY_HAVE_LANDED,
     NOT_SENT,
@@ -70,6 +73,7 @@ class BungieSender:
         linking: LinkingService | None,
         notifier: Notifier,
         reasons: ReasonCatalog,
+        resend: BungieResend,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -77,6 +81,7 @@ class BungieSender:
         self._linking = linking
         self._notifier = notifier
         self._reasons = reasons
+        self._resend = resend
 
     async def deliver(self, attempt: Attempt) -> Outcome:
         report = attempt.report
@@ -84,12 +89,11 @@ class BungieSender:
             return Failed(f"{NOT_SENT}the report has no checked activity and character")
         url = handoff_url(self._settings.bungie_handoff_url_template, report.activity_id,
                           report.target_character_id)
-        if attempt.earlier_may_have_landed:
-            return Failed(
-                f"{MAY_HAVE_LANDED}an earlier attempt to file it on Bungie.net got no answer "
-                "and Bungie offers no way to check, so it is not filed again (that would "
-                "report the player twice)"
-            )
+        resending = attempt.earlier_may_have_landed
+        if resending:
+            refusal = await self._resend.refusal(attempt)
+            if refusal is not None:
+                return Failed(refusal)
         if await self._mode.hands_off():
             return await self._hand_off(report, url, "Warden files Bungie.net reports by hand-off")
         assert self._linking is not None  # without linking the mode is always hand-off
@@ -118,6 +122,9 @@ class BungieSender:
         except Throttled as exc:
             return Retry(f"{NOT_SENT}Bungie.net asked Warden to slow down", after=exc.retry_after)
         except AmbiguousSend as exc:
+            if self._resend.enabled and not resending:
+                return Retry(f"{MAY_HAVE_LANDED}Bungie.net did not answer ({exc.message}); it "
+                             "is sent once more (Bungie.net refuses a repeat of one that landed)")
             return Failed(f"{MAY_HAVE_LANDED}Bungie.net did not answer ({exc.message}); it may "
                           "have been filed and is not filed again, to avoid a duplicate")
         except Unavailable as exc:
@@ -130,6 +137,11 @@ class BungieSender:
         except NotFound as exc:
             return Failed(f"{NOT_SENT}Bungie.net no longer has the activity: {exc.message}")
         except ApiError as exc:
+            if exc.code == ALREADY_REPORTED:
+                # Only a repeat is refused so: an earlier attempt of this report landed.
+                return Sent(None, {"mode": "direct", "category": reason.category_name,
+                                   "bungie_reason": reason.reason_name,
+                                   "already_reported": True})
             code = f" [{exc.code}]" if exc.code else ""
             return Retry(f"{NOT_SENT}Bungie.net answered: {exc.message}{code}")
         return Sent(None, {"mode": "direct", "category": reason.category_name,
@@ -203,7 +215,9 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
         return CheckItem(CheckState.OK, NAME, detail)
 
     sender = BungieSender(client, settings=settings, mode=mode, linking=ctx.linking,
-                          notifier=ctx.notifier, reasons=reasons)
+                          notifier=ctx.notifier, reasons=reasons,
+                          resend=BungieResend(ctx.store,
+                                              enabled=settings.bungie_resend_ambiguous))
     return DestinationSpec(
         key=Destination.BUNGIE, name=NAME, configured=True, plan=planned, sender=sender,
         probe=probe, setup_item=setup_item,

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from bot.apis.bungie import BungieClient, Pgcr
+from bot.apis.sanctions import SanctionsClient
 from bot.domain import DeliveryStatus, NewReport, Provider, ReportLimits, ReportStatus, ReviewMode
 from bot.errors import (
     InvalidInput,
@@ -35,6 +36,7 @@ from bot.services.delivery.registry import DestinationRegistry, PlannedDelivery
 from bot.services.events import Event, EventBus, EventKind, Listening
 from bot.services.linking.service import LinkingService
 from bot.services.reporting.activities import ActivityDirectory, Choice
+from bot.services.reporting.game_players import GamePlayers
 from bot.services.reporting.lookup_budget import LookupBudget
 from bot.services.reporting.reporter_notices import ReporterMessenger, Told, report_outcome
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome, ReportRequest
@@ -87,6 +89,7 @@ class ReportService:
         lookups_per_minute: int,
         clock: Callable[[], float] = time.time,
         messenger: ReporterMessenger,
+        sanctions: SanctionsClient | None = None,
     ) -> None:
         self._store = store
         self.messenger = messenger
@@ -99,7 +102,9 @@ class ReportService:
         self.activities = ActivityDirectory(bungie, clock=clock)
         self._drafts_per_hour = drafts_per_hour
         self._lookups = LookupBudget(lookups_per_minute, clock=clock)
-        self.targets = TargetResolver(links=store.links, bungie=bungie, members=members)
+        self.targets = TargetResolver(
+            links=store.links, bungie=bungie, members=members,
+            game=None if sanctions is None else GamePlayers(sanctions))
         self._watches: dict[int, _Watch] = {}
         self._told_live: dict[int, tuple[tuple[DeliveryState, ...], float]] = {}
         self._drafts_swept_at = 0.0
@@ -429,25 +434,28 @@ class ReportService:
 
     async def player_choices(self, reporter_id: int, activity: str | None,
                              typed: str) -> list[Choice]:
-        """The other players of the chosen activity; nothing without an activity.
+        """The other players of the chosen activity; game players with the typed in-game
+        name when the activity offers none.
 
-        Only a member with a linked Bungie account gets them (a report about an activity
-        needs one), and an activity outside their recent ones that Warden has not looked
-        up yet counts against their look-up allowance."""
+        Only a member with a linked Bungie account gets an activity's players (a report
+        about an activity needs one); an activity outside their recent ones that Warden has
+        not looked up yet, and every in-game name look-up, count against their look-up
+        allowance."""
         try:
             ref = parse_activity(activity)
         except InvalidInput:
-            return []
-        if ref.activity_id is None or not self.activities.enabled:
-            return []
-        reporter = await self.targets.member(reporter_id)
-        if Provider.BUNGIE not in reporter.linked:
-            return []
-        free = (self.activities.known(ref.activity_id)
-                or ref.activity_id in self.activities.recent_ids(reporter))
-        if not free and not self._lookups.take(reporter_id):
-            return []
-        return await self.activities.player_choices(ref.activity_id, reporter, typed)
+            ref = None
+        found: list[Choice] = []
+        if ref is not None and ref.activity_id is not None and self.activities.enabled:
+            reporter = await self.targets.member(reporter_id)
+            free = (self.activities.known(ref.activity_id)
+                    or ref.activity_id in self.activities.recent_ids(reporter))
+            if Provider.BUNGIE in reporter.linked and (free or self._lookups.take(reporter_id)):
+                found = await self.activities.player_choices(ref.activity_id, reporter, typed)
+        if not found and typed.strip() and self._lookups.take(reporter_id):
+            found = [Choice(name, value) for name, value in
+                     await self.targets.game_choices(typed)]
+        return found
 
     # ---- preferences -------------------------------------------------------------------
 

@@ -1,14 +1,16 @@
 """Who a report is about, and who is reporting, in each destination's terms.
 
 A member names the player as a Bungie name (``Name#1234``), a game player uuid,
-or a server member (whose account links say who they are in game). Whatever the
-form, the result is one ``Identity`` with every id Warden could establish, and a
-canonical ``key`` so the same person reached by two routes counts as one target
-for the duplicate limits.
+an in-game display name, or a server member (whose account links say who they are
+in game; without a game link, the game backend's own Discord identity may). A game
+player uuid is checked with the game backend at once. Whatever the form, the result
+is one ``Identity`` with every id Warden could establish, and a canonical ``key`` so
+the same person reached by two routes counts as one target for the duplicate limits.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,10 +22,14 @@ from bot.apis.errors import ApiError
 from bot.domain import Provider
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
 from bot.notify import GuildMembers
+from bot.services.reporting.game_players import GamePlayers
 from bot.services.reporting.typed_input import parse_member, parse_uuid, shown
 from bot.store.links import AccountLink, LinkStore
 
+log = logging.getLogger(__name__)
+
 SELF_REPORT = "You can't report yourself."
+CHOICES_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -126,10 +132,12 @@ class TargetResolver:
     """Turns what the member typed (or clicked) into an ``Identity``."""
 
     def __init__(self, *, links: LinkStore, bungie: BungieClient | None,
-                 members: GuildMembers | None = None) -> None:
+                 members: GuildMembers | None = None,
+                 game: GamePlayers | None = None) -> None:
         self._links = links
         self._bungie = bungie
         self._members = members
+        self._game = game
 
     async def member(self, discord_id: int) -> Identity:
         return identity_from_links(discord_id, await self._links.list_for(discord_id))
@@ -163,12 +171,19 @@ class TargetResolver:
         if member_id is not None:
             if member_id == reporter.discord_id:
                 raise NotAllowed(SELF_REPORT)
-            target = await self.member(member_id)
+            target = await self._game_side_of(await self.member(member_id))
             if not target.linked:
+                found = target
                 if typed:  # the modal's "in-game name" field, for a member without links
                     target = await self._from_text(typed, pgcr, guild_id)
                     target = replace(target, discord_id=member_id,
                                      named_as=f"<@{member_id}> ({target.reporter_label()})")
+                    if target.player_uuid is None and found.player_uuid is not None:
+                        target = replace(target, player_uuid=found.player_uuid,
+                                         game_name=found.game_name)
+                elif found.player_uuid is not None:
+                    # Known through the game backend's own Discord identity.
+                    target = replace(target, named_as=f"<@{member_id}>")
                 else:
                     raise InvalidInput(
                         f"<@{member_id}> has not linked a Bungie.net or game account with "
@@ -203,22 +218,63 @@ class TargetResolver:
             )
         return target
 
+    async def game_choices(self, typed: str) -> list[tuple[str, str]]:
+        """(label, player uuid) for each game player with exactly this display name."""
+        name = " ".join(typed.split())
+        if self._game is None or not name or "#" in name or parse_uuid(name) is not None:
+            return []
+        found = await self._game.by_display_name(name)
+        return [(f"{name} (game player {str(p.player_uuid)[:8]}…)", str(p.player_uuid))
+                for p in found[:25]]
+
+    async def _game_side_of(self, member: Identity) -> Identity:
+        """A member without a game link: the player the studio linked to their Discord
+        account, if the game backend knows one. A failed look-up changes nothing."""
+        if self._game is None or member.discord_id is None or Provider.GAME in member.linked:
+            return member
+        try:
+            found = await self._game.by_discord(member.discord_id)
+        except ApiError as exc:
+            log.info("game look-up of Discord user %s failed: %s", member.discord_id, exc)
+            return member
+        if found is None:
+            return member
+        return replace(member, player_uuid=found.player_uuid,
+                       game_name=member.game_name or found.display_name)
+
     async def _from_text(self, typed: str, pgcr: Pgcr | None, guild_id: int | None) -> Identity:
         uuid = parse_uuid(typed)
         if uuid is not None:
+            await self._check_game_player(uuid)
             return await self._enrich(Identity(player_uuid=uuid, named_as=f"`{uuid}`"),
                                       guild_id)
-        found = await self._bungie_player(typed, pgcr)
-        # The Bungie name comes from the activity or Bungie's own search: public.
+        found = await self._named_player(typed, pgcr)
+        # The name comes from the activity, Bungie's own search or the game backend: public.
         return await self._enrich(replace(found, named_as=found.label()), guild_id)
 
-    async def _bungie_player(self, typed: str, pgcr: Pgcr | None) -> Identity:
+    async def _check_game_player(self, uuid: UUID) -> None:
+        """Refuse a uuid the game backend does not know, now rather than at delivery.
+        If the backend cannot be asked, the report goes ahead unchecked."""
+        if self._game is None:
+            return
+        try:
+            known = await self._game.exists(uuid)
+        except ApiError as exc:
+            log.info("game look-up of player %s failed: %s", uuid, exc)
+            return
+        if not known:
+            raise InvalidInput(
+                f"No game player has the id `{uuid}`. Check it, or report them by in-game "
+                "name, Bungie name (like `Guardian#1234`) or as a server member."
+            )
+
+    async def _named_player(self, typed: str, pgcr: Pgcr | None) -> Identity:
         name: str
         code: int | None
         try:
             name, code = _parse_bungie_name(typed)
         except ValueError:
-            if pgcr is None or "#" in typed:
+            if "#" in typed:
                 raise InvalidInput(
                     f"{shown(typed)} is not a player I can look up. Use a Bungie name with its "
                     "number, like `Guardian#1234`, a game player id, or mention a server member."
@@ -229,17 +285,52 @@ class TargetResolver:
             entry = find_entry(pgcr, bungie_name=name, code=code)
             if entry is not None:
                 return _from_entry(entry)
-            if code is None:
+        if code is None:
+            in_game = await self._game_player_named(name)
+            if in_game is not None:
+                return in_game
+            no_game = ", and no game player has that name" if self._game is not None else ""
+            if pgcr is not None:
                 raise InvalidInput(
                     f"No one called {shown(name)} played in activity `{pgcr.activity_id}` "
-                    "(or several did): add their #number, like `Guardian#1234`."
+                    f"(or several did){no_game}: add their #number, like `Guardian#1234`."
                 )
+            raise InvalidInput(
+                f"{shown(typed)} is not a player I can look up{no_game.replace(', and', ':')}. "
+                "Use a Bungie name with its number, like `Guardian#1234`, a game player id, "
+                "or mention a server member."
+            )
+        return await self._bungie_player(name, code)
+
+    async def _game_player_named(self, name: str) -> Identity | None:
+        """The one game player with this display name; None if there is none (or no game
+        backend to ask); several are for the member to choose from."""
+        if self._game is None:
+            return None
+        try:
+            found = await self._game.by_display_name(name)
+        except ApiError as exc:
+            raise UserFacingError(
+                f"The game backend is not answering, so I can't look up {shown(name)}. Try "
+                "again in a few minutes, or use a Bungie name with its number."
+                f" ({exc.code or exc.status or type(exc).__name__})"
+            ) from None
+        if len(found) == 1:
+            return Identity(player_uuid=found[0].player_uuid, game_name=name)
+        if found:
+            ids = ", ".join(f"`{p.player_uuid}`" for p in found[:CHOICES_SHOWN])
+            raise InvalidInput(
+                f"{len(found)} game players are called {shown(name)}. Pick the one you mean "
+                f"from the player suggestions, or give their game player id: {ids}."
+            )
+        return None
+
+    async def _bungie_player(self, name: str, code: int) -> Identity:
         if self._bungie is None:
             raise InvalidInput(
                 "This Warden is not connected to Bungie.net, so it cannot look up Bungie "
                 "names. Report the player by game player id instead."
             )
-        assert code is not None
         try:
             found = await self._bungie.search_player_by_bungie_name(name, code)
         except ApiError as exc:

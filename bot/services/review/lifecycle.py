@@ -12,12 +12,14 @@ import logging
 
 from bot.domain import UNDECIDED_STATUSES, DeliveryStatus, NoteKind, Report, ReportStatus
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
+from bot.services.delivery.outbox import MAY_HAVE_LANDED
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.events import Event, EventBus, EventKind, Listening
 from bot.services.reporting.reporter_notices import ReporterMessenger, Told
 from bot.services.review.access import Moderators
 from bot.services.review.card import reason_label
 from bot.services.review.ports import ActionResult, Actor
+from bot.services.review.retry_confirm import CONFIRM_WINDOW, SecondClick
 from bot.store import Store
 from bot.store.notices import DECISION, QUESTION, NewNotice
 
@@ -48,6 +50,7 @@ class ReportLifecycle:
         self._destinations = destinations
         self._messenger = messenger
         self._reply_hint = reply_hint
+        self._resend_clicks = SecondClick()
 
     def listens(self) -> Listening:
         return {EventKind.REPORT_ACCEPTED: self._on_accepted}
@@ -200,10 +203,19 @@ class ReportLifecycle:
         self, guild_id: int, report_id: int, destination: str, actor: Actor
     ) -> ActionResult:
         report = await self._moderators.report(guild_id, report_id, actor)
-        requeued = await self._store.deliveries.requeue_failed(
-            report_id, destination, actor_id=actor.user_id
-        )
         label = self._destinations.name(destination)
+        current = await self._store.deliveries.get(report_id, destination)
+        may_have_landed = (current is not None and current.status is DeliveryStatus.FAILED
+                           and (current.last_error or "").startswith(MAY_HAVE_LANDED))
+        if may_have_landed and not self._resend_clicks.confirmed(report_id, destination,
+                                                                 actor.user_id):
+            return ActionResult(report, (
+                f"The {label} delivery of report #{report.number} may already have landed: "
+                "sending it again could file it twice. Press **Retry** again within "
+                f"{CONFIRM_WINDOW / 60:.0f} minutes to send it anyway."))
+        requeued = await self._store.deliveries.requeue_failed(
+            report_id, destination, actor_id=actor.user_id, confirm_resend=may_have_landed
+        )
         if not requeued:
             current = await self._store.deliveries.get(report_id, destination)
             state = "does not exist" if current is None else f"is {current.status}, not failed"

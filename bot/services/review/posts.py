@@ -20,13 +20,13 @@ from bot.domain import GuildSettings, Report
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.events import Event, EventKind, Listening
 from bot.services.review.card import ReviewCard, card_of
+from bot.services.review.catch_up import CatchUp
 from bot.services.review.checklist import review_problem_key
 from bot.services.review.ports import BoardError, BoardProblem, ReviewBoard
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-REPOST_BATCH = 25
 # kv: purge time up to which purged reports' review posts were scrubbed.
 SCRUBBED_KEY = "retention.review_posts_scrubbed_through"
 
@@ -39,8 +39,10 @@ class ReviewPosts:
         board: ReviewBoard,
         destinations: DestinationRegistry,
         settle_seconds: float,
+        catch_up_interval: float,
     ) -> None:
-        """``settle_seconds``: how long a new report's post waits for its deliveries."""
+        """``settle_seconds``: how long a new report's post waits for its deliveries;
+        ``catch_up_interval``: seconds between the missing posts ``catch_up`` makes."""
         self._store = store
         self._board = board
         self._names = destinations.name
@@ -53,6 +55,7 @@ class ReviewPosts:
         self._queued: dict[int, asyncio.Task[bool]] = {}
         self._without_problem: set[int] = set()
         """Servers whose stored review-post problem this process has cleared."""
+        self._catch_up = CatchUp(store, self.refresh, interval=catch_up_interval)
 
     def listens(self) -> Listening:
         return {
@@ -63,8 +66,17 @@ class ReviewPosts:
 
     async def close(self) -> None:
         """Let review posts already under way finish."""
+        await self._catch_up.close()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5.0)
+            _, late = await asyncio.wait(self._tasks, timeout=5.0)
+            if late:
+                # Queued behind Discord's per-channel limit: the next start's catch-up
+                # makes these posts (each is recorded only once Discord took it).
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+                log.info("%d review post update(s) cut short by the stop; missing posts are "
+                         "made at the next start", len(late))
 
     async def settled(self) -> None:
         """Wait for review posts under way (tests, shutdown)."""
@@ -206,22 +218,23 @@ class ReviewPosts:
             raise
 
     async def catch_up(self) -> int:
-        """At start: post the reports accepted shortly before the last stop whose review
-        post was never made (it waits ``REVIEW_POST_SETTLE_SECONDS``, so a crash or a
-        stop can fall in between). Returns how many were posted or tried."""
-        done = 0
-        for guild_id in await self._store.guilds.with_review_channel():
-            done += await self.repost_missing(guild_id)
+        """At start: post the reports whose review post was never made (it waits
+        ``REVIEW_POST_SETTLE_SECONDS``, so a crash or a stop can fall in between), every
+        server at once, each at its channel's pace. Returns how many were posted."""
+        servers = await self._store.guilds.with_review_channel()
+        done = sum(await asyncio.gather(*(self.repost_missing(g) for g in servers)))
         if done:
             log.info("posted %d review post(s) missing since the last stop", done)
         return done
 
     async def repost_missing(self, guild_id: int) -> int:
-        """Post recent reports that have no review post yet (after the channel is fixed)."""
-        waiting = await self._store.reports.without_review_post(guild_id, limit=REPOST_BATCH)
-        for report in waiting:
-            await self.refresh(report.id)
-        return len(waiting)
+        """Post every report that has no review post yet, oldest first, paced (see
+        ``catch_up.py``); joins the server's catch-up if one is running."""
+        return await asyncio.shield(self._catch_up.start(guild_id))
+
+    def start_repost_missing(self, guild_id: int) -> asyncio.Task[int]:
+        """``repost_missing`` in the background; the task says how many were posted."""
+        return self._catch_up.start(guild_id)
 
     async def scrub_purged(self) -> tuple[int, int]:
         """Edit the review posts of purged reports so they no longer show the content or

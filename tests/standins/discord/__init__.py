@@ -37,6 +37,7 @@ from .models import (
     Upload,
     User,
 )
+from .ratelimits import ChannelPostLimits
 from .records import CallbackRecord, InteractionRecord, RequestRecord, ShownModal, SyncRecord
 from .runner import run_bot, start_discord_standin
 from .standin import DiscordStandIn
@@ -45,6 +46,7 @@ from .state import ModerationAction
 __all__ = [
     "CallbackRecord",
     "Channel",
+    "ChannelPostLimits",
     "CommandUnavailable",
     "DiscordStandIn",
     "FaultRule",

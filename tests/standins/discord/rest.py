@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -19,6 +19,7 @@ from .faults import FaultRule, rate_limit_headers
 from .gateway import Gateway
 from .messaging import MessageBody, Messaging
 from .models import Upload
+from .ratelimits import ChannelPostLimits
 from .records import RequestRecord
 from .state import StandInState
 
@@ -59,6 +60,8 @@ class RestConfig:
     rate_limit_headers: bool = True
     ack_deadline: float | None = 3.0
     expected_token: str | None = None
+    channel_posts: ChannelPostLimits = field(default_factory=ChannelPostLimits)
+    """Discord's per-channel message-post limit (5 per 5 s by default)."""
 
 
 async def read_body(request: web.Request) -> MessageBody:
@@ -182,6 +185,12 @@ async def _handle(
     fault = ctx.state.faults.take(request.method, path)
     if fault is not None:
         return _fault_response(fault)
+    limits = ctx.config.channel_posts
+    channel_id = limits.channel_of(request.method, path)
+    verdict = None if channel_id is None else limits.take(channel_id)
+    if verdict is not None and not verdict.allowed:
+        return json_response(verdict.body(), status=429,
+                             headers=verdict.headers(_bucket_for(request)))
     try:
         _check_auth(ctx, request, path)
         response = await handler(request)
@@ -193,7 +202,9 @@ async def _handle(
         response = json_response(
             {"message": f"Discord stand-in internal error: {exc!r}", "code": 0}, status=400
         )
-    if ctx.config.rate_limit_headers and response.status != 429:
+    if verdict is not None:
+        response.headers.update(verdict.headers(_bucket_for(request)))
+    elif ctx.config.rate_limit_headers and response.status != 429:
         _add_rate_limit_headers(request, response)
     return response
 

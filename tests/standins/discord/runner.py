@@ -16,6 +16,7 @@ from aiohttp import web
 from .errors import StandInAssertionError
 from .gateway import Gateway
 from .messaging import Messaging
+from .ratelimits import ChannelPostLimits
 from .rest import GATEWAY_PATH, RestConfig, RestContext, build_app
 from .routes_core import register as register_core
 from .routes_interactions import register as register_interactions
@@ -49,6 +50,7 @@ async def start_discord_standin(
     heartbeat_interval_ms: int = 41_250,
     click_settle_delay: float = 0.02,
     record: bool = True,
+    channel_posts: ChannelPostLimits | None = None,
 ) -> AsyncIterator[DiscordStandIn]:
     """Start the stand-in on ``127.0.0.1`` (ephemeral port) with one seeded guild.
 
@@ -66,6 +68,8 @@ async def start_discord_standin(
         record: False keeps no request log and no message history (``requests`` and
             ``message_log`` stay empty; ``messages`` still has every message's latest
             version): for benchmarks with thousands of interactions.
+        channel_posts: the per-channel message-post limit, announced in headers and
+            enforced with 429s (default: Discord's 5 per 5 s; ``posts=0`` turns it off).
     """
     sock = _free_socket()
     port = sock.getsockname()[1]
@@ -82,6 +86,7 @@ async def start_discord_standin(
         rate_limit_headers=rate_limit_headers,
         ack_deadline=ack_deadline,
         expected_token=expected_token,
+        channel_posts=channel_posts or ChannelPostLimits(),
     )
     ctx = RestContext(state, gateway, messaging, config)
     app = build_app(ctx, [register_core, register_interactions])
