@@ -28,6 +28,7 @@ from bot.app import Services, WardenBot
 from bot.crypto import TokenBox
 from bot.discord_endpoints import point_discord_at
 from bot.discord_notifier import DiscordNotifier
+from bot.identify_gate import LocalIdentifyGate
 from bot.metrics import WardenMetrics
 from bot.notify import Notifier
 from bot.services.delivery.bungie_mode import BungieMode
@@ -87,7 +88,9 @@ async def open_app(
         bungie = open_bungie(settings, stack, metrics)
         sanctions = open_sanctions(settings, stack, metrics)
 
-        bot = WardenBot(start_background=start_background, **bot_options)
+        bot_options.setdefault("identify_gate", identify_gate(settings))
+        bot = WardenBot(start_background=start_background, shard_count=settings.shard_count,
+                        shard_ids=settings.shard_list(), **bot_options)
         stack.push_async_callback(bot.close)
         notifier = DiscordNotifier(bot)
         linking = _linking_service(settings, store, notifier, metrics, bungie, sanctions)
@@ -100,7 +103,7 @@ async def open_app(
         moderators = Moderators(store)
         health = HealthService(
             store=store, metrics=metrics, destinations=registry.configured_keys,
-            ready=lambda: bot.connected and not bot.draining,
+            ready=lambda: bot.connected and not bot.draining, shards=bot.shard_states,
         )
         # Always on, for /healthz and /metrics; the OAuth routes only with linking.
         web = WebServer(
@@ -147,6 +150,12 @@ async def open_app(
         await services.reports.drop_stale_drafts()
         bot.hand_over(services, background=[web.start, services.outbox.start])
         yield bot
+
+
+def identify_gate(settings: Settings) -> LocalIdentifyGate:
+    """Logins of every process using this data folder are paced together (one machine;
+    several machines need the database-backed gate)."""
+    return LocalIdentifyGate(settings.database_path.parent / "identify")
 
 
 def _retry_policy(settings: Settings, metrics: WardenMetrics | None) -> RetryPolicy:

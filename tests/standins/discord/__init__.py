@@ -24,7 +24,9 @@ Modules: ``models`` (users, guilds, recorded messages), ``state`` (the world),
 
 from .errors import CommandUnavailable, InvalidInteraction, StandInAssertionError
 from .faults import FaultRule
+from .gateway import IdentifyRecord
 from .handle import InteractionHandle, InteractionResponse
+from .ids import shard_of
 from .models import (
     Channel,
     Guild,
@@ -43,6 +45,8 @@ from .standin import DiscordStandIn
 from .state import ModerationAction
 
 __all__ = [
+    "IdentifyRecord",
+    "shard_of",
     "CallbackRecord",
     "Channel",
     "CommandUnavailable",

@@ -49,6 +49,10 @@ async def start_discord_standin(
     heartbeat_interval_ms: int = 41_250,
     click_settle_delay: float = 0.02,
     record: bool = True,
+    guild_shard: tuple[int, int] | None = None,
+    shards: int = 1,
+    max_concurrency: int = 1,
+    enforce_identify_limit: bool = False,
 ) -> AsyncIterator[DiscordStandIn]:
     """Start the stand-in on ``127.0.0.1`` (ephemeral port) with one seeded guild.
 
@@ -66,6 +70,11 @@ async def start_discord_standin(
         record: False keeps no request log and no message history (``requests`` and
             ``message_log`` stay empty; ``messages`` still has every message's latest
             version): for benchmarks with thousands of interactions.
+        guild_shard: ``(shard_id, shard_count)``: the seeded guild's id lands on that shard.
+        shards / max_concurrency: what ``GET /gateway/bot`` recommends and allows.
+        enforce_identify_limit: answer an IDENTIFY past ``max_concurrency`` per 5 s (per
+            rate-limit key) with op 9 INVALID_SESSION, as Discord does (off by default:
+            tests that restart a bot within 5 s would wait).
     """
     sock = _free_socket()
     port = sock.getsockname()[1]
@@ -77,6 +86,9 @@ async def start_discord_standin(
         heartbeat_interval_ms=heartbeat_interval_ms,
         expected_token=expected_token,
     )
+    gateway.recommended_shards = shards
+    gateway.max_concurrency = max_concurrency
+    gateway.enforce_identify_limit = enforce_identify_limit
     messaging = Messaging(state, gateway)
     config = RestConfig(
         rate_limit_headers=rate_limit_headers,
@@ -98,7 +110,9 @@ async def start_discord_standin(
         default_timeout=default_timeout,
         click_settle_delay=click_settle_delay,
     )
-    standin._guild = state.add_guild(guild_name, members=members, extra_members=extra_members)
+    standin._guild = state.add_guild(
+        guild_name, members=members, extra_members=extra_members, shard=guild_shard
+    )
     try:
         yield standin
     finally:
