@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -181,7 +182,8 @@ async def send_ephemeral(interaction: discord.Interaction[Any], message: str, **
             await interaction.response.send_message(
                 message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none(), **kw
             )
-    except discord.HTTPException:
+    except (discord.HTTPException, aiohttp.ClientError):
+        # ClientError: the connection dropped under the reply (Warden stopping, say).
         log.warning("could not deliver an error message for interaction %s", interaction.id)
 
 

@@ -12,10 +12,13 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot import __version__
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.services.audit.anchor import ChainHead
 
 EXIT_OK = 0
 EXIT_PROBLEM = 2
@@ -283,27 +286,55 @@ def _sqlite_files(db: Path, *, every: bool = False) -> list[Path]:
     return found if every else [f for f in found if f.exists()]
 
 
+def _write_anchor(head: ChainHead, output: Path | None) -> int:
+    if output is None:
+        sys.stdout.write(head.to_json())
+        return EXIT_OK
+    output.write_text(head.to_json(), encoding="utf-8")
+    print(f"wrote the audit chain head ({head.describe()}) to {output}; keep it away from "
+          "this machine and check later with `audit verify --anchor`")
+    return EXIT_OK
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
+    from bot.services.audit.anchor import AnchorError, ChainHead, anchor_problem
     from bot.store import Database, Store
 
     settings = _settings(require_token=False)
     if not settings.database_path.exists():
         raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
 
+    anchor = None
+    if args.audit_command == "verify" and args.anchor is not None:
+        try:
+            anchor = ChainHead.read(args.anchor)
+        except AnchorError as exc:
+            raise CliError(str(exc)) from None
+
     async def go() -> int:
         db = await Database.open(settings.database_path, migrate=False)
         store = Store(db)
         try:
-            if args.audit_command == "verify":
+            if args.audit_command in ("verify", "anchor"):
                 check = await store.audit.verify()
-                if check.ok:
-                    print(f"audit chain intact: {check.rows_checked} row(s) verified")
-                    return EXIT_OK
-                sys.stderr.write(
-                    f"audit chain broken at row {check.first_broken_id}: {check.problem} "
-                    f"({check.rows_checked} row(s) before it verified)\n"
-                )
-                return EXIT_PROBLEM
+                if not check.ok:
+                    sys.stderr.write(
+                        f"audit chain broken at row {check.first_broken_id}: {check.problem} "
+                        f"({check.rows_checked} row(s) before it verified)\n"
+                    )
+                    return EXIT_PROBLEM
+                head = ChainHead.of(check)
+                if args.audit_command == "anchor":
+                    return _write_anchor(head, args.output)
+                print(f"audit chain intact: {check.rows_checked} row(s) verified; head: "
+                      f"{head.describe()}")
+                if anchor is not None:
+                    problem = await anchor_problem(store.audit, check, anchor)
+                    if problem is not None:
+                        raise CliError(problem)
+                    print(f"the chain still holds the head anchored on {anchor.when} "
+                          f"(row {anchor.rows})")
+                return EXIT_OK
             out = sys.stdout if args.output is None else args.output.open("w", encoding="utf-8")
             try:
                 count = 0
@@ -462,7 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="verify or export the tamper-evident audit trail")
     audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
     audit_sub.required = True
-    audit_sub.add_parser("verify", help="walk the hash chain and name the first broken row")
+    verify = audit_sub.add_parser(
+        "verify", help="walk the hash chain, name the first broken row, print its head")
+    verify.add_argument("--anchor", type=Path, metavar="FILE",
+                        help="also fail unless the chain holds the head kept in FILE")
+    anchor = audit_sub.add_parser(
+        "anchor", help="write the chain head (row count, last hash) to keep elsewhere")
+    anchor.add_argument("--output", type=Path, help="file to write (default: stdout)")
     export = audit_sub.add_parser("export", help="write the trail as JSON Lines")
     export.add_argument("--output", type=Path, help="file to write (default: stdout)")
     p.set_defaults(handler=cmd_audit)

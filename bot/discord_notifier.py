@@ -68,3 +68,19 @@ class DiscordNotifier:
                         guild_id, exc.status, exc.code)
             return False
         return True
+
+    async def live_reply_text(self, token: str) -> str | None:
+        """The text (content, embed titles and descriptions) of the original reply of the
+        interaction ``token``; None once Discord no longer has it."""
+        app_id = self._client.application_id
+        if app_id is None:
+            return None
+        try:
+            hook = discord.Webhook.partial(app_id, token, client=self._client)
+            message = await hook.fetch_message("@original")  # type: ignore[arg-type]
+        except discord.HTTPException as exc:
+            log.info("could not read back a live reply: %s %s", exc.status, exc.code)
+            return None
+        parts = [message.content] + [f"{e.title or ''}\n{e.description or ''}"
+                                     for e in message.embeds]
+        return "\n".join(parts)

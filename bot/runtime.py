@@ -10,7 +10,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,13 @@ from bot.apis.retry import RetryPolicy
 from bot.apis.sanctions import SanctionsClient
 from bot.app import Services, WardenBot
 from bot.crypto import TokenBox
+from bot.discord_channels import DiscordChannelPoster
 from bot.discord_endpoints import point_discord_at
 from bot.discord_notifier import DiscordNotifier
 from bot.identify_gate import LocalIdentifyGate
 from bot.metrics import WardenMetrics
 from bot.notify import Notifier
+from bot.services.audit.heads import AuditHeadPoster
 from bot.services.delivery.bungie_mode import BungieMode
 from bot.services.delivery.destinations import BUILT_IN
 from bot.services.delivery.outbox import OutboxPolicy, OutboxWorker
@@ -43,6 +45,7 @@ from bot.services.events import EventBus
 from bot.services.health import HealthService
 from bot.services.linking.providers import BungieLinkProvider, GameLinkProvider, LinkProvider
 from bot.services.linking.service import LinkingService
+from bot.services.reporting.reporter_notices import ReporterMessenger
 from bot.services.reporting.service import ReportService
 from bot.services.review.access import Moderators
 from bot.services.review.lifecycle import ReportLifecycle
@@ -115,19 +118,24 @@ async def open_app(
         )
         # Stops before the bot and the database close: no callback outlives them.
         stack.push_async_callback(web.stop)
+        # One messenger, so that no notice is DMed twice by two services at once.
+        messenger = ReporterMessenger(store, notifier, registry.name,
+                                      read_live=notifier.live_reply_text)
+        audit_heads = AuditHeadPoster(store, DiscordChannelPoster(bot))
+        stack.push_async_callback(audit_heads.stop)
         services = Services(
             settings=settings, store=store, events=events, metrics=metrics, notifier=notifier,
             destinations=registry, linking=linking, bungie=bungie, sanctions=sanctions,
             health=health,
             reports=ReportService(
                 store=store, events=events, destinations=registry, bungie=bungie,
-                linking=linking, notifier=notifier, members=notifier, metrics=metrics,
+                linking=linking, members=notifier, metrics=metrics, messenger=messenger,
                 drafts_per_hour=settings.report_drafts_per_hour,
                 lookups_per_minute=settings.autocomplete_lookups_per_minute,
             ),
             lifecycle=ReportLifecycle(
                 store=store, events=events, moderators=moderators, destinations=registry,
-                notifier=notifier, reply_hint=REPLY_HINT,
+                messenger=messenger, reply_hint=REPLY_HINT,
             ),
             review_posts=ReviewPosts(
                 store=store, board=DiscordReviewBoard(bot), destinations=registry,
@@ -148,7 +156,13 @@ async def open_app(
         # Runs before the HTTP clients and the database close: attempts end cleanly first.
         stack.push_async_callback(services.outbox.stop)
         await services.reports.drop_stale_drafts()
-        bot.hand_over(services, background=[web.start, services.outbox.start])
+        bot.hand_over(services, background=[
+            web.start,
+            # Once logged in, DMs can go out before the gateway is up.
+            _started(services.reports.start_telling_untold),
+            _started(audit_heads.start),
+            services.outbox.start,
+        ])
         yield bot
 
 
@@ -179,6 +193,15 @@ def _error_code(error: ApiError) -> str:
     if error.status is not None:
         return f"http_{error.status}"
     return type(error).__name__
+
+
+def _started(start: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """A background job that starts its own task, as a starter ``hand_over`` awaits."""
+
+    async def starter() -> None:
+        start()
+
+    return starter
 
 
 def _outbox(settings: Settings, store: Store, events: EventBus,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ class Filing:
     status: str = "not started"
     """``acknowledged``, ``refused`` (Warden kept saying no), ``gave up`` (no answer)."""
     report_id: int | None = None
+    draft_id: int | None = None
+    """The draft message's id: what Warden's "confirmed and saved" edit is found by."""
     tries: int = 0
     note: str = ""
     seconds_to_draft: float | None = None
@@ -103,6 +106,7 @@ class Member:
                         continue
                     draft = reply
                     filing.report_id = report_id_of(reply)
+                    filing.draft_id = reply.id
                     filing.seconds_to_draft = time.perf_counter() - began
                 began = time.perf_counter()
                 answer = await self._unless_killed(self._confirm(job, draft))
@@ -166,6 +170,12 @@ class Member:
         return await handle.wait_final(answered, timeout=self.answer_timeout)
 
 
+def acknowledged_drafts(discord: DiscordStandIn) -> set[int]:
+    """The draft messages Warden edited to say their report is confirmed and saved
+    (report ids repeat after a restore; draft messages do not)."""
+    return {m.id for m in discord.message_log if ACK in m.text}
+
+
 def acknowledged_by_warden(discord: DiscordStandIn) -> set[int]:
     """Reports whose draft Warden edited to say they are confirmed and saved, from the
     Discord stand-in's record of every message version (whether or not the member's
@@ -182,5 +192,31 @@ def acknowledged_by_warden(discord: DiscordStandIn) -> set[int]:
     return acked
 
 
+OUTCOME_DM = re.compile(r"Report #(\d+): delivery")
+CONFIRMED = re.compile(r"Report #(\d+) confirmed")
+STILL_GOING = "I'll tell you here how it went"
+
+
 def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0][:160]
+
+
+Told = dict[tuple[int, int], list[float]]
+"""(reporter, report number) -> when (``time.perf_counter``) each telling of the outcome
+happened: in place (the confirmed draft's latest version is final) or by DM."""
+
+
+def told_reporters(discord: DiscordStandIn) -> Told:
+    told: Told = {}
+    for message in discord.messages:
+        if message.recipient_id is None:
+            continue
+        for embed in message.embeds:
+            title = str(embed.get("title") or "")
+            found = OUTCOME_DM.fullmatch(title) if message.is_dm else (
+                CONFIRMED.fullmatch(title) if message.ephemeral
+                and STILL_GOING not in message.text else None)
+            if found is not None:
+                when = message.edited_at or message.created_at
+                told.setdefault((message.recipient_id, int(found[1])), []).append(when)
+    return told

@@ -29,10 +29,11 @@ from typing import Any
 
 from bot.crypto import generate_key
 from bot.store import Database, Store
+from bot.store.reports import ReportFilter
 from chaos.faults import FaultMix
-from chaos.members import Filing, Liveness, Member, acknowledged_by_warden
+from chaos.members import Filing, Liveness, Member, acknowledged_drafts, told_reporters
 from chaos.population import Job, people, plan, seed_database
-from chaos.tally import Tally, count, table
+from chaos.tally import RolledBack, Tally, count, table
 from tests.linking_rig import free_port
 from tests.report_rig import world_settings
 from tests.standins.bungie import BungieStandin
@@ -72,6 +73,10 @@ class ChaosConfig:
     handoff_share: float = 0.05
     """Share of reporters whose Bungie.net sign-in was revoked upstream: their Bungie
     copies are handed to them to file (a DM with the link) instead of filed directly."""
+    restore: bool = False
+    """Back up the live database a third of the way through the filing, and two thirds
+    of the way stop Warden, restore that backup (``python -m bot restore``) and start
+    it again: the reports accepted in between are taken back."""
 
     def command(self) -> str:
         args = ["python", "-m", "chaos.run", "--reports", str(self.reports), "--kills",
@@ -82,6 +87,8 @@ class ChaosConfig:
             value = getattr(self, name)
             if value != getattr(defaults, name):
                 args += [f"--{name.replace('_', '-')}", str(value)]
+        if self.restore:
+            args.append("--restore")
         return shlex.join(args)
 
 
@@ -110,6 +117,9 @@ class ChaosResult:
             "deliveries": {f"{d}:{s}": n for (d, s), n in sorted(t.by_status.items())},
             "failed_reasons": {f"{d}: {r}": n for (d, r), n in t.failed_reasons.items()},
             "duplicates": {"sanctions": t.duplicates_sanctions, "bungie": t.duplicates_bungie},
+            "rolled_back": t.rolled_back,
+            "told": {str(times): n for times, n in sorted(t.told.items())},
+            "retold_after_restore": t.retold_after_restore,
             "lost": len(t.lost),
             "phantoms": len(t.phantoms),
             "audit_ok": t.audit_ok,
@@ -167,11 +177,16 @@ async def run_chaos(config: ChaosConfig, workdir: Path,
                 f"{'' if bot.launches[-1].ended_by == 'SIGTERM' else ', needed SIGKILL'}")
         audit = await bot.cli("audit", "verify")
 
+        rolled_back = None
+        if config.restore:
+            rolled_back = await _before_restore(settings.database_path, discord.guild.id)
         db = await Database.open(settings.database_path, migrate=False)
         try:
             tally = await count(Store(db), discord.guild.id, filings.filings,
-                                acknowledged_by_warden(discord),
-                                {j.activity_id: j for j in jobs}, bungie, sanctions)
+                                acknowledged_drafts(discord),
+                                {j.activity_id: j for j in jobs}, bungie, sanctions,
+                                told=told_reporters(discord), rolled_back=rolled_back,
+                                restored_at=filings.restored_at)
         finally:
             await db.close()
         tally.audit_ok = audit.code == 0
@@ -182,8 +197,11 @@ async def run_chaos(config: ChaosConfig, workdir: Path,
         if filings.timed_out:
             problems.append(f"the members did not finish within the time limit "
                             f"({config.time_limit:.0f}s)")
-        if len(filings.kills) < config.kills:
-            problems.append(f"only {len(filings.kills)} of {config.kills} kill(s) happened")
+        kills_done = [k for k in filings.kills if not k.startswith(("backup", "restore"))]
+        if len(kills_done) < config.kills:
+            problems.append(f"only {len(kills_done)} of {config.kills} kill(s) happened")
+        if config.restore and not any(k.startswith("restore") for k in filings.kills):
+            problems.append("the restore did not happen")
         if code != 0 or bot.launches[-1].ended_by != "SIGTERM":
             problems.append(f"the graceful stop (SIGTERM) failed: {stop}")
         if bot.unexpected_exits:
@@ -203,6 +221,8 @@ class _Filings:
     filings: list[Filing]
     kills: list[str]
     timed_out: bool
+    restored_at: float | None = None
+    """``time.perf_counter()`` when the backup was put in place (with ``--restore``)."""
 
 
 async def _file_everything(config: ChaosConfig, jobs: list[Job], discord: DiscordStandIn,
@@ -227,9 +247,10 @@ async def _file_everything(config: ChaosConfig, jobs: list[Job], discord: Discor
             tick.set()
 
     kills: list[str] = []
+    marks: dict[str, float] = {}
     started = time.monotonic()
     monkey = asyncio.create_task(_monkey(config, bot, life, lambda: done, tick, rng, kills,
-                                         started))
+                                         started, marks))
     tasks = [asyncio.create_task(reporter(own)) for own in by_reporter.values()]
     progress = asyncio.create_task(_progress(lambda: done, len(jobs), say))
     # Leave time to drain and check after the members stop.
@@ -243,23 +264,41 @@ async def _file_everything(config: ChaosConfig, jobs: list[Job], discord: Discor
         await asyncio.wait_for(monkey, timeout=30.0)
     except TimeoutError:
         pass  # wait_for cancelled it; a restart it interrupted is redone by the caller
-    return _Filings(list(filings.values()), kills, timed_out=bool(pending))
+    return _Filings(list(filings.values()), kills, timed_out=bool(pending),
+                    restored_at=marks.get("restored"))
 
 
 async def _monkey(config: ChaosConfig, bot: WardenProcess, life: Liveness,
                   done: Callable[[], int], tick: asyncio.Event, rng: random.Random,
-                  kills: list[str], started: float) -> None:
+                  kills: list[str], started: float, marks: dict[str, float]) -> None:
     """SIGKILL Warden ``config.kills`` times at random points of the filing, each followed
-    by a restart over the same database."""
-    points = sorted(rng.uniform(0.1, 0.9) * config.reports for _ in range(config.kills))
-    for point in points:
+    by a restart over the same database; with ``config.restore``, also a backup and,
+    later, a stop, restore and start."""
+    events = [(rng.uniform(0.1, 0.9) * config.reports, "kill") for _ in range(config.kills)]
+    if config.restore:
+        events += [(config.reports / 3, "backup"), (2 * config.reports / 3, "restore")]
+    backup = bot.workdir / "chaos-backup.db"
+    for point, what in sorted(events):
         while done() < point:
             tick.clear()
             await tick.wait()
         await asyncio.sleep(rng.uniform(0.0, 1.0))  # anywhere in the work, not at a boundary
-        await bot.kill()
-        life.killed()
-        kills.append(f"t={time.monotonic() - started:.1f}s, after {done()} filings")
+        at = f"t={time.monotonic() - started:.1f}s, after {done()} filings"
+        if what == "backup":
+            result = await bot.cli("backup", str(backup), "--force")
+            kills.append(f"backup at {at}: exit {result.code}")
+            continue
+        if what == "restore":
+            code = await bot.terminate()  # the operator stops Warden first
+            life.killed()
+            result = await bot.cli("restore", str(backup))
+            marks["restored"] = time.perf_counter()
+            kills.append(f"restore at {at}: stop exit {code}, restore exit {result.code} "
+                         f"{(result.stdout + result.stderr).strip().splitlines()[-1:]}")
+        else:
+            await bot.kill()
+            life.killed()
+            kills.append(f"{at}")
         await asyncio.sleep(rng.uniform(0.1, 1.0))
         await bot.start()
         life.started()
@@ -291,6 +330,22 @@ async def _drain(path: Path, timeout: float, say: Callable[[str], None]) -> bool
         await db.close()
 
 
+async def _before_restore(live: Path, guild_id: int) -> RolledBack | None:
+    """The reports of the database that ``restore`` kept aside: whatever of them the
+    restored one lacks, the restore took back."""
+    aside = sorted(p for p in live.parent.glob(f"{live.name}.before-restore-*")
+                   if not p.name.endswith(("-wal", "-shm")))
+    if not aside:
+        return None
+    db = await Database.open(aside[-1], migrate=False)
+    try:
+        reports = await Store(db).reports.matching(ReportFilter(guild_id=guild_id))
+    finally:
+        await db.close()
+    return RolledBack(frozenset(r.activity_id for r in reports if r.activity_id is not None),
+                      frozenset(r.uuid for r in reports if r.uuid is not None))
+
+
 def machine() -> str:
     cores = os.cpu_count() or 0
     try:
@@ -320,6 +375,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[ChaosConfig, argparse.Namesp
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the database and Warden's log here (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--restore", action="store_true",
+                        help="back up a third of the way in, restore it two thirds in")
     args = parser.parse_args(argv)
     if args.reports < 1 or args.kills < 0 or not 0 <= args.fault_rate < 1:
         parser.error("--reports must be >= 1, --kills >= 0, --fault-rate in [0, 1)")
@@ -327,7 +384,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[ChaosConfig, argparse.Namesp
         reports=args.reports, kills=args.kills, fault_rate=args.fault_rate, seed=args.seed,
         concurrency=args.concurrency, reporters=args.reporters, targets=args.targets,
         time_limit=args.time_limit, drain_timeout=args.drain_timeout,
-        handoff_share=args.handoff_share,
+        handoff_share=args.handoff_share, restore=args.restore,
     )
     return config, args
 

@@ -6,11 +6,19 @@ were told, the invariants that must hold between them, and the table that shows 
   A report whose Confirm was cut by a kill and never acknowledged may legitimately be
   missing, so only acknowledged ones count.
 - Duplicates: the sanctions stand-in holding two reports with the same
-  ``custom_data.warden_report_id``; the Bungie stand-in holding two reports for the same
+  ``custom_data.warden_report_uuid``; the Bungie stand-in holding two reports for the same
   (activity, offending character, reporter). Each accepted report has its own
   activity, so a second Bungie report can only be a resend.
 - Phantoms: something upstream that Warden does not account for (a report for no
   accepted report), or a delivery Warden marked ``sent`` that never arrived.
+- Told: each accepted report whose deliveries are all final has told its reporter the
+  outcome once, in place (the confirmed draft edited to its final state) or by DM.
+
+With a restore in the middle (``--restore``), reports and numbers repeat, so reports
+are matched by their activity (each job has its own) and upstream by their random id.
+Reports accepted after the backup and before the restore are gone from Warden's
+database by the operator's choice: they are counted as rolled back, not lost, and
+their upstream copies are not phantoms.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from dataclasses import dataclass, field
 from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Report
 from bot.store import Store
 from bot.store.reports import ReportFilter
-from chaos.members import Filing
+from chaos.members import Filing, Told
 from chaos.population import Job
 from tests.standins.bungie import BungieStandin
 from tests.standins.sanctions import SanctionsStandin
@@ -44,6 +52,13 @@ class Tally:
     duplicates_bungie: int = 0
     lost: list[str] = field(default_factory=list)
     phantoms: list[str] = field(default_factory=list)
+    rolled_back: int = 0
+    """Acknowledged reports that the restore took back (accepted after the backup)."""
+    told: Counter[int] = field(default_factory=Counter)
+    """How many times (0, 1, 2...) -> how many final reports told their reporter so."""
+    retold_after_restore: int = 0
+    """Told once before the restore and once after: the restored database cannot know
+    what was told after its backup was taken."""
     landed_but_failed_bungie: int = 0
     """Bungie rows failed "may have landed" whose report did reach the stand-in."""
     audit_ok: bool = False
@@ -66,6 +81,11 @@ class Tally:
         if self.phantoms:
             self.problems.append(f"{len(self.phantoms)} phantom(s): "
                                  + "; ".join(self.phantoms[:5]))
+        untold, twice = self.told[0], sum(n for k, n in self.told.items() if k > 1)
+        if untold:
+            self.problems.append(f"{untold} final report(s) never told their reporter")
+        if twice:
+            self.problems.append(f"{twice} final report(s) told their reporter more than once")
         if not self.audit_ok:
             self.problems.append(f"audit chain not verified: {self.audit_text.strip()}")
         return self.problems
@@ -78,25 +98,41 @@ def reason_group(error: str | None) -> str:
     return text if len(text) <= 110 else text[:109] + "…"
 
 
+@dataclass(frozen=True)
+class RolledBack:
+    """What the database held just before the restore (kept aside by ``restore``)."""
+
+    activities: frozenset[int]
+    uuids: frozenset[str]
+
+
 async def count(store: Store, guild_id: int, filings: Iterable[Filing],
-                acknowledged: set[int], jobs_by_activity: dict[int, Job],
-                bungie: BungieStandin, sanctions: SanctionsStandin) -> Tally:
-    """``acknowledged``: the reports Warden told its member were confirmed and saved."""
+                acknowledged_drafts: set[int], jobs_by_activity: dict[int, Job],
+                bungie: BungieStandin, sanctions: SanctionsStandin, *, told: Told,
+                rolled_back: RolledBack | None = None,
+                restored_at: float | None = None) -> Tally:
+    """``acknowledged_drafts``: the drafts Warden edited to say "confirmed and saved"."""
     tally = Tally(list(filings))
     reports = {r.id: r for r in await store.reports.matching(ReportFilter(guild_id=guild_id))}
+    by_activity = {r.activity_id: r.id for r in reports.values() if r.activity_id is not None}
     deliveries: dict[int, list[Delivery]] = {}
     for row in await store.deliveries.for_guild(guild_id, None, None):
         deliveries.setdefault(row.report_id, []).append(row)
     tally.accepted = len(reports)
-    acknowledged = acknowledged | {f.report_id for f in tally.filings
-                                   if f.status == "acknowledged" and f.report_id is not None}
+    acknowledged = {f.job.activity_id for f in tally.filings
+                    if f.status == "acknowledged" or f.draft_id in acknowledged_drafts}
     tally.acknowledged = len(acknowledged)
-    tally.accepted_unacknowledged = len(set(reports) - acknowledged)
+    tally.accepted_unacknowledged = len(set(by_activity) - acknowledged)
 
-    for report_id in sorted(acknowledged):
+    for activity_id in sorted(acknowledged):
+        report_id = by_activity.get(activity_id, -1)
         rows = deliveries.get(report_id, [])
         if report_id not in reports:
-            tally.lost.append(f"report {report_id} is not accepted in the database")
+            if rolled_back is not None and activity_id in rolled_back.activities:
+                tally.rolled_back += 1
+            else:
+                tally.lost.append(f"the report for activity {activity_id} is not accepted "
+                                  "in the database")
         elif not rows:
             tally.lost.append(f"report {report_id} has no deliveries")
         else:
@@ -117,38 +153,52 @@ async def count(store: Store, guild_id: int, filings: Iterable[Filing],
             if row.status == "failed":
                 tally.failed_reasons[(row.destination, reason_group(row.last_error))] += 1
 
-    _sanctions(tally, reports, deliveries, sanctions)
-    _bungie(tally, reports, deliveries, jobs_by_activity, bungie)
+    for report_id, report in reports.items():
+        rows = deliveries.get(report_id, [])
+        if rows and all(r.status in FINAL_DELIVERY_STATUSES for r in rows):
+            times = told.get((report.reporter_id, report.number), [])
+            before = sum(1 for t in times if restored_at is not None and t < restored_at)
+            if before == 1 and len(times) == 2:
+                tally.retold_after_restore += 1
+            else:
+                tally.told[len(times)] += 1
+
+    _sanctions(tally, reports, deliveries, sanctions, rolled_back)
+    _bungie(tally, reports, deliveries, jobs_by_activity, bungie, rolled_back)
     return tally
 
 
 def _sanctions(tally: Tally, reports: dict[int, Report], deliveries: dict[int, list[Delivery]],
-               sanctions: SanctionsStandin) -> None:
-    seen = Counter(str(r["custom_data"].get("warden_report_id")) for r in sanctions.reports)
+               sanctions: SanctionsStandin, rolled_back: RolledBack | None) -> None:
+    seen = Counter(str(r["custom_data"].get("warden_report_uuid")) for r in sanctions.reports)
     tally.duplicates_sanctions = sum(n - 1 for n in seen.values() if n > 1)
-    for warden_id in seen:
-        if not warden_id.isdigit() or int(warden_id) not in reports:
-            tally.phantoms.append(f"sanctions holds a report for Warden id {warden_id}, "
+    uuids = {r.uuid: r.id for r in reports.values()}
+    taken_back = set() if rolled_back is None else rolled_back.uuids
+    for warden_uuid in seen:
+        if warden_uuid not in uuids and warden_uuid not in taken_back:
+            tally.phantoms.append(f"sanctions holds a report for Warden uuid {warden_uuid}, "
                                   "which is not an accepted report")
     for report_id, rows in deliveries.items():
         for row in rows:
             if row.destination == "sanctions" and row.status == "sent" and (
-                str(report_id) not in seen
+                str(reports[report_id].uuid) not in seen
             ):
                 tally.phantoms.append(f"report {report_id} marked sent to sanctions, "
                                       "but it never arrived")
 
 
 def _bungie(tally: Tally, reports: dict[int, Report], deliveries: dict[int, list[Delivery]],
-            jobs_by_activity: dict[int, Job], bungie: BungieStandin) -> None:
+            jobs_by_activity: dict[int, Job], bungie: BungieStandin,
+            rolled_back: RolledBack | None) -> None:
     seen = Counter(
         (r.activity_id, int(r.body["offendingCharacterId"]), r.reporter.bnet_id)
         for r in bungie.reports
     )
     tally.duplicates_bungie = sum(n - 1 for n in seen.values() if n > 1)
     by_activity = {r.activity_id: r for r in reports.values() if r.activity_id is not None}
+    taken_back = set() if rolled_back is None else rolled_back.activities
     for activity_id, _, _ in seen:
-        if activity_id not in by_activity:
+        if activity_id not in by_activity and activity_id not in taken_back:
             tally.phantoms.append(f"Bungie holds a report for activity {activity_id}, which "
                                   "no accepted report names")
     for report_id, rows in deliveries.items():
@@ -194,6 +244,8 @@ def table(tally: Tally, *, injected: Counter[tuple[str, str]], kills: list[str],
                 f"{_at(waits, 0.5):.2f} / {_at(waits, 0.99):.2f} / {waits[-1]:.2f} s")
     row("reports accepted (in SQLite)", tally.accepted)
     row("  accepted but never acknowledged", tally.accepted_unacknowledged)
+    if tally.rolled_back:
+        row("  acknowledged, then taken back by the restore", tally.rolled_back)
     for destination in DESTINATIONS:
         statuses = {s: n for (d, s), n in tally.by_status.items() if d == destination}
         row(f"{destination}: delivered", statuses.pop("sent", 0))
@@ -205,7 +257,12 @@ def table(tally: Tally, *, injected: Counter[tuple[str, str]], kills: list[str],
         for status, n in sorted(statuses.items()):
             row(f"{destination}: {status}", n)
     row("bungie: failed 'may have landed' that did land", tally.landed_but_failed_bungie)
-    row("duplicates at sanctions (same warden_report_id)", tally.duplicates_sanctions)
+    row("final reports whose reporter was told once", tally.told[1])
+    row("  told more than once", sum(n for k, n in tally.told.items() if k > 1))
+    row("  never told", tally.told[0])
+    if tally.retold_after_restore:
+        row("  told before the restore and again after it", tally.retold_after_restore)
+    row("duplicates at sanctions (same warden_report_uuid)", tally.duplicates_sanctions)
     row("duplicates at Bungie (activity, offender, reporter)", tally.duplicates_bungie)
     row("phantoms (upstream and SQLite disagree)", len(tally.phantoms))
     row("reports lost (acknowledged, not durable)", len(tally.lost))

@@ -186,3 +186,61 @@ async def test_purge_scrubs_review_posts_and_their_evidence(
     assert code == 0 and "scrubbed" not in out  # nothing left to do
     code, out, err = await run_cli_async(tmp_path, env, "audit", "verify")
     assert code == 0, err
+
+
+async def more_audit_rows(db_path: Path, count: int) -> None:
+    db = await Database.open(db_path)
+    try:
+        for _ in range(count):
+            await Store(db).audit.record("settings.changed", guild_id=1, actor_id=9)
+    finally:
+        await db.close()
+
+
+async def test_rows_cut_from_the_end_pass_verify_alone_but_fail_against_the_anchor(
+    tmp_path: Path,
+) -> None:
+    await make_reports(tmp_path / "warden.db", time.time(), time.time())
+    with sqlite3.connect(tmp_path / "warden.db") as conn:
+        head = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    ok = run_cli("audit", "verify", cwd=tmp_path, env=env_for(tmp_path))
+    assert ok.returncode == 0, ok.stderr
+    assert f"head: row {head[0]}, hash {head[1]}" in ok.stdout
+
+    written = run_cli("audit", "anchor", "--output", "head.json", cwd=tmp_path,
+                      env=env_for(tmp_path))
+    assert written.returncode == 0, written.stderr
+    assert json.loads((tmp_path / "head.json").read_text())["rows"] == head[0] == 6
+    held = run_cli("audit", "verify", "--anchor", "head.json", cwd=tmp_path,
+                   env=env_for(tmp_path))
+    assert held.returncode == 0, held.stderr
+    assert "still holds the head anchored" in held.stdout
+
+    # Later rows do not disturb the anchor; then someone cuts the last three rows.
+    await more_audit_rows(tmp_path / "warden.db", 3)
+    assert run_cli("audit", "verify", "--anchor", "head.json", cwd=tmp_path,
+                   env=env_for(tmp_path)).returncode == 0
+    with sqlite3.connect(tmp_path / "warden.db") as conn:
+        conn.execute("DROP TRIGGER audit_log_no_delete")
+        conn.execute("DELETE FROM audit_log WHERE id > 5")
+    alone = run_cli("audit", "verify", cwd=tmp_path, env=env_for(tmp_path))
+    assert alone.returncode == 0 and "5 row(s) verified" in alone.stdout
+    cut = run_cli("audit", "verify", "--anchor", "head.json", cwd=tmp_path,
+                  env=env_for(tmp_path))
+    assert cut.returncode == 2
+    assert cut.stderr.count("\n") == 1
+    assert "audit chain has 5 row(s), fewer than the 6 anchored" in cut.stderr
+
+    # Cut and re-grown to the same length: row 6 is there, but not the anchored one.
+    await more_audit_rows(tmp_path / "warden.db", 1)
+    regrown = run_cli("audit", "verify", "--anchor", "head.json", cwd=tmp_path,
+                      env=env_for(tmp_path))
+    assert regrown.returncode == 2
+    assert "audit row 6 does not carry the hash anchored" in regrown.stderr
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    refused = run_cli("audit", "verify", "--anchor", "bad.json", cwd=tmp_path,
+                      env=env_for(tmp_path))
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "is not an anchor written by `audit anchor`" in refused.stderr

@@ -15,7 +15,7 @@ import pytest
 
 from bot.crypto import TokenBox, generate_key
 from bot.domain import NewReport, Provider, ReviewMode
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from bot.store import Database, Store
 from bot.store.deliveries import RESTORED
 from bot.store.links import NewLink, SealedTokens
@@ -67,6 +67,16 @@ async def prepare(store: Store, guild_id: int, members: list[tuple[int, Player]]
             tokens=SealedTokens(box.seal("unused"), None, None, None)))
 
 
+def standin_settings(live: Path, discord: DiscordStandIn, rh: SanctionsStandin,
+                     **extra: Any) -> Settings:
+    """Warden over ``live`` with the Discord and sanctions stand-ins (no Bungie)."""
+    return load_settings(
+        require_token=False, database_path=live, web_port=0,
+        discord_api_base_url=discord.api_base_url, discord_gateway_url=discord.gateway_url,
+        sanctions_api_base_url=rh.base_url, sanctions_client_id=rh.client_id,
+        sanctions_client_secret=rh.client_secret, **extra)
+
+
 async def test_backup_during_writes_then_restore_keeps_every_report_and_sends_none_twice(
     tmp_path: Path, discord_standin: DiscordStandIn
 ) -> None:
@@ -75,13 +85,8 @@ async def test_backup_during_writes_then_restore_keeps_every_report_and_sends_no
     guild = discord_standin.guild
     async with SanctionsStandin() as rh:
         alice, bob = rh.add_player("AliceInGame"), rh.add_player("BobInGame")
-        settings = load_settings(
-            require_token=False, database_path=live, web_port=0,
-            discord_api_base_url=discord_standin.api_base_url,
-            discord_gateway_url=discord_standin.gateway_url,
-            sanctions_api_base_url=rh.base_url, sanctions_client_id=rh.client_id,
-            sanctions_client_secret=rh.client_secret,
-            outbox_retry_base_seconds=0.02, outbox_retry_max_seconds=0.1)
+        settings = standin_settings(live, discord_standin, rh, outbox_retry_base_seconds=0.02,
+                                    outbox_retry_max_seconds=0.1)
         db = await Database.open(live)
         store = Store(db)
         await prepare(store, guild.id, [(guild.reporter.user.id, alice),

@@ -74,6 +74,9 @@ class Report(NewReport):
     accepted_at: float | None = None
     updated_at: float = 0.0
     purged_at: float | None = None
+    uuid: str | None = None
+    """Random (UUID4), given at acceptance: the report's identity upstream, which a
+    restore cannot repeat the way it repeats numbers and row ids."""
 
 
 @dataclass(frozen=True)
@@ -126,3 +129,5 @@ class GuildSettings:
     moderator_role_id: int | None = None
     review_mode: ReviewMode = ReviewMode.APPROVE
     limits: ReportLimits = ReportLimits()
+    audit_channel_id: int | None = None
+    """Where the audit chain's head is posted daily (``bot.services.audit.heads``)."""

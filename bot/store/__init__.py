@@ -8,6 +8,7 @@ from bot.store.deliveries import DeliveryStore
 from bot.store.guilds import GuildStore
 from bot.store.kv import KeyValueStore
 from bot.store.links import LinkStore
+from bot.store.notices import NoticeStore
 from bot.store.oauth_states import OAuthStateStore
 from bot.store.prefs import MemberPrefsStore
 from bot.store.report_views import ReportViews
@@ -30,3 +31,4 @@ class Store:
         self.report_views = ReportViews(db)
         self.deliveries = DeliveryStore(db)
         self.prefs = MemberPrefsStore(db)
+        self.notices = NoticeStore(db)

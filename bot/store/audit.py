@@ -117,6 +117,9 @@ class ChainCheck:
     rows_checked: int
     first_broken_id: int | None
     problem: str | None
+    head_hash: str = GENESIS
+    """The last verified row's hash: with ``rows_checked``, the chain head an operator
+    keeps elsewhere (``audit anchor``) to notice rows cut from the end."""
 
     @property
     def ok(self) -> bool:
@@ -144,6 +147,11 @@ class AuditStore:
             params.append(guild_id)
         rows = await self._db.fetch_all(sql + " ORDER BY id", params)
         return [AuditEntry.from_row(r) for r in rows]
+
+    async def hash_of(self, row_id: int) -> str | None:
+        """The stored hash of row ``row_id``; None if there is no such row."""
+        value = await self._db.fetch_value("SELECT hash FROM audit_log WHERE id = ?", (row_id,))
+        return None if value is None else str(value)
 
     async def iterate(self, batch: int = 1000) -> AsyncIterator[AuditEntry]:
         last = 0
@@ -182,4 +190,4 @@ class AuditStore:
             prev = entry.hash
             expected_id += 1
             checked += 1
-        return ChainCheck(checked, None, None)
+        return ChainCheck(checked, None, None, prev)

@@ -15,6 +15,7 @@ from typing import Any
 from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Report
 from bot.store import audit
 from bot.store.database import Database
+from bot.store.notices import queue_outcome_if_final
 from bot.store.reports import GET_SQL, guild_of
 from bot.store.rows import delivery_from_row, report_from_row
 
@@ -155,6 +156,8 @@ class DeliveryStore:
                 " completed_at = ? WHERE report_id = ? AND destination = ?",
                 (status, upstream_id, handoff_url, error, now, now, report_id, destination),
             )
+            # Committed with the last final delivery, so no crash can lose the outcome.
+            queue_outcome_if_final(conn, report_id, FINAL_DELIVERY_STATUSES, now)
             audit.append(
                 conn,
                 f"delivery.{status}",

@@ -1,4 +1,5 @@
-"""Per-server configuration: review channel, moderator role, review mode and limits."""
+"""Per-server configuration: review channel, moderator role, review mode, limits and the
+audit log channel."""
 
 from __future__ import annotations
 
@@ -54,6 +55,13 @@ class GuildStore:
         )
         return [int(r[0]) for r in rows]
 
+    async def with_audit_channel(self) -> list[GuildSettings]:
+        """Every server that has chosen a channel for the daily audit chain head."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM guild_settings WHERE audit_channel_id IS NOT NULL ORDER BY guild_id"
+        )
+        return [guild_from_row(r) for r in rows]
+
     async def save(self, new: GuildSettings, *, actor_id: int | None) -> GuildSettings:
         """Write every field, auditing what changed; returns the stored settings."""
         return self._remember(await self._db.write(lambda conn: _save(conn, new, actor_id)))
@@ -96,8 +104,8 @@ def _save(
     conn.execute(
         "INSERT INTO guild_settings (guild_id, review_channel_id, moderator_role_id,"
         " review_mode, limit_short_count, limit_short_seconds, limit_hour_count,"
-        " limit_day_count, target_cooldown_hours, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " limit_day_count, target_cooldown_hours, audit_channel_id, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (guild_id) DO UPDATE SET"
         " review_channel_id = excluded.review_channel_id,"
         " moderator_role_id = excluded.moderator_role_id,"
@@ -107,6 +115,7 @@ def _save(
         " limit_hour_count = excluded.limit_hour_count,"
         " limit_day_count = excluded.limit_day_count,"
         " target_cooldown_hours = excluded.target_cooldown_hours,"
+        " audit_channel_id = excluded.audit_channel_id,"
         " updated_at = excluded.updated_at",
         (
             new.guild_id,
@@ -118,6 +127,7 @@ def _save(
             limits.hour_count,
             limits.day_count,
             limits.target_cooldown_hours,
+            new.audit_channel_id,
             now,
         ),
     )

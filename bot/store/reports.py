@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from bot.domain import NewReport, Note, NoteKind, Report, ReportLimits
 from bot.store import audit
 from bot.store.database import Database, Row
+from bot.store.notices import NewNotice, queue
 from bot.store.rows import note_from_row, report_from_row
 
 DAY = 86400.0
@@ -110,9 +112,9 @@ class ReportStore:
             if hit is not None:
                 return hit
             accepted = conn.execute(
-                "UPDATE reports SET status = 'open', accepted_at = ?, updated_at = ? WHERE id = ?"
-                " RETURNING *",
-                (when, when, report_id),
+                "UPDATE reports SET status = 'open', accepted_at = ?, updated_at = ?,"
+                " uuid = COALESCE(uuid, ?) WHERE id = ? RETURNING *",
+                (when, when, str(uuid.uuid4()), report_id),
             ).fetchall()[0]
             conn.executemany(
                 "INSERT INTO deliveries (report_id, destination, status, next_attempt_at,"
@@ -253,6 +255,7 @@ class ReportStore:
         release_held: bool = False,
         skip_held: bool = False,
         allow_claimed_by: int | None = None,
+        notice: NewNotice | None = None,
     ) -> Report | None:
         """A conditional state change: succeeds for exactly one of several racing callers.
 
@@ -260,6 +263,7 @@ class ReportStore:
         (or, with ``allow_claimed_by``, if someone else holds the claim).
         ``release_held`` also moves held deliveries to pending in the same transaction;
         ``skip_held`` marks them skipped instead (a dismissed report is never sent).
+        ``notice`` is queued for the reporter in the same transaction.
         """
         now = time.time()
         sets = ["status = ?", "updated_at = ?"]
@@ -304,6 +308,8 @@ class ReportStore:
                 details={"status": to_status, **(details or {})},
                 at=now,
             )
+            if notice is not None:
+                queue(conn, report_id, notice, now)
             return report
 
         return await self._db.write(transition)
@@ -355,9 +361,18 @@ class ReportStore:
     async def add_note(
         self, report_id: int, *, author_id: int | None, kind: str, body: str
     ) -> Note:
+        note, _ = await self.add_note_telling(report_id, author_id=author_id, kind=kind,
+                                              body=body, notice=None)
+        return note
+
+    async def add_note_telling(
+        self, report_id: int, *, author_id: int | None, kind: str, body: str,
+        notice: NewNotice | None,
+    ) -> tuple[Note, int | None]:
+        """The note, and the id of ``notice`` queued for the reporter with it."""
         now = time.time()
 
-        def add(conn: sqlite3.Connection) -> int:
+        def add(conn: sqlite3.Connection) -> tuple[int, int | None]:
             cur = conn.execute(
                 "INSERT INTO report_notes (report_id, author_id, kind, body, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -373,10 +388,10 @@ class ReportStore:
                 details={"note_id": note_id, "length": len(body)},
                 at=now,
             )
-            return note_id
+            return note_id, None if notice is None else queue(conn, report_id, notice, now)
 
-        note_id = await self._db.write(add)
-        return Note(note_id, report_id, author_id, NoteKind(kind), body, now)
+        note_id, notice_id = await self._db.write(add)
+        return Note(note_id, report_id, author_id, NoteKind(kind), body, now), notice_id
 
     async def notes(self, report_id: int) -> list[Note]:
         rows = await self._db.fetch_all(NOTES_SQL, (report_id,))
@@ -413,6 +428,11 @@ class ReportStore:
             ).rowcount
             conn.execute(
                 "DELETE FROM report_notes WHERE report_id IN"
+                " (SELECT id FROM reports WHERE purged_at IS NOT NULL)"
+            )
+            # Questions and decisions for the reporter quote moderators' words.
+            conn.execute(
+                "DELETE FROM reporter_notices WHERE report_id IN"
                 " (SELECT id FROM reports WHERE purged_at IS NOT NULL)"
             )
             if count:

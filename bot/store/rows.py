@@ -53,4 +53,5 @@ def guild_from_row(row: Row) -> GuildSettings:
             day_count=row["limit_day_count"],
             target_cooldown_hours=row["target_cooldown_hours"],
         ),
+        audit_channel_id=row["audit_channel_id"],
     )

@@ -121,13 +121,22 @@ class ConfirmButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                 self.report_id, actor_id=interaction.user.id, live_for=LIVE_FOR))
             # One message tells the whole story: the draft becomes the report's status,
             # answered in place (no "thinking…" step), then edited once when it settles.
+            if outcome.final:
+                await service.showing_in_place(self.report_id, interaction.token)
             await show_in_place(interaction, progress_notice(outcome))
             if outcome.final:
+                await service.told_in_place(self.report_id)
                 return
             final = await service.wait_outcome(self.report_id)
             if final is None:
                 return  # the token is about to expire: the reporter hears by DM instead
-            await edit_with(interaction, progress_notice(final))
+            await service.showing_in_place(self.report_id, interaction.token)
+            try:
+                await edit_with(interaction, progress_notice(final))
+            except Exception:
+                await service.tell_instead(self.report_id)
+                raise
+            await service.told_in_place(self.report_id)
         except Exception as exc:
             await report_interaction_error(interaction, exc)
 

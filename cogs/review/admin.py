@@ -75,6 +75,9 @@ def settings_fields(embed: discord.Embed, guild: GuildSettings, retention_days: 
     embed.add_field(name="Review channel", value=channel)
     embed.add_field(name="Moderator role", value=role)
     embed.add_field(name="Review mode", value=mode, inline=False)
+    audit_channel = (f"<#{guild.audit_channel_id}> (the chain head, daily)"
+                     if guild.audit_channel_id else "not set")
+    embed.add_field(name="Audit log channel", value=audit_channel)
     embed.add_field(name="Report limits", value=limits_text(guild.limits), inline=False)
     embed.add_field(name="Retention",
                     value=f"Report content is kept {retention_days} days (set by the bot's "
@@ -115,6 +118,8 @@ class WardenAdmin(commands.Cog):
         channel="Where reports are posted for moderators (keep it private to staff)",
         moderator_role="Members with this role can act on reports",
         mode="approve: moderators approve before anything is sent; auto: send at once",
+        audit_channel="Where Warden posts its audit chain head once a day (for the operator)",
+        clear_audit_channel="Stop the daily audit chain head posts",
     )
     @app_commands.choices(mode=[
         app_commands.Choice(name="approve (moderators approve first)", value="approve"),
@@ -126,6 +131,8 @@ class WardenAdmin(commands.Cog):
         channel: discord.TextChannel | None = None,
         moderator_role: discord.Role | None = None,
         mode: app_commands.Choice[str] | None = None,
+        audit_channel: discord.TextChannel | None = None,
+        clear_audit_channel: bool = False,
     ) -> None:
         services = services_of(self.bot)
         service = services.server_settings
@@ -137,6 +144,8 @@ class WardenAdmin(commands.Cog):
             moderator_role_id=moderator_role.id if moderator_role else None,
             moderator_role_managed=moderator_role is not None and moderator_role.managed,
             review_mode=ReviewMode(mode.value) if mode else None,
+            audit_channel_id=audit_channel.id if audit_channel else None,
+            clear_audit_channel=clear_audit_channel,
         )
         facts = setup_facts(guild, saved)
         reposted = 0

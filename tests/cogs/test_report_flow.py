@@ -4,6 +4,7 @@ Bungie and sanctions stand-ins, whose records show exactly what arrived."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -75,9 +76,14 @@ async def test_slash_report_with_autocomplete_reaches_both_apis(
             "reason": "cheating",
             "description": "Aimbot all match",
             "custom_data": {"warden_report_id": str(report_id), "warden_report_number": "1",
+                            "warden_report_uuid": request.json["custom_data"][
+                                "warden_report_uuid"],
                             "discord_guild_id": str(w.guild_id),
                             "destiny_activity_id": str(activity)},
         }
+        accepted = await w.store.reports.get(report_id)
+        assert accepted is not None and accepted.uuid is not None
+        assert request.json["custom_data"]["warden_report_uuid"] == accepted.uuid
         [stored] = w.sanctions.reports
         assert stored["source_player_uuid"] == str(w.alice_game.uuid)
         sanctions_row = next(r for r in rows if r.destination == "sanctions")
@@ -93,6 +99,14 @@ async def test_slash_report_with_autocomplete_reaches_both_apis(
         assert f"Game backend:** delivered (reference `{stored['report_id']}`)" in outcome.text
         assert not outcome.custom_ids  # Confirm and Cancel are gone
         assert confirm.followups == []
+        assert not w.discord.dms_to(w.alice)
+        # ...and recorded as told, so the next start has nothing to send her by DM.
+        for _ in range(250):
+            if not await w.store.notices.untold():
+                break
+            await asyncio.sleep(0.02)
+        w.service.messenger.started_at = float("inf")  # as the next process would see it
+        assert await w.service.messenger.tell_untold() == 0
         assert not w.discord.dms_to(w.alice)
 
 
@@ -275,3 +289,49 @@ async def test_a_new_reports_review_post_waits_for_its_deliveries_and_is_posted_
         channel_calls = [r for r in w.discord.requests
                          if r.path.startswith(f"/channels/{reviews.id}/messages")]
         assert [r.method for r in channel_calls] == ["POST"]  # no edit followed
+
+
+async def test_an_outcome_shown_in_place_just_before_a_crash_is_not_dmed_again(
+    tmp_path: Path, discord_standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services.reporting.service import ReportService
+    from cogs.report import views
+
+    async def crashed(self: ReportService, report_id: int) -> None:
+        """Warden dies after the edit, before recording that the reporter was told."""
+
+    monkeypatch.setattr(ReportService, "told_in_place", crashed)
+    async with report_world(tmp_path, discord_standin) as w:
+        await w.link_everyone()
+        # Shown in place, then the crash: the next start reads the reply back.
+        reply = await w.report(w.alice, reason="cheating", player="Bob#0042",
+                               activity=str(w.activity()))
+        shown = await w.told(await w.confirm(w.alice, reply))
+        assert "Game backend:** delivered" in shown.text
+        [waiting] = await w.store.notices.untold()
+        assert waiting.live_token is not None
+        w.service.messenger.started_at = float("inf")  # as the next process sees it
+        assert await w.service.messenger.tell_untold() == 0
+        assert await w.store.notices.untold() == []
+        assert not w.discord.dms_to(w.alice)
+
+        # Dead before the edit reached Discord: the reply still says "sending…", so the
+        # next start tells her by DM, once.
+        async def no_edit(*_: object) -> None:
+            return None
+
+        monkeypatch.setattr(views, "edit_with", no_edit)
+        reply = await w.report(w.alice, reason="cheating", player="Bob#0042",
+                               activity=str(w.activity()))
+        await w.confirm(w.alice, reply)
+        report_id = w.report_id(reply)
+        await w.wait_delivered(report_id)
+        for _ in range(250):
+            untold = await w.store.notices.untold()
+            if untold and untold[0].live_token is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert await w.service.messenger.tell_untold() == 1
+        assert await w.service.messenger.tell_untold() == 0
+        [dm] = w.discord.dms_to(w.alice)
+        assert "Report #2: delivery" in dm.text

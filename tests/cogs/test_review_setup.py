@@ -4,11 +4,15 @@ review mode, and ``/warden setup`` names the problem."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
 
+from bot.discord_channels import DiscordChannelPoster
 from bot.domain import ReviewMode
+from bot.services.audit.heads import AuditHeadPoster
 from tests.review_rig import ReviewWorld, review_world
 from tests.standins.discord import CommandUnavailable, DiscordStandIn, Overwrite
 from tests.standins.discord import permissions as P
@@ -149,3 +153,48 @@ async def test_no_review_channel_at_all(tmp_path: Path, discord_standin: Discord
         assert "**Review channel**: not set" in reply.text
         assert "approves it with `/reports show`" in reply.text
         assert "only members with Manage Server can act on reports" in reply.text
+
+
+async def test_the_audit_chain_head_is_posted_daily_to_the_chosen_channel(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    g = discord_standin.guild
+    staff = g.channel("staff-only")
+    async with review_world(tmp_path, discord_standin) as w:
+        reply = await w.setup(audit_channel=staff)
+        assert reply.ephemeral
+        assert (await w.store.guilds.get(g.id)).audit_channel_id == staff.id
+        settings = await (await w.discord.slash(
+            w.owner, "warden", subcommand="settings")).wait_final()
+        assert f"<#{staff.id}> (the chain head, daily)" in settings.text
+        both = await w.setup(audit_channel=staff, clear_audit_channel=True)
+        assert "Choose an audit channel or clear it, not both." in both.text
+    assert w.discord.channel_messages(staff) == []
+
+    # The next start's background task posts the head (it never was).
+    async with review_world(tmp_path, discord_standin, outbox=True) as w:
+        for _ in range(250):
+            if w.discord.channel_messages(staff):
+                break
+            await asyncio.sleep(0.02)
+        check = await w.store.audit.verify()
+        [post] = w.discord.channel_messages(staff)
+        assert f"Audit chain head: row {check.rows_checked}, hash `{check.head_hash}`" in (
+            post.content)
+        assert "verify --anchor" in post.content and post.pings.nobody
+
+        # Within the day, nothing more; a day later, the head again.
+        now = time.time()
+        later = AuditHeadPoster(w.store, DiscordChannelPoster(w.bot), clock=lambda: now + 3600)
+        assert await later.post_due() == 0
+        day = AuditHeadPoster(w.store, DiscordChannelPoster(w.bot),
+                              clock=lambda: now + 86400 + 60)
+        assert await day.post_due() == 1
+        assert len(w.discord.channel_messages(staff)) == 2
+
+        # Cleared: no more posts.
+        await w.setup(clear_audit_channel=True)
+        assert (await w.store.guilds.get(g.id)).audit_channel_id is None
+        week = AuditHeadPoster(w.store, DiscordChannelPoster(w.bot),
+                               clock=lambda: now + 7 * 86400)
+        assert await week.post_due() == 0

@@ -23,6 +23,7 @@ from bot.domain import Provider, Reason, ReviewMode
 from bot.errors import InvalidInput, NeedsLink, NotAllowed, RateLimited, UserFacingError
 from bot.metrics import WardenMetrics
 from bot.services.events import Event, EventBus, EventKind, Listening
+from bot.services.reporting.reporter_notices import ReporterMessenger
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.service import ReportService
 from bot.settings import Settings, load_settings
@@ -116,7 +117,8 @@ def _service(store: Store, events: EventBus, config: Settings, bungie: BungieCli
                                 client_id="id", client_secret="secret", policy=FAST)
     registry = destination_registry(config, store, notifier, bungie=bungie, sanctions=sanctions)
     return ReportService(store=store, events=events, destinations=registry, bungie=bungie,
-                         linking=None, notifier=notifier,
+                         linking=None,
+                         messenger=ReporterMessenger(store, notifier, registry.name),
                          members=ServerMembers({GUILD: {ALICE, BOB, CAROL}}),
                          metrics=WardenMetrics(), clock=clock,
                          drafts_per_hour=config.report_drafts_per_hour,

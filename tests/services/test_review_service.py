@@ -17,6 +17,7 @@ from bot.notify import DmOutcome
 from bot.runtime import open_bungie
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.events import Event, EventBus, EventKind, Listening
+from bot.services.reporting.reporter_notices import ReporterMessenger
 from bot.services.review.access import Moderators
 from bot.services.review.card import ReviewAction, ReviewCard
 from bot.services.review.checklist import ChannelFacts, SetupFacts
@@ -50,7 +51,8 @@ class World:
         moderators = Moderators(store)
         self.lifecycle = ReportLifecycle(
             store=store, events=events, moderators=moderators, destinations=registry,
-            notifier=notifier, reply_hint="Answer with `/reply number:{number}`.",
+            messenger=ReporterMessenger(store, notifier, registry.name),
+            reply_hint="Answer with `/reply number:{number}`.",
         )
         self.queries = ReportQueries(store=store, moderators=moderators, destinations=registry)
         self.server_settings = ServerSettings(store=store, destinations=registry,

@@ -3,6 +3,7 @@
 from bot.apis.sanctions.client import SanctionsClient
 from bot.apis.sanctions.models import (
     WARDEN_REPORT_ID_KEY,
+    WARDEN_REPORT_UUID_KEY,
     CreateReport,
     LinkedPortal,
     LookupPlatform,
@@ -17,6 +18,7 @@ from bot.apis.sanctions.probe import ProbeResult
 
 __all__ = [
     "WARDEN_REPORT_ID_KEY",
+    "WARDEN_REPORT_UUID_KEY",
     "CreateReport",
     "LinkedPortal",
     "LookupPlatform",

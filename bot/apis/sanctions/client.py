@@ -49,6 +49,8 @@ from bot.apis.sanctions.models import (
     DESCRIPTION_MAX,
     DISPLAY_NAME_MAX,
     PORTAL_PLATFORM,
+    WARDEN_REPORT_ID_KEY,
+    WARDEN_REPORT_UUID_KEY,
     CreateReport,
     LoginResult,
     LookupPlatform,
@@ -142,9 +144,10 @@ class SanctionsClient:
         call = _Call(player_token)
         reconcile: Callable[[], Awaitable[ReportResult | None]] | None = None
         warden_id = report.warden_report_id
-        if warden_id is not None:
+        identity = report.identity
+        if identity is not None:
             source: Source = report.source_player_uuid or "me"
-            reconcile = partial(self._scan_sent_reports, call, source, warden_id)
+            reconcile = partial(self._scan_sent_reports, call, source, identity)
         return await self._call(
             call,
             "POST",
@@ -162,17 +165,21 @@ class SanctionsClient:
         source_player_uuid: UUID,
         warden_report_id: str,
         *,
+        warden_report_uuid: str | None = None,
         player_token: str | None = None,
     ) -> ReportResult | None:
-        """The report carrying ``warden_report_id`` among the reporter's sent reports.
+        """The report carrying ``warden_report_uuid`` (when given, since ids repeat after a
+        restore) or else ``warden_report_id`` among the reporter's sent reports.
 
         None means it is certainly not there; if the listing is too long to read in
         full, ``AmbiguousSend`` is raised instead of guessing.
         """
         call = _Call(player_token)
         source: Source = "me" if player_token is not None else source_player_uuid
+        identity = ((WARDEN_REPORT_ID_KEY, warden_report_id) if warden_report_uuid is None
+                    else (WARDEN_REPORT_UUID_KEY, warden_report_uuid))
         return await self._retrying(
-            partial(self._scan_sent_reports, call, source, warden_report_id),
+            partial(self._scan_sent_reports, call, source, identity),
             describe="sanctions find sent report",
         )
 
@@ -621,17 +628,18 @@ class SanctionsClient:
         return await self._exchange(call, "GET", path, ReportPage, params=params)
 
     async def _scan_sent_reports(
-        self, call: _Call, source: Source, warden_report_id: str
+        self, call: _Call, source: Source, identity: tuple[str, str]
     ) -> ReportResult | None:
         # The API documents no order for sent reports, so every page is read.
+        key, wanted = identity
         cursor: str | None = None
         for _ in range(self._reconcile_max_pages):
             page = await self._sent_page(call, source, cursor, self._reconcile_page_size)
             for report in page.reports:
-                if report.warden_report_id == warden_report_id:
+                if report.custom_data.get(key) == wanted:
                     log.info(
                         "sanctions: found report %s upstream as %s",
-                        warden_report_id,
+                        wanted,
                         report.report_id,
                     )
                     return report
@@ -639,7 +647,7 @@ class SanctionsClient:
                 return None
             cursor = page.next_cursor
         raise AmbiguousSend(
-            f"could not confirm report {warden_report_id}: the reporter has more than "
+            f"could not confirm report {wanted}: the reporter has more than "
             f"{self._reconcile_max_pages * self._reconcile_page_size} sent reports",
             destination=DESTINATION,
         )

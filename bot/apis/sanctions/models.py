@@ -19,6 +19,20 @@ WARDEN_REPORT_ID_KEY = "warden_report_id"
 """``custom_data`` key carrying Warden's own report id: the only way to find a report
 again upstream, since the API has no idempotency key."""
 
+WARDEN_REPORT_UUID_KEY = "warden_report_uuid"
+"""``custom_data`` key carrying the report's random id. Row ids and numbers restart after a
+restore from backup, so when this key is present a report is found upstream by it alone."""
+
+
+def identity_of(custom_data: dict[str, str]) -> tuple[str, str] | None:
+    """The (key, value) of ``custom_data`` that identifies a Warden report upstream: the
+    random id when it has one, else the row id (reports sent before random ids)."""
+    for key in (WARDEN_REPORT_UUID_KEY, WARDEN_REPORT_ID_KEY):
+        value = custom_data.get(key)
+        if value is not None:
+            return key, value
+    return None
+
 DESCRIPTION_MAX = 4096
 CUSTOM_DATA_VALUE_MAX = 4096
 DISPLAY_NAME_MAX = 256
@@ -93,6 +107,10 @@ class CreateReport(BaseModel):
     @property
     def warden_report_id(self) -> str | None:
         return self.custom_data.get(WARDEN_REPORT_ID_KEY)
+
+    @property
+    def identity(self) -> tuple[str, str] | None:
+        return identity_of(self.custom_data)
 
     def to_body(self) -> dict[str, Any]:
         body = self.model_dump(mode="json", exclude_none=True)

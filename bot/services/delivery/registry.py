@@ -28,6 +28,9 @@ from bot.services.status import CheckItem, CheckState
 from bot.settings import Settings
 from bot.store import Store
 
+DestinationNames = Callable[[str | None], str]
+"""``DestinationRegistry.name``: a delivery's destination as a person reads it."""
+
 
 @dataclass(frozen=True)
 class PlannedDelivery:

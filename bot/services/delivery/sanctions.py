@@ -2,9 +2,9 @@
 
 The reporter files it with their own game token when their link works; otherwise
 Warden's service token files it on their behalf with ``source_player_uuid``.
-Warden's report id travels in ``custom_data`` and is the only way to find the
-report upstream again, so any attempt that may have landed is looked up before
-a new one is sent.
+Warden's report id and random id travel in ``custom_data``; the random id is the
+only way to find the report upstream again (row ids repeat after a restore), so any
+attempt that may have landed is looked up by it before a new one is sent.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ from bot.apis.errors import (
     Throttled,
     Unavailable,
 )
-from bot.apis.sanctions import WARDEN_REPORT_ID_KEY, CreateReport, ReportResult, SanctionsClient
+from bot.apis.sanctions import (
+    WARDEN_REPORT_ID_KEY,
+    WARDEN_REPORT_UUID_KEY,
+    CreateReport,
+    ReportResult,
+    SanctionsClient,
+)
 from bot.domain import Destination, Evidence, NewReport, Provider, Reason, Report
 from bot.errors import UserFacingError
 from bot.services.delivery.outbox import (
@@ -57,6 +63,8 @@ def report_body(report: Report, *, source: UUID | None) -> CreateReport:
         "warden_report_number": str(report.number),
         "discord_guild_id": str(report.guild_id),
     }
+    if report.uuid is not None:
+        custom[WARDEN_REPORT_UUID_KEY] = report.uuid
     if report.activity_id is not None:
         custom["destiny_activity_id"] = str(report.activity_id)
     evidence = _evidence_text(report.evidence)
@@ -131,12 +139,13 @@ class SanctionsSender:
         """``Sent`` if an earlier attempt landed, None if it certainly did not, or what to
         do when that cannot be told yet (never "send again")."""
         try:
-            found = await self._find(source, str(report.id), token)
+            found = await self._find(source, report, token)
         except MissingPermission as exc:
             return Failed(
                 f"{MAY_HAVE_LANDED}an earlier attempt may have reached {_THE}, and Warden "
                 "may not read sent reports to check, so it is not sent again (a moderator can "
-                f"look upstream for warden_report_id {report.id}) "
+                f"look upstream for warden_report_uuid {report.uuid or '-'}, warden_report_id "
+                f"{report.id}) "
                 f"[{exc.code or 'insufficient_permissions'}]"
             )
         except ApiError as exc:
@@ -161,14 +170,17 @@ class SanctionsSender:
                      "token", reporter_id, type(exc).__name__)
             return None
 
-    async def _find(self, source: UUID, warden_id: str, token: str | None) -> ReportResult | None:
+    async def _find(self, source: UUID, report: Report, token: str | None) -> ReportResult | None:
+        warden_id = str(report.id)
         if token is not None:
             try:
-                return await self._client.find_sent_report(source, warden_id, player_token=token)
+                return await self._client.find_sent_report(
+                    source, warden_id, warden_report_uuid=report.uuid, player_token=token)
             except AuthError as exc:
                 log.info("sanctions: player token refused while checking (%s); checking with "
                          "the service token", exc.code)
-        return await self._client.find_sent_report(source, warden_id)
+        return await self._client.find_sent_report(source, warden_id,
+                                                   warden_report_uuid=report.uuid)
 
     async def _create(
         self, report: Report, target: UUID, source: UUID, token: str | None

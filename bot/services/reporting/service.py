@@ -30,12 +30,13 @@ from bot.errors import (
     UserFacingError,
 )
 from bot.metrics import WardenMetrics
-from bot.notify import DmOutcome, GuildMembers, LinkButton, Notifier
+from bot.notify import GuildMembers, LinkButton
 from bot.services.delivery.registry import DestinationRegistry, PlannedDelivery
 from bot.services.events import Event, EventBus, EventKind, Listening
 from bot.services.linking.service import LinkingService
-from bot.services.lookup_budget import LookupBudget
 from bot.services.reporting.activities import ActivityDirectory, Choice
+from bot.services.reporting.lookup_budget import LookupBudget
+from bot.services.reporting.reporter_notices import ReporterMessenger, Told, report_outcome
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome, ReportRequest
 from bot.services.reporting.targets import SELF_REPORT, Identity, TargetResolver, reporter_entry
 from bot.services.reporting.text import DRAFT_TTL, outcome_notice
@@ -80,20 +81,20 @@ class ReportService:
         destinations: DestinationRegistry,
         bungie: BungieClient | None,
         linking: LinkingService | None,
-        notifier: Notifier,
         members: GuildMembers,
         metrics: WardenMetrics,
         drafts_per_hour: int,
         lookups_per_minute: int,
         clock: Callable[[], float] = time.time,
+        messenger: ReporterMessenger,
     ) -> None:
         self._store = store
+        self.messenger = messenger
         self._metrics = metrics
         self._taking_reports = True
         self._events = events
         self._destinations = destinations
         self._linking = linking
-        self._notifier = notifier
         self._clock = clock
         self.activities = ActivityDirectory(bungie, clock=clock)
         self._drafts_per_hour = drafts_per_hour
@@ -312,12 +313,38 @@ class ReportService:
     # ---- 3. outcomes -------------------------------------------------------------------
 
     async def outcome(self, report_id: int) -> ReportOutcome:
-        found = await self._store.report_views.with_deliveries(report_id)
+        found = await report_outcome(self._store, report_id, self._destinations.name)
         if found is None:
             raise UserFacingError("That report no longer exists.")
-        name = self._destinations.name
-        return ReportOutcome(found.report, tuple(DeliveryState.of(d, name(d.destination))
-                                                 for d in found.deliveries))
+        return found
+
+    async def showing_in_place(self, report_id: int, token: str) -> None:
+        """Call right before editing the final outcome into the reporter's live reply
+        (``token``: its interaction's), then ``told_in_place`` once the edit is done."""
+        await self.messenger.showing_in_place(report_id, token)
+
+    async def told_in_place(self, report_id: int) -> None:
+        """The caller showed the final outcome in the reporter's interaction: recorded, so
+        that neither an event nor the next start sends it again by DM."""
+        await self.messenger.told_in_place(report_id)
+
+    async def tell_instead(self, report_id: int) -> None:
+        """The caller could not show the final outcome it was handed: DM it now."""
+        self._told_live.pop(report_id, None)
+        await self._dm_outcome(await self.outcome(report_id))
+
+    def start_telling_untold(self) -> None:
+        """In the background: outcomes, questions and decisions a stop kept from reporters
+        go by DM now (each once)."""
+        task = asyncio.create_task(self._tell_untold())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tell_untold(self) -> None:
+        try:
+            await self.messenger.tell_untold()
+        except Exception:
+            log.exception("could not tell reporters what a stop kept from them")
 
     async def wait_outcome(self, report_id: int) -> ReportOutcome | None:
         """The final outcome while the caller's ``live_for`` lasts; None after that (the
@@ -381,11 +408,11 @@ class ReportService:
             del self._told_live[report_id]
 
     async def _dm_outcome(self, outcome: ReportOutcome) -> None:
-        reporter = outcome.report.reporter_id
-        if not await self._store.prefs.notify_dm(reporter):
-            return
-        result = await self._notifier.send_dm(reporter, outcome_notice(outcome))
-        if result is not DmOutcome.SENT:
+        notice = await self._store.notices.untold_outcome(outcome.report.id)
+        if notice is None:
+            return  # told already: in place, or by an earlier DM
+        result = await self.messenger.tell_by_dm(notice, outcome_notice(outcome))
+        if result not in (Told.SENT, Told.DMS_OFF, Told.ALREADY):
             log.info("outcome DM for report %s not delivered: %s", outcome.report.id,
                      result.value)
 

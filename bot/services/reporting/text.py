@@ -100,6 +100,15 @@ def _buttons(outcome: ReportOutcome) -> tuple[LinkButton, ...]:
     )
 
 
+STILL_GOING = "I'll tell you here how it went"
+"""In the live reply until every destination answered; absent once it shows the outcome."""
+
+
+def shows_final_outcome(text: str) -> bool:
+    """Whether a live reply, read back, shows a report's final outcome."""
+    return "is confirmed and saved" in text and STILL_GOING not in text
+
+
 def progress_notice(outcome: ReportOutcome) -> Notice:
     """Right after Confirm: the report is stored; where each copy stands."""
     report = outcome.report
@@ -107,7 +116,7 @@ def progress_notice(outcome: ReportOutcome) -> Notice:
     lines += [_state_line(d) for d in outcome.deliveries]
     if not outcome.final:
         lines.append("")
-        lines.append("I'll tell you here how it went, or by DM if it takes longer "
+        lines.append(f"{STILL_GOING}, or by DM if it takes longer "
                      "(turn DMs off with `/notifications`).")
     return Notice(title=f"Report #{report.number} confirmed", text="\n".join(lines),
                   buttons=_buttons(outcome))

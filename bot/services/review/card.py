@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.domain import (
@@ -22,6 +22,7 @@ from bot.domain import (
     Report,
     ReportStatus,
 )
+from bot.services.delivery.registry import DestinationNames
 from bot.services.reporting.activity_modes import mode_name
 from bot.store.audit import AuditEntry
 from bot.store.report_views import WithHistory
@@ -29,9 +30,6 @@ from bot.store.report_views import WithHistory
 # Bungie's public pages. The PGCR page is the one the report hand-off link builds on.
 BUNGIE_PROFILE_URL = "https://www.bungie.net/7/en/User/Profile/{membership_type}/{membership_id}"
 BUNGIE_PGCR_URL = "https://www.bungie.net/en/PGCR/{activity_id}"
-
-DestinationNames = Callable[[str | None], str]
-"""The destination registry's ``name``: a delivery's destination as a person reads it."""
 
 STATUS_LABELS: dict[str, str] = {
     ReportStatus.OPEN: "Open",

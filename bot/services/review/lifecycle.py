@@ -12,13 +12,14 @@ import logging
 
 from bot.domain import UNDECIDED_STATUSES, DeliveryStatus, NoteKind, Report, ReportStatus
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
-from bot.notify import DmOutcome, Notice, Notifier
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.events import Event, EventBus, EventKind, Listening
+from bot.services.reporting.reporter_notices import ReporterMessenger, Told
 from bot.services.review.access import Moderators
 from bot.services.review.card import reason_label
 from bot.services.review.ports import ActionResult, Actor
 from bot.store import Store
+from bot.store.notices import DECISION, QUESTION, NewNotice
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class ReportLifecycle:
         events: EventBus,
         moderators: Moderators,
         destinations: DestinationRegistry,
-        notifier: Notifier,
+        messenger: ReporterMessenger,
         reply_hint: str,
     ) -> None:
         """``reply_hint``: how the reporter answers a question, with ``{number}``."""
@@ -45,7 +46,7 @@ class ReportLifecycle:
         self._events = events
         self._moderators = moderators
         self._destinations = destinations
-        self._notifier = notifier
+        self._messenger = messenger
         self._reply_hint = reply_hint
 
     def listens(self) -> Listening:
@@ -108,13 +109,14 @@ class ReportLifecycle:
             actor_id=actor.user_id, action="report.forwarded", decided_by=actor.user_id,
             details={"released": held}, release_held=True,
             allow_claimed_by=None if actor.manages_server else actor.user_id,
+            notice=_decision_notice(report, forwarded=True, to_reporter=None),
         )
         if updated is None:
             raise await self._conflict(report_id, actor, wanted="approve")
         await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
         await self._changed(report_id)
         where = _join([self._destinations.name(d) for d in held])
-        told = await self._tell_reporter(updated, forwarded=True, to_reporter=None)
+        told = await self._tell_reporter(updated)
         return ActionResult(updated, f"Report #{updated.number} approved: forwarding to "
                                      f"{where}. {told}")
 
@@ -124,17 +126,18 @@ class ReportLifecycle:
     ) -> ActionResult:
         text = _required(reason, "a reason for dismissing", REASON_MAX)
         message = (to_reporter or "").strip()[:REASON_MAX] or None
-        await self._moderators.report(guild_id, report_id, actor)
+        report = await self._moderators.report(guild_id, report_id, actor)
         updated = await self._store.reports.transition(
             report_id, from_statuses=UNDECIDED_STATUSES, to_status=ReportStatus.DISMISSED,
             actor_id=actor.user_id, action="report.dismissed", decided_by=actor.user_id,
             decision_reason=text, details={"reason": text, "told_reporter": message is not None},
             skip_held=True, allow_claimed_by=None if actor.manages_server else actor.user_id,
+            notice=_decision_notice(report, forwarded=False, to_reporter=message),
         )
         if updated is None:
             raise await self._conflict(report_id, actor, wanted="dismiss")
         await self._changed(report_id)
-        told = await self._tell_reporter(updated, forwarded=False, to_reporter=message)
+        told = await self._tell_reporter(updated)
         return ActionResult(updated, f"Report #{updated.number} dismissed. {told}")
 
     async def ask_reporter(
@@ -146,21 +149,24 @@ class ReportLifecycle:
             raise InvalidInput(f"Report #{report.number} is already {report.status}.")
         if report.purged_at is not None:
             raise InvalidInput(f"Report #{report.number} was purged under the retention policy.")
-        await self._store.reports.add_note(
-            report_id, author_id=actor.user_id, kind=NoteKind.INFO_REQUEST, body=text
+        _, notice_id = await self._store.reports.add_note_telling(
+            report_id, author_id=actor.user_id, kind=NoteKind.INFO_REQUEST, body=text,
+            notice=NewNotice(
+                report.reporter_id, QUESTION,
+                title=f"Report #{report.number}: the moderators have a question",
+                body=f"{text}\n\n{self._reply_hint.format(number=report.number)}",
+            ),
         )
         await self._changed(report_id)
-        outcome = await self._dm(report.reporter_id, Notice(
-            title=f"Report #{report.number}: the moderators have a question",
-            text=f"{text}\n\n{self._reply_hint.format(number=report.number)}",
-        ))
-        if outcome == DmOutcome.SENT:
+        outcome = await self._tell(notice_id)
+        if outcome is Told.SENT:
             told = "The reporter got your question by DM."
-        elif outcome == DmOutcome.DMS_CLOSED:
+        elif outcome is Told.DMS_CLOSED:
             told = ("The reporter's DMs are closed, so they were not told; the question is "
                     "recorded on the report.")
         else:
-            told = "The DM to the reporter failed; the question is recorded on the report."
+            told = ("The DM to the reporter failed; the question is recorded on the report, "
+                    "and Warden tries the DM again when it next starts.")
         return ActionResult(report, told)
 
     async def reply(self, guild_id: int, reporter_id: int, number: int, text: str) -> Report:
@@ -231,36 +237,40 @@ class ReportLifecycle:
         return InvalidInput(f"Report #{n} is {report.status}; it cannot be {wanted}ed now.")
 
     # -- telling the reporter ------------------------------------------------------------
-    async def _dm(self, user_id: int, notice: Notice) -> DmOutcome:
-        try:
-            return await self._notifier.send_dm(user_id, notice)
-        except Exception:  # a DM is a courtesy: never let it undo a recorded decision
-            log.exception("DM to %s failed", user_id)
-            return DmOutcome.FAILED
+    async def _tell(self, notice_id: int | None) -> Told:
+        """DM the notice just queued (the next start sends it if this process cannot)."""
+        notice = None if notice_id is None else await self._store.notices.get_untold(notice_id)
+        if notice is None:
+            return Told.ALREADY
+        message = await self._messenger.message_for(notice)
+        return Told.ALREADY if message is None else await self._messenger.tell_by_dm(
+            notice, message)
 
-    async def _tell_reporter(
-        self, report: Report, *, forwarded: bool, to_reporter: str | None
-    ) -> str:
-        if not await self._store.prefs.notify_dm(report.reporter_id):
-            return "The reporter turned off outcome DMs."
-        about = f"report #{report.number} ({reason_label(report.reason)})"
-        target = target_name(report)
-        if forwarded:
-            text = (f"The moderators approved your {about} about {target}. Warden is "
-                    "forwarding it now and will tell you where it was delivered.")
-        else:
-            text = (f"The moderators reviewed your {about} about {target} and closed it "
-                    "without forwarding it.")
-            if to_reporter:
-                text += f"\n\nMessage from the moderators: {to_reporter}"
-        outcome = await self._dm(report.reporter_id, Notice(
-            title=f"Report #{report.number}: {'forwarded' if forwarded else 'closed'}",
-            text=text,
-        ))
+    async def _tell_reporter(self, report: Report) -> str:
+        """DM the decision queued with ``report``'s transition."""
+        notice = await self._store.notices.latest_untold(report.id, DECISION)
+        outcome = await self._tell(None if notice is None else notice.id)
         return {
-            DmOutcome.SENT: "The reporter was told by DM.",
-            DmOutcome.DMS_CLOSED: "The reporter's DMs are closed, so they were not told.",
-        }.get(outcome, "The DM to the reporter failed.")
+            Told.SENT: "The reporter was told by DM.",
+            Told.DMS_CLOSED: "The reporter's DMs are closed, so they were not told.",
+            Told.DMS_OFF: "The reporter turned off outcome DMs.",
+        }.get(outcome, "The DM to the reporter failed; Warden tries again when it next "
+                       "starts.")
+
+
+def _decision_notice(report: Report, *, forwarded: bool, to_reporter: str | None) -> NewNotice:
+    about = f"report #{report.number} ({reason_label(report.reason)})"
+    target = target_name(report)
+    if forwarded:
+        text = (f"The moderators approved your {about} about {target}. Warden is "
+                "forwarding it now and will tell you where it was delivered.")
+    else:
+        text = (f"The moderators reviewed your {about} about {target} and closed it "
+                "without forwarding it.")
+        if to_reporter:
+            text += f"\n\nMessage from the moderators: {to_reporter}"
+    return NewNotice(report.reporter_id, DECISION, body=text,
+                     title=f"Report #{report.number}: {'forwarded' if forwarded else 'closed'}")
 
 
 def target_name(report: Report) -> str:

@@ -55,6 +55,8 @@ class ServerSettings:
         moderator_role_id: int | None = None,
         moderator_role_managed: bool = False,
         review_mode: ReviewMode | None = None,
+        audit_channel_id: int | None = None,
+        clear_audit_channel: bool = False,
     ) -> GuildSettings:
         if moderator_role_id is not None:
             refusal = moderator_role_refusal(guild_id, moderator_role_id,
@@ -62,6 +64,10 @@ class ServerSettings:
             if refusal is not None:
                 raise InvalidInput("Nothing was changed: " + refusal)
         changes: dict[str, Any] = {}
+        if audit_channel_id is not None and clear_audit_channel:
+            raise InvalidInput("Choose an audit channel or clear it, not both.")
+        if audit_channel_id is not None or clear_audit_channel:
+            changes["audit_channel_id"] = audit_channel_id
         if review_channel_id is not None:
             changes["review_channel_id"] = review_channel_id
         if moderator_role_id is not None:

@@ -1,0 +1,141 @@
+"""Messages owed to reporters (``reporter_notices``): queued inside the transaction that
+makes them due, marked told where the message is confirmed sent."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from bot.store.database import Database, Row
+
+OUTCOME = "outcome"
+QUESTION = "question"
+DECISION = "decision"
+MAX_FAILURES = 3
+"""DM attempts that failed (not closed DMs) before a notice is given up."""
+
+_COLUMNS = ("id, report_id, recipient_id, kind, title, body, failures, created_at,"
+            " live_token, live_since")
+
+
+@dataclass(frozen=True)
+class NewNotice:
+    recipient_id: int
+    kind: str
+    title: str | None = None
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class ReporterNotice:
+    id: int
+    report_id: int
+    recipient_id: int
+    kind: str
+    title: str | None
+    body: str | None
+    failures: int
+    created_at: float
+    live_token: str | None = None
+    live_since: float | None = None
+
+    @classmethod
+    def from_row(cls, row: Row) -> ReporterNotice:
+        return cls(*(row[k] for k in cls.__dataclass_fields__))
+
+
+def queue(conn: sqlite3.Connection, report_id: int, notice: NewNotice, now: float) -> int:
+    """Queue a question or decision inside the caller's transaction."""
+    cur = conn.execute(
+        "INSERT INTO reporter_notices (report_id, recipient_id, kind, title, body, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (report_id, notice.recipient_id, notice.kind, notice.title, notice.body, now),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def queue_outcome_if_final(conn: sqlite3.Connection, report_id: int,
+                           final_statuses: tuple[str, ...], now: float) -> None:
+    """Inside the transaction that finished one of the report's deliveries: if none is
+    left unfinished, the reporter is owed the outcome (once, while one is waiting)."""
+    marks = ", ".join("?" for _ in final_statuses)
+    unfinished = conn.execute(
+        f"SELECT COUNT(*) FROM deliveries WHERE report_id = ? AND status NOT IN ({marks})",  # noqa: S608 - placeholders only
+        (report_id, *final_statuses),
+    ).fetchall()[0][0]
+    if unfinished:
+        return
+    conn.execute(
+        "INSERT OR IGNORE INTO reporter_notices (report_id, recipient_id, kind, created_at)"
+        " SELECT id, reporter_id, 'outcome', ? FROM reports WHERE id = ?",
+        (now, report_id),
+    )
+
+
+class NoticeStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def untold(self, *, after_id: int = 0, limit: int = 100) -> list[ReporterNotice]:
+        """Notices still owed, oldest first (the start-up sweep pages with ``after_id``)."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM reporter_notices WHERE told_at IS NULL AND id > ?"  # noqa: S608 - constant columns
+            " ORDER BY id LIMIT ?",
+            (after_id, limit),
+        )
+        return [ReporterNotice.from_row(r) for r in rows]
+
+    async def get_untold(self, notice_id: int) -> ReporterNotice | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM reporter_notices WHERE id = ? AND told_at IS NULL",  # noqa: S608 - constant columns
+            (notice_id,),
+        )
+        return None if row is None else ReporterNotice.from_row(row)
+
+    async def untold_outcome(self, report_id: int) -> ReporterNotice | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM reporter_notices WHERE report_id = ? AND kind = 'outcome'"  # noqa: S608 - constant columns
+            " AND told_at IS NULL",
+            (report_id,),
+        )
+        return None if row is None else ReporterNotice.from_row(row)
+
+    async def latest_untold(self, report_id: int, kind: str) -> ReporterNotice | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM reporter_notices WHERE report_id = ? AND kind = ?"  # noqa: S608 - constant columns
+            " AND told_at IS NULL ORDER BY id DESC LIMIT 1",
+            (report_id, kind),
+        )
+        return None if row is None else ReporterNotice.from_row(row)
+
+    async def add(self, report_id: int, notice: NewNotice) -> int:
+        return await self._db.write(lambda conn: queue(conn, report_id, notice, time.time()))
+
+    async def showing_in_place(self, report_id: int, token: str) -> bool:
+        """Before the outcome is edited into the live reply: which reply, so that a crash
+        before ``mark_told`` can be checked at the next start."""
+        return await self._db.execute(
+            "UPDATE reporter_notices SET live_token = ?, live_since = ?"
+            " WHERE report_id = ? AND kind = 'outcome' AND told_at IS NULL",
+            (token, time.time(), report_id),
+        ) == 1
+
+    async def mark_told(self, notice_id: int, via: str) -> bool:
+        """False if it was already told (by another path)."""
+        return await self._db.execute(
+            "UPDATE reporter_notices SET told_at = ?, told_via = ?, live_token = NULL"
+            " WHERE id = ? AND told_at IS NULL",
+            (time.time(), via, notice_id),
+        ) == 1
+
+    async def mark_failed(self, notice_id: int) -> None:
+        """One more failed DM; after ``MAX_FAILURES`` the notice is given up."""
+        now = time.time()
+        await self._db.execute(
+            "UPDATE reporter_notices SET failures = failures + 1,"
+            " told_at = CASE WHEN failures + 1 >= ? THEN ? END,"
+            " told_via = CASE WHEN failures + 1 >= ? THEN 'gave_up' END"
+            " WHERE id = ? AND told_at IS NULL",
+            (MAX_FAILURES, now, MAX_FAILURES, notice_id),
+        )
