@@ -17,7 +17,7 @@ import pytest
 from bot.identify_gate import IDENTIFY_WINDOW
 from bot.notify import DmOutcome, Notice
 from bot.runtime import open_app
-from bot.settings import SettingsError
+from bot.settings import SettingsError, load_settings
 from tests.linking_rig import free_port
 from tests.prom_text import parse
 from tests.review_rig import review_world, settings_for
@@ -162,7 +162,7 @@ async def test_the_stand_in_checks_shards_and_the_identify_limit_as_discord_does
 ])
 def test_shard_settings_are_checked(tmp_path: Path, env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError) as caught:
-        settings_for(tmp_path, _NoStandIn(), **{k.lower(): v for k, v in env.items()})
+        load_settings(require_token=False, **{k.lower(): v for k, v in env.items()})
     assert message in str(caught.value)
     result = run_cli("check", cwd=tmp_path, env={"DISCORD_TOKEN": "x", **env})
     assert result.returncode == 2
@@ -170,12 +170,7 @@ def test_shard_settings_are_checked(tmp_path: Path, env: dict[str, str], message
 
 
 def test_shard_settings_say_which_shards_run(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, _NoStandIn(), shard_ids=" 3, 1,1", shard_count=4)
+    settings = load_settings(require_token=False, shard_ids=" 3, 1,1", shard_count=4)
     assert settings.shard_list() == [1, 3] and settings.shard_count == 4
-    every = settings_for(tmp_path, _NoStandIn())
+    every = load_settings(require_token=False, shard_ids="", shard_count="")
     assert every.shard_list() is None and every.shard_count is None
-
-
-class _NoStandIn:
-    api_base_url = "http://127.0.0.1:9/api/v10"
-    gateway_url = "ws://127.0.0.1:9/gateway"

@@ -45,14 +45,13 @@ from .standin import DiscordStandIn
 from .state import ModerationAction
 
 __all__ = [
-    "IdentifyRecord",
-    "shard_of",
     "CallbackRecord",
     "Channel",
     "CommandUnavailable",
     "DiscordStandIn",
     "FaultRule",
     "Guild",
+    "IdentifyRecord",
     "InteractionHandle",
     "InteractionRecord",
     "InteractionResponse",
@@ -71,5 +70,6 @@ __all__ = [
     "Upload",
     "User",
     "run_bot",
+    "shard_of",
     "start_discord_standin",
 ]
