@@ -26,6 +26,11 @@ from typing import Protocol
 IDENTIFY_WINDOW = 5.0
 """Seconds during which one rate-limit key allows one IDENTIFY (Discord's rule)."""
 
+MARGIN = 0.5
+"""Seconds added to the window: Discord times an IDENTIFY when it arrives, and the one
+before may have reached it later after its turn than this one will (a busy event loop,
+a slower connection)."""
+
 POLL_SECONDS = 0.05
 """How often a process waiting for another's lock looks again (the lock is never held
 longer than one window)."""
@@ -45,7 +50,7 @@ class IdentifyGate(Protocol):
 class LocalIdentifyGate:
     """``IdentifyGate`` for the processes of one machine, sharing ``directory``."""
 
-    def __init__(self, directory: Path, *, window: float = IDENTIFY_WINDOW) -> None:
+    def __init__(self, directory: Path, *, window: float = IDENTIFY_WINDOW + MARGIN) -> None:
         self.directory = directory
         self.window = window
 
