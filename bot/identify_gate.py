@@ -5,6 +5,9 @@ rate-limit key ``shard_id % max_concurrency``: one IDENTIFY per key per 5 s. Sev
 processes holding different shards of one bot share that budget, so the wait is
 coordinated outside any one process:
 
+- ``ProcessIdentifyGate``: one process that runs every shard (no ``SHARD_IDS``); no file,
+  so a start-up never waits for a login of the process before it (Discord would at
+  worst answer that login with op 9, and discord.py logs in again after its own wait).
 - ``LocalIdentifyGate``: processes on one machine, through one lock file per key in a
   folder (``<data folder>/identify/``, next to the SQLite file). The file holds the time
   of the last IDENTIFY with that key; whoever holds its lock waits out the rest of the
@@ -45,6 +48,22 @@ class IdentifyGate(Protocol):
         """Return once an IDENTIFY with rate-limit ``key`` may start, and count it as
         started: no other caller with the same key, in any process sharing this gate,
         returns within ``IDENTIFY_WINDOW`` seconds of it."""
+
+
+class ProcessIdentifyGate:
+    """``IdentifyGate`` for the shards of one process."""
+
+    def __init__(self, *, window: float = IDENTIFY_WINDOW + MARGIN) -> None:
+        self.window = window
+        self._last: dict[int, float] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def wait_turn(self, key: int) -> None:
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            wait = self._last.get(key, -self.window) + self.window - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last[key] = time.monotonic()
 
 
 class LocalIdentifyGate:

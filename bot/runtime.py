@@ -29,7 +29,7 @@ from bot.crypto import TokenBox
 from bot.discord_channels import DiscordChannelPoster
 from bot.discord_endpoints import point_discord_at
 from bot.discord_notifier import DiscordNotifier
-from bot.identify_gate import LocalIdentifyGate
+from bot.identify_gate import IdentifyGate, LocalIdentifyGate, ProcessIdentifyGate
 from bot.metrics import WardenMetrics
 from bot.notify import Notifier
 from bot.services.audit.heads import AuditHeadPoster
@@ -166,9 +166,12 @@ async def open_app(
         yield bot
 
 
-def identify_gate(settings: Settings) -> LocalIdentifyGate:
-    """Logins of every process using this data folder are paced together (one machine;
-    several machines need the database-backed gate)."""
+def identify_gate(settings: Settings) -> IdentifyGate:
+    """A process that runs only some shards paces its logins with every process using
+    this data folder (one machine; several machines need the database-backed gate); one
+    that runs them all, within itself."""
+    if settings.shard_list() is None:
+        return ProcessIdentifyGate()
     return LocalIdentifyGate(settings.database_path.parent / "identify")
 
 

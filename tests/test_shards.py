@@ -64,12 +64,18 @@ async def test_without_shard_settings_every_recommended_shard_connects_and_healt
     tmp_path: Path,
 ) -> None:
     port = free_port()
-    async with start_discord_standin(guild_shard=(0, 3), shards=3, max_concurrency=3) as standin:
+    async with start_discord_standin(guild_shard=(0, 3), shards=3, max_concurrency=3,
+                                     enforce_identify_limit=True) as standin:
         others = [standin.add_guild(f"On shard {n}", shard=(n, 3)) for n in (1, 2)]
         async with review_world(tmp_path, standin, outbox=True, web_host="127.0.0.1",
                                 web_port=port) as w:
             assert w.bot.shard_count == 3
-            assert sorted(r.shard_id for r in standin.gateway.identifies if r.accepted) == [0, 1, 2]
+            identifies = standin.gateway.identifies
+            assert sorted(r.shard_id for r in identifies if r.accepted) == [0, 1, 2]
+            # max_concurrency 3: the three logins have their own keys, so none waits for
+            # another's 5 s (discord.py alone would wait 5 s before each), none refused.
+            assert all(r.accepted for r in identifies)
+            assert identifies[-1].at - identifies[0].at < IDENTIFY_WINDOW - 1
             assert {g.id for g in w.bot.guilds} == {standin.guild.id, *(g.id for g in others)}
             assert w.bot.get_guild(others[1].id).shard_id == 2  # type: ignore[union-attr]
 
