@@ -274,10 +274,17 @@ class WardenBot(commands.AutoShardedBot):
         # the identify concurrency the gate paces by; discord.py would ask for the count
         # only and drop the rest.
         if self._identify_gate is not None and not self.is_closed():
-            count, _url, limits = await self.http.get_bot_gateway()
-            self._max_concurrency = int(limits.get("max_concurrency", 1))
-            if self.shard_count is None:
-                self.shard_count = count
+            try:
+                count, _url, limits = await self.http.get_bot_gateway()
+            except discord.GatewayNotFound:
+                if self.shard_count is None:
+                    raise  # nothing to go by; discord.py would fail the same way
+                log.warning("GET /gateway/bot failed: logins paced as if max_concurrency=1")
+                self._max_concurrency = 1
+            else:
+                self._max_concurrency = int(limits.get("max_concurrency", 1))
+                if self.shard_count is None:
+                    self.shard_count = count
         await super().launch_shards()
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:

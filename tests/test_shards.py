@@ -60,6 +60,18 @@ async def test_a_process_with_shard_1_of_2_gets_only_its_servers_and_its_buttons
             assert "hello from shard 1" in standin.dms_to(w.alice)[-1].text
 
 
+async def test_a_process_with_set_shards_still_logs_in_when_gateway_bot_fails(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With SHARD_COUNT set, /gateway/bot only tells the identify concurrency: without it,
+    logins are paced at the strictest (one per 5 s) rather than not made."""
+    async with start_discord_standin(guild_shard=(1, 2)) as standin:
+        standin.fail_next("GET", r"^/gateway/bot$", 503)
+        async with review_world(tmp_path, standin, shard_ids="1", shard_count=2) as w:
+            assert [g.id for g in w.bot.guilds] == [standin.guild.id]
+        assert "paced as if max_concurrency=1" in caplog.text
+
+
 async def test_without_shard_settings_every_recommended_shard_connects_and_health_says_so(
     tmp_path: Path,
 ) -> None:
