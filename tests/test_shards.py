@@ -192,3 +192,32 @@ def test_shard_settings_say_which_shards_run(tmp_path: Path) -> None:
     assert settings.shard_list() == [1, 3] and settings.shard_count == 4
     every = load_settings(require_token=False, shard_ids="", shard_count="")
     assert every.shard_list() is None and every.shard_count is None
+
+
+_WAIT_TURN = """
+import asyncio, sys, time
+from pathlib import Path
+from bot.identify_gate import LocalIdentifyGate
+asyncio.run(LocalIdentifyGate(Path(sys.argv[1])).wait_turn(int(sys.argv[2])))
+print(time.time())
+"""
+
+
+async def test_the_lock_files_pace_logins_across_real_processes(tmp_path: Path) -> None:
+    """Three processes at once: two with key 0 are 5 s apart, the one with key 1 waits
+    for neither."""
+    import sys
+
+    from tests.test_cli import ROOT
+
+    async def turn(key: int) -> float:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _WAIT_TURN, str(tmp_path / "identify"), str(key),
+            cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+        out, _ = await child.communicate()
+        assert child.returncode == 0
+        return float(out)
+
+    zero_a, zero_b, one = await asyncio.gather(turn(0), turn(0), turn(1))
+    assert abs(zero_a - zero_b) >= IDENTIFY_WINDOW
+    assert one - min(zero_a, zero_b) < IDENTIFY_WINDOW - 1
