@@ -1,4 +1,4 @@
-"""The Discord bot: a ``commands.Bot`` that is handed everything it uses.
+"""The Discord bot: a ``commands.AutoShardedBot`` that is handed everything it uses.
 
 ``bot.runtime.open_app`` builds the database, HTTP clients and services (``Services``)
 and hands them to the bot; ``setup_hook`` loads every extension in ``cogs/`` and starts
@@ -19,6 +19,7 @@ import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
+from discord.utils import MISSING
 
 import cogs
 from bot.apis.bungie import BungieClient
@@ -26,6 +27,7 @@ from bot.apis.sanctions import SanctionsClient
 from bot.discord_names import account_handle
 from bot.discord_notifier import link_view
 from bot.errors import NeedsLink, Restarting, UserFacingError
+from bot.identify_gate import IdentifyGate, rate_limit_key
 from bot.log_context import bind_log_ids
 from bot.metrics import WardenMetrics
 from bot.notify import LinkButton, Notifier
@@ -190,17 +192,23 @@ def build_intents() -> discord.Intents:
     return discord.Intents(guilds=True)
 
 
-class WardenBot(commands.Bot):
+class WardenBot(commands.AutoShardedBot):
     def __init__(
         self,
         *,
         start_background: bool = True,
         freeze_gc: bool = False,
+        identify_gate: IdentifyGate | None = None,
         **options: Any,
     ) -> None:
         """``freeze_gc``: after start-up, exempt everything built so far from garbage
         collection, and collect the rest more often (``FULL_COLLECTION_EVERY``); for the
-        process that runs Warden, not for tests."""
+        process that runs Warden, not for tests.
+
+        Shards: ``shard_count`` and ``shard_ids`` (discord.py's options) say which shards
+        this process runs; without them, every shard Discord recommends. ``identify_gate``
+        paces logins with the other processes of the installation (``bot.identify_gate``);
+        without one, discord.py's own pacing (5 s between this process's shards)."""
         options.setdefault("guild_ready_timeout", 2.0)
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -216,6 +224,8 @@ class WardenBot(commands.Bot):
         self.start_background = start_background
         self._background: list[BackgroundStarter] = []
         self._freeze_gc = freeze_gc
+        self._identify_gate = identify_gate
+        self._max_concurrency: int | None = None
         self.draining = False
         """Set when shutdown begins: commands are refused, in-flight work finishes."""
 
@@ -235,10 +245,54 @@ class WardenBot(commands.Bot):
 
     @property
     def connected(self) -> bool:
-        """Ready and holding a live gateway connection (not starting, reconnecting or
-        closed)."""
-        ws = self.ws
-        return self.is_ready() and not self.is_closed() and ws is not None and ws.open
+        """Ready and holding a live gateway connection on every shard it runs (not
+        starting, reconnecting or closed)."""
+        states = self.shard_states()
+        return (self.is_ready() and not self.is_closed() and bool(states)
+                and all(states.values()))
+
+    def shard_states(self) -> dict[int, bool]:
+        """Each shard this process runs, and whether its gateway connection is open (a
+        shard not launched yet counts as not connected)."""
+        if self.shard_count is None:
+            return {}
+        launched = self.shards
+        wanted = self.shard_ids if self.shard_ids is not None else range(self.shard_count)
+        return {shard_id: shard_id in launched and not launched[shard_id].is_closed()
+                for shard_id in wanted}
+
+    async def close(self) -> None:
+        if self._ready is MISSING:
+            # Never logged in (``sync --dry-run``, a failed start): discord.py's sharded
+            # close would reach for a queue that only login creates.
+            await self.http.close()
+            return
+        await super().close()
+
+    async def launch_shards(self) -> None:
+        # One GET /gateway/bot gives both the recommended count (when none is set) and
+        # the identify concurrency the gate paces by; discord.py would ask for the count
+        # only and drop the rest.
+        if self._identify_gate is not None and not self.is_closed():
+            try:
+                count, _url, limits = await self.http.get_bot_gateway()
+            except discord.GatewayNotFound:
+                if self.shard_count is None:
+                    raise  # nothing to go by; discord.py would fail the same way
+                log.warning("GET /gateway/bot failed: logins paced as if max_concurrency=1")
+                self._max_concurrency = 1
+            else:
+                self._max_concurrency = int(limits.get("max_concurrency", 1))
+                if self.shard_count is None:
+                    self.shard_count = count
+        await super().launch_shards()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if self._identify_gate is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        key = rate_limit_key(shard_id or 0, self._max_concurrency or 1)
+        await self._identify_gate.wait_turn(key)
 
     async def setup_hook(self) -> None:
         for name in cog_modules():

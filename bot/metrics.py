@@ -161,10 +161,15 @@ class WardenMetrics:
             "warden_ready",
             "1 while connected to Discord and taking reports, 0 otherwise (starting, "
             "reconnecting, shutting down).", ()))
+        self.shard_connected = ScrapeGauge(_Declared(
+            "warden_shard_connected",
+            "1 while this process's gateway connection for the shard is open, 0 otherwise; "
+            "one series per shard the process runs.",
+            ("shard",)))
         self._recorded = (self.reports, self.deliveries, self.delivery_retries,
                           self.delivery_attempt_seconds, self.delivery_latency_seconds,
                           self.api_errors, self.link_rejections)
-        self._scraped = (self.backlog, self.last_success, self.ready)
+        self._scraped = (self.backlog, self.last_success, self.ready, self.shard_connected)
 
     def made(self, name: str) -> Any:
         """The prometheus_client metric called ``name``."""

@@ -29,6 +29,7 @@ from bot.crypto import TokenBox
 from bot.discord_channels import DiscordChannelPoster
 from bot.discord_endpoints import point_discord_at
 from bot.discord_notifier import DiscordNotifier
+from bot.identify_gate import IdentifyGate, LocalIdentifyGate, ProcessIdentifyGate
 from bot.metrics import WardenMetrics
 from bot.notify import Notifier
 from bot.services.audit.heads import AuditHeadPoster
@@ -90,7 +91,9 @@ async def open_app(
         bungie = open_bungie(settings, stack, metrics)
         sanctions = open_sanctions(settings, stack, metrics)
 
-        bot = WardenBot(start_background=start_background, **bot_options)
+        bot_options.setdefault("identify_gate", identify_gate(settings))
+        bot = WardenBot(start_background=start_background, shard_count=settings.shard_count,
+                        shard_ids=settings.shard_list(), **bot_options)
         stack.push_async_callback(bot.close)
         notifier = DiscordNotifier(bot)
         linking = _linking_service(settings, store, notifier, metrics, bungie, sanctions)
@@ -103,7 +106,7 @@ async def open_app(
         moderators = Moderators(store)
         health = HealthService(
             store=store, metrics=metrics, destinations=registry.configured_keys,
-            ready=lambda: bot.connected and not bot.draining,
+            ready=lambda: bot.connected and not bot.draining, shards=bot.shard_states,
         )
         # Always on, for /healthz and /metrics; the OAuth routes only with linking.
         web = WebServer(
@@ -163,6 +166,15 @@ async def open_app(
             services.outbox.start,
         ])
         yield bot
+
+
+def identify_gate(settings: Settings) -> IdentifyGate:
+    """A process that runs only some shards paces its logins with every process using
+    this data folder (one machine; several machines need the database-backed gate); one
+    that runs them all, within itself."""
+    if settings.shard_list() is None:
+        return ProcessIdentifyGate()
+    return LocalIdentifyGate(settings.database_path.parent / "identify")
 
 
 def _retry_policy(settings: Settings, metrics: WardenMetrics | None) -> RetryPolicy:

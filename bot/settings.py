@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     discord_api_base_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg"
     dev_guild_id: int | None = None
+    # Sharding: which shards this process runs (README, "Running with shards").
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: str | None = None
 
     # Storage and logs
     database_path: Path = Path("./data/warden.db")
@@ -154,7 +157,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "bungie_client_id", "sanctions_client_id", "dev_guild_id", "bungie_reason_map",
-        mode="before",
+        "shard_count", "shard_ids", mode="before",
     )
     @classmethod
     def _blank(cls, value: Any) -> Any:
@@ -180,6 +183,13 @@ class Settings(BaseSettings):
     @property
     def linking_enabled(self) -> bool:
         return bool(self.public_base_url) and (self.bungie_oauth_enabled or self.sanctions_enabled)
+
+    def shard_list(self) -> list[int] | None:
+        """The shards this process runs, or None for every shard (all of ``SHARD_COUNT``,
+        or as many as Discord recommends). ``load_settings`` has checked ``SHARD_IDS``."""
+        if self.shard_ids is None:
+            return None
+        return sorted({int(part) for part in self.shard_ids.split(",") if part.strip()})
 
     def token_keys(self) -> list[str]:
         """Encryption keys, newest first; the first one encrypts, all of them decrypt."""
@@ -216,7 +226,7 @@ def load_settings(*, require_token: bool = True, **overrides: Any) -> Settings:
 def _cross_checks(settings: Settings) -> list[str]:
     from bot.crypto import KeyError_, check_keys  # local: keeps settings free of crypto at import
 
-    problems: list[str] = []
+    problems: list[str] = _shard_problems(settings)
     if settings.bungie_reason_map:
         from bot.apis.bungie.reasons import ReasonMapError, parse_reason_map
 
@@ -256,3 +266,20 @@ def _cross_checks(settings: Settings) -> list[str]:
                     "put the web server behind a TLS reverse proxy"
                 )
     return problems
+
+
+def _shard_problems(settings: Settings) -> list[str]:
+    raw = settings.shard_ids
+    if raw is None:
+        return []
+    parts = [part.strip() for part in raw.split(",")]
+    if not all(part.isdigit() for part in parts):
+        return [f"SHARD_IDS: {raw!r} is not a comma-separated list of shard numbers (e.g. 0,1)"]
+    if settings.shard_count is None:
+        return ["SHARD_IDS: set SHARD_COUNT too (the total number of shards across every "
+                "process), or neither to run every shard here"]
+    outside = sorted({int(p) for p in parts if int(p) >= settings.shard_count})
+    if outside:
+        return [f"SHARD_IDS: shard {', '.join(map(str, outside))} is outside 0 to "
+                f"{settings.shard_count - 1} (SHARD_COUNT={settings.shard_count})"]
+    return []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 WARDEN_ENV_PREFIXES = ("DISCORD_", "BUNGIE_", "SANCTIONS_", "WEB_", "PUBLIC_", "TOKEN_",
-                       "REPORT_", "DATABASE_", "OUTBOX_", "API_")
+                       "REPORT_", "DATABASE_", "OUTBOX_", "API_", "SHARD_")
 
 
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -53,6 +53,10 @@ DECLARED = {
         "gauge", (),
         "1 while connected to Discord and taking reports, 0 otherwise (starting, "
         "reconnecting, shutting down)."),
+    "warden_shard_connected": (
+        "gauge", ("shard",),
+        "1 while this process's gateway connection for the shard is open, 0 otherwise; "
+        "one series per shard the process runs."),
 }
 
 
@@ -67,6 +71,7 @@ def record_one_of_each(metrics: WardenMetrics) -> None:
     metrics.backlog.set(4)
     metrics.last_success.set(1_700_000_000, destination="bungie")
     metrics.ready.set(1)
+    metrics.shard_connected.set(1, shard="0")
 
 
 def test_every_metric_keeps_its_name_type_labels_and_help() -> None:

@@ -30,6 +30,7 @@ class Health:
     delivery_backlog: int | None
     last_success: dict[str, float | None] = field(default_factory=dict)
     database_error: str | None = None
+    shards: dict[int, bool] = field(default_factory=dict)
 
     @property
     def healthy(self) -> bool:
@@ -44,6 +45,8 @@ class Health:
             "database_writable": self.database_writable,
             "database_error": self.database_error,
             "delivery_backlog": self.delivery_backlog,
+            "shards": [{"id": shard_id, "connected": up}
+                       for shard_id, up in sorted(self.shards.items())],
             "last_success": {dest: None if at is None else _iso(at)
                              for dest, at in sorted(self.last_success.items())},
         }
@@ -65,12 +68,14 @@ class HealthService:
         store: Store,
         metrics: WardenMetrics,
         ready: Callable[[], bool],
+        shards: Callable[[], dict[int, bool]] = dict,
         destinations: Sequence[str] = (),
         probe_timeout: float = PROBE_TIMEOUT,
     ) -> None:
         self._store = store
         self._metrics = metrics
         self._ready = ready
+        self._shards = shards
         self._destinations = tuple(destinations)
         self._probe_timeout = probe_timeout
         self._probe_task: asyncio.Task[None] | None = None
@@ -79,12 +84,14 @@ class HealthService:
         writable, error = await self._probe()
         backlog, last = await self._deliveries()
         return Health(ready=self._ready(), database_writable=writable, delivery_backlog=backlog,
-                      last_success=last, database_error=error)
+                      last_success=last, database_error=error, shards=self._shards())
 
     async def metrics_text(self) -> str:
         """The Prometheus exposition, with the gauges read from the database now."""
         metrics = self._metrics
         metrics.ready.set(1 if self._ready() else 0)
+        for shard_id, up in self._shards().items():
+            metrics.shard_connected.set(1 if up else 0, shard=str(shard_id))
         backlog, last = await self._deliveries()
         if backlog is not None:
             metrics.backlog.set(backlog)

@@ -50,6 +50,7 @@ async def test_healthz_is_ok_and_tells_when_each_destination_last_delivered(
         assert before.json() == {
             "status": "ok", "ready": True, "database_writable": True, "database_error": None,
             "delivery_backlog": 0, "last_success": {"bungie": None, "sanctions": None},
+            "shards": [{"id": 0, "connected": True}],
         }
 
         report_id = await w.file(w.alice, "Bob#0042", activity=w.activity())

@@ -24,7 +24,9 @@ Modules: ``models`` (users, guilds, recorded messages), ``state`` (the world),
 
 from .errors import CommandUnavailable, InvalidInteraction, StandInAssertionError
 from .faults import FaultRule
+from .gateway import IdentifyRecord
 from .handle import InteractionHandle, InteractionResponse
+from .ids import shard_of
 from .models import (
     Channel,
     Guild,
@@ -51,6 +53,7 @@ __all__ = [
     "DiscordStandIn",
     "FaultRule",
     "Guild",
+    "IdentifyRecord",
     "InteractionHandle",
     "InteractionRecord",
     "InteractionResponse",
@@ -69,5 +72,6 @@ __all__ = [
     "Upload",
     "User",
     "run_bot",
+    "shard_of",
     "start_discord_standin",
 ]

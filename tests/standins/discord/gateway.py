@@ -44,7 +44,15 @@ OP_INVALID_SESSION = 9
 OP_HELLO = 10
 OP_HEARTBEAT_ACK = 11
 
+# Close codes (Discord's "Gateway Close Event Codes")
+CLOSE_INVALID_SHARD = 4010
+CLOSE_SHARDING_REQUIRED = 4011
+
 MEMBER_CHUNK_SIZE = 1000
+IDENTIFY_WINDOW = 5.0
+"""Seconds in which one rate-limit key (``shard_id % max_concurrency``) allows one IDENTIFY."""
+MAX_GUILDS_PER_SESSION = 2500
+"""A session that would hold more servers is closed with 4011: the bot must shard."""
 _CONTENT_KEYS = ("content", "embeds", "attachments", "components", "poll")
 
 
@@ -80,8 +88,29 @@ class GatewaySession:
         return intent is None or bool(self.intents & intent)
 
 
+@dataclass(frozen=True)
+class IdentifyRecord:
+    """One IDENTIFY the gateway received: when (``time.monotonic``), for which shard, and
+    whether it was accepted (refused ones got op 9 INVALID_SESSION or a close)."""
+
+    at: float
+    shard_id: int
+    shard_count: int
+    accepted: bool
+
+
 class Gateway:
-    """Serves ``/gateway`` and pushes events to connected bots."""
+    """Serves ``/gateway`` and pushes events to connected bots.
+
+    Sharding as on Discord: ``recommended_shards`` and ``max_concurrency`` are what
+    ``GET /gateway/bot`` says; an IDENTIFY's ``shard`` is checked (4010 when the id is
+    outside the count, 4011 when one session would hold more than
+    ``max_guilds_per_session`` servers); each server's events go to the session of shard
+    ``(guild_id >> 22) % shard_count``, DMs to shard 0. Every IDENTIFY is recorded in
+    ``identifies``; with ``enforce_identify_limit`` one that comes less than
+    ``IDENTIFY_WINDOW`` seconds after an accepted one with the same rate-limit key gets op 9
+    INVALID_SESSION, as Discord answers identifies past the concurrency limit.
+    """
 
     def __init__(
         self,
@@ -97,6 +126,11 @@ class Gateway:
         self.expected_token = expected_token
         self.sessions: dict[str, GatewaySession] = {}
         self.identify_count = 0
+        self.recommended_shards = 1
+        self.max_concurrency = 1
+        self.enforce_identify_limit = False
+        self.max_guilds_per_session = MAX_GUILDS_PER_SESSION
+        self.identifies: list[IdentifyRecord] = []
         self.resume_count = 0
         self.sent_events: Counter[str] = Counter()
         self.received_ops: Counter[int] = Counter()
@@ -291,11 +325,34 @@ class Gateway:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
         shard = data.get("shard") or [0, 1]
+        try:
+            shard_id, shard_count = int(shard[0]), int(shard[1])
+        except (TypeError, ValueError, IndexError):
+            shard_id, shard_count = -1, 0
+        now = time.monotonic()
+        if not 0 <= shard_id < shard_count:
+            self.identifies.append(IdentifyRecord(now, shard_id, shard_count, False))
+            await ws.close(code=CLOSE_INVALID_SHARD, message=b"Invalid shard.")
+            return None
+        key = shard_id % self.max_concurrency
+        if self.enforce_identify_limit and any(
+            r.accepted and r.shard_id % self.max_concurrency == key
+            and now - r.at < IDENTIFY_WINDOW for r in self.identifies
+        ):
+            self.identifies.append(IdentifyRecord(now, shard_id, shard_count, False))
+            await ws.send_str(_dumps({"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None}))
+            return None
+        held = sum(1 for g in self.state.guilds if (g >> 22) % shard_count == shard_id)
+        if held > self.max_guilds_per_session:
+            self.identifies.append(IdentifyRecord(now, shard_id, shard_count, False))
+            await ws.close(code=CLOSE_SHARDING_REQUIRED, message=b"Sharding required.")
+            return None
+        self.identifies.append(IdentifyRecord(now, shard_id, shard_count, True))
         session = GatewaySession(
             session_id=secrets.token_hex(16),
             intents=int(data.get("intents", 0)),
-            shard_id=int(shard[0]),
-            shard_count=max(int(shard[1]), 1),
+            shard_id=shard_id,
+            shard_count=shard_count,
             large_threshold=int(data.get("large_threshold", 50)),
             ws=ws,
         )

@@ -29,6 +29,20 @@ class SnowflakeFactory:
         return ((now_ms - DISCORD_EPOCH_MS) << 22) | (self._worker << 17) | self._increment
 
 
+def shard_of(snowflake: int, shard_count: int) -> int:
+    """The shard whose gateway session receives this server's events (Discord's rule)."""
+    return (snowflake >> 22) % shard_count
+
+
+def moved_to_shard(snowflake: int, shard_id: int, shard_count: int) -> int:
+    """``snowflake`` pushed at most ``shard_count - 1`` ms later so that it lands on
+    ``shard_id``. Worker 31 is never used by :class:`SnowflakeFactory` users here, so the
+    result cannot collide with an id handed out later."""
+    ms = snowflake >> 22
+    ms += (shard_id - ms % shard_count) % shard_count
+    return (ms << 22) | (0x1F << 17) | (snowflake & 0x1FFFF)
+
+
 def snowflake_time_ms(snowflake: int) -> int:
     """Unix milliseconds encoded in a snowflake."""
     return (snowflake >> 22) + DISCORD_EPOCH_MS

@@ -150,15 +150,17 @@ class CoreRoutes:
         return json_response({"url": self.ctx.gateway._gateway_url()})
 
     async def get_gateway_bot(self, request: web.Request) -> web.StreamResponse:
+        gateway = self.ctx.gateway
+        started = sum(1 for r in gateway.identifies if r.accepted)
         return json_response(
             {
-                "url": self.ctx.gateway._gateway_url(),
-                "shards": 1,
+                "url": gateway._gateway_url(),
+                "shards": gateway.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
-                    "remaining": 999,
+                    "remaining": max(1000 - started, 0),
                     "reset_after": 14_400_000,
-                    "max_concurrency": 1,
+                    "max_concurrency": gateway.max_concurrency,
                 },
             }
         )

@@ -51,6 +51,10 @@ async def start_discord_standin(
     click_settle_delay: float = 0.02,
     record: bool = True,
     channel_posts: ChannelPostLimits | None = None,
+    guild_shard: tuple[int, int] | None = None,
+    shards: int = 1,
+    max_concurrency: int = 1,
+    enforce_identify_limit: bool = False,
 ) -> AsyncIterator[DiscordStandIn]:
     """Start the stand-in on ``127.0.0.1`` (ephemeral port) with one seeded guild.
 
@@ -70,6 +74,11 @@ async def start_discord_standin(
             version): for benchmarks with thousands of interactions.
         channel_posts: the per-channel message-post limit, announced in headers and
             enforced with 429s (default: Discord's 5 per 5 s; ``posts=0`` turns it off).
+        guild_shard: ``(shard_id, shard_count)``: the seeded guild's id lands on that shard.
+        shards / max_concurrency: what ``GET /gateway/bot`` recommends and allows.
+        enforce_identify_limit: answer an IDENTIFY past ``max_concurrency`` per 5 s (per
+            rate-limit key) with op 9 INVALID_SESSION, as Discord does (off by default:
+            tests that restart a bot within 5 s would wait).
     """
     sock = _free_socket()
     port = sock.getsockname()[1]
@@ -81,6 +90,9 @@ async def start_discord_standin(
         heartbeat_interval_ms=heartbeat_interval_ms,
         expected_token=expected_token,
     )
+    gateway.recommended_shards = shards
+    gateway.max_concurrency = max_concurrency
+    gateway.enforce_identify_limit = enforce_identify_limit
     messaging = Messaging(state, gateway)
     config = RestConfig(
         rate_limit_headers=rate_limit_headers,
@@ -103,7 +115,9 @@ async def start_discord_standin(
         default_timeout=default_timeout,
         click_settle_delay=click_settle_delay,
     )
-    standin._guild = state.add_guild(guild_name, members=members, extra_members=extra_members)
+    standin._guild = state.add_guild(
+        guild_name, members=members, extra_members=extra_members, shard=guild_shard
+    )
     try:
         yield standin
     finally:

@@ -62,11 +62,13 @@ class DiscordStandIn(UserActions):
         members: Iterable[str] = DEFAULT_MEMBERS,
         extra_members: int = 0,
         channels: Iterable[str] = DEFAULT_CHANNELS,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        """Add a guild seeded like the default one (see ``StandInState.add_guild``). If a
-        bot is connected it receives GUILD_CREATE, as when a bot joins a guild."""
+        """Add a guild seeded like the default one (see ``StandInState.add_guild``;
+        ``shard=(id, count)`` puts it on that shard). If a bot's session handles it, that
+        session receives GUILD_CREATE, as when a bot joins a guild."""
         guild = self.state.add_guild(
-            name, members=members, extra_members=extra_members, channels=channels
+            name, members=members, extra_members=extra_members, channels=channels, shard=shard
         )
         for session in self.gateway.connected_sessions():
             if session.handles_guild(guild.id):

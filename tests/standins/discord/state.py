@@ -12,7 +12,7 @@ from typing import Any
 
 from . import permissions as P
 from .faults import FaultInjector
-from .ids import SnowflakeFactory, iso_timestamp
+from .ids import SnowflakeFactory, iso_timestamp, moved_to_shard
 from .models import (
     DM,
     GUILD_TEXT,
@@ -129,8 +129,10 @@ class StandInState:
         members: Iterable[str] = DEFAULT_MEMBERS,
         extra_members: int = 0,
         channels: Iterable[str] = DEFAULT_CHANNELS,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        """Create a guild seeded like a small community server.
+        """Create a guild seeded like a small community server; ``shard`` ``(id, count)``
+        gives it an id whose events go to that shard when the bot runs ``count`` shards.
 
         Roles: @everyone, ``Moderator`` and the bot's managed role ``Warden``.
         Channels: text channels named in ``channels`` (``staff-only`` hides from
@@ -138,7 +140,7 @@ class StandInState:
         ``owner-<guild id>``, every name in ``members`` (``mod`` gets the Moderator
         role) and ``extra_members`` more named ``member<N>``.
         """
-        gid = self.new_id()
+        gid = self.new_id() if shard is None else moved_to_shard(self.new_id(), *shard)
         owner = self.add_user(f"owner-{gid}")
         guild = Guild(id=gid, name=name, owner_id=owner.id)
         guild.roles[gid] = Role(gid, gid, "@everyone", P.EVERYONE_DEFAULT, position=0)
