@@ -27,6 +27,7 @@ from bot.apis.sanctions import SanctionsClient
 from bot.discord_names import account_handle
 from bot.discord_notifier import link_view
 from bot.errors import NeedsLink, Restarting, UserFacingError
+from bot.i18n import t
 from bot.identify_gate import IdentifyGate, rate_limit_key
 from bot.log_context import bind_log_ids
 from bot.metrics import WardenMetrics
@@ -79,7 +80,7 @@ class Services:
         """Account linking, or the member is told it is not set up here."""
         if self.linking is None:
             raise UserFacingError(
-                "Account linking is not set up on this Warden. Ask the server's admins."
+                t("Account linking is not set up on this Warden. Ask the server's admins.")
             )
         return self.linking
 

@@ -16,6 +16,7 @@ import discord
 
 from bot.app import report_interaction_error, services_of
 from bot.discord_notifier import render
+from bot.i18n import t
 from bot.log_context import bind_log_ids
 from bot.notify import Notice
 from bot.services.reporting.service import ReportService
@@ -101,7 +102,7 @@ class ConfirmButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                     template=r"warden:report:confirm:(?P<id>\d+)"):
     def __init__(self, report_id: int) -> None:
         super().__init__(discord.ui.Button(
-            label="Confirm report", style=discord.ButtonStyle.danger,
+            label=t('Confirm report'), style=discord.ButtonStyle.danger,
             custom_id=f"warden:report:confirm:{report_id}",
         ))
         self.report_id = report_id
