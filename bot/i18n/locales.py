@@ -63,3 +63,24 @@ def language_of(locale: object) -> Language:
 def resolve(locale: object) -> str:
     """The Discord locale code Warden uses for ``locale`` (English when unknown)."""
     return language_of(locale).discord
+
+
+def accept_language(header: str) -> str | None:
+    """The best language Warden has for an HTTP ``Accept-Language`` header, by weight;
+    None when it names none of them."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and tag != "*":
+            ranked.append((-weight, index, tag))
+    for _weight, _index, tag in sorted(ranked):
+        code = tag.strip().lower()
+        if code in _BY_CODE or code.split("-", 1)[0] in _BY_CODE:
+            return language_of(code).discord
+    return None

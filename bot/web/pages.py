@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.domain import Provider
-from bot.i18n import t
+from bot.i18n import language_of, localize, t
 from bot.services.linking.service import (
     PROVIDER_LABELS,
     Confirm,
@@ -26,9 +26,8 @@ from bot.services.linking.service import (
 
 def content_security_policy(form_action: str = "'none'") -> str:
     return (
-        t("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action "
-          "{form_action}; frame-ancestors 'none'",
-          form_action=form_action)
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+        f"form-action {form_action}; frame-ancestors 'none'"
     )
 
 
@@ -42,9 +41,11 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 
 _STYLE = (
-    t('body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 '
-      '1rem;color:#1d1d1f;background:#fafafa;line-height:1.5}h1{font-size:1.4rem}.ok{color:#176f2c}.bad{color:#a4161a}code{background:#eee;padding:0 '
-      '.25rem;border-radius:3px}button{font-size:1rem;padding:.5rem 1rem;margin-top:.5rem}')
+    "body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;"
+    "color:#1d1d1f;background:#fafafa;line-height:1.5}"
+    "h1{font-size:1.4rem}.ok{color:#176f2c}.bad{color:#a4161a}"
+    "code{background:#eee;padding:0 .25rem;border-radius:3px}"
+    "button{font-size:1rem;padding:.5rem 1rem;margin-top:.5rem}"
 )
 
 
@@ -56,23 +57,26 @@ class Page:
     ok: bool = False
 
 
-def render(page: Page, *, form: str = "") -> web.Response:
-    """``form``: markup already escaped, placed after the paragraphs."""
+def render(page: Page, *, form: str = "", locale: str | None = None) -> web.Response:
+    """``form``: markup already escaped, placed after the paragraphs. ``locale``: the
+    reader's language (the browser's Accept-Language); English when None or unknown."""
+    lang = language_of(locale)
+    page = Page(page.status, localize(page.title, lang.discord),
+                tuple(localize(line, lang.discord) for line in page.lines), page.ok)
     paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in page.lines)
     css_class = "ok" if page.ok else "bad"
     body = (
-        t('<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-          'content="width=device-width,initial-scale=1"><meta name="robots" '
-          'content="noindex"><title>Warden - '
-          '{escape}</title><style>{STYLE}</style></head><body><h1 '
-          'class="{css_class}">{escape}</h1>{paragraphs}{form}</body></html>',
-          escape=html.escape(page.title), STYLE=_STYLE, css_class=css_class, paragraphs=paragraphs,
-          form=form)
+        f"<!doctype html><html lang=\"{lang.discord}\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+        "<meta name=\"robots\" content=\"noindex\">"
+        f"<title>Warden - {html.escape(page.title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1 class=\"{css_class}\">{html.escape(page.title)}</h1>{paragraphs}{form}"
+        "</body></html>"
     )
     return web.Response(status=page.status, text=body, content_type="text/html", charset="utf-8")
 
 
-def render_confirm(result: Confirm, action_url: str) -> web.Response:
+def render_confirm(result: Confirm, action_url: str, locale: str | None = None) -> web.Response:
     """The page between the DM link and the provider: it names the Discord account, so
     someone who opened another person's link sees a stranger's name and stops."""
     label = PROVIDER_LABELS[result.provider]
@@ -94,19 +98,19 @@ def render_confirm(result: Confirm, action_url: str) -> web.Response:
         ),
         ok=True,
     )
+    continue_to = localize(t("Continue to {label}", label=label), language_of(locale).discord)
     form = (
-        t('<form method="post" action="{escape}"><input type="hidden" name="csrf" '
-          'value="{escape2}"><button type="submit">Continue to {escape3}</button></form>',
-          escape=html.escape(action_url), escape2=html.escape(result.token),
-          escape3=html.escape(label))
+        f"<form method=\"post\" action=\"{html.escape(action_url)}\">"
+        f"<input type=\"hidden\" name=\"csrf\" value=\"{html.escape(result.token)}\">"
+        f"<button type=\"submit\">{html.escape(continue_to)}</button></form>"
     )
-    response = render(page, form=form)
+    response = render(page, form=form, locale=locale)
     # Browsers check form-action on every redirect of the form's navigation: ours to the
     # provider, and the provider's own on to a platform's sign-in (Steam, PSN, ...), whose
     # origin Warden cannot know. So any https origin, and the provider's even if it is
     # plain http (a stand-in); the page itself has no markup anyone could inject.
     response.headers["Content-Security-Policy"] = content_security_policy(
-        t("'self' https: {provider_origin}", provider_origin=result.provider_origin)
+        f"'self' https: {result.provider_origin}"
     )
     return response
 
