@@ -16,7 +16,8 @@ class About(commands.Cog):
     def __init__(self, bot: WardenBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="about", description=locale_str("What Warden does here and how to use it"))
+    @app_commands.command(name="about", description=
+        locale_str("What Warden does here and how to use it"))
     async def about(self, interaction: discord.Interaction[WardenBot]) -> None:
         destinations = [
             f"{d.name}: " + ("on" if d.configured else "not configured")

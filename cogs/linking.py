@@ -37,7 +37,8 @@ def _text(value: str) -> str:
 
 class Linking(commands.Cog):
     link = app_commands.Group(
-        name="link", description=locale_str("Link your Bungie.net or game account to your Discord account")
+        name="link", description=
+            locale_str("Link your Bungie.net or game account to your Discord account")
     )
 
     def __init__(self, bot: WardenBot) -> None:
@@ -46,11 +47,13 @@ class Linking(commands.Cog):
     def _service(self) -> LinkingService:
         return services_of(self.bot).need_linking()
 
-    @link.command(name="bungie", description=locale_str("Link your Bungie.net account by signing in there"))
+    @link.command(name="bungie", description=
+        locale_str("Link your Bungie.net account by signing in there"))
     async def link_bungie(self, interaction: discord.Interaction[WardenBot]) -> None:
         await self._offer(interaction, Provider.BUNGIE, None)
 
-    @link.command(name="game", description=locale_str("Link your game account by signing in with a platform"))
+    @link.command(name="game", description=
+        locale_str("Link your game account by signing in with a platform"))
     @app_commands.describe(platform=locale_str("Where you sign in to the game"))
     @app_commands.choices(
         platform=[
@@ -98,7 +101,8 @@ class Linking(commands.Cog):
             view=link_view([button]),
         )
 
-    @app_commands.command(name="links", description=locale_str("See which accounts you have linked"))
+    @app_commands.command(name="links", description=
+        locale_str("See which accounts you have linked"))
     async def links(self, interaction: discord.Interaction[WardenBot]) -> None:
         service = self._service()
         found = await service.links(interaction.user.id)

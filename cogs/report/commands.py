@@ -70,11 +70,13 @@ class ReportCog(commands.Cog):
 
     # ---- /report -----------------------------------------------------------------------
 
-    @app_commands.command(name="report", description=locale_str("Report a player to the game's moderators"))
+    @app_commands.command(name="report", description=
+        locale_str("Report a player to the game's moderators"))
     @app_commands.guild_only()
     @app_commands.describe(
         reason=locale_str("What the player did"),
-        player=locale_str("Bungie name (Guardian#1234), game player id or in-game name, or @member"),
+        player=
+            locale_str("Bungie name (Guardian#1234), game player id or in-game name, or @member"),
         activity=locale_str("The activity it happened in (pick one, or paste an id or match id)"),
         description=locale_str("What happened, in your words"),
         evidence=locale_str("A screenshot or clip"),
@@ -105,7 +107,8 @@ class ReportCog(commands.Cog):
             evidence=() if evidence is None else (attachment_evidence(evidence),),
         ))
         notice = summary_notice(draft)
-        await send_notice(interaction, notice, view=draft_view(draft.report.id, notice))
+        await send_notice(interaction, notice, view=draft_view(draft.report.id, notice,
+                                                                interaction.locale))
 
     @report.autocomplete("activity")
     async def activity_autocomplete(
@@ -161,7 +164,8 @@ class ReportCog(commands.Cog):
     # ---- preferences -----------------------------------------------------------------------
 
     @app_commands.command(name="notifications",
-                          description=locale_str("Choose whether Warden DMs you how your reports went"))
+                          description=
+                              locale_str("Choose whether Warden DMs you how your reports went"))
     @app_commands.describe(dms=locale_str("on: DM me report outcomes (the default); off: don't"))
     @app_commands.choices(dms=[app_commands.Choice(name=locale_str("on"), value="on"),
                                app_commands.Choice(name=locale_str("off"), value="off")])

@@ -90,7 +90,8 @@ class ReportModal(discord.ui.Modal):
             evidence=self.evidence,
         ))
         notice = summary_notice(draft)
-        await send_notice(interaction, notice, view=draft_view(draft.report.id, notice))
+        await send_notice(interaction, notice, view=draft_view(draft.report.id, notice,
+                                                                interaction.locale))
 
     async def on_error(  # type: ignore[override]  # discord.py's Modal narrows BaseView's
         self, interaction: discord.Interaction[Any], error: Exception, /

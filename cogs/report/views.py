@@ -16,7 +16,7 @@ import discord
 
 from bot.app import report_interaction_error, services_of
 from bot.discord_notifier import render
-from bot.i18n import t
+from bot.i18n import localize, t
 from bot.log_context import bind_log_ids
 from bot.notify import Notice
 from bot.services.reporting.service import ReportService
@@ -100,9 +100,9 @@ async def answer_soon(interaction: discord.Interaction[Any], work: Awaitable[T])
 
 class ConfirmButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                     template=r"warden:report:confirm:(?P<id>\d+)"):
-    def __init__(self, report_id: int) -> None:
+    def __init__(self, report_id: int, locale: object = None) -> None:
         super().__init__(discord.ui.Button(
-            label=t('Confirm report'), style=discord.ButtonStyle.danger,
+            label=localize(t('Confirm report'), locale), style=discord.ButtonStyle.danger,
             custom_id=f"warden:report:confirm:{report_id}",
         ))
         self.report_id = report_id
@@ -144,9 +144,9 @@ class ConfirmButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 
 class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                    template=r"warden:report:cancel:(?P<id>\d+)"):
-    def __init__(self, report_id: int) -> None:
+    def __init__(self, report_id: int, locale: object = None) -> None:
         super().__init__(discord.ui.Button(
-            label="Cancel", style=discord.ButtonStyle.secondary,
+            label=localize(t("Cancel"), locale), style=discord.ButtonStyle.secondary,
             custom_id=f"warden:report:cancel:{report_id}",
         ))
         self.report_id = report_id
@@ -164,8 +164,9 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             await interaction.response.defer()
             cancelled = await service_of(interaction).cancel(self.report_id,
                                                              actor_id=interaction.user.id)
-            text = ("Cancelled: nothing was sent." if cancelled
-                    else "This report was already confirmed or dropped.")
+            text = localize(t("Cancelled: nothing was sent.") if cancelled
+                            else t("This report was already confirmed or dropped."),
+                            interaction.locale)
             await interaction.edit_original_response(content=text, embed=None, view=None,
                                                      allowed_mentions=NO_MENTIONS)
         except Exception as exc:

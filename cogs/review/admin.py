@@ -119,13 +119,15 @@ class WardenAdmin(commands.Cog):
         finally:
             self.caught_up.set()
 
-    @warden.command(name="setup", description=locale_str("Choose the review channel, moderator role and "
+    @warden.command(name="setup", description=
+        locale_str("Choose the review channel, moderator role and "
                                               "review mode, and check what is missing"))
     @app_commands.describe(
         channel=locale_str("Where reports are posted for moderators (keep it private to staff)"),
         moderator_role=locale_str("Members with this role can act on reports"),
         mode=locale_str("approve: moderators approve before anything is sent; auto: send at once"),
-        audit_channel=locale_str("Where Warden posts its audit chain head once a day (for the operator)"),
+        audit_channel=
+            locale_str("Where Warden posts its audit chain head once a day (for the operator)"),
         clear_audit_channel=locale_str("Stop the daily audit chain head posts"),
     )
     @app_commands.choices(mode=[
@@ -180,7 +182,8 @@ class WardenAdmin(commands.Cog):
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
-    @warden.command(name="limits", description=locale_str("View or change how often members may report"))
+    @warden.command(name="limits", description=
+        locale_str("View or change how often members may report"))
     @app_commands.describe(
         short_count=locale_str("Reports allowed in the short window (0 = off)"),
         short_seconds=locale_str("Length of the short window in seconds"),
@@ -213,7 +216,8 @@ class WardenAdmin(commands.Cog):
         embed = discord.Embed(title=title, description=limits_text(limits))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
-    @warden.command(name="settings", description=locale_str("Show every Warden setting for this server"))
+    @warden.command(name="settings", description=
+        locale_str("Show every Warden setting for this server"))
     async def settings(self, interaction: discord.Interaction[WardenBot]) -> None:
         service = services_of(self.bot).server_settings
         guild = _guild(interaction)

@@ -26,10 +26,12 @@ class Reply(commands.Cog):
     def __init__(self, bot: WardenBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="reply", description=locale_str("Answer the moderators' question about "
+    @app_commands.command(name="reply", description=
+        locale_str("Answer the moderators' question about "
                                                     "one of your reports"))
     @app_commands.guild_only()
-    @app_commands.describe(number=locale_str("Your report's number, as in #12"), answer=locale_str("Your answer"))
+    @app_commands.describe(number=
+        locale_str("Your report's number, as in #12"), answer=locale_str("Your answer"))
     async def reply(
         self,
         interaction: discord.Interaction[WardenBot],

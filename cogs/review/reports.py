@@ -142,11 +142,13 @@ class Reports(commands.Cog):
     def __init__(self, bot: WardenBot) -> None:
         self.bot = bot
 
-    @reports.command(name="list", description=locale_str("List reports, newest first, with filters"))
+    @reports.command(name="list", description=
+        locale_str("List reports, newest first, with filters"))
     @app_commands.describe(
         status=locale_str("Only reports in this state"),
         reason=locale_str("Only reports for this reason"),
-        player=locale_str("The reported player: Discord id or mention, Bungie name, membership id, uuid"),
+        player=locale_str("The reported player: Discord id or mention, Bungie name, "
+                          "membership id, uuid"),
         reporter=locale_str("Only reports by this member"),
         since=f"From this day, {DATE_HELP}",
         until=f"Up to and including this day, {DATE_HELP}",
@@ -218,7 +220,8 @@ class Reports(commands.Cog):
             files=files, ephemeral=True,
         )
 
-    @reports.command(name="stats", description=locale_str("Counts by reason, status and delivery outcome"))
+    @reports.command(name="stats", description=
+        locale_str("Counts by reason, status and delivery outcome"))
     @app_commands.describe(
         since=f"From this day, {DATE_HELP} (default: 30 days ago)",
         until=f"Up to and including this day, {DATE_HELP} (default: today)",

@@ -71,7 +71,8 @@ def summary_notice(draft: Draft) -> Notice:
         lines.append(t("This server's moderators review reports before they are forwarded."))
     lines.append(t('Nothing is sent until you press **Confirm** (within {duration_text}).',
                    duration_text=duration_text(DRAFT_TTL)))
-    return Notice(title=t('Report #{number}: check and confirm', number=report.number), text="\n".join(lines),
+    return Notice(title=t('Report #{number}: check and confirm', number=report.number),
+        text="\n".join(lines),
                   buttons=draft.link_buttons)
 
 
@@ -124,7 +125,8 @@ def progress_notice(outcome: ReportOutcome) -> Notice:
         lines.append(t('{STILL_GOING}, or by DM if it takes longer (turn DMs off with '
                        '`/notifications`).',
                        STILL_GOING=STILL_GOING))
-    return Notice(title=t('Report #{number} confirmed', number=report.number), text="\n".join(lines),
+    return Notice(title=t('Report #{number} confirmed', number=report.number),
+        text="\n".join(lines),
                   buttons=_buttons(outcome))
 
 
@@ -132,7 +134,8 @@ def outcome_notice(outcome: ReportOutcome) -> Notice:
     """Where every copy of the report ended up."""
     report = outcome.report
     lines = [_state_line(d) for d in outcome.deliveries]
-    return Notice(title=t('Report #{number}: delivery', number=report.number), text="\n".join(lines),
+    return Notice(title=t('Report #{number}: delivery', number=report.number),
+        text="\n".join(lines),
                   buttons=_buttons(outcome))
 
 

@@ -83,9 +83,11 @@ class TargetView:
 
     @property
     def display_name(self) -> str:
-        return self.bungie_name or self.game_name or (
-            t('Discord user {discord_id}', discord_id=self.discord_id) if self.discord_id else t('unknown player')
-        )
+        if self.bungie_name or self.game_name:
+            return self.bungie_name or self.game_name or ""
+        if self.discord_id:
+            return t('Discord user {discord_id}', discord_id=self.discord_id)
+        return t('unknown player')
 
 
 @dataclass(frozen=True)
