@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 from bot.i18n.catalogs import DOMAIN, TEMPLATE, catalog_path
 from bot.i18n.locales import LANGUAGES
@@ -17,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = ("t", "locale_str")
 
 
-def extract_catalog() -> object:
+def extract_catalog() -> Catalog:
     from babel.messages.catalog import Catalog
     from babel.messages.extract import extract_from_dir
 
@@ -35,7 +39,7 @@ def extract_catalog() -> object:
     return catalog
 
 
-def _write(catalog: object, path: Path) -> None:
+def _write(catalog: Catalog, path: Path) -> None:
     from babel.messages.pofile import write_po
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,8 +48,8 @@ def _write(catalog: object, path: Path) -> None:
                  include_lineno=False)
 
 
-def _ids(catalog: object) -> list[str]:
-    return [str(m.id) for m in catalog if m.id]  # type: ignore[attr-defined]
+def _ids(catalog: Catalog) -> list[str]:
+    return [str(m.id) for m in catalog if m.id]
 
 
 def main(argv: list[str]) -> int:

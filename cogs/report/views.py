@@ -36,11 +36,11 @@ def service_of(interaction: discord.Interaction[Any]) -> ReportService:
     return services_of(interaction.client).reports
 
 
-def draft_view(report_id: int, notice: Notice) -> discord.ui.View:
+def draft_view(report_id: int, notice: Notice, locale: object = None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(ConfirmButton(report_id))
-    view.add_item(CancelButton(report_id))
-    _, links = render(notice)
+    view.add_item(ConfirmButton(report_id, locale))
+    view.add_item(CancelButton(report_id, locale))
+    _, links = render(notice, locale)
     for item in links.children if links is not None else []:
         view.add_item(item)
     return view
@@ -49,7 +49,7 @@ def draft_view(report_id: int, notice: Notice) -> discord.ui.View:
 async def send_notice(interaction: discord.Interaction[Any], notice: Notice, *,
                       view: discord.ui.View | None = None) -> None:
     """An ephemeral follow-up (the first one replaces a "thinking…" placeholder)."""
-    embed, links = render(notice)
+    embed, links = render(notice, interaction.locale)
     chosen = view if view is not None else links
     if chosen is None:
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -71,7 +71,7 @@ def _answered_by_pattern(view: discord.ui.View) -> bool:
 
 
 async def edit_with(interaction: discord.Interaction[Any], notice: Notice) -> None:
-    embed, links = render(notice)
+    embed, links = render(notice, interaction.locale)
     await interaction.edit_original_response(embed=embed, view=links,
                                              allowed_mentions=NO_MENTIONS)
 
@@ -82,7 +82,7 @@ async def show_in_place(interaction: discord.Interaction[Any], notice: Notice) -
     if interaction.response.is_done():
         await edit_with(interaction, notice)
         return
-    embed, links = render(notice)
+    embed, links = render(notice, interaction.locale)
     await interaction.response.edit_message(embed=embed, view=links,
                                             allowed_mentions=NO_MENTIONS)
 

@@ -7,7 +7,7 @@ DM reads exactly what they would have read in Discord's reply.
 from __future__ import annotations
 
 from bot.domain import DeliveryStatus, Evidence, Reason
-from bot.i18n import t
+from bot.i18n import joined, t
 from bot.notify import LinkButton, Notice
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome
 from bot.services.reporting.typed_input import duration_text
@@ -42,7 +42,7 @@ def _evidence_line(evidence: tuple[Evidence, ...]) -> str | None:
 
 def summary_notice(draft: Draft) -> Notice:
     report = draft.report
-    lines = [
+    lines: list[str] = [
         t('**Player:** {reporter_label}', reporter_label=draft.target.reporter_label()),
         t('**Reason:** {label}', label=Reason(report.reason).label),
     ]
@@ -72,7 +72,7 @@ def summary_notice(draft: Draft) -> Notice:
     lines.append(t('Nothing is sent until you press **Confirm** (within {duration_text}).',
                    duration_text=duration_text(DRAFT_TTL)))
     return Notice(title=t('Report #{number}: check and confirm', number=report.number),
-        text="\n".join(lines),
+        text=joined("\n", lines),
                   buttons=draft.link_buttons)
 
 
@@ -118,7 +118,7 @@ def shows_final_outcome(text: str) -> bool:
 def progress_notice(outcome: ReportOutcome) -> Notice:
     """Right after Confirm: the report is stored; where each copy stands."""
     report = outcome.report
-    lines = [t('Report #{number} is confirmed and saved.', number=report.number)]
+    lines: list[str] = [t('Report #{number} is confirmed and saved.', number=report.number)]
     lines += [_state_line(d) for d in outcome.deliveries]
     if not outcome.final:
         lines.append("")
@@ -126,7 +126,7 @@ def progress_notice(outcome: ReportOutcome) -> Notice:
                        '`/notifications`).',
                        STILL_GOING=STILL_GOING))
     return Notice(title=t('Report #{number} confirmed', number=report.number),
-        text="\n".join(lines),
+        text=joined("\n", lines),
                   buttons=_buttons(outcome))
 
 
@@ -135,7 +135,7 @@ def outcome_notice(outcome: ReportOutcome) -> Notice:
     report = outcome.report
     lines = [_state_line(d) for d in outcome.deliveries]
     return Notice(title=t('Report #{number}: delivery', number=report.number),
-        text="\n".join(lines),
+        text=joined("\n", lines),
                   buttons=_buttons(outcome))
 
 
