@@ -131,3 +131,5 @@ class GuildSettings:
     limits: ReportLimits = ReportLimits()
     audit_channel_id: int | None = None
     """Where the audit chain's head is posted daily (``bot.services.audit.heads``)."""
+    language: str | None = None
+    """Discord locale of staff posts (``/warden setup language:``); None: the server's own."""

@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.app import WardenBot, services_of
 from bot.domain import GuildSettings, ReportLimits, ReviewMode
 from bot.errors import UserFacingError
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
 from bot.services.review.server_settings import Overview
 from bot.services.status import CheckItem, CheckState
 from cogs.review.facts import setup_facts
@@ -129,10 +129,14 @@ class WardenAdmin(commands.Cog):
         audit_channel=
             locale_str("Where Warden posts its audit chain head once a day (for the operator)"),
         clear_audit_channel=locale_str("Stop the daily audit chain head posts"),
+        language=locale_str("The language of review posts, moderator answers and /reports"),
     )
     @app_commands.choices(mode=[
         app_commands.Choice(name=t('approve (moderators approve first)'), value="approve"),
         app_commands.Choice(name=t('auto (forward at once, post for visibility)'), value="auto"),
+    ], language=[
+        # Each language in its own name: these choices are not translated.
+        app_commands.Choice(name=lang.name, value=lang.discord) for lang in LANGUAGES
     ])
     async def setup(
         self,
@@ -142,6 +146,7 @@ class WardenAdmin(commands.Cog):
         mode: app_commands.Choice[str] | None = None,
         audit_channel: discord.TextChannel | None = None,
         clear_audit_channel: bool = False,
+        language: app_commands.Choice[str] | None = None,
     ) -> None:
         services = services_of(self.bot)
         service = services.server_settings
@@ -155,6 +160,7 @@ class WardenAdmin(commands.Cog):
             review_mode=ReviewMode(mode.value) if mode else None,
             audit_channel_id=audit_channel.id if audit_channel else None,
             clear_audit_channel=clear_audit_channel,
+            language=language.value if language else None,
         )
         facts = setup_facts(guild, saved)
         reposted: int | None = 0

@@ -47,6 +47,13 @@ class DiscordReviewBoard:
             return True
         return bool(outside_viewers(channel, moderator_role_id))
 
+    def _locale(self, card: ReviewCard) -> object:
+        """The server's chosen language, else the one it set in Discord."""
+        if card.language:
+            return card.language
+        guild = self.bot.get_guild(card.guild_id)
+        return guild.preferred_locale if guild is not None else None
+
     async def post(self, channel_id: int, card: ReviewCard) -> Posted:
         files, states = await self._copy_evidence(card)
         shown = _with_copy_states(card, states)
@@ -68,9 +75,10 @@ class DiscordReviewBoard:
         card: ReviewCard,
         files: list[discord.File],
     ) -> discord.Message:
+        locale = self._locale(card)
         try:
             return await target.send(
-                embed=render_embed(card), view=review_view(card), files=files,
+                embed=render_embed(card, locale), view=review_view(card, locale), files=files,
                 allowed_mentions=discord.AllowedMentions.none(),
             )
         except discord.HTTPException as exc:
@@ -78,16 +86,18 @@ class DiscordReviewBoard:
 
     async def update(self, channel_id: int, message_id: int, card: ReviewCard) -> None:
         message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+        locale = self._locale(card)
         try:
             if card.purged:
                 # Retention: the re-uploaded evidence goes with the rest of the content.
                 await message.edit(
-                    embed=render_embed(card), view=review_view(card), attachments=[],
+                    embed=render_embed(card, locale), view=review_view(card, locale),
+                    attachments=[],
                     allowed_mentions=discord.AllowedMentions.none(),
                 )
             else:
                 await message.edit(
-                    embed=render_embed(card), view=review_view(card),
+                    embed=render_embed(card, locale), view=review_view(card, locale),
                     allowed_mentions=discord.AllowedMentions.none(),
                 )
         except discord.HTTPException as exc:

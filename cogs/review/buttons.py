@@ -15,12 +15,12 @@ import discord
 
 from bot.app import report_interaction_error, send_ephemeral, services_of
 from bot.errors import InvalidInput
-from bot.i18n import t
+from bot.i18n import localize, t
 from bot.log_context import bind_log_ids
 from bot.services.review.card import ReviewAction, ReviewCard
 from bot.services.review.lifecycle import QUESTION_MAX, REASON_MAX
 from bot.services.review.ports import ActionResult
-from cogs.review.facts import actor_of, guild_id_of
+from cogs.review.facts import actor_of, guild_id_of, server_locale
 from cogs.review.render import button_specs, render_embed
 
 TEMPLATE = re.compile(
@@ -82,9 +82,9 @@ class ReviewButton(
             await report_interaction_error(interaction, exc)
 
 
-def review_view(card: ReviewCard) -> discord.ui.View:
+def review_view(card: ReviewCard, locale: object = None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for spec in button_specs(card):
+    for spec in button_specs(card, locale):
         view.add_item(ReviewButton(
             spec.action, card.report_id, destination=spec.destination, label=spec.label,
             style=spec.style, row=spec.row,
@@ -127,12 +127,14 @@ async def after_action(interaction: discord.Interaction[Any], outcome: ActionRes
     ``/reports show``) is edited here. Then the moderator gets the outcome, if any."""
     message = interaction.message
     report = outcome.report
+    locale = await server_locale(interaction)
     if message is not None and message.id != report.review_message_id and message.flags.ephemeral:
         card = await services_of(interaction.client).queries.card_for(
             report.guild_id, report.id, actor_of(interaction))
-        await interaction.edit_original_response(embed=render_embed(card), view=review_view(card))
+        await interaction.edit_original_response(embed=render_embed(card, locale),
+                                                 view=review_view(card, locale))
     if outcome.message:
-        await send_ephemeral(interaction, outcome.message)
+        await send_ephemeral(interaction, localize(outcome.message, locale))
 
 
 class _ReviewModal(discord.ui.Modal):

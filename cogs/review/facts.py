@@ -7,6 +7,7 @@ from typing import Any
 
 import discord
 
+from bot.app import services_of
 from bot.domain import GuildSettings
 from bot.errors import UserFacingError
 from bot.i18n import t
@@ -67,3 +68,10 @@ def setup_facts(guild: discord.Guild, settings: GuildSettings) -> SetupFacts:
         moderator_role_exists=None if settings.moderator_role_id is None else role is not None,
         moderator_role_name=role.name if role is not None else None,
     )
+
+
+async def server_locale(interaction: discord.Interaction[Any]) -> str:
+    """The language of the server's staff answers: chosen with ``/warden setup``, else the
+    server's preferred locale."""
+    return await services_of(interaction.client).server_settings.language(
+        guild_id_of(interaction), interaction.guild_locale)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import discord
 
 from bot.domain import UNDECIDED_STATUSES, ReportStatus
+from bot.i18n import localize
 from bot.i18n import t as tr
 from bot.services.review.card import (
     DeliveryView,
@@ -61,13 +62,13 @@ def _ts(at: float, style: str = "f") -> str:
     return f"<t:{int(at)}:{style}>"
 
 
-def target_lines(card: ReviewCard) -> list[str]:
+def target_lines(card: ReviewCard, locale: object = None) -> list[str]:
     t = card.target
     lines: list[str] = []
     if t.discord_id:
         lines.append(f"Discord: <@{t.discord_id}> (`{t.discord_id}`)")
     if t.bungie_name or t.bungie_membership_id:
-        name = t.bungie_name or tr('Bungie player')
+        name = t.bungie_name or localize(tr('Bungie player'), locale)
         shown = (f"[{_link_text(name)}]({t.bungie_profile_url})" if t.bungie_profile_url
                  else discord.utils.escape_markdown(name))
         ids = []
@@ -84,17 +85,18 @@ def target_lines(card: ReviewCard) -> list[str]:
     return lines or ["unknown"]
 
 
-def reporter_lines(card: ReviewCard) -> list[str]:
+def reporter_lines(card: ReviewCard, locale: object = None) -> list[str]:
     r = card.reporter
     if r is None:
-        return [tr('hidden: members who are not moderators can read this channel (see '
-                  '`/warden setup`)')]
+        return [localize(tr('hidden: members who are not moderators can read this channel '
+                            '(see `/warden setup`)'), locale)]
     lines = [f"<@{r.discord_id}> (`{r.discord_id}`)"]
     if r.destiny_membership_id:
-        lines.append(tr('Bungie membership `{destiny_membership_id}`',
-                       destiny_membership_id=r.destiny_membership_id))
+        lines.append(localize(tr('Bungie membership `{destiny_membership_id}`',
+                                 destiny_membership_id=r.destiny_membership_id), locale))
     if r.player_uuid:
-        lines.append(tr('Game player `{player_uuid}`', player_uuid=r.player_uuid))
+        lines.append(localize(tr('Game player `{player_uuid}`', player_uuid=r.player_uuid),
+                              locale))
     return lines
 
 
@@ -118,35 +120,36 @@ def activity_lines(card: ReviewCard) -> list[str]:
     return lines
 
 
-def evidence_line(e: EvidenceView) -> str:
+def evidence_line(e: EvidenceView, locale: object = None) -> str:
     if e.kind == "message":
         who = f" by <@{e.author_id}>" if e.author_id else ""
         link = f" ([original]({e.url}))" if e.url else ""
-        text = _quote(e.text, 300) if e.text else tr('> (no text)')
+        text = _quote(e.text, 300) if e.text else localize(tr('> (no text)'), locale)
         return f"Message{who}{link}\n{text}"
     if e.copy_state == "copied":
-        state = tr('copy attached to this post')
+        state = localize(tr('copy attached to this post'), locale)
     elif e.copy_state:
-        state = tr('not copied: {copy_state}', copy_state=e.copy_state)
+        state = localize(tr('not copied: {copy_state}', copy_state=e.copy_state), locale)
     else:
-        state = tr('original only')
+        state = localize(tr('original only'), locale)
     link = f"[{_link_text(e.label)}]({e.url})" if e.url else discord.utils.escape_markdown(e.label)
     return f"{link} ({state})"
 
 
-def delivery_line(d: DeliveryView) -> str:
-    line = f"**{d.label}**: {d.status_label}"
+def delivery_line(d: DeliveryView, locale: object = None) -> str:
+    line = f"**{d.label}**: {localize(d.status_label, locale)}"
     if d.upstream_id:
         line += f" (id `{d.upstream_id}`)"
     if d.handoff_url:
-        line += tr(' ([hand-off link]({handoff_url}))', handoff_url=d.handoff_url)
+        line += localize(tr(' ([hand-off link]({handoff_url}))', handoff_url=d.handoff_url),
+                         locale)
     if d.error:
         line += f"\n  {_cut(d.error, 200)}"
     return line
 
 
-def status_text(card: ReviewCard) -> str:
-    text = card.status_label
+def status_text(card: ReviewCard, locale: object = None) -> str:
+    text = localize(card.status_label, locale)
     if card.claimed_by:
         text += f" by <@{card.claimed_by}>"
     if card.status in (ReportStatus.FORWARDED, ReportStatus.DISMISSED):
@@ -154,7 +157,8 @@ def status_text(card: ReviewCard) -> str:
     if card.status == ReportStatus.DISMISSED and card.decision_reason:
         text += f"\nReason: {_plain(_cut(card.decision_reason, 600))}"
     if card.awaiting_approval and card.status in UNDECIDED_STATUSES:
-        text += tr('\nWaiting for a moderator to approve before anything is sent.')
+        text += localize(tr('\nWaiting for a moderator to approve before anything is sent.'),
+                         locale)
     return text
 
 
@@ -166,34 +170,41 @@ def _joined(lines: list[str], limit: int = FIELD_MAX) -> str:
     return "\n".join(kept) if kept else _cut(lines[-1], limit) if lines else "-"
 
 
-def render_embed(card: ReviewCard) -> discord.Embed:
+def render_embed(card: ReviewCard, locale: object = None) -> discord.Embed:
+    """The post in ``locale`` (the server's language for staff; English when None)."""
+
+    def tl(value: str) -> str:
+        return localize(value, locale)
+
     body: str
     if card.purged:
-        body = tr("*Content removed under the server's retention policy.*")
+        body = tl(tr("*Content removed under the server's retention policy.*"))
     elif card.description:
         body = _plain(_cut(card.description, DESCRIPTION_MAX))
     else:
-        body = tr('*No description given.*')
+        body = tl(tr('*No description given.*'))
     embed = discord.Embed(
-        title=f"Report #{card.number} · {card.reason_label}",
+        title=f"{tl(tr('Report #{number}', number=card.number))} · {tl(card.reason_label)}",
         description=body,
         colour=STATUS_COLOURS.get(card.status, discord.Colour.default()),
     )
     embed.timestamp = datetime.fromtimestamp(card.created_at, UTC)
-    embed.add_field(name="Status", value=_cut(status_text(card), FIELD_MAX), inline=False)
-    embed.add_field(name=tr('Reported player'), value=_joined(target_lines(card)), inline=False)
-    embed.add_field(name=tr('Reporter (staff only)'), value=_joined(reporter_lines(card)),
+    embed.add_field(name=tl(tr("Status")), value=_cut(status_text(card, locale), FIELD_MAX),
                     inline=False)
+    embed.add_field(name=tl(tr('Reported player')), value=_joined(target_lines(card, locale)),
+                    inline=False)
+    embed.add_field(name=tl(tr('Reporter (staff only)')),
+                    value=_joined(reporter_lines(card, locale)), inline=False)
     activity = activity_lines(card)
     if activity:
-        embed.add_field(name="Activity", value=_joined(activity), inline=False)
+        embed.add_field(name=tl(tr("Activity")), value=_joined(activity), inline=False)
     if card.evidence and not card.purged:
-        embed.add_field(name="Evidence",
-                        value=_joined([evidence_line(e) for e in card.evidence], 900),
+        embed.add_field(name=tl(tr("Evidence")),
+                        value=_joined([evidence_line(e, locale) for e in card.evidence], 900),
                         inline=False)
     if card.deliveries:
-        embed.add_field(name="Delivery",
-                        value=_joined([delivery_line(d) for d in card.deliveries]),
+        embed.add_field(name=tl(tr("Delivery")),
+                        value=_joined([delivery_line(d, locale) for d in card.deliveries]),
                         inline=False)
     if card.notes:
         notes = []
@@ -203,17 +214,20 @@ def render_embed(card: ReviewCard) -> discord.Embed:
                 f"<@{note.author_id}>"
             )
             notes.append(f"{who} {_ts(note.at, 'R')}:\n{_quote(note.body, 300)}")
-        embed.add_field(name=tr('Questions and answers'), value=_joined(notes, 900), inline=False)
+        embed.add_field(name=tl(tr('Questions and answers')), value=_joined(notes, 900),
+                        inline=False)
     history = [
-        f"{_ts(h.at, 'R')} {h.text}" + (f" (<@{h.actor_id}>)" if h.actor_id else "")
+        f"{_ts(h.at, 'R')} {tl(h.text)}" + (f" (<@{h.actor_id}>)" if h.actor_id else "")
         for h in card.history
     ]
     if history:
         more = card.history_total - len(card.history)
-        name = "History" + (tr(' (last {len} of {history_total})',
-                              len=len(history), history_total=card.history_total) if more else "")
+        name = tl(tr("History")) + (tl(tr(' (last {len} of {history_total})',
+                                              len=len(history),
+                                              history_total=card.history_total))
+                                     if more else "")
         embed.add_field(name=name, value=_joined(history, 900), inline=False)
-    embed.set_footer(text=tr('Warden report id {report_id}', report_id=card.report_id))
+    embed.set_footer(text=tl(tr('Warden report id {report_id}', report_id=card.report_id)))
     _fit(embed)
     return embed
 
@@ -227,10 +241,10 @@ def _fit(embed: discord.Embed) -> None:
 
 
 BUTTONS: dict[ReviewAction, tuple[str, discord.ButtonStyle]] = {
-    ReviewAction.CLAIM: ("Claim", discord.ButtonStyle.primary),
-    ReviewAction.UNCLAIM: ("Unclaim", discord.ButtonStyle.secondary),
+    ReviewAction.CLAIM: (tr("Claim"), discord.ButtonStyle.primary),
+    ReviewAction.UNCLAIM: (tr("Unclaim"), discord.ButtonStyle.secondary),
     ReviewAction.APPROVE: (tr('Approve and forward'), discord.ButtonStyle.success),
-    ReviewAction.DISMISS: ("Dismiss", discord.ButtonStyle.danger),
+    ReviewAction.DISMISS: (tr("Dismiss"), discord.ButtonStyle.danger),
     ReviewAction.ASK: (tr('Ask reporter for more info'), discord.ButtonStyle.secondary),
 }
 
@@ -244,16 +258,18 @@ class ButtonSpec:
     destination: str | None = None
 
 
-def button_specs(card: ReviewCard) -> list[ButtonSpec]:
+def button_specs(card: ReviewCard, locale: object = None) -> list[ButtonSpec]:
     """The buttons the card's state calls for, in display order."""
     specs = []
     for action in card.actions:
         if action is ReviewAction.RETRY:
             continue
         label, style = BUTTONS[action]
-        specs.append(ButtonSpec(action, label, style, 0))
+        specs.append(ButtonSpec(action, localize(label, locale), style, 0))
     for delivery in card.deliveries:
         if delivery.retryable:
-            specs.append(ButtonSpec(ReviewAction.RETRY, f"Retry {delivery.label}",
+            specs.append(ButtonSpec(ReviewAction.RETRY,
+                                    localize(tr("Retry {destination}",
+                                                destination=delivery.label), locale),
                                     discord.ButtonStyle.secondary, 1, delivery.destination))
     return specs

@@ -16,13 +16,13 @@ from discord.ext import commands
 
 from bot.app import WardenBot, report_interaction_error, services_of
 from bot.domain import ACCEPTED_STATUSES, Reason
-from bot.i18n import t
-from bot.services.review.card import DELIVERY_LABELS, STATUS_LABELS
+from bot.i18n import localize, t
+from bot.services.review.card import DELIVERY_LABELS, STATUS_LABELS, reason_label
 from bot.services.review.dates import parse_range
 from bot.services.review.ports import Actor
 from bot.services.review.queries import ListQuery, ReportListPage, ReportQueries, Stats
 from cogs.review.buttons import review_view
-from cogs.review.facts import actor_of, guild_id_of
+from cogs.review.facts import actor_of, guild_id_of, server_locale
 from cogs.review.render import render_embed
 
 LIST_TIMEOUT = 14 * 60  # the interaction token lives 15 minutes
@@ -34,31 +34,41 @@ REASON_CHOICES = [app_commands.Choice(name=r.label, value=r.value) for r in Reas
 DATE_HELP = "YYYY-MM-DD (UTC)"
 
 
-def page_embed(page: ReportListPage, query: ListQuery) -> discord.Embed:
+def page_embed(page: ReportListPage, query: ListQuery, locale: object = None) -> discord.Embed:
+    """One page of ``/reports list`` in ``locale`` (the server's language)."""
+
+    def tl(value: str) -> str:
+        return localize(value, locale)
+
+    def status(value: str) -> str:
+        return tl(STATUS_LABELS.get(value, value))
+
     filters = []
     if query.status:
-        filters.append(f"status {STATUS_LABELS.get(query.status, query.status)}")
+        filters.append(tl(t("status {status}", status=status(query.status))))
     if query.reason:
-        filters.append(f"reason {query.reason}")
+        filters.append(tl(t("reason {reason}", reason=reason_label(query.reason))))
     if query.target:
-        filters.append(f"player {discord.utils.escape_markdown(query.target)[:40]}")
+        filters.append(tl(t("player {player}",
+                            player=discord.utils.escape_markdown(query.target)[:40])))
     if query.reporter_id:
-        filters.append(f"reporter <@{query.reporter_id}>")
+        filters.append(tl(t("reporter {reporter}", reporter=f"<@{query.reporter_id}>")))
     if query.range.since is not None or query.range.until is not None:
         filters.append(query.range.describe())
     lines = [
-        f"**#{item.number}** · {item.reason_label} · {STATUS_LABELS.get(item.status, item.status)}"
-        f" · {discord.utils.escape_markdown(item.target)[:60]} · by <@{item.reporter_id}>"
+        f"**#{item.number}** · {tl(item.reason_label)} · {status(item.status)}"
+        f" · {discord.utils.escape_markdown(item.target)[:60]} · <@{item.reporter_id}>"
         f" · <t:{int(item.created_at)}:R>"
         for item in page.items
     ]
     embed = discord.Embed(
-        title=f"Reports ({page.total})",
-        description="\n".join(lines) or t('No reports match.'),
+        title=tl(t("Reports ({total})", total=page.total)),
+        description="\n".join(lines) or tl(t('No reports match.')),
     )
-    footer = f"Page {page.page + 1} of {page.pages}. Open one with /reports show."
-    if filters:
-        footer = "Filters: " + "; ".join(filters) + ". " + footer
+    where = {"page": page.page + 1, "pages": page.pages}
+    footer = (tl(t("Filters: {filters}. Page {page} of {pages}. Open one with /reports show.",
+                   filters="; ".join(filters), **where)) if filters
+              else tl(t("Page {page} of {pages}. Open one with /reports show.", **where)))
     embed.set_footer(text=footer[:2048])
     return embed
 
@@ -68,9 +78,10 @@ class ReportListView(discord.ui.View):
 
     def __init__(
         self, service: ReportQueries, guild_id: int, actor: Actor, query: ListQuery,
-        page: ReportListPage,
+        page: ReportListPage, locale: object = None,
     ) -> None:
         super().__init__(timeout=LIST_TIMEOUT)
+        self.locale = locale
         self.service = service
         self.guild_id = guild_id
         self.actor = actor
@@ -90,7 +101,8 @@ class ReportListView(discord.ui.View):
             self.guild_id, self.actor, self.query, page=self.page.page + step
         )
         self._sync_buttons()
-        await interaction.response.edit_message(embed=page_embed(self.page, self.query), view=self)
+        await interaction.response.edit_message(
+            embed=page_embed(self.page, self.query, self.locale), view=self)
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
     async def previous(
@@ -110,23 +122,26 @@ class ReportListView(discord.ui.View):
         await report_interaction_error(interaction, error)
 
 
-def stats_embed(stats: Stats) -> discord.Embed:
+def stats_embed(stats: Stats, locale: object = None) -> discord.Embed:
+    def tl(value: str) -> str:
+        return localize(value, locale)
+
     embed = discord.Embed(
-        title=t('Reports from {describe}', describe=stats.range.describe()),
-        description=f"{stats.total} report(s).",
+        title=tl(t('Reports from {describe}', describe=stats.range.describe())),
+        description=tl(t("{total} report(s).", total=stats.total)),
     )
 
     def block(counts: dict[str, str | int]) -> str:
-        return "\n".join(f"{k}: {v}" for k, v in counts.items()) or "none"
+        return "\n".join(f"{k}: {v}" for k, v in counts.items()) or "-"
 
-    by_reason = {Reason(k).label if k in Reason._value2member_map_ else k: v
+    by_reason = {tl(reason_label(k)): v
                  for k, v in sorted(stats.by_reason.items(), key=lambda kv: -kv[1])}
-    by_status = {STATUS_LABELS.get(k, k): v for k, v in sorted(stats.by_status.items())}
-    embed.add_field(name=t('By reason'), value=block(dict(by_reason))[:1024])
-    embed.add_field(name=t('By status'), value=block(dict(by_status))[:1024])
+    by_status = {tl(STATUS_LABELS.get(k, k)): v for k, v in sorted(stats.by_status.items())}
+    embed.add_field(name=tl(t('By reason')), value=block(dict(by_reason))[:1024])
+    embed.add_field(name=tl(t('By status')), value=block(dict(by_status))[:1024])
     for destination, counts in stats.by_destination.items():
-        shown = {DELIVERY_LABELS.get(k, k): v for k, v in counts.items()}
-        embed.add_field(name=f"{destination} deliveries",
+        shown = {tl(DELIVERY_LABELS.get(k, k)): v for k, v in counts.items()}
+        embed.add_field(name=tl(t("{destination} deliveries", destination=destination)),
                         value=block(dict(shown))[:1024], inline=False)
     return embed
 
@@ -175,9 +190,11 @@ class Reports(commands.Cog):
             range=parse_range(since, until),
         )
         page = await service.list_reports(guild_id, actor, query)
-        view = ReportListView(service, guild_id, actor, query, page)
+        locale = await server_locale(interaction)
+        view = ReportListView(service, guild_id, actor, query, page, locale)
         await interaction.response.send_message(
-            embed=page_embed(page, query), view=view if page.pages > 1 else discord.utils.MISSING,
+            embed=page_embed(page, query, locale),
+            view=view if page.pages > 1 else discord.utils.MISSING,
             ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
         )
 
@@ -188,8 +205,9 @@ class Reports(commands.Cog):
     ) -> None:
         service = services_of(self.bot).queries
         card = await service.show(guild_id_of(interaction), number, actor_of(interaction))
+        locale = await server_locale(interaction)
         await interaction.response.send_message(
-            embed=render_embed(card), view=review_view(card), ephemeral=True,
+            embed=render_embed(card, locale), view=review_view(card, locale), ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
@@ -212,11 +230,11 @@ class Reports(commands.Cog):
         bundle = await service.export(guild_id, actor_of(interaction), period)
         files = [discord.File(io.BytesIO(f.data), filename=f.filename) for f in bundle.files]
         await interaction.followup.send(
-            t('Reports from {describe}: {reports} report(s), {deliveries} deliveries, '
+            localize(t('Reports from {describe}: {reports} report(s), {deliveries} deliveries, '
               '{audit_events} audit event(s). The same rows are in CSV (spreadsheets) and '
               'JSON Lines (scripts).',
               describe=period.describe(), reports=bundle.reports, deliveries=bundle.deliveries,
-              audit_events=bundle.audit_events),
+              audit_events=bundle.audit_events), await server_locale(interaction)),
             files=files, ephemeral=True,
         )
 
@@ -235,4 +253,5 @@ class Reports(commands.Cog):
         service = services_of(self.bot).queries
         period = parse_range(since, until, default_days=30)
         stats = await service.stats(guild_id_of(interaction), actor_of(interaction), period)
-        await interaction.response.send_message(embed=stats_embed(stats), ephemeral=True)
+        await interaction.response.send_message(
+            embed=stats_embed(stats, await server_locale(interaction)), ephemeral=True)

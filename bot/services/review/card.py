@@ -33,12 +33,12 @@ BUNGIE_PROFILE_URL = "https://www.bungie.net/7/en/User/Profile/{membership_type}
 BUNGIE_PGCR_URL = "https://www.bungie.net/en/PGCR/{activity_id}"
 
 STATUS_LABELS: dict[str, str] = {
-    ReportStatus.OPEN: "Open",
-    ReportStatus.CLAIMED: "Claimed",
-    ReportStatus.FORWARDED: "Forwarded",
-    ReportStatus.DISMISSED: "Dismissed",
-    ReportStatus.CANCELLED: "Cancelled",
-    ReportStatus.DRAFT: "Draft",
+    ReportStatus.OPEN: t("Open"),
+    ReportStatus.CLAIMED: t("Claimed"),
+    ReportStatus.FORWARDED: t("Forwarded"),
+    ReportStatus.DISMISSED: t("Dismissed"),
+    ReportStatus.CANCELLED: t("Cancelled"),
+    ReportStatus.DRAFT: t("Draft"),
 }
 
 DELIVERY_LABELS: dict[str, str] = {
@@ -177,6 +177,8 @@ class ReviewCard:
     history_total: int
     purged: bool
     actions: tuple[ReviewAction, ...] = field(default_factory=tuple)
+    language: str | None = None
+    """The server's chosen language for staff posts; None: its Discord preferred locale."""
 
     @property
     def retry_destinations(self) -> tuple[str, ...]:

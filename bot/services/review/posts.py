@@ -190,6 +190,7 @@ class ReviewPosts:
     def _for_channel(self, guild: GuildSettings, channel_id: int,
                      card: ReviewCard) -> ReviewCard:
         # Reporters are visible to staff only, never in a channel anyone else can read.
+        card = dataclasses.replace(card, language=guild.language)
         if card.reporter is not None and self._board.is_public(channel_id,
                                                                guild.moderator_role_id):
             return dataclasses.replace(card, reporter=None)

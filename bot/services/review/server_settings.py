@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain import GuildSettings, ReportLimits, ReviewMode
 from bot.errors import InvalidInput
-from bot.i18n import t
+from bot.i18n import LANGUAGES, resolve, t
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.review.checklist import (
     SetupFacts,
@@ -58,6 +58,7 @@ class ServerSettings:
         review_mode: ReviewMode | None = None,
         audit_channel_id: int | None = None,
         clear_audit_channel: bool = False,
+        language: str | None = None,
     ) -> GuildSettings:
         if moderator_role_id is not None:
             refusal = moderator_role_refusal(guild_id, moderator_role_id,
@@ -69,6 +70,10 @@ class ServerSettings:
             raise InvalidInput(t('Choose an audit channel or clear it, not both.'))
         if audit_channel_id is not None or clear_audit_channel:
             changes["audit_channel_id"] = audit_channel_id
+        if language is not None:
+            if language not in {lang.discord for lang in LANGUAGES}:
+                raise InvalidInput(t('Nothing was changed: ') + language)
+            changes["language"] = language
         if review_channel_id is not None:
             changes["review_channel_id"] = review_channel_id
         if moderator_role_id is not None:
@@ -94,6 +99,12 @@ class ServerSettings:
             return (await self._store.guilds.get(guild_id)).limits
         saved = await self._store.guilds.update(guild_id, actor_id=actor_id, **changes)
         return saved.limits
+
+    async def language(self, guild_id: int, preferred_locale: object) -> str:
+        """The locale of the server's staff posts: the one chosen with ``/warden setup``,
+        else the server's own preferred locale."""
+        chosen = (await self._store.guilds.get(guild_id)).language
+        return chosen or resolve(preferred_locale)
 
     async def checklist(self, guild_id: int, facts: SetupFacts) -> list[CheckItem]:
         guild = await self._store.guilds.get(guild_id)

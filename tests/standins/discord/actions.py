@@ -610,7 +610,7 @@ class UserActions(StandInBase):
             "token": token,
             "version": 1,
             "channel_id": str(channel.id),
-            "locale": "en-US",
+            "locale": who.user.locale,
             "entitlements": [],
             "entitlement_sku_ids": [],
             "attachment_size_limit": 10 * 1024 * 1024,
@@ -620,8 +620,9 @@ class UserActions(StandInBase):
         if who.guild is not None and who.member is not None:
             perms = channel_permissions(who.guild, who.user.id, channel)
             payload["guild_id"] = str(who.guild.id)
-            payload["guild"] = {"id": str(who.guild.id), "locale": "en-US", "features": []}
-            payload["guild_locale"] = "en-US"
+            payload["guild"] = {"id": str(who.guild.id), "locale": who.guild.preferred_locale,
+                                "features": []}
+            payload["guild_locale"] = who.guild.preferred_locale
             payload["member"] = who.member.to_payload(permissions=perms)
             payload["channel"] = channel.to_payload(permissions=perms)
             payload["app_permissions"] = str(self.state.bot_permissions_in(channel))

@@ -41,6 +41,8 @@ class User:
     global_name: str | None = None
     bot: bool = False
     dms_open: bool = True
+    locale: str = "en-US"
+    """The language of their Discord client: interactions carry it as ``locale``."""
 
     @property
     def mention(self) -> str:
@@ -234,6 +236,9 @@ class Guild:
     members: dict[int, Member] = field(default_factory=dict)
     bot_role_id: int | None = None
     moderator_role_id: int | None = None
+    preferred_locale: str = "en-US"
+    """Community > Overview > Server Primary Language; interactions carry it as
+    ``guild_locale``."""
     _by_name: dict[str, int] = field(default_factory=dict, repr=False)
 
     # --- look-ups -------------------------------------------------------
@@ -352,7 +357,7 @@ class Guild:
             "vanity_url_code": None,
             "premium_tier": 0,
             "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": self.preferred_locale,
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
             "roles": [r.to_payload() for r in self.roles.values()],
