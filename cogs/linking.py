@@ -18,7 +18,7 @@ from bot.app import WardenBot, send_ephemeral, services_of
 from bot.discord_names import account_handle
 from bot.discord_notifier import link_view
 from bot.domain import GamePlatform, Provider
-from bot.i18n import t
+from bot.i18n import Text, joined, t
 from bot.notify import DmOutcome, LinkButton
 from bot.services.linking.service import (
     PLATFORM_LABELS,
@@ -76,28 +76,34 @@ class Linking(commands.Cog):
         offer = await service.offer_link(interaction.user.id, provider, platform,
                                          discord_name=account_handle(interaction.user))
         minutes = max(1, round((offer.expires_at - time.time()) / 60))
-        where = f" with {PLATFORM_LABELS[platform]}" if platform is not None else ""
+        shown = PLATFORM_LABELS[platform] if platform is not None else None
         if offer.dm is DmOutcome.SENT:
             await send_ephemeral(
                 interaction,
-                t('Check your DMs: I sent you a one-time link to sign in{where}. It works '
-                  'once, for {minutes} minutes.',
-                  where=where, minutes=minutes),
+                t('Check your DMs: I sent you a one-time link to sign in with {platform}. It '
+                  'works once, for {minutes} minutes.', platform=shown, minutes=minutes)
+                if shown else
+                t('Check your DMs: I sent you a one-time link to sign in. It works once, for '
+                  '{minutes} minutes.', minutes=minutes),
             )
             return
         why = (
-            "I could not DM you because your DMs are closed to me (Privacy Settings > "
-            "Direct Messages)"
+            t("I could not DM you because your DMs are closed to me (Privacy Settings > "
+              "Direct Messages)")
             if offer.dm is DmOutcome.DMS_CLOSED
-            else "I could not DM you"
+            else t("I could not DM you")
         )
         button = LinkButton(label=t('Link {provider_label} account',
                                     provider_label=offer.provider_label), url=offer.url)
         await send_ephemeral(
             interaction,
-            t('{why}, so here is your one-time link to sign in{where}. Only you can see this '
+            t('{why}, so here is your one-time link to sign in with {platform}. Only you can '
+              "see this message; don't share the link. It works once, for {minutes} minutes.",
+              why=why, platform=shown, minutes=minutes)
+            if shown else
+            t('{why}, so here is your one-time link to sign in. Only you can see this '
               "message; don't share the link. It works once, for {minutes} minutes.",
-              why=why, where=where, minutes=minutes),
+              why=why, minutes=minutes),
             view=link_view([button]),
         )
 
@@ -120,9 +126,9 @@ class Linking(commands.Cog):
                 interaction.user.id, broken, discord_name=account_handle(interaction.user)
             ))
         if view is None:
-            await send_ephemeral(interaction, "\n".join(lines))
+            await send_ephemeral(interaction, joined("\n", lines))
         else:
-            await send_ephemeral(interaction, "\n".join(lines), view=view)
+            await send_ephemeral(interaction, joined("\n", lines), view=view)
 
     @app_commands.command(
         name="unlink", description=locale_str("Forget a linked account and erase its sign-in")
@@ -144,26 +150,31 @@ class Linking(commands.Cog):
             await send_ephemeral(interaction, t('You had no such link; nothing was removed.'))
             return
         parts = [
-            f"your {PROVIDER_NAMES[link.provider]} link ({_text(link.account_name)})"
+            t("your {provider} link ({account})", provider=PROVIDER_NAMES[link.provider],
+              account=_text(link.account_name))
             for link in removed
         ]
         await send_ephemeral(
             interaction,
             t('Removed {join}. Its sign-in tokens are erased; link again any time with '
               '`/link`.',
-              join=' and '.join(parts)),
+              join=joined(", ", parts)),
         )
 
 
-def _describe(link: LinkSummary) -> str:
-    name = _text(link.account_name)
-    platform = f" via {_text(platform_label(link.platform))}" if link.platform else ""
+def _describe(link: LinkSummary) -> Text:
+    account = _text(link.account_name)
+    if link.platform:
+        account += f" ({_text(platform_label(link.platform))})"
     since = discord.utils.format_dt(datetime.fromtimestamp(link.linked_at, tz=UTC), style="D")
-    head = f"**{PROVIDER_NAMES[link.provider]}**: {name}{platform}, linked {since}"
+    provider = PROVIDER_NAMES[link.provider]
     if link.health is LinkHealth.WORKING:
-        return f"{head}. Working."
+        return t("**{provider}**: {account}, linked {since}. Working.",
+                 provider=provider, account=account, since=since)
     problem = f" ({_text(link.problem)})" if link.problem else ""
-    return f"{head}. Needs relinking{problem}: use `/link {link.provider.value}`."
+    return t("**{provider}**: {account}, linked {since}. Needs relinking{problem}: use "
+             "`/link {command}`.", provider=provider, account=account, since=since,
+             problem=problem, command=link.provider.value)
 
 
 async def setup(bot: WardenBot) -> None:

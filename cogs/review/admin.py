@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.app import WardenBot, services_of
 from bot.domain import GuildSettings, ReportLimits, ReviewMode
 from bot.errors import UserFacingError
-from bot.i18n import LANGUAGES, t
+from bot.i18n import LANGUAGES, localize, t
 from bot.services.review.server_settings import Overview
 from bot.services.status import CheckItem, CheckState
 from cogs.review.facts import setup_facts
@@ -40,12 +40,14 @@ def _guild(interaction: discord.Interaction[WardenBot]) -> discord.Guild:
     return interaction.guild
 
 
-def checklist_text(items: list[CheckItem]) -> str:
+def checklist_text(items: list[CheckItem], locale: object = None) -> str:
+    """The checklist in the reader's language (its lines are messages with parameters)."""
     lines = []
     for item in items:
-        line = f"{MARKS[item.state]} **{item.subject}**: {item.detail}"
+        line = (f"{MARKS[item.state]} **{localize(item.subject, locale)}**: "
+                f"{localize(item.detail, locale)}")
         if item.fix and item.state is not CheckState.OK:
-            line += f"\n  → {item.fix}"
+            line += f"\n  → {localize(item.fix, locale)}"
         lines.append(line)
     return "\n".join(lines)[:4000]
 
@@ -174,7 +176,7 @@ class WardenAdmin(commands.Cog):
         problems = sum(1 for i in items if i.state is CheckState.PROBLEM)
         embed = discord.Embed(
             title=t('Warden setup'),
-            description=checklist_text(items),
+            description=checklist_text(items, interaction.locale),
             colour=discord.Colour.orange() if problems else discord.Colour.green(),
         )
         if reposted is None:
@@ -231,7 +233,7 @@ class WardenAdmin(commands.Cog):
         overview: Overview = await service.overview(guild.id, setup_facts(guild, current))
         embed = discord.Embed(
             title=t('Warden settings for {name}', name=guild.name)[:256],
-            description=checklist_text(overview.checklist),
+            description=checklist_text(overview.checklist, interaction.locale),
         )
         settings_fields(embed, overview.guild, overview.retention_days)
         await interaction.response.send_message(

@@ -167,7 +167,7 @@ async def test_link_game_and_unlink_both(tmp_path: Path, discord_standin: Discor
         await w.discord.wait_for_dm(w.alice, lambda m: "linked as Sniper" in m.text)
 
         links = await (await w.discord.slash(w.alice, "links")).wait_final()
-        assert "Guardian#1234" in links.text and "Sniper via Steam" in links.text
+        assert "Guardian#1234" in links.text and "Sniper (Steam)" in links.text
 
         reply = await (
             await w.discord.slash(w.alice, "unlink", options={"which": "all"})

@@ -339,7 +339,7 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
         case "report.accepted":
             text = t('Report received')
         case "report.claimed":
-            text = "Claimed"
+            text = STATUS_LABELS[ReportStatus.CLAIMED]
         case "report.unclaimed":
             text = t('Released the claim')
         case "report.forwarded":
@@ -347,7 +347,8 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
                 t('Approved and forwarded')
             )
         case "report.dismissed":
-            text = f"Dismissed: {d['reason']}" if d.get("reason") else "Dismissed"
+            text = (t("Dismissed: {reason}", reason=d["reason"]) if d.get("reason")
+                    else STATUS_LABELS[ReportStatus.DISMISSED])
         case "report.info_request":
             text = t('Asked the reporter for more information')
         case "report.reply":

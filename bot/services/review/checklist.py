@@ -69,16 +69,14 @@ def checklist(
     items: list[CheckItem] = []
     channel = facts.review_channel
     if guild.review_channel_id is None or channel is None:
-        waiting = (
-            t(' In approve mode nothing is forwarded until a moderator approves it with '
-              '`/reports show`.')
-            if guild.review_mode == ReviewMode.APPROVE
-            else ""
-        )
         items.append(CheckItem(
             CheckState.PROBLEM, t('Review channel'),
             t('not set: reports are stored and delivered per the review mode, but no '
-              'moderator is shown them.') + waiting,
+              'moderator is shown them. In approve mode nothing is forwarded until a '
+              'moderator approves it with `/reports show`.')
+            if guild.review_mode == ReviewMode.APPROVE else
+            t('not set: reports are stored and delivered per the review mode, but no '
+              'moderator is shown them.'),
             t('Run `/warden setup channel:` with a channel only moderators can read.'),
         ))
     elif not channel.exists:
@@ -116,10 +114,13 @@ def checklist(
             more = len(channel.outside_viewers) - 10
             items.append(CheckItem(
                 CheckState.PROBLEM, t('Review channel privacy'),
-                t('{shown}{value} can read {where} without being moderators (the moderator '
-                  "role, Manage Server or Administrator); Warden leaves reporters' names out "
-                  'of posts there.',
-                  shown=shown, value=f' and {more} more' if more > 0 else '', where=where),
+                t('{shown} and {more} more can read {where} without being moderators (the '
+                  "moderator role, Manage Server or Administrator); Warden leaves reporters' "
+                  'names out of posts there.', shown=shown, more=more, where=where)
+                if more > 0 else
+                t('{shown} can read {where} without being moderators (the moderator role, '
+                  "Manage Server or Administrator); Warden leaves reporters' names out of "
+                  'posts there.', shown=shown, where=where),
                 t("In {where}'s permission settings, allow View Channel only for your "
                   'moderator role.',
                   where=where),
@@ -127,8 +128,10 @@ def checklist(
     if last_problem:
         items.append(CheckItem(
             CheckState.PROBLEM, t('Last review post'),
-            f"failed: {last_problem.get('detail', 'unknown error')}"
-            + (f" (report #{last_problem['number']})" if last_problem.get("number") else ""),
+            t("failed: {detail} (report #{number})",
+              detail=last_problem.get("detail", "-"), number=last_problem["number"])
+            if last_problem.get("number") else
+            t("failed: {detail}", detail=last_problem.get("detail", "-")),
             t('Fix the channel, then run `/warden setup` again: Warden re-posts reports that '
               'are still waiting for review.'),
         ))
