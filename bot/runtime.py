@@ -77,7 +77,7 @@ async def open_app(
     # The review side's Discord parts live in cogs/review (the board posts its buttons),
     # and they are handed to the services here, at construction.
     from cogs.review.board import DiscordReviewBoard
-    from cogs.review.reply import REPLY_HINT
+    from cogs.review.reply import reply_hint
 
     point_discord_at(settings.discord_api_base_url, settings.discord_gateway_url)
     async with AsyncExitStack() as stack:
@@ -136,7 +136,7 @@ async def open_app(
             ),
             lifecycle=ReportLifecycle(
                 store=store, events=events, moderators=moderators, destinations=registry,
-                messenger=messenger, reply_hint=REPLY_HINT,
+                messenger=messenger, reply_hint=reply_hint,
             ),
             review_posts=ReviewPosts(
                 store=store, board=DiscordReviewBoard(bot), destinations=registry,

@@ -81,3 +81,39 @@ def localize(value: str | None, locale: object) -> str:
     if isinstance(value, Text):
         return value.render(language_of(locale))
     return value
+
+
+def to_json(value: str) -> object:
+    """``value`` as JSON data that :func:`from_json` turns back into the same message, so a
+    message stored now is rendered later in the language of whoever reads it then."""
+    if not isinstance(value, Text):
+        return value
+    data: dict[str, object] = {"id": value.msgid,
+                               "params": {k: _param_json(v) for k, v in value.params.items()}}
+    if value.parts is not None:
+        data["parts"] = [_param_json(p) for p in value.parts]
+        data["sep"] = value.sep
+    return data
+
+
+def _param_json(value: object) -> object:
+    if isinstance(value, Text):
+        return to_json(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return str(value)
+
+
+def from_json(data: object) -> str:
+    """The message :func:`to_json` stored (a plain string stays one)."""
+    if not isinstance(data, dict):
+        return str(data)
+    params = {str(k): _param_from_json(v) for k, v in dict(data.get("params") or {}).items()}
+    parts = data.get("parts")
+    return Text(str(data.get("id", "")), params,
+                parts=tuple(_param_from_json(p) for p in parts) if isinstance(parts, list)
+                else None, sep=str(data.get("sep", "")))
+
+
+def _param_from_json(value: object) -> object:
+    return from_json(value) if isinstance(value, dict) else value

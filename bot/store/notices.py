@@ -3,10 +3,12 @@ makes them due, marked told where the message is confirmed sent."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
 
+from bot.i18n.text import from_json, to_json
 from bot.store.database import Database, Row
 
 OUTCOME = "outcome"
@@ -16,7 +18,7 @@ MAX_FAILURES = 3
 """DM attempts that failed (not closed DMs) before a notice is given up."""
 
 _COLUMNS = ("id, report_id, recipient_id, kind, title, body, failures, created_at,"
-            " live_token, live_since")
+            " live_token, live_since, words")
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class NewNotice:
     recipient_id: int
     kind: str
     title: str | None = None
+    """A message (``bot.i18n.t``): stored as its id and parameters, so it is rendered in
+    the reporter's language when told, not in English now."""
     body: str | None = None
 
 
@@ -42,15 +46,22 @@ class ReporterNotice:
 
     @classmethod
     def from_row(cls, row: Row) -> ReporterNotice:
-        return cls(*(row[k] for k in cls.__dataclass_fields__))
+        values = {k: row[k] for k in cls.__dataclass_fields__}
+        if row["words"] is not None:
+            words = json.loads(row["words"])
+            values["title"] = None if words.get("title") is None else from_json(words["title"])
+            values["body"] = None if words.get("body") is None else from_json(words["body"])
+        return cls(**values)
 
 
 def queue(conn: sqlite3.Connection, report_id: int, notice: NewNotice, now: float) -> int:
     """Queue a question or decision inside the caller's transaction."""
+    words = json.dumps({"title": None if notice.title is None else to_json(notice.title),
+                        "body": None if notice.body is None else to_json(notice.body)})
     cur = conn.execute(
-        "INSERT INTO reporter_notices (report_id, recipient_id, kind, title, body, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (report_id, notice.recipient_id, notice.kind, notice.title, notice.body, now),
+        "INSERT INTO reporter_notices (report_id, recipient_id, kind, words, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (report_id, notice.recipient_id, notice.kind, words, now),
     )
     return int(cur.lastrowid or 0)
 

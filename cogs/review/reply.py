@@ -12,14 +12,15 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.app import WardenBot, services_of
-from bot.i18n import t
+from bot.i18n import Text, t
 from bot.services.review.lifecycle import REPLY_MAX
 from cogs.review.facts import guild_id_of
 
-REPLY_HINT = (
-    "Answer with `/reply number:{number} answer:...` in the server where you reported. "
-    "Your answer is added to the report for the moderators."
-)
+
+def reply_hint(number: int) -> Text:
+    """How the reporter answers a question about report ``number``."""
+    return t("Answer with `/reply number:{number} answer:...` in the server where you "
+             "reported. Your answer is added to the report for the moderators.", number=number)
 
 
 class Reply(commands.Cog):

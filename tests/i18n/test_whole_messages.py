@@ -3,9 +3,9 @@ are whole messages with placeholders: in another language nothing English is lef
 
 from __future__ import annotations
 
-from bot.domain import GuildSettings, ReviewMode
+from bot.domain import GuildSettings, Provider, ReviewMode
 from bot.i18n import localize
-from bot.services.linking.service import LinkHealth, LinkSummary, Provider
+from bot.services.linking.service import LinkHealth, LinkSummary
 from bot.services.review.card import history_line
 from bot.services.review.checklist import ChannelFacts, SetupFacts, checklist
 from bot.services.review.dates import parse_range
@@ -70,7 +70,7 @@ def test_reports_list_footer_is_one_message() -> None:
               "Filtres : {filters}. Page {page} sur {pages}.",
               "reason {reason}": "motif {reason}"}
     with translated("fr", french):
-        page = ReportListPage(items=[], total=0, page=0, pages=1)
+        page = ReportListPage(items=(), total=0, page=0, pages=1)
         embed = page_embed(page, ListQuery(reason="afk", range=parse_range(None, None)), "fr")
         assert embed.footer.text is not None
         assert embed.footer.text.startswith("Filtres : motif AFK. Page 1 sur 1.")

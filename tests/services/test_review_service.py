@@ -52,7 +52,7 @@ class World:
         self.lifecycle = ReportLifecycle(
             store=store, events=events, moderators=moderators, destinations=registry,
             messenger=ReporterMessenger(store, notifier, registry.name),
-            reply_hint="Answer with `/reply number:{number}`.",
+            reply_hint="Answer with `/reply number:{}`.".format,
         )
         self.queries = ReportQueries(store=store, moderators=moderators, destinations=registry)
         self.server_settings = ServerSettings(store=store, destinations=registry,

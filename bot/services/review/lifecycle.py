@@ -9,10 +9,11 @@ In auto mode a report with nothing held for approval is forwarded on arrival.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from bot.domain import UNDECIDED_STATUSES, DeliveryStatus, NoteKind, Report, ReportStatus
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
-from bot.i18n import t
+from bot.i18n import joined, t
 from bot.services.delivery.outbox import MAY_HAVE_LANDED
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.events import Event, EventBus, EventKind, Listening
@@ -42,9 +43,9 @@ class ReportLifecycle:
         moderators: Moderators,
         destinations: DestinationRegistry,
         messenger: ReporterMessenger,
-        reply_hint: str,
+        reply_hint: Callable[[int], str],
     ) -> None:
-        """``reply_hint``: how the reporter answers a question, with ``{number}``."""
+        """``reply_hint``: how the reporter answers a question about report ``number``."""
         self._store = store
         self._events = events
         self._moderators = moderators
@@ -162,8 +163,9 @@ class ReportLifecycle:
             report_id, author_id=actor.user_id, kind=NoteKind.INFO_REQUEST, body=text,
             notice=NewNotice(
                 report.reporter_id, QUESTION,
-                title=f"Report #{report.number}: the moderators have a question",
-                body=f"{text}\n\n{self._reply_hint.format(number=report.number)}",
+                title=t("Report #{number}: the moderators have a question",
+                        number=report.number),
+                body=joined("\n\n", [text, self._reply_hint(report.number)]),
             ),
         )
         await self._changed(report_id)
@@ -283,18 +285,22 @@ class ReportLifecycle:
 
 
 def _decision_notice(report: Report, *, forwarded: bool, to_reporter: str | None) -> NewNotice:
-    about = f"report #{report.number} ({reason_label(report.reason)})"
-    target = target_name(report)
+    about = {"number": report.number, "reason": reason_label(report.reason),
+             "target": target_name(report)}
     if forwarded:
-        text = (f"The moderators approved your {about} about {target}. Warden is "
-                "forwarding it now and will tell you where it was delivered.")
-    else:
-        text = (f"The moderators reviewed your {about} about {target} and closed it "
-                "without forwarding it.")
-        if to_reporter:
-            text += f"\n\nMessage from the moderators: {to_reporter}"
-    return NewNotice(report.reporter_id, DECISION, body=text,
-                     title=f"Report #{report.number}: {'forwarded' if forwarded else 'closed'}")
+        return NewNotice(
+            report.reporter_id, DECISION,
+            title=t("Report #{number}: forwarded", number=report.number),
+            body=t("The moderators approved your report #{number} ({reason}) about {target}. "
+                   "Warden is forwarding it now and will tell you where it was delivered.",
+                   **about))
+    closed = t("The moderators reviewed your report #{number} ({reason}) about {target} and "
+               "closed it without forwarding it.", **about)
+    return NewNotice(
+        report.reporter_id, DECISION,
+        title=t("Report #{number}: closed", number=report.number),
+        body=t("{closed}\n\nMessage from the moderators: {message}", closed=closed,
+               message=to_reporter) if to_reporter else closed)
 
 
 def target_name(report: Report) -> str:
