@@ -331,8 +331,13 @@ class WardenBot(commands.AutoShardedBot):
         log.info("ready as %s in %d server(s)", self.user, len(self.guilds))
 
 
-def command_payload(
+async def command_payload(
     bot: WardenBot, guild: discord.abc.Snowflake | None = None
 ) -> list[dict[str, Any]]:
-    """The exact JSON that a tree sync sends to Discord for ``guild`` (or globally)."""
-    return [command.to_dict(bot.tree) for command in bot.tree.get_commands(guild=guild)]
+    """The exact JSON that a tree sync sends to Discord for ``guild`` (or globally), with
+    the localisations its translator adds (as ``CommandTree.sync`` builds it)."""
+    commands_ = bot.tree.get_commands(guild=guild)
+    translator = bot.tree.translator
+    if translator is None:
+        return [command.to_dict(bot.tree) for command in commands_]
+    return [await command.get_translated_payload(bot.tree, translator) for command in commands_]

@@ -131,7 +131,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 await bot.setup_hook()
                 if guild is not None:
                     bot.tree.copy_global_to(guild=guild)
-                print(json.dumps(command_payload(bot, guild), indent=2, sort_keys=True))
+                print(json.dumps(await command_payload(bot, guild), indent=2, sort_keys=True))
                 return EXIT_OK
             assert settings.discord_token is not None
             try:

@@ -19,7 +19,7 @@ async def payload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     settings = load_settings(require_token=False, database_path=tmp_path / "w.db")
     async with open_app(settings, start_background=False) as bot:
         await bot.setup_hook()
-        yield command_payload(bot)
+        yield await command_payload(bot)
 
 
 async def test_no_two_commands_share_a_name(payload) -> None:

@@ -52,7 +52,8 @@ def page_embed(page: ReportListPage, query: ListQuery, locale: object = None) ->
         filters.append(tl(t("player {player}",
                             player=discord.utils.escape_markdown(query.target)[:40])))
     if query.reporter_id:
-        filters.append(tl(t("reporter {reporter}", reporter=f"<@{query.reporter_id}>")))
+        mention = f"<@{query.reporter_id}>"
+        filters.append(tl(t("reporter {reporter}", reporter=mention)))
     if query.range.since is not None or query.range.until is not None:
         filters.append(query.range.describe())
     lines = [
