@@ -117,8 +117,10 @@ def _set_browser_nonce(
     )
 
 
-def _browser_locale(request: web.Request) -> str | None:
-    return accept_language(request.headers.get("Accept-Language", ""))
+def _browser_locale(request: web.Request, member_locale: str | None = None) -> str | None:
+    """The browser's language; without an Accept-Language Warden has, the member's last
+    seen Discord locale (when the page is about a known member)."""
+    return accept_language(request.headers.get("Accept-Language", "")) or member_locale
 
 
 def _start_handler(provider: Provider) -> Handler:
@@ -126,9 +128,9 @@ def _start_handler(provider: Provider) -> Handler:
         service = request.app[_SERVICE_KEY]
         result = await service.begin(provider, request.query.get("t"))
         if isinstance(result, Rejected):
-            return render(rejected_page(result), locale=_browser_locale(request))
+            return render(rejected_page(result), locale=_browser_locale(request, result.locale))
         response = render_confirm(result, service.start_url(provider),
-                                  locale=_browser_locale(request))
+                                  locale=_browser_locale(request, result.locale))
         _set_browser_nonce(request, response, provider, result.browser_nonce)
         return response
 
@@ -145,7 +147,7 @@ def _confirm_handler(provider: Provider) -> Handler:
             browser_nonce=_browser_nonce(request, provider),
         )
         if isinstance(result, Rejected):
-            return render(rejected_page(result), locale=_browser_locale(request))
+            return render(rejected_page(result), locale=_browser_locale(request, result.locale))
         assert isinstance(result, Redirect)
         # 303: the browser follows with a GET, as the provider's authorize page expects.
         response = web.Response(status=303, headers={"Location": result.url})
@@ -162,8 +164,8 @@ def _callback_handler(provider: Provider) -> Handler:
             provider, request.query, browser_nonce=_browser_nonce(request, provider)
         )
         if isinstance(result, Rejected):
-            return render(rejected_page(result), locale=_browser_locale(request))
-        return render(linked_page(result), locale=_browser_locale(request))
+            return render(rejected_page(result), locale=_browser_locale(request, result.locale))
+        return render(linked_page(result), locale=_browser_locale(request, result.locale))
 
     return callback
 

@@ -104,6 +104,9 @@ class Rejected:
     provider_error: str | None = None
     """The provider's own ``error`` value (untrusted text: escape before showing)."""
     provider_error_description: str | None = None
+    locale: str | None = None
+    """The member's last seen Discord locale, when the link names a member: the page's
+    language when the browser states none."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ class Confirm:
     """The cookie value, made here: never one a browser sent."""
     provider_origin: str
     """Where the form's POST is redirected (the page's CSP must allow it)."""
+    locale: str | None = None
+    """The member's last seen Discord locale (see ``Rejected.locale``)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,8 @@ class Linked:
     provider: Provider
     account_name: str
     relinked: bool
+    locale: str | None = None
+    """The member's last seen Discord locale (see ``Rejected.locale``)."""
 
 
 class LinkHealth(enum.StrEnum):
@@ -336,6 +343,7 @@ class LinkingService:
             token=token,
             browser_nonce=nonce,
             provider_origin=origin,
+            locale=await self._store.locales.locale(found.discord_user_id),
         )
 
     # -- 3. the confirmation page's form ------------------------------------------------
@@ -450,7 +458,8 @@ class LinkingService:
         except AccountTaken:
             return await self._reject(provider, LinkFailure.ACCOUNT_TAKEN, user=user)
         await self._confirm(user, provider, name, found.platform)
-        return Linked(provider=provider, account_name=name, relinked=stored.previous is not None)
+        return Linked(provider=provider, account_name=name, relinked=stored.previous is not None,
+                      locale=await self._store.locales.locale(user))
 
     async def _confirm(
         self, user: int, provider: Provider, name: str, platform: str | None
@@ -517,7 +526,8 @@ class LinkingService:
         await self._store.audit.record(
             f"link.{stage}_rejected", actor_id=user, details=details, at=self._clock()
         )
-        return Rejected(provider, failure, provider_error, provider_error_description)
+        return Rejected(provider, failure, provider_error, provider_error_description,
+                        locale=await self._store.locales.locale(user))
 
     # -- links -------------------------------------------------------------------------
 
