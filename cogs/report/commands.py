@@ -116,7 +116,7 @@ class ReportCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         service = service_of(interaction)
         return _choices(await self._bounded(
-            service.activity_choices(interaction.user.id, current), "activity"))
+            service.activity_choices(interaction.user.id, current, interaction.locale), "activity"))
 
     @report.autocomplete("player")
     async def player_autocomplete(

@@ -324,6 +324,8 @@ class BungieStandin(LoopbackServer):
         (``chaos/``) rather than by count."""
         self.logged_in: Account | None = None
         self.report_table = _load_report_table()
+        self.manifest_translations: dict[tuple[str, int, str], dict[str, Any]] = {}
+        """(entity type, hash, Bungie language) -> the definition in that language."""
         self.manifest_entities: dict[tuple[str, int], dict[str, Any]] = {
             (REPORT_TABLE, h): d for h, d in self.report_table.items()
         }
@@ -934,7 +936,11 @@ class BungieStandin(LoopbackServer):
 
     async def _manifest_entity(self, request: web.Request) -> web.Response:
         hash_ = self._int(request.match_info["hash"], "hashIdentifier")
-        definition = self.manifest_entities.get((request.match_info["entity"], hash_))
+        key = (request.match_info["entity"], hash_)
+        # ``lc`` picks the manifest's language (Bungie serves each of its 13); English when
+        # absent or when no translation was set up here.
+        definition = self.manifest_translations.get((*key, request.query.get("lc", "en")),
+                                                    self.manifest_entities.get(key))
         if definition is None:
             # Unverified which code Bungie uses for an unknown hash.
             raise _Reply(11, "The definition was not found.")

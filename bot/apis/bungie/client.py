@@ -145,11 +145,14 @@ class BungieClient:
             raise _shape_error("manifest")
         return version
 
-    async def get_manifest_entity(self, entity_type: str, hash_: int) -> dict[str, Any]:
+    async def get_manifest_entity(self, entity_type: str, hash_: int,
+                                  language: str | None = None) -> dict[str, Any]:
+        """``language``: a Bungie manifest language (``de``, ``es-mx``...); English if None."""
         if not _ENTITY_TYPE.fullmatch(entity_type):
             raise ValueError(f"not a manifest entity type name: {entity_type!r}")
         data = await self._get(
-            self._api_base, f"/Destiny2/Manifest/{entity_type}/{int(hash_) & 0xFFFFFFFF}/"
+            self._api_base, f"/Destiny2/Manifest/{entity_type}/{int(hash_) & 0xFFFFFFFF}/",
+            params={"lc": language} if language and language != "en" else None,
         )
         if data is None:
             raise NotFound(f"{entity_type} {hash_} is not in the manifest",

@@ -68,7 +68,8 @@ class ActivityDirectory:
         self._refused: OrderedDict[int, tuple[str, float]] = OrderedDict()
         # One Bungie call per activity at a time: concurrent askers share its answer.
         self._fetching: dict[int, asyncio.Task[Pgcr]] = {}
-        self._names: dict[int, str | None] = {}
+        self._names: dict[tuple[int, str], str | None] = {}
+        """(activity hash, Bungie language) -> its name in that language."""
         self._recent: dict[int, _Recent] = {}
 
     @property
@@ -159,13 +160,13 @@ class ActivityDirectory:
         return InvalidInput(message)
 
     async def describe(self, activity_id: int, mode: int | None, hash_: int | None,
-                       period: datetime | None) -> str:
+                       period: datetime | None, language: str = "en") -> str:
         """``Trials of Osiris · Burnout · 3 hours ago`` (as much as is known)."""
         parts = []
         if mode:
             parts.append(mode_name(mode))
         if hash_:
-            name = await self._activity_name(hash_)
+            name = await self._activity_name(hash_, language)
             if name and name not in parts:
                 parts.append(name)
         if period is not None:
@@ -174,18 +175,20 @@ class ActivityDirectory:
 
     # ---- autocomplete --------------------------------------------------------------
 
-    async def recent_choices(self, reporter: Identity, typed: str) -> list[Choice]:
-        """The member's latest activities across their characters, newest first."""
+    async def recent_choices(self, reporter: Identity, typed: str,
+                             language: str = "en") -> list[Choice]:
+        """The member's latest activities across their characters, newest first, activity
+        names in ``language`` (Bungie's manifest language)."""
         if self._bungie is None or reporter.destiny_membership_id is None:
             return []
         entries = await self._recent_entries(reporter)
         needle = typed.strip().casefold()
         hashes = {e.director_activity_hash for e in entries if e.director_activity_hash}
-        await asyncio.gather(*(self._activity_name(h) for h in hashes))
+        await asyncio.gather(*(self._activity_name(h, language) for h in hashes))
         choices: list[Choice] = []
         for entry in entries:
             label = await self.describe(entry.instance_id, entry.mode,
-                                        entry.director_activity_hash, entry.period)
+                                        entry.director_activity_hash, entry.period, language)
             name = _fit(f"{label} · {entry.instance_id}")
             if needle and needle not in name.casefold():
                 continue
@@ -249,13 +252,16 @@ class ActivityDirectory:
         for key in stale:
             del self._recent[key]
 
-    async def _activity_name(self, hash_: int) -> str | None:
-        if hash_ in self._names:
-            return self._names[hash_]
+    async def _activity_name(self, hash_: int, language: str = "en") -> str | None:
+        """The activity's name in ``language`` (Bungie's manifest language), cached."""
+        key = (hash_, language)
+        if key in self._names:
+            return self._names[key]
         name: str | None = None
         if self._bungie is not None:
             try:
-                definition = await self._bungie.get_manifest_entity(ACTIVITY_ENTITY, hash_)
+                definition = await self._bungie.get_manifest_entity(ACTIVITY_ENTITY, hash_,
+                                                                    language)
                 props = definition.get("displayProperties") or {}
                 name = str(props.get("name") or "") or None
             except NotFound:
@@ -263,7 +269,7 @@ class ActivityDirectory:
             except ApiError as exc:
                 log.debug("no manifest name for activity %s yet: %s", hash_, exc)
                 return None  # a passing failure: ask again next time
-        self._names[hash_] = name
+        self._names[key] = name
         return name
 
     def _ago(self, period: datetime) -> str:

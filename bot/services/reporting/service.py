@@ -30,7 +30,7 @@ from bot.errors import (
     Restarting,
     UserFacingError,
 )
-from bot.i18n import t
+from bot.i18n import language_of, t
 from bot.metrics import WardenMetrics
 from bot.notify import GuildMembers, LinkButton
 from bot.services.delivery.registry import DestinationRegistry, PlannedDelivery
@@ -428,14 +428,17 @@ class ReportService:
 
     # ---- autocomplete ----------------------------------------------------------------
 
-    async def activity_choices(self, reporter_id: int, typed: str) -> list[Choice]:
-        """The reporter's recent Destiny activities (mode, map, how long ago)."""
+    async def activity_choices(self, reporter_id: int, typed: str,
+                               locale: object = None) -> list[Choice]:
+        """The reporter's recent Destiny activities (mode, map, how long ago); activity
+        names from Bungie's manifest in the language of ``locale``."""
         reporter = await self.targets.member(reporter_id)
         if (reporter.destiny_membership_id is not None
                 and not self.activities.recent_ids(reporter)
                 and not self._lookups.take(reporter_id)):
             return []
-        return await self.activities.recent_choices(reporter, typed)
+        return await self.activities.recent_choices(reporter, typed,
+                                                    language_of(locale).bungie)
 
     async def player_choices(self, reporter_id: int, activity: str | None,
                              typed: str) -> list[Choice]:
