@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.store.audit import AuditStore
+from bot.store.cases import CaseStore
 from bot.store.database import Database, DatabaseError
 from bot.store.deliveries import DeliveryStore
 from bot.store.guilds import GuildStore
@@ -28,6 +29,7 @@ class Store:
         self.links = LinkStore(db)
         self.oauth_states = OAuthStateStore(db)
         self.reports = ReportStore(db)
+        self.cases = CaseStore(db)
         self.report_views = ReportViews(db)
         self.deliveries = DeliveryStore(db)
         self.prefs = MemberPrefsStore(db)

@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import WardenBot, report_interaction_error, services_of
-from bot.domain import ACCEPTED_STATUSES, Reason
+from bot.domain import CaseStatus, Reason
 from bot.services.review.card import DELIVERY_LABELS, STATUS_LABELS
 from bot.services.review.dates import parse_range
 from bot.services.review.ports import Actor
@@ -26,7 +26,7 @@ from cogs.review.render import render_embed
 LIST_TIMEOUT = 14 * 60  # the interaction token lives 15 minutes
 STATUS_CHOICES = [
     app_commands.Choice(name=STATUS_LABELS[s], value=s)
-    for s in ACCEPTED_STATUSES
+    for s in CaseStatus
 ]
 REASON_CHOICES = [app_commands.Choice(name=r.label, value=r.value) for r in Reason]
 DATE_HELP = "YYYY-MM-DD (UTC)"

@@ -80,6 +80,13 @@ class ReportQueries:
         return card_of(await self._store.report_views.with_history(report.id), report,
                        self._names)
 
+    async def case_card(self, guild_id: int, case_id: int, actor: Actor) -> ReviewCard:
+        """The card of case ``case_id`` (its lead report's post)."""
+        found = await self._moderators.case(guild_id, case_id, actor)
+        lead = found.reports[0]
+        return card_of(await self._store.report_views.with_history(lead.id), lead,
+                       self._names)
+
     async def list_reports(
         self, guild_id: int, actor: Actor, query: ListQuery, *, page: int = 0
     ) -> ReportListPage:
