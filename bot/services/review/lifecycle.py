@@ -97,9 +97,8 @@ class ReportLifecycle:
             "report.forwarded", {"released": released}, release_held=True,
             allow_claimed_by=None if actor.manages_server else actor.user_id),
             wanted="approve",
-            notices=[(r.id, _approval_notice(r)) for r in found.reports if r.id in held])
-        for report_id in held:
-            await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
+            notices=[(r.id, _approval_notice(r)) for r in found.reports if r.id in held],
+            queued=list(held))
         where = _join([self._destinations.name(d) for d in released])
         told = await self._tell_reporters(found)
         return ActionResult(result.report, f"Approved: forwarding {len(held)} report(s) to "
@@ -150,11 +149,15 @@ class ReportLifecycle:
 
     async def _change(self, found: CaseWithReports, actor: Actor, change: CaseChange, *,
                       wanted: str, notices: list[tuple[int, NewNotice]] | None = None,
-                      ) -> ActionResult:
+                      queued: list[int] | None = None) -> ActionResult:
+        """``queued``: reports whose deliveries the change made pending (the outbox hears
+        before the post is edited, so the post shows them queued)."""
         case = await self._store.cases.change(found.case.id, change, actor_id=actor.user_id,
                                               notices=notices or ())
         if case is None:
             raise await self._conflict(found, actor, wanted=wanted)
+        for report_id in queued or ():
+            await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
         await self._changed(case.lead_report_id)
         return ActionResult(found.reports[0], case=case)
 
