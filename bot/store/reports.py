@@ -277,6 +277,9 @@ class ReportStore:
         rows = await self._db.fetch_all(
             "SELECT * FROM reports WHERE guild_id = ? AND id > ?"
             " AND accepted_at IS NOT NULL AND purged_at IS NULL AND review_message_id IS NULL"
+            # A report that joined a case is shown on its lead report's post.
+            " AND (case_id IS NULL OR id = (SELECT lead_report_id FROM cases"
+            " WHERE cases.id = case_id))"
             " ORDER BY id LIMIT ?",
             (guild_id, after_id, limit),
         )

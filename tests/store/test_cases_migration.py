@@ -61,7 +61,7 @@ async def test_every_existing_report_is_kept_and_gets_its_case(tmp_path: Path) -
     db = await Database.open(path)  # the upgrade: migration 0010 onwards
     try:
         store = Store(db)
-        for rid, status, claimed, decided, why in OLD_REPORTS:
+        for rid, status, *_ in OLD_REPORTS:
             report = await store.reports.get(rid)
             assert report is not None, rid
             assert (report.number, report.description, report.uuid, report.review_message_id) \
