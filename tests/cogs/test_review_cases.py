@@ -51,7 +51,9 @@ async def test_two_reporters_of_one_incident_share_one_case_and_both_hear_the_ou
         await w.wait_delivered(first)
         post = await _post_saying(w, first, "Aimbot")
         # Auto mode: forwarded at once, and the case is open for moderators.
-        case_id = (await w.store.reports.get(first) or None).case_id  # type: ignore[union-attr]
+        lead = await w.store.reports.get(first)
+        assert lead is not None and lead.case_id is not None
+        case_id = lead.case_id
         assert post.custom_ids == [f"warden:review:{a}:{case_id}"
                                    for a in ("claim", "resolve", "dismiss", "ask")]
 
