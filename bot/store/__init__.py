@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.store.audit import AuditStore
+from bot.store.blocks import BlockStore
 from bot.store.cases import CaseStore
 from bot.store.database import Database, DatabaseError
 from bot.store.deliveries import DeliveryStore
@@ -30,6 +31,7 @@ class Store:
         self.oauth_states = OAuthStateStore(db)
         self.reports = ReportStore(db)
         self.cases = CaseStore(db)
+        self.blocks = BlockStore(db)
         self.report_views = ReportViews(db)
         self.deliveries = DeliveryStore(db)
         self.prefs = MemberPrefsStore(db)

@@ -174,14 +174,24 @@ class DismissModal(_ReviewModal):
             required=False, max_length=REASON_MAX, custom_id="to_reporter",
             placeholder="Sent by DM without your name. Leave empty to send none.",
         )
+        self.block_days: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
+            label="Block the reporter from reporting (days)", required=False, max_length=3,
+            custom_id="block_days",
+            placeholder="Only for abuse of reporting. Leave empty to block nobody.",
+        )
         self.add_item(self.reason)
         self.add_item(self.to_reporter)
+        self.add_item(self.block_days)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        typed = self.block_days.value.strip()
+        if typed and not typed.isdigit():
+            raise InvalidInput("The block is a whole number of days, or empty.")
         await interaction.response.defer()
         outcome = await services_of(interaction.client).lifecycle.dismiss(
             guild_id_of(interaction), self.report_id, actor_of(interaction),
             reason=self.reason.value, to_reporter=self.to_reporter.value,
+            block_days=int(typed) if typed else None,
         )
         await after_action(interaction, outcome)
 

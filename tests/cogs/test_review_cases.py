@@ -85,3 +85,39 @@ async def test_two_reporters_of_one_incident_share_one_case_and_both_hear_the_ou
             assert str(w.discord.guild.moderator.user.id) not in dm.text
         case = await w.store.cases.get(case_id)
         assert case is not None and case.status == "resolved"
+
+
+async def test_dismiss_can_block_an_abusive_reporter_until_lifted(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with report_world(tmp_path, discord_standin, review_mode=ReviewMode.APPROVE) as w:
+        await _staff_channel(w)
+        await w.link_everyone()
+        mod = w.discord.guild.moderator
+        first = await w.report_and_confirm(w.alice, player="Bob#0042", description="spam")
+        post = await _post_saying(w, first, "spam")
+        lead = await w.store.reports.get(first)
+        assert lead is not None
+        opened = await w.discord.click(mod, post, f"warden:review:dismiss:{lead.case_id}")
+        done = await opened.submit_modal({"reason": "fifth fake report today",
+                                          "block_days": "7"})
+        answer = await done.wait_final(lambda m: m.ephemeral)
+        assert "may not report in this server until" in answer.text
+
+        # A blocked member is told why, on /report and on the right-click menu.
+        again = await w.report(w.alice, player="Bob#0042")
+        assert "stopped you from reporting here until" in again.text
+        menu = await (await w.discord.user_command(w.alice, "Report player", w.bob)).wait_final()
+        assert "stopped you from reporting here until" in menu.text
+        assert w.sanctions.report_count == 0  # dismissed in approve mode: nothing sent
+
+        owner = w.discord.guild.owner  # /warden is for Manage Server by default
+        listed = await (await w.discord.slash(owner, "warden", {},
+                                              subcommand="blocks")).wait_final()
+        assert f"<@{w.alice.user.id}>" in listed.text and "fifth fake report" in listed.text
+        lifted = await (await w.discord.slash(owner, "warden", {"lift": w.alice},
+                                              subcommand="blocks")).wait_final()
+        assert "may report in this server again" in lifted.text
+        actions = [e.action for e in await w.store.audit.between(0, 2e10)]
+        assert "reporter.blocked" in actions and "reporter.unblocked" in actions
+        assert "stopped you" not in (await w.report(w.alice, player="Bob#0042")).text

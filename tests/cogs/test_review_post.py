@@ -309,7 +309,7 @@ async def test_dismiss_needs_a_reason_and_tells_the_reporter_without_names(
 
         opened = await w.click(w.mod, post, "dismiss", report)
         modal = await opened.modal()
-        assert modal.custom_ids == ["reason", "to_reporter"]
+        assert modal.custom_ids == ["reason", "to_reporter", "block_days"]
         blank = await opened.submit_modal({"reason": "   "})
         assert "Please give a reason" in (await blank.wait_final(lambda m: m.ephemeral)).text
         assert (await w.case(report)).status == "open"

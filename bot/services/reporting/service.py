@@ -138,6 +138,7 @@ class ReportService:
                 raise NotAllowed(SELF_REPORT)
             guild = await self._store.guilds.get(guild_id)
             now = self._clock()
+            await self._check_block(guild_id, reporter_id, now)
             await self._check_limits(guild_id, reporter_id, NO_TARGET, None,
                                      replace(guild.limits, target_cooldown_hours=0), now)
             await self._check_draft_limit(reporter_id, now)
@@ -168,6 +169,7 @@ class ReportService:
         description = clean_description(request.description)
         activity = parse_activity(request.activity)
         guild = await self._store.guilds.get(request.guild_id)
+        await self._check_block(request.guild_id, request.reporter_id, now)
         # The per-reporter limits first: someone who may not report now costs no look-ups.
         await self._check_limits(request.guild_id, request.reporter_id, NO_TARGET, None,
                                  replace(guild.limits, target_cooldown_hours=0), now)
@@ -282,6 +284,7 @@ class ReportService:
             raise UserFacingError(f"Report #{report.number} waited too long for confirmation "
                                   "and was dropped; nothing was sent. Start again with "
                                   "`/report`.")
+        await self._check_block(report.guild_id, actor_id, now)
         guild = await self._store.guilds.get(report.guild_id)
         planned = await self._destinations.plan(report)
         plan = [p for p in planned if p.included]
@@ -494,6 +497,14 @@ class ReportService:
             raise RateLimited(
                 f"You started {limit} reports in the last hour without confirming them. You "
                 f"can start another in {duration_text(retry_at - now)}.", retry_at=retry_at)
+
+    async def _check_block(self, guild_id: int, reporter_id: int, now: float) -> None:
+        block = await self._store.blocks.active(guild_id, reporter_id, now)
+        if block is not None:
+            raise LimitReached(
+                "This server's moderators stopped you from reporting here until "
+                f"<t:{int(block.until)}:f>, after a report of yours was dismissed. If you "
+                "think this is a mistake, contact the moderators.")
 
     async def _check_limits(self, guild_id: int, reporter_id: int, target_key: str,
                             activity_id: int | None, limits: ReportLimits, now: float) -> None:

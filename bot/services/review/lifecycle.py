@@ -11,6 +11,7 @@ and the other is told why. Resolving and dismissing tell every reporter of the c
 from __future__ import annotations
 
 import logging
+import time
 
 from bot.domain import (
     DECIDED_CASE_STATUSES,
@@ -32,6 +33,7 @@ from bot.services.review.card import reason_label
 from bot.services.review.ports import ActionResult, Actor
 from bot.services.review.retry_confirm import CONFIRM_WINDOW, SecondClick
 from bot.store import Store
+from bot.store.blocks import ReporterBlock
 from bot.store.cases import CaseChange, CaseWithReports
 from bot.store.notices import DECISION, QUESTION, NewNotice
 
@@ -41,6 +43,7 @@ REASON_MAX = 1000
 QUESTION_MAX = 1000
 REPLY_MAX = 1500
 REPLIES_PER_REQUEST = 3
+BLOCK_DAYS_MAX = 365
 
 
 class ReportLifecycle:
@@ -131,10 +134,14 @@ class ReportLifecycle:
 
     async def dismiss(
         self, guild_id: int, case_id: int, actor: Actor, *, reason: str,
-        to_reporter: str | None = None,
+        to_reporter: str | None = None, block_days: int | None = None,
     ) -> ActionResult:
+        """Close the case with no action; ``block_days`` also stops its reporters from
+        reporting in this server for that many days."""
         text = _required(reason, "a reason for dismissing", REASON_MAX)
         message = _optional(to_reporter, REASON_MAX)
+        if block_days is not None and not 1 <= block_days <= BLOCK_DAYS_MAX:
+            raise InvalidInput(f"Block for 1 to {BLOCK_DAYS_MAX} days, or leave it empty.")
         found = await self._moderators.case(guild_id, case_id, actor)
         result = await self._change(found, actor, CaseChange(
             UNDECIDED_CASE_STATUSES, CaseStatus.DISMISSED, "case.dismissed",
@@ -144,8 +151,27 @@ class ReportLifecycle:
             wanted="dismiss",
             notices=[(r.id, _decision_notice(r, None, message)) for r in found.reports])
         told = await self._tell_reporters(found)
+        blocked = ""
+        if block_days is not None:
+            until = time.time() + block_days * 86400.0
+            for member_id in sorted({r.reporter_id for r in found.reports}):
+                await self._store.blocks.block(guild_id, member_id, until=until, reason=text,
+                                               blocked_by=actor.user_id, case_id=case_id)
+            blocked = (f" The reporter(s) may not report in this server until <t:{int(until)}:f>"
+                       " (`/warden blocks` shows and lifts blocks).")
         return ActionResult(result.report, f"Case of report #{result.report.number} "
-                                           f"dismissed. {told}", case=result.case)
+                                           f"dismissed. {told}{blocked}", case=result.case)
+
+    async def blocks(self, guild_id: int, actor: Actor) -> list[ReporterBlock]:
+        """Members blocked from reporting in this server now."""
+        await self._moderators.require(guild_id, actor)
+        return await self._store.blocks.all_active(guild_id, time.time())
+
+    async def lift_block(self, guild_id: int, actor: Actor, member_id: int) -> str:
+        await self._moderators.require(guild_id, actor)
+        if not await self._store.blocks.lift(guild_id, member_id, lifted_by=actor.user_id):
+            raise InvalidInput(f"<@{member_id}> is not blocked from reporting here.")
+        return f"<@{member_id}> may report in this server again."
 
     async def _change(self, found: CaseWithReports, actor: Actor, change: CaseChange, *,
                       wanted: str, notices: list[tuple[int, NewNotice]] | None = None,
