@@ -229,3 +229,26 @@ class Reports(commands.Cog):
         period = parse_range(since, until, default_days=30)
         stats = await service.stats(guild_id_of(interaction), actor_of(interaction), period)
         await interaction.response.send_message(embed=stats_embed(stats), ephemeral=True)
+
+    @reports.command(name="player", description="Every case of one player in this server")
+    @app_commands.describe(
+        player="The reported player: Discord id or mention, Bungie name, membership id, uuid")
+    async def player(self, interaction: discord.Interaction[WardenBot], player: str) -> None:
+        service = services_of(self.bot).queries
+        history = await service.player_history(guild_id_of(interaction), actor_of(interaction),
+                                               player)
+        lines = [
+            f"**#{c.number}** <t:{int(c.opened_at)}:d> · {c.outcome}"
+            + (f" <t:{int(c.decided_at)}:d>" if c.decided_at else "")
+            for c in history.cases
+        ]
+        shown = len(lines)
+        embed = discord.Embed(
+            title=f"{discord.utils.escape_markdown(history.player)[:200]}: "
+                  f"{history.total} case(s)",
+            description="\n".join(lines)[:4000] or "No cases.",
+        )
+        if history.total > shown:
+            embed.set_footer(text=f"The newest {shown} of {history.total}.")
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())

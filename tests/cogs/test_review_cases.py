@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import ReviewMode
+from bot.domain import ActionKind, CaseOutcome, ReviewMode
+from bot.services.review.ports import Actor
 from tests.report_rig import ReportWorld, report_world
+from tests.review_rig import review_world
 from tests.standins.discord import DiscordStandIn, RecordedMessage
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
@@ -121,3 +123,27 @@ async def test_dismiss_can_block_an_abusive_reporter_until_lifted(
         actions = [e.action for e in await w.store.audit.between(0, 2e10)]
         assert "reporter.blocked" in actions and "reporter.unblocked" in actions
         assert "stopped you" not in (await w.report(w.alice, player="Bob#0042")).text
+
+
+async def test_the_post_shows_the_players_earlier_cases_and_reports_player_all_of_them(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    async with review_world(tmp_path, discord_standin) as w:
+        await w.setup(channel=w.discord.guild.channel("staff-only"))
+        mod = Actor(w.mod.id, frozenset({w.discord.guild.moderator_role.id}))
+        first = await w.accept_report()
+        await w.lifecycle.resolve(w.guild_id, first.case_id or 0, mod,
+                                  CaseOutcome(ActionKind.TIMEOUT))
+        second = await w.accept_report()
+        await w.lifecycle.dismiss(w.guild_id, second.case_id or 0, mod, reason="lag")
+        third = await w.accept_report()
+        post = await w.review_post(third)
+        assert "Earlier cases in this server: 2" in post.text
+        assert "dismissed" in post.text and "Timed out" in post.text
+
+        handle = await w.discord.slash(w.mod, "reports", {"player": "Bob#1234"},
+                                       subcommand="player")
+        listed = await handle.wait_final()
+        assert "3 case(s)" in listed.text
+        assert [line.split(" ")[0] for line in listed.text.splitlines() if "**#" in line] == [
+            "**#3**", "**#2**", "**#1**"]

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from bot.errors import InvalidInput
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.review.access import Moderators
-from bot.services.review.card import ReviewCard, card_of, reason_label
+from bot.services.review.card import (
+    STATUS_LABELS,
+    ReviewCard,
+    card_of,
+    outcome_label,
+    reason_label,
+)
 from bot.services.review.dates import DateRange, iso_day
 from bot.services.review.export import ExportBundle, build_bundle
 from bot.services.review.lifecycle import target_name
@@ -17,6 +23,8 @@ from bot.store import Store
 from bot.store.reports import ReportFilter
 
 PAGE_SIZE = 10
+HISTORY_MAX = 50
+"""Cases ``/reports player`` lists (a message holds about this many lines)."""
 # Discord's upload limit for a message without server boosts.
 MAX_EXPORT_BYTES = 10 * 1024 * 1024
 
@@ -60,6 +68,23 @@ class Stats:
     """Destination name (as people read it) -> delivery status -> count."""
 
 
+@dataclass(frozen=True)
+class PastCase:
+    case_id: int
+    number: int
+    """The lead report's number."""
+    opened_at: float
+    decided_at: float | None
+    outcome: str
+
+
+@dataclass(frozen=True)
+class PlayerHistory:
+    player: str
+    cases: tuple[PastCase, ...]
+    total: int
+
+
 class ReportQueries:
     def __init__(self, *, store: Store, moderators: Moderators,
                  destinations: DestinationRegistry) -> None:
@@ -86,6 +111,24 @@ class ReportQueries:
         lead = found.reports[0]
         return card_of(await self._store.report_views.with_history(lead.id), lead,
                        self._names)
+
+    async def player_history(self, guild_id: int, actor: Actor, player: str) -> PlayerHistory:
+        """Every case of the player in this server, newest first (``/reports player``)."""
+        await self._moderators.require(guild_id, actor)
+        flt = _filter(guild_id, ListQuery(target=player))
+        found, _ = await self._store.reports.search(flt, limit=1)
+        if not found:
+            raise InvalidInput("No report in this server names that player.")
+        newest = found[0]
+        cases, total = await self._store.cases.of_player(guild_id, newest.target_key,
+                                                         limit=HISTORY_MAX)
+        past = []
+        for case in cases:
+            lead = await self._store.reports.get(case.lead_report_id)
+            past.append(PastCase(case.id, lead.number if lead else 0, case.created_at,
+                                 case.decided_at,
+                                 outcome_label(case) or STATUS_LABELS[case.status].lower()))
+        return PlayerHistory(target_name(newest), tuple(past), total)
 
     async def list_reports(
         self, guild_id: int, actor: Actor, query: ListQuery, *, page: int = 0
