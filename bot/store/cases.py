@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain import Case, CaseOutcome, Report, ReportLimits
+from bot.domain import Case, CaseOutcome, CaseStatus, Report, ReportLimits
 from bot.store import audit
 from bot.store.database import Database, Row
 from bot.store.notices import NewNotice, queue
@@ -100,6 +100,14 @@ class CaseStore:
                 report_from_row(r) for r in conn.execute(CASE_REPORTS_SQL, (case_id,))])
 
         return await self._db.read(read)
+
+    async def statuses(self, case_ids: Sequence[int]) -> dict[int, CaseStatus]:
+        if not case_ids:
+            return {}
+        marks = ", ".join("?" for _ in case_ids)
+        rows = await self._db.fetch_all(
+            f"SELECT id, status FROM cases WHERE id IN ({marks})", list(case_ids))  # noqa: S608
+        return {int(r[0]): CaseStatus(r[1]) for r in rows}
 
     async def of_player(self, guild_id: int, target_key: str, *, before_id: int | None = None,
                         limit: int = 1000) -> tuple[list[Case], int]:

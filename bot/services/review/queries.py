@@ -145,8 +145,10 @@ class ReportQueries:
             reports, total = await self._store.reports.search(
                 flt, limit=PAGE_SIZE, offset=wanted * PAGE_SIZE
             )
+        cases = await self._store.cases.statuses([r.case_id for r in reports if r.case_id])
         items = tuple(
-            ReportSummary(r.id, r.number, r.status, r.reason, reason_label(r.reason),
+            ReportSummary(r.id, r.number, cases.get(r.case_id or 0, r.status), r.reason,
+                          reason_label(r.reason),
                           target_name(r), r.reporter_id, r.accepted_at or r.created_at)
             for r in reports
         )
