@@ -3,7 +3,7 @@
 Every button is a ``ReviewButton``, a ``DynamicItem`` whose custom_id carries the action
 and the case id (``warden:review:claim:42``), or for Retry the report id and destination
 (``warden:review:retry:43:bungie``); registered with ``add_dynamic_items``, it works on
-any post, including posts made before a restart (and before cases: migration 0010 gave
+any post, including posts made before a restart (and before cases: migration 0011 gave
 each existing report's case the report's id). Buttons only translate: the review service
 decides who may act and what happens.
 """
