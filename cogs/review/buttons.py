@@ -3,7 +3,7 @@
 Every button is a ``ReviewButton``, a ``DynamicItem`` whose custom_id carries the action
 and the case id (``warden:review:claim:42``), or for Retry the report id and destination
 (``warden:review:retry:43:bungie``); registered with ``add_dynamic_items``, it works on
-any post, including posts made before a restart (and before cases: migration 0011 gave
+any post, including posts made before a restart (and before cases: migration 0012 gave
 each existing report's case the report's id). Buttons only translate: the review service
 decides who may act and what happens.
 """
@@ -18,6 +18,7 @@ import discord
 
 from bot.app import report_interaction_error, send_ephemeral, services_of
 from bot.errors import InvalidInput
+from bot.i18n import t
 from bot.log_context import bind_log_ids
 from bot.services.review.card import ReviewAction, ReviewCard
 from bot.services.review.lifecycle import QUESTION_MAX, REASON_MAX, parse_outcome
@@ -119,7 +120,7 @@ async def press(
         outcome = await lifecycle.approve(guild_id, report_id, actor)
     else:
         if destination is None:
-            raise InvalidInput("That button names no destination.")
+            raise InvalidInput(t('That button names no destination.'))
         outcome = await lifecycle.retry(guild_id, report_id, destination, actor)
     await after_action(interaction, outcome)
 
@@ -166,13 +167,13 @@ class DismissModal(_ReviewModal):
     def __init__(self, card: ReviewCard, opener_id: int) -> None:
         super().__init__(card, opener_id, f"Dismiss report #{card.number}")
         self.reason: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
-            label="Reason (kept in the audit log)", style=discord.TextStyle.paragraph,
+            label=t('Reason (kept in the audit log)'), style=discord.TextStyle.paragraph,
             required=True, max_length=REASON_MAX, custom_id="reason",
         )
         self.to_reporter: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
-            label="Message to the reporter (optional)", style=discord.TextStyle.paragraph,
+            label=t('Message to the reporter (optional)'), style=discord.TextStyle.paragraph,
             required=False, max_length=REASON_MAX, custom_id="to_reporter",
-            placeholder="Sent by DM without your name. Leave empty to send none.",
+            placeholder=t('Sent by DM without your name. Leave empty to send none.'),
         )
         self.block_days: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
             label="Block the reporter from reporting (days)", required=False, max_length=3,
@@ -235,7 +236,7 @@ class AskModal(_ReviewModal):
     def __init__(self, card: ReviewCard, opener_id: int) -> None:
         super().__init__(card, opener_id, f"Question about report #{card.number}")
         self.question: discord.ui.TextInput[AskModal] = discord.ui.TextInput(
-            label="Your question (DMed without your name)", style=discord.TextStyle.paragraph,
+            label=t('Your question (DMed without your name)'), style=discord.TextStyle.paragraph,
             required=True, max_length=QUESTION_MAX, custom_id="question",
         )
         self.add_item(self.question)

@@ -1,4 +1,4 @@
-"""Migration 0011 on a database made by the previous release (migrations 1-10, with reports
+"""Migration 0012 on a database made by the previous release (migrations 1-11, with reports
 in every status it knew): every report, note, delivery and notice is kept, and every
 accepted report is in a case saying what moderators did."""
 
@@ -52,13 +52,13 @@ def _fill_previous_release(path: Path) -> None:
 
 async def test_every_existing_report_is_kept_and_gets_its_case(tmp_path: Path) -> None:
     path = tmp_path / "warden.db"
-    previous = [m for m in bundled_migrations() if m.version <= 10]
+    previous = [m for m in bundled_migrations() if m.version <= 11]
     db = await Database.open(path, migrate=False)
     await db.migrate(previous)
     await db.close()
     _fill_previous_release(path)
 
-    db = await Database.open(path)  # the upgrade: migration 0011 onwards
+    db = await Database.open(path)  # the upgrade: migration 0012 onwards
     try:
         store = Store(db)
         for rid, status, *_ in OLD_REPORTS:

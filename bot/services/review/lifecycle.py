@@ -24,6 +24,7 @@ from bot.domain import (
     Report,
 )
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
+from bot.i18n import t
 from bot.services.delivery.outbox import MAY_HAVE_LANDED
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.events import Event, EventBus, EventKind
@@ -91,8 +92,8 @@ class ReportLifecycle:
         number = found.reports[0].number
         if not held:
             raise InvalidInput(
-                f"Case of report #{number} has nothing waiting for approval: it was forwarded "
-                "already or no destination is configured."
+                t('Report #{number} has nothing waiting for approval: it was forwarded '
+                  'already or no destination is configured.', number=number)
             )
         released = sorted({d for ds in held.values() for d in ds})
         result = await self._change(found, actor, CaseChange(
@@ -104,8 +105,9 @@ class ReportLifecycle:
             queued=list(held))
         where = _join([self._destinations.name(d) for d in released])
         told = await self._tell_reporters(found)
-        return ActionResult(result.report, f"Approved: forwarding {len(held)} report(s) to "
-                                           f"{where}. {told}", case=result.case)
+        return ActionResult(result.report, t('Approved: forwarding {count} report(s) to '
+                                             '{where}. {told}', count=len(held), where=where,
+                                             told=told), case=result.case)
 
     async def resolve(
         self, guild_id: int, case_id: int, actor: Actor, outcome: CaseOutcome, *,
@@ -128,9 +130,11 @@ class ReportLifecycle:
             wanted="resolve",
             notices=[(r.id, _decision_notice(r, outcome, message)) for r in found.reports])
         told = await self._tell_reporters(found)
-        what = "action taken" if outcome.action_taken else "no action"
-        return ActionResult(result.report, f"Case of report #{result.report.number} resolved "
-                                           f"({what}). {told}", case=result.case)
+        text = (t('Case of report #{number} resolved (action taken). {told}',
+                  number=result.report.number, told=told) if outcome.action_taken else
+                t('Case of report #{number} resolved (no action). {told}',
+                  number=result.report.number, told=told))
+        return ActionResult(result.report, text, case=result.case)
 
     async def dismiss(
         self, guild_id: int, case_id: int, actor: Actor, *, reason: str,
@@ -141,7 +145,8 @@ class ReportLifecycle:
         text = _required(reason, "a reason for dismissing", REASON_MAX)
         message = _optional(to_reporter, REASON_MAX)
         if block_days is not None and not 1 <= block_days <= BLOCK_DAYS_MAX:
-            raise InvalidInput(f"Block for 1 to {BLOCK_DAYS_MAX} days, or leave it empty.")
+            raise InvalidInput(t('Block for 1 to {days} days, or leave it empty.',
+                                 days=BLOCK_DAYS_MAX))
         found = await self._moderators.case(guild_id, case_id, actor)
         result = await self._change(found, actor, CaseChange(
             UNDECIDED_CASE_STATUSES, CaseStatus.DISMISSED, "case.dismissed",
@@ -151,16 +156,18 @@ class ReportLifecycle:
             wanted="dismiss",
             notices=[(r.id, _decision_notice(r, None, message)) for r in found.reports])
         told = await self._tell_reporters(found)
-        blocked = ""
+        blocked: str = ""
         if block_days is not None:
             until = time.time() + block_days * 86400.0
             for member_id in sorted({r.reporter_id for r in found.reports}):
                 await self._store.blocks.block(guild_id, member_id, until=until, reason=text,
                                                blocked_by=actor.user_id, case_id=case_id)
-            blocked = (f" The reporter(s) may not report in this server until <t:{int(until)}:f>"
-                       " (`/warden blocks` shows and lifts blocks).")
-        return ActionResult(result.report, f"Case of report #{result.report.number} "
-                                           f"dismissed. {told}{blocked}", case=result.case)
+            blocked = t(' The reporter(s) may not report in this server until {until} '
+                        '(`/warden blocks` shows and lifts blocks).',
+                        until=f"<t:{int(until)}:f>")
+        return ActionResult(result.report, t('Case of report #{number} dismissed. '
+                                             '{told}{blocked}', number=result.report.number,
+                                             told=told, blocked=blocked), case=result.case)
 
     async def blocks(self, guild_id: int, actor: Actor) -> list[ReporterBlock]:
         """Members blocked from reporting in this server now."""
@@ -170,8 +177,9 @@ class ReportLifecycle:
     async def lift_block(self, guild_id: int, actor: Actor, member_id: int) -> str:
         await self._moderators.require(guild_id, actor)
         if not await self._store.blocks.lift(guild_id, member_id, lifted_by=actor.user_id):
-            raise InvalidInput(f"<@{member_id}> is not blocked from reporting here.")
-        return f"<@{member_id}> may report in this server again."
+            raise InvalidInput(t('<@{member_id}> is not blocked from reporting here.',
+                                 member_id=member_id))
+        return t('<@{member_id}> may report in this server again.', member_id=member_id)
 
     async def _change(self, found: CaseWithReports, actor: Actor, change: CaseChange, *,
                       wanted: str, notices: list[tuple[int, NewNotice]] | None = None,
@@ -195,11 +203,12 @@ class ReportLifecycle:
         found = await self._moderators.case(guild_id, case_id, actor)
         lead = found.reports[0]
         if found.case.status not in UNDECIDED_CASE_STATUSES:
-            raise InvalidInput(f"The case of report #{lead.number} is already "
-                               f"{found.case.status}.")
+            raise InvalidInput(t('The case of report #{number} is already {status}.',
+                                 number=lead.number, status=found.case.status))
         asked = [r for r in found.reports if r.purged_at is None]
         if not asked:
-            raise InvalidInput(f"Report #{lead.number} was purged under the retention policy.")
+            raise InvalidInput(t('Report #{number} was purged under the retention policy.',
+                                 number=lead.number))
         outcomes = []
         for report in asked:
             _, notice_id = await self._store.reports.add_note_telling(
@@ -229,21 +238,22 @@ class ReportLifecycle:
         body = _required(text, "an answer", REPLY_MAX)
         report = await self._store.reports.by_number(guild_id, number)
         if report is None or report.reporter_id != reporter_id or report.accepted_at is None:
-            raise InvalidInput(f"You have no report #{number} in this server.")
+            raise InvalidInput(t('You have no report #{number} in this server.', number=number))
         notes = await self._store.reports.notes(report.id)
         last_request = max(
             (i for i, n in enumerate(notes) if n.kind is NoteKind.INFO_REQUEST), default=None
         )
         if last_request is None:
             raise InvalidInput(
-                f"The moderators have not asked anything about report #{number}; there is "
-                "nothing to answer."
+                t('The moderators have not asked anything about report #{number}; there is '
+                  'nothing to answer.',
+                  number=number)
             )
         replies = sum(1 for n in notes[last_request + 1:] if n.kind is NoteKind.REPLY)
         if replies >= REPLIES_PER_REQUEST:
             raise InvalidInput(
-                "You already answered this question; the moderators will ask again if they "
-                "need more."
+                t('You already answered this question; the moderators will ask again if they '
+                  'need more.')
             )
         await self._store.reports.add_note(
             report.id, author_id=reporter_id, kind=NoteKind.REPLY, body=body
@@ -262,20 +272,22 @@ class ReportLifecycle:
         if may_have_landed and not self._resend_clicks.confirmed(report_id, destination,
                                                                  actor.user_id):
             return ActionResult(report, (
-                f"The {label} delivery of report #{report.number} may already have landed: "
-                "sending it again could file it twice. Press **Retry** again within "
-                f"{CONFIRM_WINDOW / 60:.0f} minutes to send it anyway."))
+                t('The {label} delivery of report #{number} may already have landed: sending '
+                  'it again could file it twice. Press **Retry** again within {value} '
+                  'minutes to send it anyway.',
+                  label=label, number=report.number, value=format(CONFIRM_WINDOW / 60, '.0f'))))
         requeued = await self._store.deliveries.requeue_failed(
             report_id, destination, actor_id=actor.user_id, confirm_resend=may_have_landed
         )
         if not requeued:
             current = await self._store.deliveries.get(report_id, destination)
             state = "does not exist" if current is None else f"is {current.status}, not failed"
-            raise InvalidInput(f"The {label} delivery of report #{report.number} {state}.")
+            raise InvalidInput(t('The {label} delivery of report #{number} {state}.',
+                                 label=label, number=report.number, state=state))
         await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id, destination))
         await self._changed(report_id)
-        return ActionResult(report, f"Retrying the {label} delivery of report "
-                                    f"#{report.number}.")
+        return ActionResult(report, t('Retrying the {label} delivery of report #{number}.',
+                                      label=label, number=report.number))
 
     async def _changed(self, report_id: int) -> None:
         await self._events.publish(Event(EventKind.REPORT_CHANGED, report_id))
@@ -286,24 +298,25 @@ class ReportLifecycle:
         case = await self._store.cases.get(found.case.id)
         n = found.reports[0].number
         if case is None:
-            return InvalidInput("That case no longer exists.")
+            return InvalidInput(t('That case no longer exists.'))
         if case.status in DECIDED_CASE_STATUSES and wanted != "approve":
-            return InvalidInput(f"The case of report #{n} was already {case.status}.")
+            return InvalidInput(t('The case of report #{n} was already {status}.',
+                                  n=n, status=case.status))
         if case.status is CaseStatus.DISMISSED:
-            return InvalidInput(f"The case of report #{n} was dismissed: nothing is sent.")
+            return InvalidInput(t('The case of report #{n} was dismissed: nothing is sent.',
+                                  n=n))
         if case.status is CaseStatus.CLAIMED and case.claimed_by != actor.user_id:
             return NotAllowed(
-                f"The case of report #{n} is claimed by <@{case.claimed_by}>. Only they, or a "
-                f"member with Manage Server, can {wanted} it until it is unclaimed."
+                t('The case of report #{n} is claimed by <@{claimed_by}>. Only they, or a '
+                  'member with Manage Server, can {wanted} it until it is unclaimed.',
+                  n=n, claimed_by=case.claimed_by, wanted=wanted)
             )
         if wanted == "claim" and case.status is CaseStatus.CLAIMED:
-            return InvalidInput(f"You already claimed the case of report #{n}.")
+            return InvalidInput(t('You already claimed the case of report #{n}.', n=n))
         if wanted == "unclaim" and case.status is CaseStatus.OPEN:
-            return InvalidInput(f"The case of report #{n} is not claimed.")
-        return InvalidInput(f"The case of report #{n} is {case.status}; it cannot be "
-                            f"{wanted}d now." if wanted.endswith("e") else
-                            f"The case of report #{n} is {case.status}; it cannot be "
-                            f"{wanted}ed now.")
+            return InvalidInput(t('The case of report #{n} is not claimed.', n=n))
+        return InvalidInput(t('The case of report #{n} is {status}; you cannot {wanted} it '
+                              'now.', n=n, status=case.status, wanted=wanted))
 
     # -- telling the reporter ------------------------------------------------------------
     async def _tell(self, notice_id: int | None) -> Told:
@@ -387,9 +400,9 @@ def parse_outcome(text: str | None) -> CaseOutcome:
 def _required(text: str | None, what: str, limit: int) -> str:
     value = (text or "").strip()
     if not value:
-        raise InvalidInput(f"Please give {what}.")
+        raise InvalidInput(t('Please give {what}.', what=what))
     if len(value) > limit:
-        raise InvalidInput(f"Please keep it under {limit} characters.")
+        raise InvalidInput(t('Please keep it under {limit} characters.', limit=limit))
     return value
 
 
