@@ -157,7 +157,7 @@ def status_text(card: ReviewCard) -> str:
         what = "Reason" if card.status == CaseStatus.DISMISSED else "Note"
         text += f"\n{what}: {_plain(_cut(card.decision_reason, 600))}"
     if card.awaiting_approval and card.status in UNDECIDED_CASE_STATUSES:
-        text += "\nWaiting for a moderator to approve before anything is sent."
+        text += tr('\nWaiting for a moderator to approve before anything is sent.')
     return text
 
 
@@ -184,7 +184,7 @@ def render_embed(card: ReviewCard) -> discord.Embed:
     )
     embed.timestamp = datetime.fromtimestamp(card.created_at, UTC)
     embed.add_field(name="Status", value=_cut(status_text(card), FIELD_MAX), inline=False)
-    embed.add_field(name="Reported player", value=_joined(target_lines(card)), inline=False)
+    embed.add_field(name=tr('Reported player'), value=_joined(target_lines(card)), inline=False)
     if card.earlier_total:
         earlier = [f"{_ts(c.at, 'd')} {c.outcome}" for c in card.earlier_cases]
         embed.add_field(
@@ -200,7 +200,7 @@ def render_embed(card: ReviewCard) -> discord.Embed:
                                       else "> (no description)")
                            for r in card.reports], 900),
             inline=False)
-    embed.add_field(name="Reporter (staff only)", value=_joined(reporter_lines(card)),
+    embed.add_field(name=tr('Reporter (staff only)'), value=_joined(reporter_lines(card)),
                     inline=False)
     activity = activity_lines(card)
     if activity:
@@ -247,7 +247,7 @@ def _fit(embed: discord.Embed) -> None:
 BUTTONS: dict[ReviewAction, tuple[str, discord.ButtonStyle]] = {
     ReviewAction.CLAIM: ("Claim", discord.ButtonStyle.primary),
     ReviewAction.UNCLAIM: ("Unclaim", discord.ButtonStyle.secondary),
-    ReviewAction.APPROVE: ("Approve and forward", discord.ButtonStyle.success),
+    ReviewAction.APPROVE: (tr('Approve and forward'), discord.ButtonStyle.success),
     ReviewAction.RESOLVE: ("Resolve", discord.ButtonStyle.success),
     ReviewAction.DISMISS: ("Dismiss", discord.ButtonStyle.danger),
     ReviewAction.ASK: (tr('Ask reporter for more info'), discord.ButtonStyle.secondary),

@@ -285,9 +285,10 @@ class ReportService:
         now = self._clock()
         if now - report.created_at > DRAFT_TTL:
             await self._store.reports.cancel_draft(report_id, reporter_id=actor_id)
-            raise UserFacingError(f"Report #{report.number} waited too long for confirmation "
-                                  "and was dropped; nothing was sent. Start again with "
-                                  "`/report`.")
+            raise UserFacingError(t('Report #{number} waited too long for confirmation and '
+                                    'was dropped; nothing was sent. Start again with '
+                                    '`/report`.',
+                                    number=report.number))
         await self._check_block(report.guild_id, actor_id, now)
         guild = await self._store.guilds.get(report.guild_id)
         planned = await self._destinations.plan(report)

@@ -399,11 +399,11 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
     text: str | None
     match entry.action:
         case "report.accepted":
-            text = "Report received"
+            text = t('Report received')
         case "report.claimed" | "case.claimed":
             text = "Claimed"
         case "report.unclaimed" | "case.unclaimed":
-            text = "Released the claim"
+            text = t('Released the claim')
         case "report.forwarded":
             text = t('Forwarded automatically (auto mode)') if d.get("automatic") else (
                 t('Approved and forwarded')
