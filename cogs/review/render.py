@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.domain import UNDECIDED_STATUSES, ReportStatus
+from bot.domain import UNDECIDED_CASE_STATUSES, CaseStatus
 from bot.i18n import localize
 from bot.i18n import t as tr
 from bot.services.review.card import (
@@ -24,10 +24,10 @@ from bot.services.review.card import (
 )
 
 STATUS_COLOURS: dict[str, discord.Colour] = {
-    ReportStatus.OPEN: discord.Colour.orange(),
-    ReportStatus.CLAIMED: discord.Colour.blue(),
-    ReportStatus.FORWARDED: discord.Colour.green(),
-    ReportStatus.DISMISSED: discord.Colour.light_grey(),
+    CaseStatus.OPEN: discord.Colour.orange(),
+    CaseStatus.CLAIMED: discord.Colour.blue(),
+    CaseStatus.RESOLVED: discord.Colour.green(),
+    CaseStatus.DISMISSED: discord.Colour.light_grey(),
 }
 DESCRIPTION_MAX = 1500
 EMBED_MAX = 6000
@@ -152,11 +152,14 @@ def status_text(card: ReviewCard, locale: object = None) -> str:
     text = localize(card.status_label, locale)
     if card.claimed_by:
         text += f" by <@{card.claimed_by}>"
-    if card.status in (ReportStatus.FORWARDED, ReportStatus.DISMISSED):
-        text += f" by <@{card.decided_by}>" if card.decided_by else " automatically"
-    if card.status == ReportStatus.DISMISSED and card.decision_reason:
-        text += f"\nReason: {_plain(_cut(card.decision_reason, 600))}"
-    if card.awaiting_approval and card.status in UNDECIDED_STATUSES:
+    if card.status in (CaseStatus.RESOLVED, CaseStatus.DISMISSED) and card.decided_by:
+        text += f" by <@{card.decided_by}>"
+    if card.status == CaseStatus.RESOLVED and card.outcome:
+        text += f"\nOutcome: {card.outcome}"
+    if card.decision_reason:
+        what = "Reason" if card.status == CaseStatus.DISMISSED else "Note"
+        text += f"\n{what}: {_plain(_cut(card.decision_reason, 600))}"
+    if card.awaiting_approval and card.status in UNDECIDED_CASE_STATUSES:
         text += localize(tr('\nWaiting for a moderator to approve before anything is sent.'),
                          locale)
     return text
@@ -193,8 +196,24 @@ def render_embed(card: ReviewCard, locale: object = None) -> discord.Embed:
                     inline=False)
     embed.add_field(name=tl(tr('Reported player')), value=_joined(target_lines(card, locale)),
                     inline=False)
+    if card.earlier_total:
+        earlier = [f"{_ts(c.at, 'd')} {c.outcome}" for c in card.earlier_cases]
+        embed.add_field(
+            name=f"Earlier cases in this server: {card.earlier_total}",
+            value=_joined(["Last: " + "; ".join(earlier), "Whole history: `/reports player`"]),
+            inline=False)
+    if len(card.reports) > 1:
+        embed.add_field(
+            name=f"Reported by {len(card.reports)} members",
+            value=_joined([f"#{r.number} {_ts(r.at, 'R')}"
+                           + (f" <@{r.reporter_id}>" if card.reporter is not None else "")
+                           + ":\n" + (_quote(r.description, 200) if r.description
+                                      else "> (no description)")
+                           for r in card.reports], 900),
+            inline=False)
     embed.add_field(name=tl(tr('Reporter (staff only)')),
-                    value=_joined(reporter_lines(card, locale)), inline=False)
+                    value=_joined(reporter_lines(card, locale)),
+                    inline=False)
     activity = activity_lines(card)
     if activity:
         embed.add_field(name=tl(tr("Activity")), value=_joined(activity), inline=False)
@@ -244,6 +263,7 @@ BUTTONS: dict[ReviewAction, tuple[str, discord.ButtonStyle]] = {
     ReviewAction.CLAIM: (tr("Claim"), discord.ButtonStyle.primary),
     ReviewAction.UNCLAIM: (tr("Unclaim"), discord.ButtonStyle.secondary),
     ReviewAction.APPROVE: (tr('Approve and forward'), discord.ButtonStyle.success),
+    ReviewAction.RESOLVE: ("Resolve", discord.ButtonStyle.success),
     ReviewAction.DISMISS: (tr("Dismiss"), discord.ButtonStyle.danger),
     ReviewAction.ASK: (tr('Ask reporter for more info'), discord.ButtonStyle.secondary),
 }
@@ -256,6 +276,8 @@ class ButtonSpec:
     style: discord.ButtonStyle
     row: int
     destination: str | None = None
+    report_id: int | None = None
+    """Retry only: the report whose delivery failed."""
 
 
 def button_specs(card: ReviewCard, locale: object = None) -> list[ButtonSpec]:
@@ -266,10 +288,12 @@ def button_specs(card: ReviewCard, locale: object = None) -> list[ButtonSpec]:
             continue
         label, style = BUTTONS[action]
         specs.append(ButtonSpec(action, localize(label, locale), style, 0))
-    for delivery in card.deliveries:
-        if delivery.retryable:
-            specs.append(ButtonSpec(ReviewAction.RETRY,
-                                    localize(tr("Retry {destination}",
-                                                destination=delivery.label), locale),
-                                    discord.ButtonStyle.secondary, 1, delivery.destination))
+    numbered = len(card.reports) > 1
+    for report_id, destination, label in card.failed:
+        number = next((r.number for r in card.reports if r.report_id == report_id), None)
+        retry = localize(tr("Retry {destination}", destination=label), locale)
+        specs.append(ButtonSpec(
+            ReviewAction.RETRY,
+            retry + (f" (#{number})" if numbered and number else ""),
+            discord.ButtonStyle.secondary, 1, destination, report_id))
     return specs
