@@ -18,8 +18,6 @@ FRENCH = {
     "Reported player": "Joueur signalé",
     "Claim": "Prendre en charge",
     "Open": "Ouvert",
-    "Report #{number} approved: forwarding to {where}. {told}":
-        "Signalement n°{number} approuvé : envoi à {where}. {told}",
     "Reports ({total})": "Signalements ({total})",
 }
 GERMAN = {"Reported player": "Gemeldeter Spieler"}
@@ -39,10 +37,6 @@ async def test_review_post_answers_and_reports_use_the_chosen_language(
             assert "Ouvert" in post.text
             claim = post.component(f"warden:review:claim:{report.id}")
             assert claim is not None and claim["label"] == "Prendre en charge"
-
-            reply = await (await w.click(w.mod, post, "approve", report)).wait_final(
-                lambda m: m.ephemeral)
-            assert "Signalement n°1 approuvé" in reply.text
 
             listed = await (await w.discord.slash(w.mod, "reports", subcommand="list")
                             ).wait_final()

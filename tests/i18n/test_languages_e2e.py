@@ -1,6 +1,6 @@
 """Through the Discord stand-in with a real discord.py bot and the real catalogs: a member
 whose Discord speaks German reports in German (answers, buttons, the DM), and the review
-post and the moderator's answer in a server set to French are French.
+post in a server set to French is French.
 
 The catalogs are being translated as this is written: the test uses whatever ``localize``
 returns for messages translated by then, and asserts that differs from English."""
@@ -20,8 +20,6 @@ pytestmark = pytest.mark.usefixtures("isolated_env")
 
 DRAFT = t("Report #{number}: check and confirm", number=1)
 CONFIRM = t("Confirm report")
-APPROVED = t("Report #{number} approved: forwarding to {where}. {told}", number=1,
-             where="Bungie.net", told="")
 CHEATING = Reason.CHEATING.label
 
 
@@ -39,7 +37,6 @@ async def test_a_german_reporter_and_a_french_server(
     german_confirm = _translated(CONFIRM, "de")
     german_cheating = _translated(CHEATING, "de")
     french_cheating = _translated(CHEATING, "fr")
-    french_approved = _translated(APPROVED, "fr").split(":")[0]  # up to the destinations
 
     async with report_world(tmp_path, discord_standin, review_mode=ReviewMode.APPROVE) as w:
         g = w.discord.guild
@@ -68,8 +65,7 @@ async def test_a_german_reporter_and_a_french_server(
         assert french_cheating in post.text and german_cheating not in post.text
 
         handle = await w.discord.click(g.moderator, post, f"warden:review:approve:{report_id}")
-        answer = await handle.wait_final(lambda m: m.ephemeral)
-        assert french_approved in answer.text  # the server's language, not the moderator's
+        await handle.wait_final(lambda m: m.ephemeral)
 
         dm = await w.discord.wait_for_dm(w.alice)  # the decision, in Alice's language
         assert german_cheating in dm.text and "Cheating" not in dm.text

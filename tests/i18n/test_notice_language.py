@@ -16,9 +16,9 @@ from tests.standins.discord import DiscordStandIn
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
 CLOSED = ("The moderators reviewed your report #{number} ({reason}) about {target} and "
-          "closed it without forwarding it.")
+          "closed it: no action was taken.")
 FRENCH = {
-    "Report #{number}: closed": "Signalement n°{number} : clos",
+    "Report #{number}: no action": "Signalement n°{number} : clos",
     CLOSED: "Les modérateurs ont clos votre signalement n°{number} ({reason}) sur {target}.",
     "{closed}\n\nMessage from the moderators: {message}":
         "{closed}\n\nMessage des modérateurs : {message}",
@@ -47,5 +47,5 @@ async def test_a_decision_is_told_in_the_reporters_language(
             [(title, body, words)] = [tuple(r) for r in rows]
             assert title is None and body is None  # no English copy
             stored = json.loads(words)
-            assert stored["title"]["id"] == "Report #{number}: closed"
+            assert stored["title"]["id"] == "Report #{number}: no action"
             assert stored["body"]["params"]["closed"]["id"] == CLOSED
