@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.database import Database, Row
+from bot.store.database import Conn, Database, Row
 
 GENESIS = "0" * 64
 FOR_REPORT_SQL = "SELECT * FROM audit_log WHERE report_id = ? ORDER BY id"
@@ -76,7 +75,7 @@ def _clean(details: dict[str, Any]) -> dict[str, Any]:
 
 
 def append(
-    conn: sqlite3.Connection,
+    conn: Conn,
     action: str,
     *,
     guild_id: int | None = None,

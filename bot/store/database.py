@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def is_postgres_url(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
 
 
 class DatabaseError(Exception):
@@ -40,10 +44,11 @@ class Migration:
     sql: str
 
 
-def bundled_migrations() -> list[Migration]:
-    """The numbered SQL files shipped in ``bot/store/migrations``, in order."""
+def bundled_migrations(folder_name: str = "migrations") -> list[Migration]:
+    """The numbered SQL files shipped in ``bot/store/<folder_name>``, in order
+    (``migrations`` for SQLite, ``migrations_pg`` for PostgreSQL)."""
     found: list[Migration] = []
-    folder = resources.files("bot.store") / "migrations"
+    folder = resources.files("bot.store") / folder_name
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
@@ -55,7 +60,32 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
-Row = sqlite3.Row
+class Row(Protocol):
+    """A result row on either backend: by column name or by position."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+    def keys(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def close(self) -> None: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Conn(Protocol):
+    """What a transaction's function gets: ``sqlite3.Connection`` on SQLite, the same
+    two calls (``?`` placeholders, rows as ``Row``) on PostgreSQL (bot/store/postgres.py)."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Any, /) -> Cursor: ...
+
+
 T = TypeVar("T")
 
 
@@ -134,9 +164,16 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
 
     # -- life cycle ---------------------------------------------------------------
+    backend = "sqlite"
+
     @classmethod
-    async def open(cls, path: Path, *, migrate: bool = True) -> Database:
-        db = cls(path)
+    async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
+        """SQLite at ``path``, or PostgreSQL when given a ``postgresql://`` URL."""
+        if isinstance(path, str) and is_postgres_url(path):
+            from bot.store.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(path, migrate=migrate)
+        db = cls(Path(path))
         await db._connect()
         if migrate:
             await db.migrate()
@@ -213,7 +250,7 @@ class Database:
         return self._reader
 
     # -- writes -------------------------------------------------------------------
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def write(self, fn: Callable[[Conn], T]) -> T:
         """Run ``fn`` in one immediate write transaction, in ONE hop to the writer's thread.
 
         On that thread: ``BEGIN IMMEDIATE``, ``fn(connection)``, ``COMMIT``; if anything
@@ -244,7 +281,7 @@ class Database:
     # Each read runs and finishes in one call on the connection's thread. A statement
     # left open between two awaits would hold a read snapshot that every other
     # coroutine's read on this shared connection then sees, missing fresh commits.
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def read(self, fn: Callable[[Conn], T]) -> T:
         """Run several reads in ONE hop to the reader's thread, all from one snapshot.
 
         ``fn`` runs inside a deferred transaction that ends (ROLLBACK: the reader never

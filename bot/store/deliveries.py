@@ -8,13 +8,12 @@ reconciles with the upstream before sending again.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any
 
 from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Report
 from bot.store import audit
-from bot.store.database import Database
+from bot.store.database import Conn, Database
 from bot.store.notices import queue_outcome_if_final
 from bot.store.reports import GET_SQL, guild_of
 from bot.store.rows import delivery_from_row, report_from_row
@@ -25,7 +24,7 @@ _DUE_SQL = ("SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_
 _NEXT_DUE_SQL = "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'"
 
 
-def _claim(conn: sqlite3.Connection, report_id: int, destination: str,
+def _claim(conn: Conn, report_id: int, destination: str,
            now: float) -> Delivery | None:
     rows = conn.execute(
         "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1,"
@@ -63,7 +62,7 @@ class DeliveryStore:
         earliest pending row is due, from one snapshot in one hop (the outbox asks both
         each time it looks)."""
 
-        def read(conn: sqlite3.Connection) -> tuple[list[Delivery], float | None]:
+        def read(conn: Conn) -> tuple[list[Delivery], float | None]:
             rows = conn.execute(_DUE_SQL, (now, limit)).fetchall()
             earliest = conn.execute(_NEXT_DUE_SQL).fetchall()[0][0]
             return ([delivery_from_row(r) for r in rows],
@@ -84,7 +83,7 @@ class DeliveryStore:
         pending (to be reconciled before any resend)."""
         now = time.time()
 
-        def recover(conn: sqlite3.Connection) -> int:
+        def recover(conn: Conn) -> int:
             # last_error is overwritten so that nobody mistakes the interrupted attempt
             # for the earlier, settled one: it may have reached the upstream.
             count = conn.execute(
@@ -103,7 +102,7 @@ class DeliveryStore:
         was taken, so none may be sent without first checking with the upstream."""
         now = time.time()
 
-        def mark(conn: sqlite3.Connection) -> int:
+        def mark(conn: Conn) -> int:
             count = conn.execute(
                 "UPDATE deliveries SET last_error = ?, updated_at = ?"
                 " WHERE status IN ('pending', 'in_flight', 'held')",
@@ -127,7 +126,7 @@ class DeliveryStore:
         """``start_attempt``, and the report to send, read in the same hop."""
         now = time.time()
 
-        def claim(conn: sqlite3.Connection) -> tuple[Delivery, Report | None] | None:
+        def claim(conn: Conn) -> tuple[Delivery, Report | None] | None:
             claimed = _claim(conn, report_id, destination, now)
             if claimed is None:
                 return None
@@ -152,7 +151,7 @@ class DeliveryStore:
             raise ValueError(f"{status!r} is not a final delivery status")
         now = time.time()
 
-        def finish(conn: sqlite3.Connection) -> None:
+        def finish(conn: Conn) -> None:
             conn.execute(
                 "UPDATE deliveries SET status = ?, upstream_id = COALESCE(?, upstream_id),"
                 " handoff_url = COALESCE(?, handoff_url), last_error = ?, updated_at = ?,"
@@ -178,7 +177,7 @@ class DeliveryStore:
     ) -> None:
         now = time.time()
 
-        def retry(conn: sqlite3.Connection) -> None:
+        def retry(conn: Conn) -> None:
             conn.execute(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?,"
                 " updated_at = ? WHERE report_id = ? AND destination = ?",
@@ -203,7 +202,7 @@ class DeliveryStore:
         ``confirm_resend``: the moderator confirmed sending one that may have landed."""
         now = time.time()
 
-        def requeue(conn: sqlite3.Connection) -> bool:
+        def requeue(conn: Conn) -> bool:
             cur = conn.execute(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
                 " updated_at = ?, completed_at = NULL,"

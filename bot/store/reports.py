@@ -8,7 +8,6 @@ audit row is appended. Only after it commits may anything be sent anywhere.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from typing import Any
 
 from bot.domain import NewReport, Note, NoteKind, Report, ReportLimits
 from bot.store import audit
-from bot.store.database import Database, Row
+from bot.store.database import Conn, Database, Row
 from bot.store.notices import NewNotice, queue
 from bot.store.rows import note_from_row, report_from_row
 
@@ -73,7 +72,7 @@ class ReportStore:
         values = [getattr(new, c) for c in _NEW_COLUMNS]
         evidence = json.dumps([e.to_json() for e in new.evidence])
 
-        def create(conn: sqlite3.Connection) -> Report:
+        def create(conn: Conn) -> Report:
             number = conn.execute(
                 "SELECT COALESCE(MAX(number), 0) + 1 FROM reports WHERE guild_id = ?",
                 (new.guild_id,),
@@ -101,7 +100,7 @@ class ReportStore:
         """
         when = time.time() if now is None else now
 
-        def accept(conn: sqlite3.Connection) -> Accepted | LimitHit | None:
+        def accept(conn: Conn) -> Accepted | LimitHit | None:
             found = conn.execute(
                 "SELECT * FROM reports WHERE id = ? AND status = 'draft'", (report_id,)
             ).fetchall()
@@ -204,7 +203,7 @@ class ReportStore:
         """Accepted reports matching the filter, newest first, and the total count."""
         where, params = _filter_sql(flt)
 
-        def page(conn: sqlite3.Connection) -> tuple[list[Report], int]:
+        def page(conn: Conn) -> tuple[list[Report], int]:
             # The count and the page in one hop and from one snapshot, so they agree.
             total = conn.execute(
                 f"SELECT COUNT(*) FROM reports WHERE {where}", params  # noqa: S608
@@ -282,7 +281,7 @@ class ReportStore:
             where_params.append(allow_claimed_by)
         update = f"UPDATE reports SET {', '.join(sets)} WHERE {where} RETURNING *"  # noqa: S608
 
-        def transition(conn: sqlite3.Connection) -> Report | None:
+        def transition(conn: Conn) -> Report | None:
             found = conn.execute(update, (*params, *where_params)).fetchall()
             if len(found) != 1:
                 return None
@@ -320,7 +319,7 @@ class ReportStore:
         """Remember where the review post is, with an audit row of what it carried."""
         now = time.time()
 
-        def record(conn: sqlite3.Connection) -> None:
+        def record(conn: Conn) -> None:
             found = conn.execute(
                 "UPDATE reports SET review_channel_id = ?, review_message_id = ? WHERE id = ?"
                 " RETURNING guild_id",
@@ -374,13 +373,13 @@ class ReportStore:
         """The note, and the id of ``notice`` queued for the reporter with it."""
         now = time.time()
 
-        def add(conn: sqlite3.Connection) -> tuple[int, int | None]:
+        def add(conn: Conn) -> tuple[int, int | None]:
             cur = conn.execute(
                 "INSERT INTO report_notes (report_id, author_id, kind, body, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (report_id, author_id, kind, body, now),
             )
-            note_id = int(cur.lastrowid or 0)
+            note_id = int(cur.fetchall()[0][0])
             audit.append(
                 conn,
                 f"report.{kind}",
@@ -418,7 +417,7 @@ class ReportStore:
         trail stay); returns their ids, so their review posts can be scrubbed too."""
         now = time.time()
 
-        def purge(conn: sqlite3.Connection) -> list[int]:
+        def purge(conn: Conn) -> list[int]:
             ids = [int(r[0]) for r in conn.execute(
                 "SELECT id FROM reports WHERE created_at < ? AND purged_at IS NULL ORDER BY id",
                 (older_than,),
@@ -467,7 +466,7 @@ TARGET_COOLDOWN_SQL = (
 
 
 def _limit_hit(
-    conn: sqlite3.Connection,
+    conn: Conn,
     row: Row | dict[str, Any],
     limits: ReportLimits,
     now: float,
@@ -511,7 +510,7 @@ def _limit_hit(
     return None
 
 
-def guild_of(conn: sqlite3.Connection, report_id: int) -> int | None:
+def guild_of(conn: Conn, report_id: int) -> int | None:
     """The report's server, read inside the caller's transaction (for its audit row)."""
     found = conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)).fetchall()
     return int(found[0][0]) if found else None
