@@ -102,14 +102,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(require_token=False)
 
     async def go() -> int:
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         try:
             applied = await db.migrate()
             version = await db.user_version()
         finally:
             await db.close()
         names = ", ".join(m.name for m in applied) or "none pending"
-        print(f"database {settings.database_path}: schema version {version} ({names})")
+        print(f"database {settings.database_label()}: schema version {version} ({names})")
         return EXIT_OK
 
     return _run_async(go())
@@ -170,11 +170,10 @@ def cmd_rekey(args: argparse.Namespace) -> int:
         box = TokenBox(keys)
     except KeyError_ as exc:
         raise CliError(f"TOKEN_ENCRYPTION_KEY: {exc}") from None
-    if not settings.database_path.exists():
-        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+    _require_database(settings)
 
     async def go() -> int:
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         try:
             count = await Store(db).links.rekey(box.rotate)
         except TokenDecryptError:
@@ -191,21 +190,34 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     return _run_async(go())
 
 
+PG_BACKUP_HINT = (
+    "on PostgreSQL (DATABASE_URL) back up with pg_dump --format=custom --file=FILE URL and "
+    "restore into an empty database with pg_restore --dbname=URL FILE (README: PostgreSQL)"
+)
+
+
+def _require_database(settings: Settings) -> None:
+    """An existing SQLite file (a PostgreSQL server answers for itself when opened)."""
+    if settings.database_url is None and not settings.database_path.exists():
+        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from bot.store import Database
 
     settings = _settings(require_token=False)
+    if settings.database_url is not None:
+        raise CliError(PG_BACKUP_HINT)
     target: Path = args.path
     if target.exists() and not args.force:
         raise CliError(f"{target} already exists; choose another path or pass --force")
-    if not settings.database_path.exists():
-        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+    _require_database(settings)
 
     if target.exists():
         target.unlink()
 
     async def go() -> int:
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         try:
             await db.backup_to(target)
         finally:
@@ -225,6 +237,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from bot.store import Database, Store
 
     settings = _settings(require_token=False)
+    if settings.database_url is not None:
+        raise CliError(PG_BACKUP_HINT)
     source: Path = args.backup
     live = settings.database_path
     if not source.is_file():
@@ -301,8 +315,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from bot.store import Database, Store
 
     settings = _settings(require_token=False)
-    if not settings.database_path.exists():
-        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+    _require_database(settings)
 
     anchor = None
     if args.audit_command == "verify" and args.anchor is not None:
@@ -312,7 +325,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
 
     async def go() -> int:
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         store = Store(db)
         try:
             if args.audit_command in ("verify", "anchor"):
@@ -381,13 +394,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from bot.store import Database, Store
 
     settings = _settings(require_token=False)
-    if not settings.database_path.exists():
-        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+    _require_database(settings)
     days = args.older_than_days or settings.report_retention_days
     cutoff = time.time() - days * 86400.0
 
     async def go() -> int:
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         store = Store(db)
         try:
             if args.dry_run:

@@ -82,7 +82,7 @@ async def open_app(
     point_discord_at(settings.discord_api_base_url, settings.discord_gateway_url)
     async with AsyncExitStack() as stack:
         db = await Database.open(
-            Path(":memory:") if ephemeral_database else settings.database_path
+            Path(":memory:") if ephemeral_database else settings.database_location()
         )
         stack.push_async_callback(db.close)
         store = Store(db)
