@@ -10,6 +10,7 @@ package only.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import sqlite3
@@ -87,6 +88,17 @@ class Conn(Protocol):
 
 
 T = TypeVar("T")
+
+
+def hold_lock(conn: Conn, *key: object) -> None:
+    """Serialise the rest of this write transaction with every other one that holds the
+    same ``key``, in any process: on PostgreSQL an advisory lock released at COMMIT or
+    ROLLBACK. On SQLite there is nothing to do: ``BEGIN IMMEDIATE`` already runs one
+    write at a time on the file."""
+    if isinstance(conn, sqlite3.Connection):
+        return
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
+    conn.execute("SELECT pg_advisory_xact_lock(?)", (int.from_bytes(digest, "big", signed=True),))
 
 
 # -- the connection's own thread -----------------------------------------------------

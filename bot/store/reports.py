@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.domain import NewReport, Note, NoteKind, Report, ReportLimits
 from bot.store import audit
-from bot.store.database import Conn, Database, Row
+from bot.store.database import Conn, Database, Row, hold_lock
 from bot.store.notices import NewNotice, queue
 from bot.store.rows import note_from_row, report_from_row
 
@@ -73,9 +73,15 @@ class ReportStore:
         evidence = json.dumps([e.to_json() for e in new.evidence])
 
         def create(conn: Conn) -> Report:
+            # A counter row per server (its row lock orders concurrent drafts across
+            # processes); the first draft of a server after the upgrade seeds it from
+            # the numbers already used.
             number = conn.execute(
-                "SELECT COALESCE(MAX(number), 0) + 1 FROM reports WHERE guild_id = ?",
-                (new.guild_id,),
+                "INSERT INTO report_counters (guild_id, last_number) SELECT ?,"
+                " COALESCE(MAX(number), 0) + 1 FROM reports WHERE guild_id = ?"
+                " ON CONFLICT (guild_id) DO UPDATE SET"
+                " last_number = report_counters.last_number + 1 RETURNING last_number",
+                (new.guild_id, new.guild_id),
             ).fetchall()[0][0]
             stored = conn.execute(
                 _INSERT_DRAFT_SQL, (*values, evidence, number, when, when)
@@ -107,6 +113,8 @@ class ReportStore:
             if not found:
                 return None
             row = found[0]
+            # Check-then-accept is atomic per member and server across processes.
+            hold_lock(conn, "report limits", row["guild_id"], row["reporter_id"])
             hit = _limit_hit(conn, row, limits, when)
             if hit is not None:
                 return hit
