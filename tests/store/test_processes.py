@@ -5,12 +5,13 @@ the same time on the server."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.domain import NewReport, ReportLimits
-from bot.store import Database, Store
+from bot.store import Database, Lease, Store
 from bot.store.reports import Accepted, LimitHit
 
 GUILD = 10
@@ -69,3 +70,31 @@ async def test_audit_appends_from_every_process_keep_one_chain(stores: list[Stor
         for i in range(40)
     ))
     assert (await stores[0].audit.verify()).ok
+
+
+async def test_a_starting_process_recovers_only_expired_leases(postgres_url: str) -> None:
+    a = Store(await Database.open(postgres_url), lease=Lease("host-a/0", seconds=60))
+    b = Store(await Database.open(postgres_url), lease=Lease("host-b/1", seconds=60))
+    try:
+        ids = []
+        for target in ("one", "two"):
+            draft = await a.reports.create_draft(_new(7, target), now=1000.0)
+            await a.reports.accept(draft.id, limits=LIMITS, deliveries=[("sanctions", "pending")],
+                                   actor_id=7, now=1000.0)
+            ids.append(draft.id)
+        assert await a.deliveries.start_attempt(ids[0], "sanctions") is not None
+        # b claims the same row at the same time as a would: only one gets it.
+        assert await b.deliveries.start_attempt(ids[0], "sanctions") is None
+        assert await b.deliveries.start_attempt(ids[1], "sanctions") is not None
+        # b restarts while a's attempt runs: it takes back its own, never a's.
+        assert await b.deliveries.recover_in_flight() == 1
+        running = await b.deliveries.get(ids[0], "sanctions")
+        assert running is not None and running.status == "in_flight"
+        # a's lease runs out (a died): now anyone recovers it; a live sweep keeps its own.
+        later = time.time() + 61
+        assert await b.deliveries.recover_in_flight(now=later, own=False) == 1
+        recovered = await a.deliveries.get(ids[0], "sanctions")
+        assert recovered is not None and recovered.status == "pending"
+    finally:
+        await a.db.close()
+        await b.db.close()
