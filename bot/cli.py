@@ -310,6 +310,49 @@ def _write_anchor(head: ChainHead, output: Path | None) -> int:
     return EXIT_OK
 
 
+def cmd_copy_db(args: argparse.Namespace) -> int:
+    """Copy the SQLite installation at DATABASE_PATH into an empty PostgreSQL database."""
+    from bot.store import Database, Store
+    from bot.store.copy import copy_installation
+    from bot.store.database import DatabaseError, is_postgres_url
+
+    settings = _settings(require_token=False)
+    target_url: str = args.to
+    if not is_postgres_url(target_url):
+        raise CliError("--to must be a postgresql://user:password@host:5432/database URL")
+    if not settings.database_path.exists():
+        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+
+    async def go() -> int:
+        source = await Database.open(settings.database_path, migrate=False)
+        try:
+            if await source.pending_migrations():
+                raise CliError("the SQLite database is not at the latest schema: run "
+                               "`python -m bot migrate` first (with DATABASE_URL unset)")
+            target = await Database.open(target_url)
+            try:
+                counts = await copy_installation(source, target)
+                check = await Store(target).audit.verify()
+            finally:
+                await target.close()
+        except DatabaseError as exc:
+            raise CliError(str(exc)) from None
+        finally:
+            await source.close()
+        total = sum(counts.values())
+        listed = ", ".join(f"{n} {table}" for table, n in counts.items() if n)
+        print(f"copied {total} row(s) into PostgreSQL ({listed or 'nothing to copy'})")
+        if not check.ok:
+            sys.stderr.write(f"the copy's audit chain does not verify at row "
+                             f"{check.first_broken_id}: {check.problem}\n")
+            return EXIT_PROBLEM
+        print(f"audit chain intact on the copy: {check.rows_checked} row(s) verified; "
+              "set DATABASE_URL to it and start Warden")
+        return EXIT_OK
+
+    return _run_async(go())
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from bot.services.audit.anchor import AnchorError, ChainHead, anchor_problem
     from bot.store import Database, Store
@@ -501,6 +544,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override REPORT_RETENTION_DAYS for this run")
     p.add_argument("--dry-run", action="store_true", help="only count what would be purged")
     p.set_defaults(handler=cmd_purge)
+
+    p = sub.add_parser(
+        "copy-db", help="copy the SQLite installation into an empty PostgreSQL database"
+    )
+    p.add_argument("--to", required=True, metavar="POSTGRESQL_URL",
+                   help="postgresql://user:password@host:5432/database (empty)")
+    p.set_defaults(handler=cmd_copy_db)
 
     p = sub.add_parser("audit", help="verify or export the tamper-evident audit trail")
     audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
