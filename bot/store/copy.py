@@ -13,6 +13,7 @@ from bot.store.database import Conn, Database, DatabaseError
 TABLES = (
     "guild_settings",
     "member_prefs",
+    "member_locales",
     "account_links",
     "oauth_states",
     "kv_state",
@@ -21,6 +22,7 @@ TABLES = (
     "report_notes",
     "deliveries",
     "reporter_notices",
+    "told_before_restore",
     "audit_log",
 )
 # Identity columns continue after the copied ids (PostgreSQL).
