@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.domain import Provider
 from bot.store import audit
-from bot.store.database import Conn, Database, Row
+from bot.store.database import Conn, Database, Row, hold_lock
 
 SameSecret = Callable[[bytes, bytes], bool]
 """Whether two sealed tokens hold the same secret (they differ after a ``rekey``)."""
@@ -27,7 +27,9 @@ def _still_holds(conn: Conn, discord_user_id: int, provider: Provider,
                  expected: bytes | None, same_secret: SameSecret | None, *,
                  active_only: bool) -> bool:
     """Compare-and-swap guard: the link still holds the ``expected`` refresh token.
-    Runs inside the write transaction, so nothing changes between check and update."""
+    Runs inside the write transaction, under the link's lock (across processes on
+    PostgreSQL), so nothing changes between check and update."""
+    hold_lock(conn, "account link", discord_user_id, provider.value)
     row = conn.execute(
         "SELECT refresh_token, status FROM account_links WHERE discord_user_id = ?"
         " AND provider = ?", (discord_user_id, provider.value),
@@ -296,6 +298,29 @@ class LinkStore:
             return True
 
         return await self._db.write(replace)
+
+    async def claim_refresh(
+        self, discord_user_id: int, provider: Provider, *, now: float, seconds: float
+    ) -> float | None:
+        """Claim the right to refresh the link's token until ``now + seconds``, unless
+        another caller (any process) holds an unexpired claim; the claim's end, or None."""
+        until = now + seconds
+        claimed = await self._db.execute(
+            "UPDATE account_links SET refreshing_until = ? WHERE discord_user_id = ?"
+            " AND provider = ? AND status = 'active'"
+            " AND (refreshing_until IS NULL OR refreshing_until <= ?)",
+            (until, discord_user_id, provider.value, now),
+        )
+        return until if claimed == 1 else None
+
+    async def release_refresh(self, discord_user_id: int, provider: Provider,
+                              claim: float) -> None:
+        """End a claim from ``claim_refresh`` (if it is still this one)."""
+        await self._db.execute(
+            "UPDATE account_links SET refreshing_until = NULL WHERE discord_user_id = ?"
+            " AND provider = ? AND refreshing_until = ?",
+            (discord_user_id, provider.value, claim),
+        )
 
     async def mark_broken(
         self,
