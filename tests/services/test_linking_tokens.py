@@ -13,8 +13,8 @@ from bot.apis.errors import AuthExpired, Unavailable
 from bot.crypto import TokenBox, TokenDecryptError, generate_key
 from bot.domain import GamePlatform, Provider
 from bot.errors import InvalidInput, NeedsLink, UserFacingError
-from bot.notify import DmOutcome
 from bot.metrics import WardenMetrics
+from bot.notify import DmOutcome
 from bot.services.linking.providers import BungieLinkProvider
 from bot.services.linking.service import REFRESH_MARGIN, LinkHealth, LinkingService
 from bot.store import Database, Store
