@@ -318,36 +318,41 @@ class Database:
         rows = list(await self.writer.execute_fetchall("PRAGMA user_version"))
         return int(rows[0][0]) if rows else 0
 
+    migrations_folder = "migrations"
+
     async def pending_migrations(self) -> list[Migration]:
         current = await self.user_version()
-        return [m for m in bundled_migrations() if m.version > current]
+        return [m for m in bundled_migrations(self.migrations_folder) if m.version > current]
 
     async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
         """Apply pending migrations in order, each inside one transaction (and one hop)."""
         todo = migrations if migrations is not None else await self.pending_migrations()
         applied: list[Migration] = []
         for migration in todo:
-            script = (
-                f"BEGIN IMMEDIATE;\n{migration.sql}\n"
-                f"PRAGMA user_version = {migration.version};\nCOMMIT;"
-            )
-
-            def run(conn: sqlite3.Connection, script: str = script) -> None:
-                try:
-                    conn.executescript(script)
-                except BaseException:
-                    _end_quietly(conn)
-                    raise
-
-            try:
-                await _on_connection_thread(self.writer, run)
-            except sqlite3.Error as exc:
-                raise DatabaseError(
-                    f"migration {migration.name} failed and was rolled back: {exc}"
-                ) from None
+            await self._apply(migration)
             log.info("applied migration %s", migration.name)
             applied.append(migration)
         return applied
+
+    async def _apply(self, migration: Migration) -> None:
+        script = (
+            f"BEGIN IMMEDIATE;\n{migration.sql}\n"
+            f"PRAGMA user_version = {migration.version};\nCOMMIT;"
+        )
+
+        def run(conn: sqlite3.Connection) -> None:
+            try:
+                conn.executescript(script)
+            except BaseException:
+                _end_quietly(conn)
+                raise
+
+        try:
+            await _on_connection_thread(self.writer, run)
+        except sqlite3.Error as exc:
+            raise DatabaseError(
+                f"migration {migration.name} failed and was rolled back: {exc}"
+            ) from None
 
     async def backup_to(self, target: Path) -> None:
         """A consistent copy of the live database using SQLite's online backup."""

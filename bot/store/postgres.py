@@ -28,12 +28,10 @@ from bot.store.database import (
     DatabaseError,
     Migration,
     Row,
-    bundled_migrations,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MIGRATIONS_FOLDER = "migrations_pg"
 
 
 class PgRow:
@@ -152,6 +150,7 @@ class PostgresDatabase(Database):
     """
 
     backend = "postgresql"
+    migrations_folder = "migrations_pg"
 
     def __init__(self, url: str) -> None:
         super().__init__(Path("postgresql"))
@@ -224,38 +223,27 @@ class PostgresDatabase(Database):
 
         return await self._lane(self._write_lane).run(read)
 
-    async def pending_migrations(self) -> list[Migration]:
-        current = await self.user_version()
-        return [m for m in bundled_migrations(MIGRATIONS_FOLDER) if m.version > current]
+    async def _apply(self, migration: Migration) -> None:
+        def run(conn: PgConn) -> None:
+            with conn.raw.transaction():
+                # One migration at a time across processes starting together.
+                conn.raw.execute("SELECT pg_advisory_xact_lock(7317001)")
+                done = conn.raw.execute(
+                    "SELECT 1 FROM warden_schema WHERE version >= %s", (migration.version,)
+                ).fetchall()
+                if done:
+                    return
+                conn.raw.execute(migration.sql)  # a script: no parameters
+                conn.raw.execute(
+                    "INSERT INTO warden_schema (version) VALUES (%s)", (migration.version,)
+                )
 
-    async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
-        todo = migrations if migrations is not None else await self.pending_migrations()
-        applied: list[Migration] = []
-        for migration in todo:
-
-            def run(conn: PgConn, migration: Migration = migration) -> None:
-                with conn.raw.transaction():
-                    # One migration at a time across processes starting together.
-                    conn.raw.execute("SELECT pg_advisory_xact_lock(7317001)")
-                    done = conn.raw.execute(
-                        "SELECT 1 FROM warden_schema WHERE version >= %s", (migration.version,)
-                    ).fetchall()
-                    if done:
-                        return
-                    conn.raw.execute(migration.sql)  # a script: no parameters
-                    conn.raw.execute(
-                        "INSERT INTO warden_schema (version) VALUES (%s)", (migration.version,)
-                    )
-
-            try:
-                await self._lane(self._write_lane).run(run)
-            except psycopg.Error as exc:
-                raise DatabaseError(
-                    f"migration {migration.name} failed and was rolled back: {_first_line(exc)}"
-                ) from None
-            log.info("applied migration %s", migration.name)
-            applied.append(migration)
-        return applied
+        try:
+            await self._lane(self._write_lane).run(run)
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"migration {migration.name} failed and was rolled back: {_first_line(exc)}"
+            ) from None
 
     async def backup_to(self, target: Path) -> None:
         raise DatabaseError(
