@@ -321,6 +321,32 @@ class ReportStore:
 
         return await self._db.write(transition)
 
+    async def claim_review_post(self, report_id: int, *, seconds: float) -> float | None:
+        """Claim posting or editing the report's review post until ``seconds`` from now,
+        unless another process holds an unexpired claim; the claim's end, or None (0.0
+        when there is no such report)."""
+        now = time.time()
+        until = now + seconds
+
+        def claim(conn: Conn) -> float | None:
+            claimed = conn.execute(
+                "UPDATE reports SET post_claimed_until = ? WHERE id = ?"
+                " AND (post_claimed_until IS NULL OR post_claimed_until <= ?)",
+                (until, report_id, now),
+            ).rowcount
+            if claimed == 1:
+                return until
+            exists = conn.execute("SELECT 1 FROM reports WHERE id = ?", (report_id,)).fetchall()
+            return None if exists else 0.0  # no such report: nothing to wait for
+
+        return await self._db.write(claim)
+
+    async def release_review_post(self, report_id: int, claim: float) -> None:
+        await self._db.execute(
+            "UPDATE reports SET post_claimed_until = NULL WHERE id = ? AND post_claimed_until = ?",
+            (report_id, claim),
+        )
+
     async def record_review_post(
         self, report_id: int, channel_id: int, message_id: int, *, details: dict[str, Any]
     ) -> None:

@@ -98,3 +98,18 @@ async def test_a_starting_process_recovers_only_expired_leases(postgres_url: str
     finally:
         await a.db.close()
         await b.db.close()
+
+
+async def test_one_process_at_a_time_holds_a_review_post(stores: list[Store]) -> None:
+    draft = await stores[0].reports.create_draft(_new(5, "p"), now=1000.0)
+    claim = await stores[0].reports.claim_review_post(draft.id, seconds=60)
+    assert claim is not None
+    assert await stores[1].reports.claim_review_post(draft.id, seconds=60) is None
+    await stores[0].reports.release_review_post(draft.id, claim)
+    again = await stores[1].reports.claim_review_post(draft.id, seconds=60)
+    assert again is not None
+    await stores[1].reports.release_review_post(draft.id, again)
+    # A claim whose process died (never released) runs out.
+    assert await stores[2].reports.claim_review_post(draft.id, seconds=-1) is not None
+    assert await stores[3].reports.claim_review_post(draft.id, seconds=60) is not None
+    assert await stores[3].reports.claim_review_post(99999, seconds=60) == 0.0
