@@ -148,10 +148,7 @@ async def open_app(
                                            retention_days=settings.report_retention_days),
             outbox=_outbox(settings, store, events, registry, metrics),
         )
-        # Handlers run in subscription order: the lifecycle marks an auto-mode report
-        # forwarded before its review post is made.
-        for listener in (services.lifecycle, services.review_posts, services.reports,
-                         services.outbox):
+        for listener in (services.review_posts, services.reports, services.outbox):
             stack.callback(events.listen(listener))
         stack.push_async_callback(services.review_posts.close)
         stack.push_async_callback(services.reports.close)

@@ -46,10 +46,11 @@ async def test_copy_db_moves_every_row_and_the_audit_chain_verifies(
     assert "audit chain intact" in verified.stdout
     with psycopg.connect(postgres_url) as conn:
         counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # type: ignore[index]  # noqa: S608
-                  for t in ("reports", "deliveries", "account_links", "audit_log", "kv_state")}
+                  for t in ("reports", "deliveries", "account_links", "audit_log", "kv_state",
+                            "cases")}
         token = conn.execute("SELECT access_token FROM account_links").fetchone()
     assert counts == {"reports": 3, "deliveries": 3, "account_links": 1, "audit_log": 5,
-                      "kv_state": 1}
+                      "kv_state": 1, "cases": 3}
     assert token is not None and b"sealed-access-moved" in bytes(token[0])  # still sealed
 
     # The copy works on: the next report continues the numbers and ids.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from bot.store.audit import AuditStore
+from bot.store.blocks import BlockStore
+from bot.store.cases import CaseStore
 from bot.store.database import Database, DatabaseError
 from bot.store.deliveries import DeliveryStore, Lease, this_process
 from bot.store.guilds import GuildStore
@@ -28,6 +30,8 @@ class Store:
         self.links = LinkStore(db)
         self.oauth_states = OAuthStateStore(db)
         self.reports = ReportStore(db)
+        self.cases = CaseStore(db)
+        self.blocks = BlockStore(db)
         self.report_views = ReportViews(db)
         self.deliveries = DeliveryStore(db, lease)
         self.prefs = MemberPrefsStore(db)

@@ -17,19 +17,21 @@ TABLES = (
     "account_links",
     "oauth_states",
     "kv_state",
+    "cases",
     "reports",
     "report_counters",
     "report_notes",
     "deliveries",
     "reporter_notices",
     "told_before_restore",
+    "reporter_blocks",
     "audit_log",
 )
 # Identity columns continue after the copied ids (PostgreSQL).
 _RESET_IDS = tuple(
     "SELECT setval(pg_get_serial_sequence('" + table + "', 'id'),"  # noqa: S608 - fixed names
     " COALESCE((SELECT MAX(id) FROM " + table + "), 0) + 1, false)"
-    for table in ("reports", "report_notes", "reporter_notices", "audit_log")
+    for table in ("cases", "reports", "report_notes", "reporter_notices", "audit_log")
 )
 _BATCH = 1000
 

@@ -341,11 +341,24 @@ class Database:
         )
 
         def run(conn: sqlite3.Connection) -> None:
+            # Foreign keys off while a migration runs (they cannot change inside a
+            # transaction): rebuilding a parent table (DROP, then RENAME of the copy)
+            # would otherwise cascade-delete its children. SQLite's own recipe; the
+            # check below still refuses a migration that leaves a dangling reference.
+            conn.execute("PRAGMA foreign_keys=OFF")
             try:
-                conn.executescript(script)
+                conn.executescript(script.removesuffix("COMMIT;"))
+                dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if dangling:
+                    raise sqlite3.IntegrityError(
+                        f"{len(dangling)} row(s) refer to rows that do not exist, first "
+                        f"in table {dangling[0][0]}")
+                conn.execute("COMMIT")
             except BaseException:
                 _end_quietly(conn)
                 raise
+            finally:
+                conn.execute("PRAGMA foreign_keys=ON")
 
         try:
             await _on_connection_thread(self.writer, run)

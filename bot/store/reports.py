@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.domain import NewReport, Note, NoteKind, Report, ReportLimits
 from bot.store import audit
+from bot.store.cases import open_or_join_case
 from bot.store.database import Conn, Database, Row, hold_lock
 from bot.store.notices import NewNotice, queue
 from bot.store.rows import note_from_row, report_from_row
@@ -118,10 +119,11 @@ class ReportStore:
             hit = _limit_hit(conn, row, limits, when)
             if hit is not None:
                 return hit
+            case_id, joined = open_or_join_case(conn, row, limits, when)
             accepted = conn.execute(
-                "UPDATE reports SET status = 'open', accepted_at = ?, updated_at = ?,"
-                " uuid = COALESCE(uuid, ?) WHERE id = ? RETURNING *",
-                (when, when, str(uuid.uuid4()), report_id),
+                "UPDATE reports SET status = 'accepted', accepted_at = ?, updated_at = ?,"
+                " uuid = COALESCE(uuid, ?), case_id = ? WHERE id = ? RETURNING *",
+                (when, when, str(uuid.uuid4()), case_id, report_id),
             ).fetchall()[0]
             conn.executemany(
                 "INSERT INTO deliveries (report_id, destination, status, next_attempt_at,"
@@ -140,6 +142,8 @@ class ReportStore:
                     "target": row["target_key"],
                     "activity_id": row["activity_id"],
                     "deliveries": {dest: status for dest, status in deliveries},
+                    "case_id": case_id,
+                    "joined_case": joined,
                 },
                 at=when,
             )
@@ -235,92 +239,20 @@ class ReportStore:
         return [report_from_row(r) for r in rows]
 
     async def counts(self, flt: ReportFilter, column: str) -> dict[str, int]:
-        """Accepted reports matching the filter, counted by ``reason`` or ``status``."""
+        """Accepted reports matching the filter, counted by ``reason`` or by their case's
+        ``status``."""
         if column not in ("reason", "status"):
             raise ValueError(f"cannot count by {column!r}")
         where, params = _filter_sql(flt)
+        key = "(SELECT status FROM cases WHERE cases.id = case_id)" if column == "status" \
+            else column
         rows = await self._db.fetch_all(
-            f"SELECT {column}, COUNT(*) FROM reports WHERE {where} GROUP BY {column}",  # noqa: S608
+            f"SELECT {key}, COUNT(*) FROM reports WHERE {where} GROUP BY 1",  # noqa: S608
             params,
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
     # -- moderation -----------------------------------------------------------------
-    async def transition(
-        self,
-        report_id: int,
-        *,
-        from_statuses: Sequence[str],
-        to_status: str,
-        actor_id: int | None,
-        action: str,
-        details: dict[str, Any] | None = None,
-        set_claimed_by: bool = False,
-        claimed_by: int | None = None,
-        decided_by: int | None = None,
-        decision_reason: str | None = None,
-        release_held: bool = False,
-        skip_held: bool = False,
-        allow_claimed_by: int | None = None,
-        notice: NewNotice | None = None,
-    ) -> Report | None:
-        """A conditional state change: succeeds for exactly one of several racing callers.
-
-        Returns the updated report, or None if its status was not one of ``from_statuses``
-        (or, with ``allow_claimed_by``, if someone else holds the claim).
-        ``release_held`` also moves held deliveries to pending in the same transaction;
-        ``skip_held`` marks them skipped instead (a dismissed report is never sent).
-        ``notice`` is queued for the reporter in the same transaction.
-        """
-        now = time.time()
-        sets = ["status = ?", "updated_at = ?"]
-        params: list[Any] = [to_status, now]
-        if set_claimed_by:
-            sets.append("claimed_by = ?")
-            params.append(claimed_by)
-        if decided_by is not None:
-            sets += ["decided_by = ?", "decision_reason = ?"]
-            params += [decided_by, decision_reason]
-        marks = ", ".join("?" for _ in from_statuses)
-        where = f"id = ? AND status IN ({marks})"
-        where_params: list[Any] = [report_id, *from_statuses]
-        if allow_claimed_by is not None:
-            where += " AND (claimed_by IS NULL OR claimed_by = ?)"
-            where_params.append(allow_claimed_by)
-        update = f"UPDATE reports SET {', '.join(sets)} WHERE {where} RETURNING *"  # noqa: S608
-
-        def transition(conn: Conn) -> Report | None:
-            found = conn.execute(update, (*params, *where_params)).fetchall()
-            if len(found) != 1:
-                return None
-            report = report_from_row(found[0])
-            if release_held:
-                conn.execute(
-                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?"
-                    " WHERE report_id = ? AND status = 'held'",
-                    (now, now, report_id),
-                )
-            elif skip_held:
-                conn.execute(
-                    "UPDATE deliveries SET status = 'skipped', updated_at = ?, completed_at = ?"
-                    " WHERE report_id = ? AND status = 'held'",
-                    (now, now, report_id),
-                )
-            audit.append(
-                conn,
-                action,
-                guild_id=report.guild_id,
-                actor_id=actor_id,
-                report_id=report_id,
-                details={"status": to_status, **(details or {})},
-                at=now,
-            )
-            if notice is not None:
-                queue(conn, report_id, notice, now)
-            return report
-
-        return await self._db.write(transition)
-
     async def claim_review_post(self, report_id: int, *, seconds: float) -> float | None:
         """Claim posting or editing the report's review post until ``seconds`` from now,
         unless another process holds an unexpired claim; the claim's end, or None (0.0
@@ -378,6 +310,9 @@ class ReportStore:
         rows = await self._db.fetch_all(
             "SELECT * FROM reports WHERE guild_id = ? AND id > ?"
             " AND accepted_at IS NOT NULL AND purged_at IS NULL AND review_message_id IS NULL"
+            # A report that joined a case is shown on its lead report's post.
+            " AND (case_id IS NULL OR id = (SELECT lead_report_id FROM cases"
+            " WHERE cases.id = case_id))"
             " ORDER BY id LIMIT ?",
             (guild_id, after_id, limit),
         )
@@ -553,8 +488,10 @@ def guild_of(conn: Conn, report_id: int) -> int | None:
 def _filter_sql(flt: ReportFilter) -> tuple[str, list[Any]]:
     clauses = ["guild_id = ?", "accepted_at IS NOT NULL"]
     params: list[Any] = [flt.guild_id]
+    if flt.status is not None:  # the case's status: what moderators did
+        clauses.append("case_id IN (SELECT id FROM cases WHERE guild_id = ? AND status = ?)")
+        params += [flt.guild_id, flt.status]
     for column, value in (
-        ("status", flt.status),
         ("reason", flt.reason),
         ("target_key", flt.target_key),
         ("reporter_id", flt.reporter_id),

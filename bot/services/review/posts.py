@@ -163,6 +163,12 @@ class ReviewPosts:
             found = await self._store.report_views.with_history(report_id)
             if found is None or found.report.accepted_at is None:
                 return True
+            if found.lead.id != report_id:
+                # A report that joined a case: the case's post is its lead report's.
+                lead = await self._store.report_views.with_history(found.lead.id)
+                if lead is None:
+                    return True
+                found = lead
             report = found.report
             card = card_of(found, report, self._names)
             guild = await self._store.guilds.get(report.guild_id)
