@@ -53,7 +53,7 @@ from bot.services.review.posts import ReviewPosts
 from bot.services.review.queries import ReportQueries
 from bot.services.review.server_settings import ServerSettings
 from bot.settings import Settings
-from bot.store import Database, Store
+from bot.store import Database, Lease, Store, this_process
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,10 @@ async def open_app(
     point_discord_at(settings.discord_api_base_url, settings.discord_gateway_url)
     async with AsyncExitStack() as stack:
         db = await Database.open(
-            Path(":memory:") if ephemeral_database else settings.database_path
+            Path(":memory:") if ephemeral_database else settings.database_location()
         )
         stack.push_async_callback(db.close)
-        store = Store(db)
+        store = Store(db, lease=Lease(this_process(settings.shard_ids)))
         events = EventBus()
         metrics = WardenMetrics()
         bungie = open_bungie(settings, stack, metrics)

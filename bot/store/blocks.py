@@ -3,12 +3,11 @@ Every block and every lift is audited in the same transaction."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from bot.store import audit
-from bot.store.database import Database, Row
+from bot.store.database import Conn, Database, Row
 
 
 @dataclass(frozen=True)
@@ -34,10 +33,15 @@ class BlockStore:
                     blocked_by: int, case_id: int | None) -> None:
         now = time.time()
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Conn) -> None:
             conn.execute(
-                "INSERT OR REPLACE INTO reporter_blocks (guild_id, member_id, until, reason,"
-                " blocked_by, case_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO reporter_blocks (guild_id, member_id, until, reason,"
+                " blocked_by, case_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                # A new block replaces the old one, lifted or not.
+                " ON CONFLICT (guild_id, member_id) DO UPDATE SET until = excluded.until,"
+                " reason = excluded.reason, blocked_by = excluded.blocked_by,"
+                " case_id = excluded.case_id, created_at = excluded.created_at,"
+                " lifted_at = NULL, lifted_by = NULL",
                 (guild_id, member_id, until, reason, blocked_by, case_id, now))
             audit.append(conn, "reporter.blocked", guild_id=guild_id, actor_id=blocked_by,
                          details={"member_id": member_id, "until": until, "case_id": case_id},
@@ -61,7 +65,7 @@ class BlockStore:
         """False when the member has no active block."""
         now = time.time()
 
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: Conn) -> bool:
             done = conn.execute(
                 "UPDATE reporter_blocks SET lifted_at = ?, lifted_by = ? WHERE guild_id = ?"
                 " AND member_id = ? AND lifted_at IS NULL AND until > ?",

@@ -9,7 +9,6 @@ two moderators pressing at once exactly one succeeds.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 
 from bot.domain import Case, CaseOutcome, CaseStatus, Report, ReportLimits
 from bot.store import audit
-from bot.store.database import Database, Row
+from bot.store.database import Conn, Database, Row
 from bot.store.notices import NewNotice, queue
 from bot.store.rows import case_from_row, report_from_row
 
@@ -35,7 +34,7 @@ _JOIN_BY_COOLDOWN_SQL = (
 )
 
 
-def open_or_join_case(conn: sqlite3.Connection, report: Row, limits: ReportLimits,
+def open_or_join_case(conn: Conn, report: Row, limits: ReportLimits,
                       now: float) -> tuple[int, bool]:
     """Inside the accepting transaction: the case ``report`` belongs to, and whether it
     joined an existing one."""
@@ -50,12 +49,12 @@ def open_or_join_case(conn: sqlite3.Connection, report: Row, limits: ReportLimit
             guild_id, target_key, now - limits.target_cooldown_hours * 3600.0)).fetchall()
     if found:
         return int(found[0][0]), True
-    cur = conn.execute(
+    made = conn.execute(
         "INSERT INTO cases (guild_id, lead_report_id, target_key, activity_id, status,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, 'open', ?, ?)",
+        " created_at, updated_at) VALUES (?, ?, ?, ?, 'open', ?, ?) RETURNING id",
         (guild_id, report["id"], target_key, activity_id, now, now),
-    )
-    return int(cur.lastrowid or 0), False
+    ).fetchall()
+    return int(made[0][0]), False
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ class CaseStore:
         return None if row is None else case_from_row(row)
 
     async def with_reports(self, case_id: int) -> CaseWithReports | None:
-        def read(conn: sqlite3.Connection) -> CaseWithReports | None:
+        def read(conn: Conn) -> CaseWithReports | None:
             found = conn.execute(CASE_SQL, (case_id,)).fetchall()
             if not found:
                 return None
@@ -115,7 +114,7 @@ class CaseStore:
         and how many there are."""
         bound = before_id if before_id is not None else 2**62
 
-        def read(conn: sqlite3.Connection) -> tuple[list[Case], int]:
+        def read(conn: Conn) -> tuple[list[Case], int]:
             total = conn.execute(
                 "SELECT COUNT(*) FROM cases WHERE guild_id = ? AND target_key = ? AND id < ?",
                 (guild_id, target_key, bound)).fetchall()[0][0]
@@ -157,7 +156,7 @@ class CaseStore:
             where_params.append(change.allow_claimed_by)
         update = f"UPDATE cases SET {', '.join(sets)} WHERE {where} RETURNING *"  # noqa: S608
 
-        def apply(conn: sqlite3.Connection) -> Case | None:
+        def apply(conn: Conn) -> Case | None:
             found = conn.execute(update, (*params, *where_params)).fetchall()
             if len(found) != 1:
                 return None

@@ -7,13 +7,12 @@ separate reads that was up to four round trips to the reader's thread each time.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
 from bot.domain import Case, Delivery, Note, Report
 from bot.store import audit, cases, deliveries, reports
 from bot.store.audit import AuditEntry
-from bot.store.database import Database
+from bot.store.database import Conn, Database
 from bot.store.rows import case_from_row, delivery_from_row, note_from_row, report_from_row
 
 
@@ -45,12 +44,12 @@ class WithHistory:
         return self.case_reports[0] if self.case_reports else self.report
 
 
-def _report(conn: sqlite3.Connection, report_id: int) -> Report | None:
+def _report(conn: Conn, report_id: int) -> Report | None:
     rows = conn.execute(reports.GET_SQL, (report_id,)).fetchall()
     return report_from_row(rows[0]) if rows else None
 
 
-def _deliveries(conn: sqlite3.Connection, report_id: int) -> list[Delivery]:
+def _deliveries(conn: Conn, report_id: int) -> list[Delivery]:
     return [delivery_from_row(r)
             for r in conn.execute(deliveries.FOR_REPORT_SQL, (report_id,)).fetchall()]
 
@@ -60,7 +59,7 @@ class ReportViews:
         self._db = db
 
     async def with_deliveries(self, report_id: int) -> WithDeliveries | None:
-        def read(conn: sqlite3.Connection) -> WithDeliveries | None:
+        def read(conn: Conn) -> WithDeliveries | None:
             report = _report(conn, report_id)
             return None if report is None else WithDeliveries(report,
                                                               _deliveries(conn, report_id))
@@ -68,7 +67,7 @@ class ReportViews:
         return await self._db.read(read)
 
     async def with_history(self, report_id: int) -> WithHistory | None:
-        def read(conn: sqlite3.Connection) -> WithHistory | None:
+        def read(conn: Conn) -> WithHistory | None:
             report = _report(conn, report_id)
             if report is None:
                 return None

@@ -8,7 +8,6 @@ audit row is appended. Only after it commits may anything be sent anywhere.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from typing import Any
 from bot.domain import NewReport, Note, NoteKind, Report, ReportLimits
 from bot.store import audit
 from bot.store.cases import open_or_join_case
-from bot.store.database import Database, Row
+from bot.store.database import Conn, Database, Row, hold_lock
 from bot.store.notices import NewNotice, queue
 from bot.store.rows import note_from_row, report_from_row
 
@@ -74,10 +73,16 @@ class ReportStore:
         values = [getattr(new, c) for c in _NEW_COLUMNS]
         evidence = json.dumps([e.to_json() for e in new.evidence])
 
-        def create(conn: sqlite3.Connection) -> Report:
+        def create(conn: Conn) -> Report:
+            # A counter row per server (its row lock orders concurrent drafts across
+            # processes); the first draft of a server after the upgrade seeds it from
+            # the numbers already used.
             number = conn.execute(
-                "SELECT COALESCE(MAX(number), 0) + 1 FROM reports WHERE guild_id = ?",
-                (new.guild_id,),
+                "INSERT INTO report_counters (guild_id, last_number) SELECT ?,"
+                " COALESCE(MAX(number), 0) + 1 FROM reports WHERE guild_id = ?"
+                " ON CONFLICT (guild_id) DO UPDATE SET"
+                " last_number = report_counters.last_number + 1 RETURNING last_number",
+                (new.guild_id, new.guild_id),
             ).fetchall()[0][0]
             stored = conn.execute(
                 _INSERT_DRAFT_SQL, (*values, evidence, number, when, when)
@@ -102,13 +107,15 @@ class ReportStore:
         """
         when = time.time() if now is None else now
 
-        def accept(conn: sqlite3.Connection) -> Accepted | LimitHit | None:
+        def accept(conn: Conn) -> Accepted | LimitHit | None:
             found = conn.execute(
                 "SELECT * FROM reports WHERE id = ? AND status = 'draft'", (report_id,)
             ).fetchall()
             if not found:
                 return None
             row = found[0]
+            # Check-then-accept is atomic per member and server across processes.
+            hold_lock(conn, "report limits", row["guild_id"], row["reporter_id"])
             hit = _limit_hit(conn, row, limits, when)
             if hit is not None:
                 return hit
@@ -208,7 +215,7 @@ class ReportStore:
         """Accepted reports matching the filter, newest first, and the total count."""
         where, params = _filter_sql(flt)
 
-        def page(conn: sqlite3.Connection) -> tuple[list[Report], int]:
+        def page(conn: Conn) -> tuple[list[Report], int]:
             # The count and the page in one hop and from one snapshot, so they agree.
             total = conn.execute(
                 f"SELECT COUNT(*) FROM reports WHERE {where}", params  # noqa: S608
@@ -246,13 +253,39 @@ class ReportStore:
         return {str(r[0]): int(r[1]) for r in rows}
 
     # -- moderation -----------------------------------------------------------------
+    async def claim_review_post(self, report_id: int, *, seconds: float) -> float | None:
+        """Claim posting or editing the report's review post until ``seconds`` from now,
+        unless another process holds an unexpired claim; the claim's end, or None (0.0
+        when there is no such report)."""
+        now = time.time()
+        until = now + seconds
+
+        def claim(conn: Conn) -> float | None:
+            claimed = conn.execute(
+                "UPDATE reports SET post_claimed_until = ? WHERE id = ?"
+                " AND (post_claimed_until IS NULL OR post_claimed_until <= ?)",
+                (until, report_id, now),
+            ).rowcount
+            if claimed == 1:
+                return until
+            exists = conn.execute("SELECT 1 FROM reports WHERE id = ?", (report_id,)).fetchall()
+            return None if exists else 0.0  # no such report: nothing to wait for
+
+        return await self._db.write(claim)
+
+    async def release_review_post(self, report_id: int, claim: float) -> None:
+        await self._db.execute(
+            "UPDATE reports SET post_claimed_until = NULL WHERE id = ? AND post_claimed_until = ?",
+            (report_id, claim),
+        )
+
     async def record_review_post(
         self, report_id: int, channel_id: int, message_id: int, *, details: dict[str, Any]
     ) -> None:
         """Remember where the review post is, with an audit row of what it carried."""
         now = time.time()
 
-        def record(conn: sqlite3.Connection) -> None:
+        def record(conn: Conn) -> None:
             found = conn.execute(
                 "UPDATE reports SET review_channel_id = ?, review_message_id = ? WHERE id = ?"
                 " RETURNING guild_id",
@@ -309,13 +342,13 @@ class ReportStore:
         """The note, and the id of ``notice`` queued for the reporter with it."""
         now = time.time()
 
-        def add(conn: sqlite3.Connection) -> tuple[int, int | None]:
+        def add(conn: Conn) -> tuple[int, int | None]:
             cur = conn.execute(
                 "INSERT INTO report_notes (report_id, author_id, kind, body, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (report_id, author_id, kind, body, now),
             )
-            note_id = int(cur.lastrowid or 0)
+            note_id = int(cur.fetchall()[0][0])
             audit.append(
                 conn,
                 f"report.{kind}",
@@ -353,7 +386,7 @@ class ReportStore:
         trail stay); returns their ids, so their review posts can be scrubbed too."""
         now = time.time()
 
-        def purge(conn: sqlite3.Connection) -> list[int]:
+        def purge(conn: Conn) -> list[int]:
             ids = [int(r[0]) for r in conn.execute(
                 "SELECT id FROM reports WHERE created_at < ? AND purged_at IS NULL ORDER BY id",
                 (older_than,),
@@ -402,7 +435,7 @@ TARGET_COOLDOWN_SQL = (
 
 
 def _limit_hit(
-    conn: sqlite3.Connection,
+    conn: Conn,
     row: Row | dict[str, Any],
     limits: ReportLimits,
     now: float,
@@ -446,7 +479,7 @@ def _limit_hit(
     return None
 
 
-def guild_of(conn: sqlite3.Connection, report_id: int) -> int | None:
+def guild_of(conn: Conn, report_id: int) -> int | None:
     """The report's server, read inside the caller's transaction (for its audit row)."""
     found = conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)).fetchall()
     return int(found[0][0]) if found else None

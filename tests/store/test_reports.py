@@ -22,8 +22,8 @@ LIMITS = ReportLimits(short_count=1, short_seconds=30, hour_count=5, day_count=2
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    db = await Database.open(tmp_path / "warden.db")
+async def store(store_location: Path | str):
+    db = await Database.open(store_location)
     yield Store(db)
     await db.close()
 

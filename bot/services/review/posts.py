@@ -27,6 +27,11 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+POST_CLAIM_SECONDS = 60.0
+"""How long one process's claim on a report's review post lasts (longer than a post or
+an edit with Discord's retries); a process that died holding it blocks no longer."""
+POST_CLAIM_POLL = 0.1
+
 # kv: purge time up to which purged reports' review posts were scrubbed.
 SCRUBBED_KEY = "retention.review_posts_scrubbed_through"
 
@@ -129,7 +134,17 @@ class ReviewPosts:
         self._lock_users[report_id] = self._lock_users.get(report_id, 0) + 1
         try:
             async with lock:
-                yield
+                # And one process at a time, when several share the database.
+                claim = await self._store.reports.claim_review_post(
+                    report_id, seconds=POST_CLAIM_SECONDS)
+                while claim is None:
+                    await asyncio.sleep(POST_CLAIM_POLL)
+                    claim = await self._store.reports.claim_review_post(
+                        report_id, seconds=POST_CLAIM_SECONDS)
+                try:
+                    yield
+                finally:
+                    await self._store.reports.release_review_post(report_id, claim)
         finally:
             self._lock_users[report_id] -= 1
             if self._lock_users[report_id] == 0:
