@@ -49,6 +49,7 @@ from bot.services.reporting.reporter_notices import ReporterMessenger
 from bot.services.reporting.service import ReportService
 from bot.services.review.access import Moderators
 from bot.services.review.lifecycle import ReportLifecycle
+from bot.services.review.member_actions import MemberActions
 from bot.services.review.posts import ReviewPosts
 from bot.services.review.queries import ReportQueries
 from bot.services.review.server_settings import ServerSettings
@@ -77,6 +78,7 @@ async def open_app(
     # The review side's Discord parts live in cogs/review (the board posts its buttons),
     # and they are handed to the services here, at construction.
     from cogs.review.board import DiscordReviewBoard
+    from cogs.review.member_moderation import DiscordMemberModeration
     from cogs.review.reply import REPLY_HINT
 
     point_discord_at(settings.discord_api_base_url, settings.discord_gateway_url)
@@ -137,6 +139,10 @@ async def open_app(
             lifecycle=ReportLifecycle(
                 store=store, events=events, moderators=moderators, destinations=registry,
                 messenger=messenger, reply_hint=REPLY_HINT,
+            ),
+            member_actions=MemberActions(
+                store=store, events=events, moderators=moderators,
+                moderation=DiscordMemberModeration(bot), notifier=notifier,
             ),
             review_posts=ReviewPosts(
                 store=store, board=DiscordReviewBoard(bot), destinations=registry,

@@ -82,12 +82,17 @@ class ReviewButton(
 
 
 def review_view(card: ReviewCard) -> discord.ui.View:
+    # member_buttons builds on this module (its modal answers like the others do).
+    from cogs.review.member_buttons import member_buttons
+
     view = discord.ui.View(timeout=None)
     for spec in button_specs(card):
         view.add_item(ReviewButton(
             spec.action, card.report_id, destination=spec.destination, label=spec.label,
             style=spec.style, row=spec.row,
         ))
+    for button in member_buttons(card):
+        view.add_item(button)
     return view
 
 

@@ -1,0 +1,245 @@
+"""Warn, time out, kick or ban the reported member, from the review post or ``/case``.
+
+The rules, in the order a moderator meets them: they must be one of this server's
+moderators AND hold the Discord permission the action needs (the moderator role alone
+never grants a kick or a ban); the reported player must be a member here; Warden must
+hold that permission too, and stand above the member (not the owner, not a member whose
+top role is at or above Warden's). Each refusal says exactly what is missing. Discord
+itself can still refuse (50013): that gets the same message.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from bot.domain import NoteKind, Report, ReportStatus
+from bot.errors import InvalidInput, NotAllowed
+from bot.notify import DmOutcome, Notice, Notifier
+from bot.services.events import Event, EventBus, EventKind
+from bot.services.review.access import Moderators
+from bot.services.review.ports import (
+    ActionResult,
+    Actor,
+    MemberAction,
+    MemberActionRefused,
+    MemberFacts,
+    MemberModeration,
+)
+from bot.store import Store
+
+REASON_MAX = 500  # Discord's audit-log reason is at most 512 characters
+TIMEOUT_MIN = 60
+TIMEOUT_MAX = 28 * 24 * 3600
+BAN_DELETE_DAYS_MAX = 7
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_PAST_TENSE = {
+    MemberAction.WARN: "warned",
+    MemberAction.TIMEOUT: "timed out",
+    MemberAction.KICK: "kicked",
+    MemberAction.BAN: "banned",
+}
+
+
+def parse_duration(text: str) -> int:
+    """``"1h"``, ``"90m"``, ``"1d 12h"``, ``"600"`` (seconds) -> seconds, 60 s to 28 days."""
+    value = text.strip().lower().replace(" ", "")
+    if value.isdigit():
+        seconds = int(value)
+    else:
+        parts = _DURATION.findall(value)
+        if not parts or "".join(n + u for n, u in parts) != value:
+            raise InvalidInput(
+                f"I could not read the duration {text.strip()[:20]!r}: use e.g. 10m, 1h, "
+                "3d or 1d12h."
+            )
+        seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    if not TIMEOUT_MIN <= seconds <= TIMEOUT_MAX:
+        raise InvalidInput("A timeout lasts from 60 seconds to 28 days.")
+    return seconds
+
+
+def describe_duration(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+@dataclass(frozen=True)
+class MemberActionRequest:
+    action: MemberAction
+    reason: str
+    timeout_seconds: int | None = None
+    delete_message_days: int = 0
+
+
+class MemberActions:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        events: EventBus,
+        moderators: Moderators,
+        moderation: MemberModeration,
+        notifier: Notifier,
+    ) -> None:
+        self._store = store
+        self._events = events
+        self._moderators = moderators
+        self._moderation = moderation
+        self._notifier = notifier
+
+    async def target_of(self, guild_id: int, report_id: int, actor: Actor) -> Report:
+        """The report, for a moderator, when its player is someone Warden could act on."""
+        report = await self._moderators.report(guild_id, report_id, actor)
+        if report.target_discord_id is None:
+            raise InvalidInput(
+                f"Report #{report.number} names no Discord member, so there is no one here "
+                "to act on."
+            )
+        return report
+
+    async def act_by_number(
+        self, guild_id: int, number: int, actor: Actor, request: MemberActionRequest
+    ) -> ActionResult:
+        """``/case timeout number:12 ...``: the same as the button on report #12's post."""
+        await self._moderators.require(guild_id, actor)
+        report = await self._store.reports.by_number(guild_id, number)
+        if report is None or report.accepted_at is None:
+            raise InvalidInput(f"There is no report #{number} in this server.")
+        return await self.act(guild_id, report.id, actor, request)
+
+    async def act(
+        self, guild_id: int, report_id: int, actor: Actor, request: MemberActionRequest
+    ) -> ActionResult:
+        action = request.action
+        reason = (request.reason or "").strip()
+        if not reason:
+            raise InvalidInput("Please give a reason: it goes to Discord's audit log.")
+        if len(reason) > REASON_MAX:
+            raise InvalidInput(f"Please keep the reason under {REASON_MAX} characters.")
+        if action.permission not in actor.permissions:
+            raise NotAllowed(
+                f"To {action.value} a member you need Discord's **{action.permission_label}** "
+                "permission; the moderator role alone is not enough."
+            )
+        report = await self.target_of(guild_id, report_id, actor)
+        if report.status is ReportStatus.DISMISSED:
+            raise InvalidInput(f"Report #{report.number} was dismissed.")
+        member_id = report.target_discord_id
+        assert member_id is not None  # target_of checked it
+        facts = await self._moderation.facts(guild_id, member_id)
+        _check_warden_can(action, facts, member_id)
+        audit_reason = f"Report #{report.number}: {reason}"
+        dm = await self._act(guild_id, member_id, report, request, audit_reason)
+        message = await self._record(report, actor, request, dm)
+        return ActionResult(report, message)
+
+    async def _act(
+        self, guild_id: int, member_id: int, report: Report, request: MemberActionRequest,
+        audit_reason: str,
+    ) -> DmOutcome | None:
+        """Do it through Discord; the member's DM outcome for a warning, kick or ban."""
+        action = request.action
+        dm: DmOutcome | None = None
+        if action in (MemberAction.WARN, MemberAction.KICK, MemberAction.BAN):
+            # After a kick or ban Warden shares no server with them, so no DM could arrive.
+            dm = await self._notifier.send_dm(member_id, _member_notice(report, request))
+        try:
+            if action is MemberAction.TIMEOUT:
+                seconds = request.timeout_seconds or 0
+                if not TIMEOUT_MIN <= seconds <= TIMEOUT_MAX:
+                    raise InvalidInput("A timeout lasts from 60 seconds to 28 days.")
+                await self._moderation.timeout(guild_id, member_id, time.time() + seconds,
+                                               audit_reason)
+            elif action is MemberAction.KICK:
+                await self._moderation.kick(guild_id, member_id, audit_reason)
+            elif action is MemberAction.BAN:
+                days = request.delete_message_days
+                if not 0 <= days <= BAN_DELETE_DAYS_MAX:
+                    raise InvalidInput("Messages can be deleted for 0 to 7 days back.")
+                await self._moderation.ban(guild_id, member_id, audit_reason, days * 86400)
+        except MemberActionRefused:
+            raise NotAllowed(
+                f"Discord refused: Warden needs **{action.permission_label}**, and its "
+                f"highest role must be above <@{member_id}>'s highest role (the owner "
+                "cannot be acted on). Nothing was changed."
+            ) from None
+        return dm
+
+    async def _record(
+        self, report: Report, actor: Actor, request: MemberActionRequest, dm: DmOutcome | None
+    ) -> str:
+        # TODO(case model, issue 13 items 1-7): replace this audit row + note with the
+        # case service's ``resolve`` (outcome: action taken, ``request.action``), which also
+        # tells the reporter.
+        action = request.action
+        details: dict[str, object] = {"member_id": report.target_discord_id,
+                                      "reason": request.reason.strip()}
+        if request.timeout_seconds is not None and action is MemberAction.TIMEOUT:
+            details["seconds"] = request.timeout_seconds
+        if action is MemberAction.BAN:
+            details["delete_message_days"] = request.delete_message_days
+        if dm is not None:
+            details["member_dm"] = dm.value
+        await self._store.audit.record(
+            f"member.{action.value}", guild_id=report.guild_id, actor_id=actor.user_id,
+            report_id=report.id, details=details,
+        )
+        await self._store.reports.add_note(
+            report.id, author_id=actor.user_id, kind=NoteKind.NOTE,
+            body=f"{_summary(request)}: {request.reason.strip()}",
+        )
+        await self._events.publish(Event(EventKind.REPORT_CHANGED, report.id))
+        text = f"Report #{report.number}: <@{report.target_discord_id}> {_summary(request)}."
+        if dm is DmOutcome.SENT:
+            text += " They were told by DM."
+        elif dm is not None:
+            text += " Their DMs are closed, so they were not told."
+        return text
+
+
+def _summary(request: MemberActionRequest) -> str:
+    action = request.action
+    text = _PAST_TENSE[action]
+    if action is MemberAction.TIMEOUT and request.timeout_seconds:
+        text += f" for {describe_duration(request.timeout_seconds)}"
+    if action is MemberAction.BAN and request.delete_message_days:
+        n = request.delete_message_days
+        text += f", deleting {n} day{'s' if n != 1 else ''} of messages"
+    return text
+
+
+def _member_notice(report: Report, request: MemberActionRequest) -> Notice:
+    what = {
+        MemberAction.WARN: "You have received a warning from the moderators",
+        MemberAction.KICK: "You are being removed (kicked) from the server by the moderators",
+        MemberAction.BAN: "You are being banned from the server by the moderators",
+    }[request.action]
+    return Notice(text=f"{what}.\n\nReason: {request.reason.strip()}",
+                  title="A message from the moderators")
+
+
+def _check_warden_can(action: MemberAction, facts: MemberFacts, member_id: int) -> None:
+    """Refuse before calling Discord, naming exactly what is missing."""
+    if not facts.is_member:
+        raise InvalidInput(f"<@{member_id}> is not a member of this server (any more).")
+    if action is MemberAction.WARN:
+        return  # a DM needs no server permission
+    if action.permission not in facts.bot_permissions:
+        raise NotAllowed(
+            f"Warden lacks the **{action.permission_label}** permission in this server. "
+            "Give its role that permission (Server Settings → Roles) and try again."
+        )
+    if facts.is_owner:
+        raise NotAllowed("Nobody can act on the server's owner, Warden included.")
+    if facts.top_role_position >= facts.bot_top_role_position:
+        raise NotAllowed(
+            f"Warden's highest role ({facts.bot_top_role_name}) is not above <@{member_id}>'s "
+            f"highest role ({facts.top_role_name}). Move Warden's role above it in "
+            "Server Settings → Roles and try again."
+        )
