@@ -88,6 +88,9 @@ async def test_a_report_arrives_with_everything_staff_need(
         assert post.custom_ids == [
             f"warden:review:claim:{report.id}", f"warden:review:approve:{report.id}",
             f"warden:review:dismiss:{report.id}", f"warden:review:ask:{report.id}",
+            # Bob is a member here: the post also offers to act on him.
+            f"warden:member:warn:{report.id}", f"warden:member:timeout:{report.id}",
+            f"warden:member:kick:{report.id}", f"warden:member:ban:{report.id}",
         ]
         assert post.pings.nobody
         stored = await w.report(report.id)
@@ -277,7 +280,8 @@ async def test_approve_releases_held_deliveries_and_tells_the_reporter(
 
         post = await post_when(w, report, "Forwarded by")
         assert "Bungie.net**: queued" in post.text
-        assert post.custom_ids == []  # nothing left to decide
+        # Nothing left to decide about forwarding; the member can still be acted on.
+        assert not [c for c in post.custom_ids if c.startswith("warden:review:")]
 
         dm = await w.discord.wait_for_dm(w.alice)
         assert "approved your report #1" in dm.text
