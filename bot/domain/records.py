@@ -131,3 +131,5 @@ class GuildSettings:
     limits: ReportLimits = ReportLimits()
     audit_channel_id: int | None = None
     """Where the audit chain's head is posted daily (``bot.services.audit.heads``)."""
+    dm_before_removal: bool = True
+    """DM a member before a kick or ban from Warden (afterwards no DM reaches them)."""

@@ -104,8 +104,9 @@ def _save(
     conn.execute(
         "INSERT INTO guild_settings (guild_id, review_channel_id, moderator_role_id,"
         " review_mode, limit_short_count, limit_short_seconds, limit_hour_count,"
-        " limit_day_count, target_cooldown_hours, audit_channel_id, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " limit_day_count, target_cooldown_hours, audit_channel_id, dm_before_removal,"
+        " updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (guild_id) DO UPDATE SET"
         " review_channel_id = excluded.review_channel_id,"
         " moderator_role_id = excluded.moderator_role_id,"
@@ -116,6 +117,7 @@ def _save(
         " limit_day_count = excluded.limit_day_count,"
         " target_cooldown_hours = excluded.target_cooldown_hours,"
         " audit_channel_id = excluded.audit_channel_id,"
+        " dm_before_removal = excluded.dm_before_removal,"
         " updated_at = excluded.updated_at",
         (
             new.guild_id,
@@ -128,6 +130,7 @@ def _save(
             limits.day_count,
             limits.target_cooldown_hours,
             new.audit_channel_id,
+            int(new.dm_before_removal),
             now,
         ),
     )

@@ -54,4 +54,5 @@ def guild_from_row(row: Row) -> GuildSettings:
             target_cooldown_hours=row["target_cooldown_hours"],
         ),
         audit_channel_id=row["audit_channel_id"],
+        dm_before_removal=bool(row["dm_before_removal"]),
     )

@@ -78,6 +78,8 @@ def settings_fields(embed: discord.Embed, guild: GuildSettings, retention_days: 
     audit_channel = (f"<#{guild.audit_channel_id}> (the chain head, daily)"
                      if guild.audit_channel_id else "not set")
     embed.add_field(name="Audit log channel", value=audit_channel)
+    embed.add_field(name="Kick or ban", value="the member is DMed first"
+                    if guild.dm_before_removal else "no DM first")
     embed.add_field(name="Report limits", value=limits_text(guild.limits), inline=False)
     embed.add_field(name="Retention",
                     value=f"Report content is kept {retention_days} days (set by the bot's "
@@ -124,6 +126,7 @@ class WardenAdmin(commands.Cog):
         mode="approve: moderators approve before anything is sent; auto: send at once",
         audit_channel="Where Warden posts its audit chain head once a day (for the operator)",
         clear_audit_channel="Stop the daily audit chain head posts",
+        dm_before_removal="DM a member before Warden kicks or bans them (on by default)",
     )
     @app_commands.choices(mode=[
         app_commands.Choice(name="approve (moderators approve first)", value="approve"),
@@ -137,6 +140,7 @@ class WardenAdmin(commands.Cog):
         mode: app_commands.Choice[str] | None = None,
         audit_channel: discord.TextChannel | None = None,
         clear_audit_channel: bool = False,
+        dm_before_removal: bool | None = None,
     ) -> None:
         services = services_of(self.bot)
         service = services.server_settings
@@ -150,6 +154,7 @@ class WardenAdmin(commands.Cog):
             review_mode=ReviewMode(mode.value) if mode else None,
             audit_channel_id=audit_channel.id if audit_channel else None,
             clear_audit_channel=clear_audit_channel,
+            dm_before_removal=dm_before_removal,
         )
         facts = setup_facts(guild, saved)
         reposted: int | None = 0

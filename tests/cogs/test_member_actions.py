@@ -129,3 +129,34 @@ async def test_timeout_duration_is_checked(
         text = (await typed.wait_final()).text
         assert "60 seconds to 28 days" in text or "could not read the duration" in text
         assert w.discord.moderation_actions == []
+
+
+async def test_kick_dms_the_member_first_unless_the_server_turned_it_off(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    g = discord_standin.guild
+    g.role(g.bot_role_id or 0).permissions |= P.BAN_MEMBERS | P.KICK_MEMBERS
+    bob_id = g.target.id
+    async with review_world(tmp_path, discord_standin) as w:
+        await w.setup()
+        report = await w.accept_report()
+        post = await w.review_post(report)
+        opened = await w.discord.click(w.mod, post, member_button("kick", report.id))
+        done = await opened.submit_modal({"reason": "Repeated cheating"})
+        assert "kicked. They were told by DM." in (
+            await done.wait_final(lambda m: m.ephemeral)).text
+        dm = await w.discord.wait_for_dm(bob_id)
+        assert "Repeated cheating" in dm.text
+        [kick] = w.discord.moderation_actions
+        assert kick.kind == "kick" and dm.created_at <= kick.at  # told while still reachable
+
+        w.discord.add_member(w.discord.state.users[bob_id])
+        await w.setup(dm_before_removal=False)
+        again = await w.accept_report()
+        typed = await w.discord.slash(
+            w.mod, "case", {"number": again.number, "reason": "Back at it", "delete_days": 7},
+            subcommand="ban")
+        assert "banned, deleting 7 days of messages." in (await typed.wait_final()).text
+        ban = w.discord.moderation_actions[-1]
+        assert ban.kind == "ban" and ban.data["delete_message_seconds"] == 7 * 86400
+        assert len(w.discord.dms_to(bob_id)) == 1  # no second DM

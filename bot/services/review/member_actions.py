@@ -128,6 +128,7 @@ class MemberActions:
                 "permission; the moderator role alone is not enough."
             )
         report = await self.target_of(guild_id, report_id, actor)
+        settings = await self._store.guilds.get(guild_id)
         if report.status is ReportStatus.DISMISSED:
             raise InvalidInput(f"Report #{report.number} was dismissed.")
         member_id = report.target_discord_id
@@ -135,18 +136,20 @@ class MemberActions:
         facts = await self._moderation.facts(guild_id, member_id)
         _check_warden_can(action, facts, member_id)
         audit_reason = f"Report #{report.number}: {reason}"
-        dm = await self._act(guild_id, member_id, report, request, audit_reason)
+        dm = await self._act(guild_id, member_id, report, request, audit_reason,
+                             dm_first=settings.dm_before_removal)
         message = await self._record(report, actor, request, dm)
         return ActionResult(report, message)
 
     async def _act(
         self, guild_id: int, member_id: int, report: Report, request: MemberActionRequest,
-        audit_reason: str,
+        audit_reason: str, *, dm_first: bool,
     ) -> DmOutcome | None:
         """Do it through Discord; the member's DM outcome for a warning, kick or ban."""
         action = request.action
         dm: DmOutcome | None = None
-        if action in (MemberAction.WARN, MemberAction.KICK, MemberAction.BAN):
+        removal = action in (MemberAction.KICK, MemberAction.BAN)
+        if action is MemberAction.WARN or (removal and dm_first):
             # After a kick or ban Warden shares no server with them, so no DM could arrive.
             dm = await self._notifier.send_dm(member_id, _member_notice(report, request))
         try:
