@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.app import WardenBot, report_interaction_error, services_of
 from bot.domain import ACCEPTED_STATUSES, Reason
 from bot.services.review.card import DELIVERY_LABELS, STATUS_LABELS
-from bot.services.review.dates import parse_range
+from bot.services.review.dates import describe_seconds, parse_range
 from bot.services.review.ports import Actor
 from bot.services.review.queries import ListQuery, ReportListPage, ReportQueries, Stats
 from cogs.review.buttons import review_view
@@ -30,6 +30,7 @@ STATUS_CHOICES = [
 ]
 REASON_CHOICES = [app_commands.Choice(name=r.label, value=r.value) for r in Reason]
 DATE_HELP = "YYYY-MM-DD (UTC)"
+CHART_FILENAME = "warden-stats.png"
 
 
 def page_embed(page: ReportListPage, query: ListQuery) -> discord.Embed:
@@ -126,6 +127,14 @@ def stats_embed(stats: Stats) -> discord.Embed:
         shown = {DELIVERY_LABELS.get(k, k): v for k, v in counts.items()}
         embed.add_field(name=f"{destination} deliveries",
                         value=block(dict(shown))[:1024], inline=False)
+    first = ("no moderator action yet" if stats.median_first_action is None else
+             f"median {describe_seconds(stats.median_first_action)} "
+             f"({stats.acted_on} of {stats.total} report(s) acted on)")
+    embed.add_field(name="From report to first moderator action", value=first, inline=False)
+    by_moderator = {f"<@{who}>": n for who, n in list(stats.by_moderator.items())[:20]}
+    embed.add_field(name="Actions per moderator", value=block(dict(by_moderator))[:1024],
+                    inline=False)
+    embed.set_image(url=f"attachment://{CHART_FILENAME}")
     return embed
 
 
@@ -214,7 +223,8 @@ class Reports(commands.Cog):
             files=files, ephemeral=True,
         )
 
-    @reports.command(name="stats", description="Counts by reason, status and delivery outcome")
+    @reports.command(name="stats", description="Counts by reason, status and delivery outcome, "
+                                               "time to first action, and a chart")
     @app_commands.describe(
         since=f"From this day, {DATE_HELP} (default: 30 days ago)",
         until=f"Up to and including this day, {DATE_HELP} (default: today)",
@@ -228,4 +238,10 @@ class Reports(commands.Cog):
         service = services_of(self.bot).queries
         period = parse_range(since, until, default_days=30)
         stats = await service.stats(guild_id_of(interaction), actor_of(interaction), period)
-        await interaction.response.send_message(embed=stats_embed(stats), ephemeral=True)
+        # The first chart loads the plotting library: more than Discord's 3 s to answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        chart = await service.stats_chart(stats)
+        await interaction.followup.send(
+            embed=stats_embed(stats), file=discord.File(io.BytesIO(chart), CHART_FILENAME),
+            ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
+        )

@@ -87,3 +87,14 @@ def parse_range(
     if start is not None and end is not None and start >= end:
         raise InvalidInput("The start date must be before the end date.")
     return DateRange(start, end)
+
+
+def describe_seconds(seconds: float) -> str:
+    """A span as people read it: 45 s, 12 min, 3.5 h, 2.0 days."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.review.access import Moderators
 from bot.services.review.card import ReviewCard, card_of, reason_label
-from bot.services.review.dates import DateRange, iso_day
+from bot.services.review.chart import DailySeries, render_png
+from bot.services.review.dates import DateRange, describe_seconds, iso_day
 from bot.services.review.export import ExportBundle, build_bundle
 from bot.services.review.lifecycle import target_name
 from bot.services.review.ports import Actor
 from bot.store import Store
 from bot.store.reports import ReportFilter
 
+# What a moderator does to a report, as the audit chain names it (the reporter's reply
+# and the automatic forwarding have no moderator or are not theirs).
+MODERATOR_ACTIONS = (
+    "report.claimed", "report.unclaimed", "report.forwarded", "report.dismissed",
+    "report.info_request", "report.note", "member.warn", "member.timeout", "member.kick",
+    "member.ban",
+)
+CHART_MAX_DAYS = 92
 PAGE_SIZE = 10
 # Discord's upload limit for a message without server boosts.
 MAX_EXPORT_BYTES = 10 * 1024 * 1024
@@ -58,6 +71,13 @@ class Stats:
     by_status: dict[str, int]
     by_destination: dict[str, dict[str, int]]
     """Destination name (as people read it) -> delivery status -> count."""
+    daily: DailySeries
+    median_first_action: float | None = None
+    """Median seconds from a report's acceptance to the first moderator action on it."""
+    acted_on: int = 0
+    """How many of the reports a moderator acted on."""
+    by_moderator: dict[int, int] = field(default_factory=dict)
+    """Moderator id -> actions on the window's reports, most first."""
 
 
 class ReportQueries:
@@ -112,7 +132,24 @@ class ReportQueries:
         by_destination: dict[str, dict[str, int]] = {}
         for (destination, status), count in sorted(outcomes.items()):
             by_destination.setdefault(self._names(destination), {})[status] = count
-        return Stats(period, sum(by_status.values()), by_reason, by_status, by_destination)
+        actions = await self._store.audit.moderator_actions(guild_id, period.since,
+                                                            period.until, MODERATOR_ACTIONS)
+        first: dict[int, float] = {}
+        per_moderator: Counter[int] = Counter()
+        for row in actions:
+            first.setdefault(row.report_id, max(0.0, row.at - row.accepted_at))
+            per_moderator[row.actor_id] += 1
+        median = statistics.median(first.values()) if first else None
+        daily = _daily(period, await self._store.reports.daily_counts(flt), median)
+        return Stats(
+            period, sum(by_status.values()), by_reason, by_status, by_destination, daily,
+            median_first_action=median, acted_on=len(first),
+            by_moderator=dict(per_moderator.most_common()),
+        )
+
+    async def stats_chart(self, stats: Stats) -> bytes:
+        """The PNG of ``stats``: rendered in a worker thread, off the event loop."""
+        return await asyncio.to_thread(render_png, stats.daily)
 
     async def export(self, guild_id: int, actor: Actor, period: DateRange) -> ExportBundle:
         await self._moderators.require(guild_id, actor)
@@ -153,3 +190,26 @@ def _filter(guild_id: int, query: ListQuery) -> ReportFilter:
         guild_id=guild_id, status=query.status, reason=query.reason, target_query=target,
         reporter_id=query.reporter_id, since=query.range.since, until=query.range.until,
     )
+
+
+def _daily(period: DateRange, counts: dict[tuple[str, str], int],
+           median_first_action: float | None) -> DailySeries:
+    """Every day of the window (at most the last ``CHART_MAX_DAYS``), zeros included."""
+    last = date.fromisoformat(iso_day((period.until if period.until is not None
+                                        else time.time()) - 1))
+    seen = [date.fromisoformat(day) for day, _ in counts]
+    first = (date.fromisoformat(iso_day(period.since)) if period.since is not None
+             else min(seen, default=last))
+    first = max(first, last - timedelta(days=CHART_MAX_DAYS - 1))
+    days = tuple((first + timedelta(days=i)).isoformat()
+                 for i in range((last - first).days + 1))
+    reasons = sorted({reason for _, reason in counts},
+                     key=lambda r: -sum(n for (_, rr), n in counts.items() if rr == r))
+    series = {reason_label(r): tuple(counts.get((d, r), 0) for d in days) for r in reasons}
+    shown = f"{days[0]} to {days[-1]}" if days else "no days"
+    first_action = ("no moderator action yet" if median_first_action is None else
+                    f"median time to first moderator action: "
+                    f"{describe_seconds(median_first_action)}")
+    return DailySeries(days, series, title=f"Reports per day by reason, {shown} (UTC)",
+                       subtitle=f"{first_action} · generated "
+                                f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
