@@ -27,6 +27,8 @@ from bot.apis.sanctions import SanctionsClient
 from bot.discord_names import account_handle
 from bot.discord_notifier import link_view
 from bot.errors import NeedsLink, Restarting, UserFacingError
+from bot.i18n import localize, t
+from bot.i18n.translator import WardenTranslator
 from bot.identify_gate import IdentifyGate, rate_limit_key
 from bot.log_context import bind_log_ids
 from bot.metrics import WardenMetrics
@@ -81,7 +83,7 @@ class Services:
         """Account linking, or the member is told it is not set up here."""
         if self.linking is None:
             raise UserFacingError(
-                "Account linking is not set up on this Warden. Ask the server's admins."
+                t("Account linking is not set up on this Warden. Ask the server's admins.")
             )
         return self.linking
 
@@ -133,14 +135,14 @@ async def report_interaction_error(
         message = original.message
     elif isinstance(error, app_commands.MissingPermissions):
         needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        message = f"You need the {needed} permission to use this."
+        message = t("You need the {needed} permission to use this.", needed=needed)
     elif isinstance(error, app_commands.NoPrivateMessage):
-        message = "This command only works in a server."
+        message = t("This command only works in a server.")
     elif isinstance(error, app_commands.CheckFailure):
-        message = "You are not allowed to use this here."
+        message = t("You are not allowed to use this here.")
     elif isinstance(error, app_commands.TransformerError):
         shown = discord.utils.escape_markdown(str(error.value))[:80]
-        message = f"I could not understand `{shown}`."
+        message = t("I could not understand `{shown}`.", shown=shown)
     else:
         log.error(
             "unhandled error in interaction %s (%s)\n%s",
@@ -149,10 +151,10 @@ async def report_interaction_error(
             "".join(traceback.format_exception(original)),
             extra={"interaction_id": interaction.id},
         )
-        message = (
+        message = t(
             "Something went wrong on Warden's side; nothing you did. The error was logged as "
-            f"`{interaction.id}`: please try again, or tell a moderator if it keeps happening."
-        )
+            "`{id}`: please try again, or tell a moderator if it keeps happening.",
+            id=interaction.id)
     await send_ephemeral(interaction, message)
 
 
@@ -174,7 +176,9 @@ async def _relink_buttons(
 
 
 async def send_ephemeral(interaction: discord.Interaction[Any], message: str, **kw: Any) -> None:
-    """Answer ephemerally whether or not the interaction was already acknowledged."""
+    """Answer ephemerally, in the member's language, whether or not the interaction was
+    already acknowledged."""
+    message = localize(message, interaction.locale)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(
@@ -296,7 +300,20 @@ class WardenBot(commands.AutoShardedBot):
         key = rate_limit_key(shard_id or 0, self._max_concurrency or 1)
         await self._identify_gate.wait_turn(key)
 
+    async def _remember_locale(self, interaction: discord.Interaction[Any]) -> None:
+        """A member's last seen locale is the language of the DMs they get later."""
+        if self._services is None:
+            return
+        try:
+            await self._services.store.locales.remember(interaction.user.id,
+                                                        interaction.locale.value)
+        except Exception:
+            log.warning("could not store the locale of interaction %s", interaction.id)
+
     async def setup_hook(self) -> None:
+        # Before any sync: commands carry their localised descriptions and choices.
+        await self.tree.set_translator(WardenTranslator())
+        self.add_listener(self._remember_locale, "on_interaction")
         for name in cog_modules():
             await self.load_extension(name)
         if self.start_background:

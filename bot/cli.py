@@ -233,7 +233,23 @@ def cmd_restore(args: argparse.Namespace) -> int:
         raise CliError(f"{source} is the database itself (DATABASE_PATH)")
     staging = live.with_name(live.name + ".restoring")
 
+    async def told_before() -> list[tuple[str, float]] | None:
+        """What the database being replaced already told reporters; None if unreadable."""
+        if not live.exists():
+            return []
+        try:
+            db = await Database.open(live, migrate=False)
+        except Exception:  # the database a restore replaces may well be damaged
+            return None
+        try:
+            return await Store(db).notices.told_outcomes()
+        except Exception:  # a release before reporter notices existed: nothing recorded
+            return []
+        finally:
+            await db.close()
+
     async def check_and_mark() -> tuple[int, int, int]:
+        told = await told_before()
         db = await Database.open(staging, migrate=False)
         try:
             store = Store(db)
@@ -246,6 +262,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 raise CliError(f"{source}: audit chain broken at row {check.first_broken_id} "
                                f"({check.problem}); nothing was changed")
             marked = await store.deliveries.mark_restored(source.name)
+            await db.migrate()
+            if told is None:
+                print("the database being replaced could not be read: reporters told since "
+                      "the backup may be told their outcome again", file=sys.stderr)
+            elif told:
+                await store.notices.remember_told_before_restore(told)
             return marked, await store.reports.count_accepted(), check.rows_checked
         finally:
             await db.close()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 import discord
 
+from bot.i18n import localize
 from bot.notify import DmOutcome, LinkButton, Notice
 
 log = logging.getLogger(__name__)
@@ -14,27 +16,36 @@ log = logging.getLogger(__name__)
 DM_CLOSED = 50007
 
 
-def link_view(buttons: Sequence[LinkButton]) -> discord.ui.View | None:
+class KnowsLocales(Protocol):
+    async def locale(self, discord_user_id: int) -> str | None: ...
+
+
+def link_view(buttons: Sequence[LinkButton], locale: object = None) -> discord.ui.View | None:
     """URL buttons (at most five, one row); None when there are none."""
     if not buttons:
         return None
     view = discord.ui.View(timeout=None)
     for button in buttons[:5]:
-        view.add_item(discord.ui.Button(label=button.label[:80], url=button.url))
+        view.add_item(discord.ui.Button(label=localize(button.label, locale)[:80],
+                                        url=button.url))
     return view
 
 
-def render(notice: Notice) -> tuple[discord.Embed, discord.ui.View | None]:
-    embed = discord.Embed(title=notice.title, description=notice.text[:4096])
-    return embed, link_view(notice.buttons)
+def render(notice: Notice, locale: object = None) -> tuple[discord.Embed, discord.ui.View | None]:
+    """``notice`` in the language of ``locale`` (English when None or unknown)."""
+    title = localize(notice.title, locale) if notice.title is not None else None
+    embed = discord.Embed(title=title, description=localize(notice.text, locale)[:4096])
+    return embed, link_view(notice.buttons, locale)
 
 
 class DiscordNotifier:
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, locales: KnowsLocales | None = None) -> None:
         self._client = client
+        self._locales = locales
 
     async def send_dm(self, user_id: int, notice: Notice) -> DmOutcome:
-        embed, view = render(notice)
+        locale = await self._locales.locale(user_id) if self._locales is not None else None
+        embed, view = render(notice, locale)
         try:
             user = self._client.get_user(user_id) or await self._client.fetch_user(user_id)
             if view is None:

@@ -7,6 +7,8 @@ traceback goes to the log with the interaction id.
 
 from __future__ import annotations
 
+from bot.i18n.text import t
+
 
 class UserFacingError(Exception):
     """A refusal or problem to show the member as is (already safe to display)."""
@@ -43,7 +45,8 @@ class NeedsLink(UserFacingError):
 class Restarting(UserFacingError):
     """Warden is shutting down (a restart or an upgrade) and takes no new reports."""
 
-    MESSAGE = "Warden is restarting, so this did not go through. Please try again in a minute."
+    MESSAGE = t("Warden is restarting, so this did not go through. Please try again in a "
+                "minute.")
 
     def __init__(self, message: str = MESSAGE) -> None:
         super().__init__(message)

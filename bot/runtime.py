@@ -97,7 +97,7 @@ async def open_app(
         bot = WardenBot(start_background=start_background, shard_count=settings.shard_count,
                         shard_ids=settings.shard_list(), **bot_options)
         stack.push_async_callback(bot.close)
-        notifier = DiscordNotifier(bot)
+        notifier = DiscordNotifier(bot, store.locales)
         linking = _linking_service(settings, store, notifier, metrics, bungie, sanctions)
         context = DestinationContext(
             settings=settings, store=store, notifier=notifier, metrics=metrics, bungie=bungie,

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot import __version__
 from bot.app import WardenBot, services_of
+from bot.i18n import t
 
 
 class About(commands.Cog):
     def __init__(self, bot: WardenBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="about", description="What Warden does here and how to use it")
+    @app_commands.command(name="about", description=
+        locale_str("What Warden does here and how to use it"))
     async def about(self, interaction: discord.Interaction[WardenBot]) -> None:
         destinations = [
             f"{d.name}: " + ("on" if d.configured else "not configured")
@@ -23,12 +26,12 @@ class About(commands.Cog):
         embed = discord.Embed(
             title=f"Warden {__version__}",
             description=(
-                "Report players with `/report`, or right-click a member or message and choose "
-                "**Report player** / **Report message**. Link your accounts with `/link` so "
-                "reports reach the game's moderators."
+                t('Report players with `/report`, or right-click a member or message and '
+                  'choose **Report player** / **Report message**. Link your accounts with '
+                  "`/link` so reports reach the game's moderators.")
             ),
         )
-        embed.add_field(name="Reports go to", value="\n".join(destinations), inline=False)
+        embed.add_field(name=t('Reports go to'), value="\n".join(destinations), inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.app import WardenBot, send_ephemeral, services_of
 from bot.discord_names import account_handle
 from bot.discord_notifier import link_view
 from bot.domain import GamePlatform, Provider
+from bot.i18n import t
 from bot.notify import DmOutcome, LinkButton
 from bot.services.linking.service import (
     PLATFORM_LABELS,
@@ -35,7 +37,8 @@ def _text(value: str) -> str:
 
 class Linking(commands.Cog):
     link = app_commands.Group(
-        name="link", description="Link your Bungie.net or game account to your Discord account"
+        name="link", description=
+            locale_str("Link your Bungie.net or game account to your Discord account")
     )
 
     def __init__(self, bot: WardenBot) -> None:
@@ -44,12 +47,14 @@ class Linking(commands.Cog):
     def _service(self) -> LinkingService:
         return services_of(self.bot).need_linking()
 
-    @link.command(name="bungie", description="Link your Bungie.net account by signing in there")
+    @link.command(name="bungie", description=
+        locale_str("Link your Bungie.net account by signing in there"))
     async def link_bungie(self, interaction: discord.Interaction[WardenBot]) -> None:
         await self._offer(interaction, Provider.BUNGIE, None)
 
-    @link.command(name="game", description="Link your game account by signing in with a platform")
-    @app_commands.describe(platform="Where you sign in to the game")
+    @link.command(name="game", description=
+        locale_str("Link your game account by signing in with a platform"))
+    @app_commands.describe(platform=locale_str("Where you sign in to the game"))
     @app_commands.choices(
         platform=[
             app_commands.Choice(name=PLATFORM_LABELS[p], value=p.value) for p in GamePlatform
@@ -75,8 +80,9 @@ class Linking(commands.Cog):
         if offer.dm is DmOutcome.SENT:
             await send_ephemeral(
                 interaction,
-                f"Check your DMs: I sent you a one-time link to sign in{where}. "
-                f"It works once, for {minutes} minutes.",
+                t('Check your DMs: I sent you a one-time link to sign in{where}. It works '
+                  'once, for {minutes} minutes.',
+                  where=where, minutes=minutes),
             )
             return
         why = (
@@ -85,22 +91,25 @@ class Linking(commands.Cog):
             if offer.dm is DmOutcome.DMS_CLOSED
             else "I could not DM you"
         )
-        button = LinkButton(label=f"Link {offer.provider_label} account", url=offer.url)
+        button = LinkButton(label=t('Link {provider_label} account',
+                                    provider_label=offer.provider_label), url=offer.url)
         await send_ephemeral(
             interaction,
-            f"{why}, so here is your one-time link to sign in{where}. Only you can see this "
-            f"message; don't share the link. It works once, for {minutes} minutes.",
+            t('{why}, so here is your one-time link to sign in{where}. Only you can see this '
+              "message; don't share the link. It works once, for {minutes} minutes.",
+              why=why, where=where, minutes=minutes),
             view=link_view([button]),
         )
 
-    @app_commands.command(name="links", description="See which accounts you have linked")
+    @app_commands.command(name="links", description=
+        locale_str("See which accounts you have linked"))
     async def links(self, interaction: discord.Interaction[WardenBot]) -> None:
         service = self._service()
         found = await service.links(interaction.user.id)
         if not found:
             await send_ephemeral(
                 interaction,
-                "You have not linked any account. Use `/link bungie` or `/link game`.",
+                t('You have not linked any account. Use `/link bungie` or `/link game`.'),
             )
             return
         lines = [_describe(link) for link in found]
@@ -116,14 +125,14 @@ class Linking(commands.Cog):
             await send_ephemeral(interaction, "\n".join(lines), view=view)
 
     @app_commands.command(
-        name="unlink", description="Forget a linked account and erase its sign-in"
+        name="unlink", description=locale_str("Forget a linked account and erase its sign-in")
     )
-    @app_commands.describe(which="Which link to remove")
+    @app_commands.describe(which=locale_str("Which link to remove"))
     @app_commands.choices(
         which=[
-            app_commands.Choice(name="Bungie.net", value="bungie"),
-            app_commands.Choice(name="Game account", value="game"),
-            app_commands.Choice(name="Both", value="all"),
+            app_commands.Choice(name=locale_str("Bungie.net"), value="bungie"),
+            app_commands.Choice(name=t('Game account'), value="game"),
+            app_commands.Choice(name=locale_str("Both"), value="all"),
         ]
     )
     async def unlink(
@@ -132,7 +141,7 @@ class Linking(commands.Cog):
         service = self._service()
         removed = await service.unlink(interaction.user.id, which.value)
         if not removed:
-            await send_ephemeral(interaction, "You had no such link; nothing was removed.")
+            await send_ephemeral(interaction, t('You had no such link; nothing was removed.'))
             return
         parts = [
             f"your {PROVIDER_NAMES[link.provider]} link ({_text(link.account_name)})"
@@ -140,8 +149,9 @@ class Linking(commands.Cog):
         ]
         await send_ephemeral(
             interaction,
-            f"Removed {' and '.join(parts)}. Its sign-in tokens are erased; "
-            "link again any time with `/link`.",
+            t('Removed {join}. Its sign-in tokens are erased; link again any time with '
+              '`/link`.',
+              join=' and '.join(parts)),
         )
 
 

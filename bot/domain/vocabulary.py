@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from bot.i18n.text import t
+
 
 class Reason(enum.StrEnum):
     """The game backend's ten report reasons: the single source of truth for every
@@ -26,16 +28,16 @@ class Reason(enum.StrEnum):
 
 
 _REASON_LABELS: dict[Reason, str] = {
-    Reason.CHEATING: "Cheating",
-    Reason.HATE_SPEECH: "Hate speech",
-    Reason.HARASSMENT: "Harassment",
-    Reason.REAL_LIFE_THREAT: "Real-life threat",
-    Reason.TEAMING: "Teaming",
-    Reason.INTENTIONAL_FEEDING: "Intentional feeding",
-    Reason.STREAM_SNIPING: "Stream sniping",
-    Reason.AFK: "AFK",
-    Reason.DIDNT_PLAY_ASSIGNED_ROLE: "Didn't play assigned role",
-    Reason.OTHER: "Other",
+    Reason.CHEATING: t("Cheating"),
+    Reason.HATE_SPEECH: t("Hate speech"),
+    Reason.HARASSMENT: t("Harassment"),
+    Reason.REAL_LIFE_THREAT: t("Real-life threat"),
+    Reason.TEAMING: t("Teaming"),
+    Reason.INTENTIONAL_FEEDING: t("Intentional feeding"),
+    Reason.STREAM_SNIPING: t("Stream sniping"),
+    Reason.AFK: t("AFK"),
+    Reason.DIDNT_PLAY_ASSIGNED_ROLE: t("Didn't play assigned role"),
+    Reason.OTHER: t("Other"),
 }
 
 

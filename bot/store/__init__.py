@@ -10,7 +10,7 @@ from bot.store.kv import KeyValueStore
 from bot.store.links import LinkStore
 from bot.store.notices import NoticeStore
 from bot.store.oauth_states import OAuthStateStore
-from bot.store.prefs import MemberPrefsStore
+from bot.store.prefs import MemberLocaleStore, MemberPrefsStore
 from bot.store.report_views import ReportViews
 from bot.store.reports import ReportStore
 
@@ -31,4 +31,5 @@ class Store:
         self.report_views = ReportViews(db)
         self.deliveries = DeliveryStore(db)
         self.prefs = MemberPrefsStore(db)
+        self.locales = MemberLocaleStore(db)
         self.notices = NoticeStore(db)

@@ -71,11 +71,51 @@ def queue_outcome_if_final(conn: sqlite3.Connection, report_id: int,
         " SELECT id, reporter_id, 'outcome', ? FROM reports WHERE id = ?",
         (now, report_id),
     )
+    # Told by the database a restore replaced: recorded as told, so it is not told twice.
+    conn.execute(
+        "UPDATE reporter_notices SET told_at = ?, told_via = 'before_restore'"
+        " WHERE report_id = ? AND kind = 'outcome' AND told_at IS NULL AND EXISTS ("
+        " SELECT 1 FROM told_before_restore t JOIN reports r ON r.uuid = t.report_uuid"
+        " WHERE r.id = ?)",
+        (now, report_id, report_id),
+    )
 
 
 class NoticeStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def told_outcomes(self) -> list[tuple[str, float]]:
+        """(report uuid, when) of every outcome told: what a restore carries over."""
+        rows = await self._db.fetch_all(
+            "SELECT r.uuid, MAX(n.told_at) FROM reporter_notices n"
+            " JOIN reports r ON r.id = n.report_id"
+            " WHERE n.kind = 'outcome' AND n.told_at IS NOT NULL AND r.uuid IS NOT NULL"
+            " GROUP BY r.uuid",
+        )
+        return [(str(r[0]), float(r[1])) for r in rows]
+
+    async def remember_told_before_restore(self, told: list[tuple[str, float]]) -> int:
+        """In a restored database: outcomes the replaced one had told. Those of reports
+        whose deliveries are already final here are marked told now; the rest are marked
+        when their deliveries end. Returns how many reports this covers."""
+        now = time.time()
+
+        def remember(conn: sqlite3.Connection) -> int:
+            conn.executemany(
+                "INSERT OR IGNORE INTO told_before_restore (report_uuid, told_at) VALUES (?, ?)",
+                told,
+            )
+            conn.execute(
+                "UPDATE reporter_notices SET told_at = ?, told_via = 'before_restore'"
+                " WHERE kind = 'outcome' AND told_at IS NULL AND report_id IN ("
+                " SELECT r.id FROM reports r JOIN told_before_restore t"
+                " ON t.report_uuid = r.uuid)",
+                (now,),
+            )
+            return len(told)
+
+        return await self._db.write(remember)
 
     async def untold(self, *, after_id: int = 0, limit: int = 100) -> list[ReporterNotice]:
         """Notices still owed, oldest first (the start-up sweep pages with ``after_id``)."""

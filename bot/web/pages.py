@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.domain import Provider
+from bot.i18n import language_of, localize, t
 from bot.services.linking.service import (
     PROVIDER_LABELS,
     Confirm,
@@ -56,12 +57,16 @@ class Page:
     ok: bool = False
 
 
-def render(page: Page, *, form: str = "") -> web.Response:
-    """``form``: markup already escaped, placed after the paragraphs."""
+def render(page: Page, *, form: str = "", locale: str | None = None) -> web.Response:
+    """``form``: markup already escaped, placed after the paragraphs. ``locale``: the
+    reader's language (the browser's Accept-Language); English when None or unknown."""
+    lang = language_of(locale)
+    page = Page(page.status, localize(page.title, lang.discord),
+                tuple(localize(line, lang.discord) for line in page.lines), page.ok)
     paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in page.lines)
     css_class = "ok" if page.ok else "bad"
     body = (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<!doctype html><html lang=\"{lang.discord}\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
         "<meta name=\"robots\" content=\"noindex\">"
         f"<title>Warden - {html.escape(page.title)}</title><style>{_STYLE}</style></head>"
@@ -71,30 +76,35 @@ def render(page: Page, *, form: str = "") -> web.Response:
     return web.Response(status=page.status, text=body, content_type="text/html", charset="utf-8")
 
 
-def render_confirm(result: Confirm, action_url: str) -> web.Response:
+def render_confirm(result: Confirm, action_url: str, locale: str | None = None) -> web.Response:
     """The page between the DM link and the provider: it names the Discord account, so
     someone who opened another person's link sees a stranger's name and stops."""
     label = PROVIDER_LABELS[result.provider]
     target = label
     if result.provider is Provider.GAME and result.platform:
-        target = f"your game account (signing in with {platform_label(result.platform)})"
+        target = t('your game account (signing in with {platform_label})',
+                   platform_label=platform_label(result.platform))
     page = Page(
         200,
-        f"You are linking {label} to {result.discord_name} on Discord",
+        t('You are linking {label} to {discord_name} on Discord',
+          label=label, discord_name=result.discord_name),
         (
-            f"Continuing links {target} to the Discord account {result.discord_name}: "
-            "reports it files will be made in your name.",
-            f"If {result.discord_name} is not you, close this tab. Nothing has been linked; "
-            "someone may have sent you their link to take over your account.",
+            t('Continuing links {target} to the Discord account {discord_name}: reports it '
+              'files will be made in your name.',
+              target=target, discord_name=result.discord_name),
+            t('If {discord_name} is not you, close this tab. Nothing has been linked; '
+              'someone may have sent you their link to take over your account.',
+              discord_name=result.discord_name),
         ),
         ok=True,
     )
+    continue_to = localize(t("Continue to {label}", label=label), language_of(locale).discord)
     form = (
         f"<form method=\"post\" action=\"{html.escape(action_url)}\">"
         f"<input type=\"hidden\" name=\"csrf\" value=\"{html.escape(result.token)}\">"
-        f"<button type=\"submit\">Continue to {html.escape(label)}</button></form>"
+        f"<button type=\"submit\">{html.escape(continue_to)}</button></form>"
     )
-    response = render(page, form=form)
+    response = render(page, form=form, locale=locale)
     # Browsers check form-action on every redirect of the form's navigation: ours to the
     # provider, and the provider's own on to a platform's sign-in (Steam, PSN, ...), whose
     # origin Warden cannot know. So any https origin, and the provider's even if it is
@@ -109,18 +119,19 @@ def linked_page(result: Linked) -> Page:
     label = PROVIDER_LABELS[result.provider]
     return Page(
         200,
-        f"Linked as {result.account_name} - you can close this tab",
+        t('Linked as {account_name} - you can close this tab', account_name=result.account_name),
         (
-            f"Your {label} account {result.account_name} is now linked to your Discord "
-            "account. Warden sent you a DM to confirm.",
-            "You can close this tab.",
+            t('Your {label} account {account_name} is now linked to your Discord account. '
+              'Warden sent you a DM to confirm.',
+              label=label, account_name=result.account_name),
+            t('You can close this tab.'),
         ),
         ok=True,
     )
 
 
 def _again(command: str) -> str:
-    return f"Run {command} in Discord again to get a new link."
+    return t('Run {command} in Discord again to get a new link.', command=command)
 
 
 def rejected_page(result: Rejected) -> Page:
@@ -129,76 +140,80 @@ def rejected_page(result: Rejected) -> Page:
     again = _again(command)
     failure = result.failure
     if failure is LinkFailure.NOT_CONFIGURED:
-        return Page(503, f"{label} linking is not set up",
-                    (f"This Warden cannot link {label} accounts right now.",
-                     "Ask the server's admins to finish setting it up."))
+        return Page(503, t('{label} linking is not set up', label=label),
+                    (t('This Warden cannot link {label} accounts right now.', label=label),
+                     t("Ask the server's admins to finish setting it up.")))
     if failure is LinkFailure.START_EXPIRED:
-        return Page(410, "This link has expired",
-                    ("Links from Warden work for 10 minutes.", again))
+        return Page(410, t('This link has expired'),
+                    (t('Links from Warden work for 10 minutes.'), again))
     if failure is LinkFailure.START_INVALID:
-        return Page(410, "This link has already been used or is not valid",
-                    ("Each link from Warden works once, and only the newest one works.",
+        return Page(410, t('This link has already been used or is not valid'),
+                    (t('Each link from Warden works once, and only the newest one works.'),
                      again))
     if failure is LinkFailure.CONFIRM_EXPIRED:
-        return Page(410, "This page has expired",
-                    ("More than 10 minutes passed on the confirmation page. Nothing was "
-                     "linked.", again))
+        return Page(410, t('This page has expired'),
+                    (t('More than 10 minutes passed on the confirmation page. Nothing was '
+                       'linked.'), again))
     if failure is LinkFailure.CONFIRM_INVALID:
-        return Page(400, "This confirmation is not valid",
-                    ("Continue only from the page Warden's link opened, once. Nothing was "
-                     "linked.", again))
+        return Page(400, t('This confirmation is not valid'),
+                    (t("Continue only from the page Warden's link opened, once. Nothing was "
+                       'linked.'), again))
     if failure is LinkFailure.STATE_EXPIRED:
-        return Page(400, "The sign-in took too long",
-                    (f"More than 10 minutes passed between leaving Warden and coming back from "
-                     f"{label}. Nothing was linked.", again))
+        return Page(400, t('The sign-in took too long'),
+                    (t('More than 10 minutes passed between leaving Warden and coming back '
+                       'from {label}. Nothing was linked.',
+                       label=label), again))
     if failure in (LinkFailure.STATE_INVALID, LinkFailure.STATE_MISSING,
                    LinkFailure.STATE_WRONG_PROVIDER):
-        return Page(400, "This sign-in is not valid",
-                    ("The sign-in answer is unknown, was already used, or belongs to another "
-                     "sign-in. Nothing was linked.", again))
+        return Page(400, t('This sign-in is not valid'),
+                    (t('The sign-in answer is unknown, was already used, or belongs to '
+                       'another sign-in. Nothing was linked.'), again))
     if failure is LinkFailure.FOREIGN_BROWSER:
-        return Page(403, "This sign-in was started in another browser",
-                    ("For your safety a sign-in must finish in the browser that opened "
-                     "Warden's link. Nothing was linked.",
-                     f"{again} Open it in this browser and don't share it."))
+        return Page(403, t('This sign-in was started in another browser'),
+                    (t('For your safety a sign-in must finish in the browser that opened '
+                       "Warden's link. Nothing was linked."),
+                     t("{again} Open it in this browser and don't share it.", again=again)))
     if failure is LinkFailure.PROVIDER_ERROR:
-        said = result.provider_error or "an error"
+        said = result.provider_error or t('an error')
         if result.provider_error_description:
             said += f": {result.provider_error_description}"
-        return Page(400, f"{label} did not complete the sign-in",
-                    (f"{label} answered: {said}", "Nothing was linked. " + again))
+        return Page(400, t('{label} did not complete the sign-in', label=label),
+                    (f"{label} answered: {said}", t('Nothing was linked. ') + again))
     if failure is LinkFailure.MISSING_CODE:
-        return Page(400, f"{label} sent no sign-in code",
-                    ("The answer from the sign-in page was incomplete. Nothing was linked.",
+        return Page(400, t('{label} sent no sign-in code', label=label),
+                    (t('The answer from the sign-in page was incomplete. Nothing was linked.'),
                      again))
     if failure is LinkFailure.CODE_REJECTED:
-        return Page(400, f"{label} did not accept the sign-in",
-                    ("The sign-in may have taken too long, or the account cannot be used "
-                     "here. Nothing was linked.", again))
+        return Page(400, t('{label} did not accept the sign-in', label=label),
+                    (t('The sign-in may have taken too long, or the account cannot be used '
+                       'here. Nothing was linked.'), again))
     if failure is LinkFailure.PROVIDER_UNAVAILABLE:
-        return Page(502, f"{label} could not be reached",
-                    ("Warden could not finish the sign-in because the service did not answer. "
-                     "Nothing was linked.", f"Wait a minute, then run {command} again."))
+        return Page(502, t('{label} could not be reached', label=label),
+                    (t('Warden could not finish the sign-in because the service did not '
+                       'answer. Nothing was linked.'), t('Wait a minute, then run {command} again.',
+                                              command=command)))
     if failure is LinkFailure.NO_DESTINY_ACCOUNT:
-        return Page(400, "No Destiny 2 account found",
-                    ("This Bungie.net account has no Destiny 2 account, so reports could not "
-                     "be filed with it. Nothing was linked.",
-                     f"Sign in with the account you play on: {again}"))
+        return Page(400, t('No Destiny 2 account found'),
+                    (t('This Bungie.net account has no Destiny 2 account, so reports could '
+                       'not be filed with it. Nothing was linked.'),
+                     t('Sign in with the account you play on: {again}', again=again)))
     if failure is LinkFailure.ACCOUNT_TAKEN:
-        return Page(409, f"This {label} account is linked to another Discord account",
-                    ("One account can be linked to one Discord account only. Nothing was "
-                     "linked.",
-                     f"Run /unlink {result.provider.value} from the other Discord account "
-                     "first, then try again."))
+        return Page(409, t('This {label} account is linked to another Discord account',
+                           label=label),
+                    (t('One account can be linked to one Discord account only. Nothing was '
+                       'linked.'),
+                     t('Run /unlink {value} from the other Discord account first, then try '
+                       'again.',
+                       value=result.provider.value)))
     return internal_error_page()
 
 
 def internal_error_page() -> Page:
-    return Page(500, "Something went wrong on Warden's side",
-                ("Nothing you did. Nothing was linked.",
-                 "Run /link in Discord again in a minute; tell a moderator if it keeps "
-                 "happening."))
+    return Page(500, t("Something went wrong on Warden's side"),
+                (t('Nothing you did. Nothing was linked.'),
+                 t('Run /link in Discord again in a minute; tell a moderator if it keeps '
+                   'happening.')))
 
 
 def not_found_page() -> Page:
-    return Page(404, "Not found", ("There is nothing here.",))
+    return Page(404, t('Not found'), (t('There is nothing here.'),))

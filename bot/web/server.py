@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from bot.domain import Provider
+from bot.i18n.locales import accept_language
 from bot.log_safe import printable
 from bot.services.health import HealthService
 from bot.services.linking.service import (
@@ -116,13 +117,18 @@ def _set_browser_nonce(
     )
 
 
+def _browser_locale(request: web.Request) -> str | None:
+    return accept_language(request.headers.get("Accept-Language", ""))
+
+
 def _start_handler(provider: Provider) -> Handler:
     async def start(request: web.Request) -> web.StreamResponse:
         service = request.app[_SERVICE_KEY]
         result = await service.begin(provider, request.query.get("t"))
         if isinstance(result, Rejected):
-            return render(rejected_page(result))
-        response = render_confirm(result, service.start_url(provider))
+            return render(rejected_page(result), locale=_browser_locale(request))
+        response = render_confirm(result, service.start_url(provider),
+                                  locale=_browser_locale(request))
         _set_browser_nonce(request, response, provider, result.browser_nonce)
         return response
 
@@ -139,7 +145,7 @@ def _confirm_handler(provider: Provider) -> Handler:
             browser_nonce=_browser_nonce(request, provider),
         )
         if isinstance(result, Rejected):
-            return render(rejected_page(result))
+            return render(rejected_page(result), locale=_browser_locale(request))
         assert isinstance(result, Redirect)
         # 303: the browser follows with a GET, as the provider's authorize page expects.
         response = web.Response(status=303, headers={"Location": result.url})
@@ -156,8 +162,8 @@ def _callback_handler(provider: Provider) -> Handler:
             provider, request.query, browser_nonce=_browser_nonce(request, provider)
         )
         if isinstance(result, Rejected):
-            return render(rejected_page(result))
-        return render(linked_page(result))
+            return render(rejected_page(result), locale=_browser_locale(request))
+        return render(linked_page(result), locale=_browser_locale(request))
 
     return callback
 

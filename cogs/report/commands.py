@@ -8,11 +8,13 @@ from typing import Any
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.app import WardenBot, send_ephemeral
 from bot.discord_names import account_handle
 from bot.domain import Evidence, Reason
+from bot.i18n import t
 from bot.services.reporting.activities import Choice
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.text import summary_notice
@@ -68,14 +70,16 @@ class ReportCog(commands.Cog):
 
     # ---- /report -----------------------------------------------------------------------
 
-    @app_commands.command(name="report", description="Report a player to the game's moderators")
+    @app_commands.command(name="report", description=
+        locale_str("Report a player to the game's moderators"))
     @app_commands.guild_only()
     @app_commands.describe(
-        reason="What the player did",
-        player="Bungie name (Guardian#1234), game player id or in-game name, or @member",
-        activity="The activity it happened in (pick one, or paste an id or match id)",
-        description="What happened, in your words",
-        evidence="A screenshot or clip",
+        reason=locale_str("What the player did"),
+        player=
+            locale_str("Bungie name (Guardian#1234), game player id or in-game name, or @member"),
+        activity=locale_str("The activity it happened in (pick one, or paste an id or match id)"),
+        description=locale_str("What happened, in your words"),
+        evidence=locale_str("A screenshot or clip"),
     )
     @app_commands.choices(
         reason=[app_commands.Choice(name=r.label, value=r.value) for r in Reason]
@@ -103,7 +107,8 @@ class ReportCog(commands.Cog):
             evidence=() if evidence is None else (attachment_evidence(evidence),),
         ))
         notice = summary_notice(draft)
-        await send_notice(interaction, notice, view=draft_view(draft.report.id, notice))
+        await send_notice(interaction, notice, view=draft_view(draft.report.id, notice,
+                                                                interaction.locale))
 
     @report.autocomplete("activity")
     async def activity_autocomplete(
@@ -159,18 +164,19 @@ class ReportCog(commands.Cog):
     # ---- preferences -----------------------------------------------------------------------
 
     @app_commands.command(name="notifications",
-                          description="Choose whether Warden DMs you how your reports went")
-    @app_commands.describe(dms="on: DM me report outcomes (the default); off: don't")
-    @app_commands.choices(dms=[app_commands.Choice(name="on", value="on"),
-                               app_commands.Choice(name="off", value="off")])
+                          description=
+                              locale_str("Choose whether Warden DMs you how your reports went"))
+    @app_commands.describe(dms=locale_str("on: DM me report outcomes (the default); off: don't"))
+    @app_commands.choices(dms=[app_commands.Choice(name=locale_str("on"), value="on"),
+                               app_commands.Choice(name=locale_str("off"), value="off")])
     async def notifications(self, interaction: discord.Interaction[WardenBot],
                             dms: app_commands.Choice[str]) -> None:
         enabled = dms.value == "on"
         await service_of(interaction).set_notify_dm(interaction.user.id, enabled)
         await send_ephemeral(
             interaction,
-            "I'll DM you how your reports went once the reply here has expired."
+            t("I'll DM you how your reports went once the reply here has expired.")
             if enabled else
-            "I won't DM you about report outcomes. Bungie.net hand-off links still come by "
-            "DM, since they are how such a report gets filed.",
+            t("I won't DM you about report outcomes. Bungie.net hand-off links still come by "
+              'DM, since they are how such a report gets filed.'),
         )

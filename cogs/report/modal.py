@@ -10,6 +10,7 @@ import discord
 from bot.app import report_interaction_error
 from bot.discord_names import account_handle
 from bot.domain import Evidence, Reason
+from bot.i18n import t
 from bot.log_context import bind_log_ids
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.text import summary_notice
@@ -36,7 +37,7 @@ class ReportModal(discord.ui.Modal):
         self.evidence = evidence
         self.reason: discord.ui.Select[Any] = discord.ui.Select(
             custom_id="report:reason",
-            placeholder="Choose a reason",
+            placeholder=t('Choose a reason'),
             options=[discord.SelectOption(label=r.label, value=r.value) for r in Reason],
             min_values=1,
             max_values=1,
@@ -46,19 +47,19 @@ class ReportModal(discord.ui.Modal):
             style=discord.TextStyle.paragraph,
             required=False,
             max_length=DESCRIPTION_MAX,
-            placeholder="What did they do? Moderators read this.",
+            placeholder=t('What did they do? Moderators read this.'),
         )
         self.activity: discord.ui.TextInput[Any] = discord.ui.TextInput(
             custom_id="report:activity",
             required=False,
             max_length=200,
-            placeholder="Destiny activity id, PGCR link, or the game's match id",
+            placeholder=t("Destiny activity id, PGCR link, or the game's match id"),
         )
         self.player: discord.ui.TextInput[Any] = discord.ui.TextInput(
             custom_id="report:player",
             required=False,
             max_length=100,
-            placeholder="Guardian#1234 or a game player id",
+            placeholder=t('Guardian#1234 or a game player id'),
         )
         self.add_item(discord.ui.Label(text="Reason", component=self.reason))
         self.add_item(discord.ui.Label(text="What happened", component=self.description))
@@ -89,7 +90,8 @@ class ReportModal(discord.ui.Modal):
             evidence=self.evidence,
         ))
         notice = summary_notice(draft)
-        await send_notice(interaction, notice, view=draft_view(draft.report.id, notice))
+        await send_notice(interaction, notice, view=draft_view(draft.report.id, notice,
+                                                                interaction.locale))
 
     async def on_error(  # type: ignore[override]  # discord.py's Modal narrows BaseView's
         self, interaction: discord.Interaction[Any], error: Exception, /

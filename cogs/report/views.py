@@ -16,6 +16,7 @@ import discord
 
 from bot.app import report_interaction_error, services_of
 from bot.discord_notifier import render
+from bot.i18n import localize, t
 from bot.log_context import bind_log_ids
 from bot.notify import Notice
 from bot.services.reporting.service import ReportService
@@ -35,11 +36,11 @@ def service_of(interaction: discord.Interaction[Any]) -> ReportService:
     return services_of(interaction.client).reports
 
 
-def draft_view(report_id: int, notice: Notice) -> discord.ui.View:
+def draft_view(report_id: int, notice: Notice, locale: object = None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(ConfirmButton(report_id))
-    view.add_item(CancelButton(report_id))
-    _, links = render(notice)
+    view.add_item(ConfirmButton(report_id, locale))
+    view.add_item(CancelButton(report_id, locale))
+    _, links = render(notice, locale)
     for item in links.children if links is not None else []:
         view.add_item(item)
     return view
@@ -48,7 +49,7 @@ def draft_view(report_id: int, notice: Notice) -> discord.ui.View:
 async def send_notice(interaction: discord.Interaction[Any], notice: Notice, *,
                       view: discord.ui.View | None = None) -> None:
     """An ephemeral follow-up (the first one replaces a "thinking…" placeholder)."""
-    embed, links = render(notice)
+    embed, links = render(notice, interaction.locale)
     chosen = view if view is not None else links
     if chosen is None:
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -70,7 +71,7 @@ def _answered_by_pattern(view: discord.ui.View) -> bool:
 
 
 async def edit_with(interaction: discord.Interaction[Any], notice: Notice) -> None:
-    embed, links = render(notice)
+    embed, links = render(notice, interaction.locale)
     await interaction.edit_original_response(embed=embed, view=links,
                                              allowed_mentions=NO_MENTIONS)
 
@@ -81,7 +82,7 @@ async def show_in_place(interaction: discord.Interaction[Any], notice: Notice) -
     if interaction.response.is_done():
         await edit_with(interaction, notice)
         return
-    embed, links = render(notice)
+    embed, links = render(notice, interaction.locale)
     await interaction.response.edit_message(embed=embed, view=links,
                                             allowed_mentions=NO_MENTIONS)
 
@@ -99,9 +100,9 @@ async def answer_soon(interaction: discord.Interaction[Any], work: Awaitable[T])
 
 class ConfirmButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                     template=r"warden:report:confirm:(?P<id>\d+)"):
-    def __init__(self, report_id: int) -> None:
+    def __init__(self, report_id: int, locale: object = None) -> None:
         super().__init__(discord.ui.Button(
-            label="Confirm report", style=discord.ButtonStyle.danger,
+            label=localize(t('Confirm report'), locale), style=discord.ButtonStyle.danger,
             custom_id=f"warden:report:confirm:{report_id}",
         ))
         self.report_id = report_id
@@ -143,9 +144,9 @@ class ConfirmButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 
 class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                    template=r"warden:report:cancel:(?P<id>\d+)"):
-    def __init__(self, report_id: int) -> None:
+    def __init__(self, report_id: int, locale: object = None) -> None:
         super().__init__(discord.ui.Button(
-            label="Cancel", style=discord.ButtonStyle.secondary,
+            label=localize(t("Cancel"), locale), style=discord.ButtonStyle.secondary,
             custom_id=f"warden:report:cancel:{report_id}",
         ))
         self.report_id = report_id
@@ -163,8 +164,9 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             await interaction.response.defer()
             cancelled = await service_of(interaction).cancel(self.report_id,
                                                              actor_id=interaction.user.id)
-            text = ("Cancelled: nothing was sent." if cancelled
-                    else "This report was already confirmed or dropped.")
+            text = localize(t("Cancelled: nothing was sent.") if cancelled
+                            else t("This report was already confirmed or dropped."),
+                            interaction.locale)
             await interaction.edit_original_response(content=text, embed=None, view=None,
                                                      allowed_mentions=NO_MENTIONS)
         except Exception as exc:

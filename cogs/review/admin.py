@@ -11,11 +11,13 @@ import logging
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.app import WardenBot, services_of
 from bot.domain import GuildSettings, ReportLimits, ReviewMode
 from bot.errors import UserFacingError
+from bot.i18n import t
 from bot.services.review.server_settings import Overview
 from bot.services.status import CheckItem, CheckState
 from cogs.review.facts import setup_facts
@@ -30,11 +32,11 @@ def _guild(interaction: discord.Interaction[WardenBot]) -> discord.Guild:
     hides the commands: an admin can grant them to any role under Integrations, so the
     permission is checked again on every use."""
     if interaction.guild is None:
-        raise UserFacingError("This only works in a server.")
+        raise UserFacingError(t('This only works in a server.'))
     perms = interaction.permissions
     if not (perms.manage_guild or perms.administrator):
-        raise UserFacingError("Only members with the Manage Server permission can configure "
-                              "Warden.")
+        raise UserFacingError(t('Only members with the Manage Server permission can '
+                                'configure Warden.'))
     return interaction.guild
 
 
@@ -72,18 +74,19 @@ def settings_fields(embed: discord.Embed, guild: GuildSettings, retention_days: 
     mode = ("approve: forwarded after a moderator approves"
             if guild.review_mode is ReviewMode.APPROVE
             else "auto: forwarded at once, posted for visibility")
-    embed.add_field(name="Review channel", value=channel)
-    embed.add_field(name="Moderator role", value=role)
-    embed.add_field(name="Review mode", value=mode, inline=False)
+    embed.add_field(name=t('Review channel'), value=channel)
+    embed.add_field(name=t('Moderator role'), value=role)
+    embed.add_field(name=t('Review mode'), value=mode, inline=False)
     audit_channel = (f"<#{guild.audit_channel_id}> (the chain head, daily)"
                      if guild.audit_channel_id else "not set")
-    embed.add_field(name="Audit log channel", value=audit_channel)
-    embed.add_field(name="Kick or ban", value="the member is DMed first"
-                    if guild.dm_before_removal else "no DM first")
-    embed.add_field(name="Report limits", value=limits_text(guild.limits), inline=False)
+    embed.add_field(name=t('Audit log channel'), value=audit_channel)
+    embed.add_field(name=t('Kick or ban'), value=t('the member is DMed first')
+                    if guild.dm_before_removal else t('no DM first'))
+    embed.add_field(name=t('Report limits'), value=limits_text(guild.limits), inline=False)
     embed.add_field(name="Retention",
-                    value=f"Report content is kept {retention_days} days (set by the bot's "
-                          "operator).", inline=False)
+                    value=t("Report content is kept {retention_days} days (set by the bot's "
+                            'operator).',
+                            retention_days=retention_days), inline=False)
 
 
 SETUP_CATCH_UP_WAIT = 2.0
@@ -93,7 +96,7 @@ SETUP_CATCH_UP_WAIT = 2.0
 class WardenAdmin(commands.Cog):
     warden = app_commands.Group(
         name="warden",
-        description="Configure Warden for this server",
+        description=locale_str("Configure Warden for this server"),
         guild_only=True,
         default_permissions=discord.Permissions(manage_guild=True),
     )
@@ -118,19 +121,21 @@ class WardenAdmin(commands.Cog):
         finally:
             self.caught_up.set()
 
-    @warden.command(name="setup", description="Choose the review channel, moderator role and "
-                                              "review mode, and check what is missing")
+    @warden.command(name="setup", description=
+        locale_str("Choose the review channel, moderator role and "
+                                              "review mode, and check what is missing"))
     @app_commands.describe(
-        channel="Where reports are posted for moderators (keep it private to staff)",
-        moderator_role="Members with this role can act on reports",
-        mode="approve: moderators approve before anything is sent; auto: send at once",
-        audit_channel="Where Warden posts its audit chain head once a day (for the operator)",
-        clear_audit_channel="Stop the daily audit chain head posts",
-        dm_before_removal="DM a member before Warden kicks or bans them (on by default)",
+        channel=locale_str("Where reports are posted for moderators (keep it private to staff)"),
+        moderator_role=locale_str("Members with this role can act on reports"),
+        mode=locale_str("approve: moderators approve before anything is sent; auto: send at once"),
+        audit_channel=
+            locale_str("Where Warden posts its audit chain head once a day (for the operator)"),
+        clear_audit_channel=locale_str("Stop the daily audit chain head posts"),
+        dm_before_removal=locale_str("DM a member before Warden kicks or bans them (on by default)"),
     )
     @app_commands.choices(mode=[
-        app_commands.Choice(name="approve (moderators approve first)", value="approve"),
-        app_commands.Choice(name="auto (forward at once, post for visibility)", value="auto"),
+        app_commands.Choice(name=t('approve (moderators approve first)'), value="approve"),
+        app_commands.Choice(name=t('auto (forward at once, post for visibility)'), value="auto"),
     ])
     async def setup(
         self,
@@ -167,26 +172,29 @@ class WardenAdmin(commands.Cog):
         items = await service.checklist(guild.id, facts)
         problems = sum(1 for i in items if i.state is CheckState.PROBLEM)
         embed = discord.Embed(
-            title="Warden setup",
+            title=t('Warden setup'),
             description=checklist_text(items),
             colour=discord.Colour.orange() if problems else discord.Colour.green(),
         )
         if reposted is None:
-            embed.set_footer(text="Posting the waiting reports to the review channel, oldest "
-                                  "first, at the pace Discord allows.")
+            embed.set_footer(text=t('Posting the waiting reports to the review channel, '
+                                    'oldest first, at the pace Discord allows.'))
         elif reposted:
-            embed.set_footer(text=f"Posted {reposted} waiting report(s) to the review channel.")
+            embed.set_footer(text=t('Posted {reposted} waiting report(s) to the review '
+                                    'channel.',
+                                    reposted=reposted))
         await interaction.followup.send(
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
-    @warden.command(name="limits", description="View or change how often members may report")
+    @warden.command(name="limits", description=
+        locale_str("View or change how often members may report"))
     @app_commands.describe(
-        short_count="Reports allowed in the short window (0 = off)",
-        short_seconds="Length of the short window in seconds",
-        hour_count="Reports allowed per hour (0 = off)",
-        day_count="Reports allowed per day (0 = off)",
-        target_cooldown_hours="Hours before reporting the same player again (0 = off)",
+        short_count=locale_str("Reports allowed in the short window (0 = off)"),
+        short_seconds=locale_str("Length of the short window in seconds"),
+        hour_count=locale_str("Reports allowed per hour (0 = off)"),
+        day_count=locale_str("Reports allowed per day (0 = off)"),
+        target_cooldown_hours=locale_str("Hours before reporting the same player again (0 = off)"),
     )
     async def limits(
         self,
@@ -213,14 +221,15 @@ class WardenAdmin(commands.Cog):
         embed = discord.Embed(title=title, description=limits_text(limits))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
-    @warden.command(name="settings", description="Show every Warden setting for this server")
+    @warden.command(name="settings", description=
+        locale_str("Show every Warden setting for this server"))
     async def settings(self, interaction: discord.Interaction[WardenBot]) -> None:
         service = services_of(self.bot).server_settings
         guild = _guild(interaction)
         current = await service.get(guild.id)
         overview: Overview = await service.overview(guild.id, setup_facts(guild, current))
         embed = discord.Embed(
-            title=f"Warden settings for {guild.name}"[:256],
+            title=t('Warden settings for {name}', name=guild.name)[:256],
             description=checklist_text(overview.checklist),
         )
         settings_fields(embed, overview.guild, overview.retention_days)

@@ -15,6 +15,7 @@ import discord
 
 from bot.app import report_interaction_error, send_ephemeral, services_of
 from bot.errors import InvalidInput
+from bot.i18n import t
 from bot.log_context import bind_log_ids
 from bot.services.review.card import ReviewAction, ReviewCard
 from bot.services.review.lifecycle import QUESTION_MAX, REASON_MAX
@@ -121,7 +122,7 @@ async def press(
         outcome = await lifecycle.approve(guild_id, report_id, actor)
     else:
         if destination is None:
-            raise InvalidInput("That button names no destination.")
+            raise InvalidInput(t('That button names no destination.'))
         outcome = await lifecycle.retry(guild_id, report_id, destination, actor)
     await after_action(interaction, outcome)
 
@@ -168,13 +169,13 @@ class DismissModal(_ReviewModal):
     def __init__(self, card: ReviewCard, opener_id: int) -> None:
         super().__init__(card, opener_id, f"Dismiss report #{card.number}")
         self.reason: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
-            label="Reason (kept in the audit log)", style=discord.TextStyle.paragraph,
+            label=t('Reason (kept in the audit log)'), style=discord.TextStyle.paragraph,
             required=True, max_length=REASON_MAX, custom_id="reason",
         )
         self.to_reporter: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
-            label="Message to the reporter (optional)", style=discord.TextStyle.paragraph,
+            label=t('Message to the reporter (optional)'), style=discord.TextStyle.paragraph,
             required=False, max_length=REASON_MAX, custom_id="to_reporter",
-            placeholder="Sent by DM without your name. Leave empty to send none.",
+            placeholder=t('Sent by DM without your name. Leave empty to send none.'),
         )
         self.add_item(self.reason)
         self.add_item(self.to_reporter)
@@ -194,7 +195,7 @@ class AskModal(_ReviewModal):
     def __init__(self, card: ReviewCard, opener_id: int) -> None:
         super().__init__(card, opener_id, f"Question about report #{card.number}")
         self.question: discord.ui.TextInput[AskModal] = discord.ui.TextInput(
-            label="Your question (DMed without your name)", style=discord.TextStyle.paragraph,
+            label=t('Your question (DMed without your name)'), style=discord.TextStyle.paragraph,
             required=True, max_length=QUESTION_MAX, custom_id="question",
         )
         self.add_item(self.question)

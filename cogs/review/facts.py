@@ -9,16 +9,17 @@ import discord
 
 from bot.domain import GuildSettings
 from bot.errors import UserFacingError
+from bot.i18n import t
 from bot.services.review.checklist import ChannelFacts, SetupFacts
 from bot.services.review.ports import PERMISSION_LABELS, Actor
 from cogs.review.privacy import outside_viewers
 
 # What a review post needs: see the channel, post, show the embed, re-upload evidence.
 REVIEW_PERMISSIONS: dict[str, str] = {
-    "view_channel": "View Channel",
-    "send_messages": "Send Messages",
-    "embed_links": "Embed Links",
-    "attach_files": "Attach Files",
+    "view_channel": t('View Channel'),
+    "send_messages": t('Send Messages'),
+    "embed_links": t('Embed Links'),
+    "attach_files": t('Attach Files'),
 }
 
 
@@ -39,7 +40,7 @@ def actor_of(interaction: discord.Interaction[Any]) -> Actor:
 
 def guild_id_of(interaction: discord.Interaction[Any]) -> int:
     if interaction.guild_id is None:
-        raise UserFacingError("This only works in a server.")
+        raise UserFacingError(t('This only works in a server.'))
     return interaction.guild_id
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import discord
 
 from bot.domain import UNDECIDED_STATUSES, ReportStatus
+from bot.i18n import t as tr
 from bot.services.review.card import (
     DeliveryView,
     EvidenceView,
@@ -66,7 +67,7 @@ def target_lines(card: ReviewCard) -> list[str]:
     if t.discord_id:
         lines.append(f"Discord: <@{t.discord_id}> (`{t.discord_id}`)")
     if t.bungie_name or t.bungie_membership_id:
-        name = t.bungie_name or "Bungie player"
+        name = t.bungie_name or tr('Bungie player')
         shown = (f"[{_link_text(name)}]({t.bungie_profile_url})" if t.bungie_profile_url
                  else discord.utils.escape_markdown(name))
         ids = []
@@ -86,13 +87,14 @@ def target_lines(card: ReviewCard) -> list[str]:
 def reporter_lines(card: ReviewCard) -> list[str]:
     r = card.reporter
     if r is None:
-        return ["hidden: members who are not moderators can read this channel (see "
-                "`/warden setup`)"]
+        return [tr('hidden: members who are not moderators can read this channel (see '
+                  '`/warden setup`)')]
     lines = [f"<@{r.discord_id}> (`{r.discord_id}`)"]
     if r.destiny_membership_id:
-        lines.append(f"Bungie membership `{r.destiny_membership_id}`")
+        lines.append(tr('Bungie membership `{destiny_membership_id}`',
+                       destiny_membership_id=r.destiny_membership_id))
     if r.player_uuid:
-        lines.append(f"Game player `{r.player_uuid}`")
+        lines.append(tr('Game player `{player_uuid}`', player_uuid=r.player_uuid))
     return lines
 
 
@@ -120,14 +122,14 @@ def evidence_line(e: EvidenceView) -> str:
     if e.kind == "message":
         who = f" by <@{e.author_id}>" if e.author_id else ""
         link = f" ([original]({e.url}))" if e.url else ""
-        text = _quote(e.text, 300) if e.text else "> (no text)"
+        text = _quote(e.text, 300) if e.text else tr('> (no text)')
         return f"Message{who}{link}\n{text}"
     if e.copy_state == "copied":
-        state = "copy attached to this post"
+        state = tr('copy attached to this post')
     elif e.copy_state:
-        state = f"not copied: {e.copy_state}"
+        state = tr('not copied: {copy_state}', copy_state=e.copy_state)
     else:
-        state = "original only"
+        state = tr('original only')
     link = f"[{_link_text(e.label)}]({e.url})" if e.url else discord.utils.escape_markdown(e.label)
     return f"{link} ({state})"
 
@@ -137,7 +139,7 @@ def delivery_line(d: DeliveryView) -> str:
     if d.upstream_id:
         line += f" (id `{d.upstream_id}`)"
     if d.handoff_url:
-        line += f" ([hand-off link]({d.handoff_url}))"
+        line += tr(' ([hand-off link]({handoff_url}))', handoff_url=d.handoff_url)
     if d.error:
         line += f"\n  {_cut(d.error, 200)}"
     return line
@@ -152,7 +154,7 @@ def status_text(card: ReviewCard) -> str:
     if card.status == ReportStatus.DISMISSED and card.decision_reason:
         text += f"\nReason: {_plain(_cut(card.decision_reason, 600))}"
     if card.awaiting_approval and card.status in UNDECIDED_STATUSES:
-        text += "\nWaiting for a moderator to approve before anything is sent."
+        text += tr('\nWaiting for a moderator to approve before anything is sent.')
     return text
 
 
@@ -165,12 +167,13 @@ def _joined(lines: list[str], limit: int = FIELD_MAX) -> str:
 
 
 def render_embed(card: ReviewCard) -> discord.Embed:
+    body: str
     if card.purged:
-        body = "*Content removed under the server's retention policy.*"
+        body = tr("*Content removed under the server's retention policy.*")
     elif card.description:
         body = _plain(_cut(card.description, DESCRIPTION_MAX))
     else:
-        body = "*No description given.*"
+        body = tr('*No description given.*')
     embed = discord.Embed(
         title=f"Report #{card.number} · {card.reason_label}",
         description=body,
@@ -178,8 +181,8 @@ def render_embed(card: ReviewCard) -> discord.Embed:
     )
     embed.timestamp = datetime.fromtimestamp(card.created_at, UTC)
     embed.add_field(name="Status", value=_cut(status_text(card), FIELD_MAX), inline=False)
-    embed.add_field(name="Reported player", value=_joined(target_lines(card)), inline=False)
-    embed.add_field(name="Reporter (staff only)", value=_joined(reporter_lines(card)),
+    embed.add_field(name=tr('Reported player'), value=_joined(target_lines(card)), inline=False)
+    embed.add_field(name=tr('Reporter (staff only)'), value=_joined(reporter_lines(card)),
                     inline=False)
     activity = activity_lines(card)
     if activity:
@@ -200,16 +203,17 @@ def render_embed(card: ReviewCard) -> discord.Embed:
                 f"<@{note.author_id}>"
             )
             notes.append(f"{who} {_ts(note.at, 'R')}:\n{_quote(note.body, 300)}")
-        embed.add_field(name="Questions and answers", value=_joined(notes, 900), inline=False)
+        embed.add_field(name=tr('Questions and answers'), value=_joined(notes, 900), inline=False)
     history = [
         f"{_ts(h.at, 'R')} {h.text}" + (f" (<@{h.actor_id}>)" if h.actor_id else "")
         for h in card.history
     ]
     if history:
         more = card.history_total - len(card.history)
-        name = "History" + (f" (last {len(history)} of {card.history_total})" if more else "")
+        name = "History" + (tr(' (last {len} of {history_total})',
+                              len=len(history), history_total=card.history_total) if more else "")
         embed.add_field(name=name, value=_joined(history, 900), inline=False)
-    embed.set_footer(text=f"Warden report id {card.report_id}")
+    embed.set_footer(text=tr('Warden report id {report_id}', report_id=card.report_id))
     _fit(embed)
     return embed
 
@@ -225,9 +229,9 @@ def _fit(embed: discord.Embed) -> None:
 BUTTONS: dict[ReviewAction, tuple[str, discord.ButtonStyle]] = {
     ReviewAction.CLAIM: ("Claim", discord.ButtonStyle.primary),
     ReviewAction.UNCLAIM: ("Unclaim", discord.ButtonStyle.secondary),
-    ReviewAction.APPROVE: ("Approve and forward", discord.ButtonStyle.success),
+    ReviewAction.APPROVE: (tr('Approve and forward'), discord.ButtonStyle.success),
     ReviewAction.DISMISS: ("Dismiss", discord.ButtonStyle.danger),
-    ReviewAction.ASK: ("Ask reporter for more info", discord.ButtonStyle.secondary),
+    ReviewAction.ASK: (tr('Ask reporter for more info'), discord.ButtonStyle.secondary),
 }
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.app import WardenBot, services_of
+from bot.i18n import t
 from bot.services.review.lifecycle import REPLY_MAX
 from cogs.review.facts import guild_id_of
 
@@ -24,10 +26,12 @@ class Reply(commands.Cog):
     def __init__(self, bot: WardenBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="reply", description="Answer the moderators' question about "
-                                                    "one of your reports")
+    @app_commands.command(name="reply", description=
+        locale_str("Answer the moderators' question about "
+                                                    "one of your reports"))
     @app_commands.guild_only()
-    @app_commands.describe(number="Your report's number, as in #12", answer="Your answer")
+    @app_commands.describe(number=
+        locale_str("Your report's number, as in #12"), answer=locale_str("Your answer"))
     async def reply(
         self,
         interaction: discord.Interaction[WardenBot],
@@ -37,7 +41,8 @@ class Reply(commands.Cog):
         report = await services_of(self.bot).lifecycle.reply(
             guild_id_of(interaction), interaction.user.id, number, answer)
         await interaction.response.send_message(
-            f"Thanks: your answer was added to report #{report.number}. The moderators can "
-            "see it now.",
+            t('Thanks: your answer was added to report #{number}. The moderators can see it '
+              'now.',
+              number=report.number),
             ephemeral=True,
         )

@@ -11,10 +11,12 @@ from typing import Any
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.app import WardenBot, report_interaction_error, services_of
 from bot.domain import ACCEPTED_STATUSES, Reason
+from bot.i18n import t
 from bot.services.review.card import DELIVERY_LABELS, STATUS_LABELS
 from bot.services.review.dates import describe_seconds, parse_range
 from bot.services.review.ports import Actor
@@ -53,7 +55,7 @@ def page_embed(page: ReportListPage, query: ListQuery) -> discord.Embed:
     ]
     embed = discord.Embed(
         title=f"Reports ({page.total})",
-        description="\n".join(lines) or "No reports match.",
+        description="\n".join(lines) or t('No reports match.'),
     )
     footer = f"Page {page.page + 1} of {page.pages}. Open one with /reports show."
     if filters:
@@ -111,7 +113,7 @@ class ReportListView(discord.ui.View):
 
 def stats_embed(stats: Stats) -> discord.Embed:
     embed = discord.Embed(
-        title=f"Reports from {stats.range.describe()}",
+        title=t('Reports from {describe}', describe=stats.range.describe()),
         description=f"{stats.total} report(s).",
     )
 
@@ -121,8 +123,8 @@ def stats_embed(stats: Stats) -> discord.Embed:
     by_reason = {Reason(k).label if k in Reason._value2member_map_ else k: v
                  for k, v in sorted(stats.by_reason.items(), key=lambda kv: -kv[1])}
     by_status = {STATUS_LABELS.get(k, k): v for k, v in sorted(stats.by_status.items())}
-    embed.add_field(name="By reason", value=block(dict(by_reason))[:1024])
-    embed.add_field(name="By status", value=block(dict(by_status))[:1024])
+    embed.add_field(name=t('By reason'), value=block(dict(by_reason))[:1024])
+    embed.add_field(name=t('By status'), value=block(dict(by_status))[:1024])
     for destination, counts in stats.by_destination.items():
         shown = {DELIVERY_LABELS.get(k, k): v for k, v in counts.items()}
         embed.add_field(name=f"{destination} deliveries",
@@ -141,7 +143,7 @@ def stats_embed(stats: Stats) -> discord.Embed:
 class Reports(commands.Cog):
     reports = app_commands.Group(
         name="reports",
-        description="Search, read and export reports (moderators)",
+        description=locale_str("Search, read and export reports (moderators)"),
         guild_only=True,
         default_permissions=discord.Permissions(manage_messages=True),
     )
@@ -149,12 +151,14 @@ class Reports(commands.Cog):
     def __init__(self, bot: WardenBot) -> None:
         self.bot = bot
 
-    @reports.command(name="list", description="List reports, newest first, with filters")
+    @reports.command(name="list", description=
+        locale_str("List reports, newest first, with filters"))
     @app_commands.describe(
-        status="Only reports in this state",
-        reason="Only reports for this reason",
-        player="The reported player: Discord id or mention, Bungie name, membership id, uuid",
-        reporter="Only reports by this member",
+        status=locale_str("Only reports in this state"),
+        reason=locale_str("Only reports for this reason"),
+        player=locale_str("The reported player: Discord id or mention, Bungie name, "
+                          "membership id, uuid"),
+        reporter=locale_str("Only reports by this member"),
         since=f"From this day, {DATE_HELP}",
         until=f"Up to and including this day, {DATE_HELP}",
     )
@@ -186,8 +190,8 @@ class Reports(commands.Cog):
             ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
         )
 
-    @reports.command(name="show", description="Show one report with its buttons")
-    @app_commands.describe(number="The report number, as in #12")
+    @reports.command(name="show", description=locale_str("Show one report with its buttons"))
+    @app_commands.describe(number=locale_str("The report number, as in #12"))
     async def show(
         self, interaction: discord.Interaction[WardenBot], number: app_commands.Range[int, 1]
     ) -> None:
@@ -198,8 +202,8 @@ class Reports(commands.Cog):
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
-    @reports.command(name="export", description="Download reports, deliveries and audit "
-                                                "events as CSV and JSON Lines")
+    @reports.command(name="export", description=locale_str("Download reports, deliveries and audit "
+                                                "events as CSV and JSON Lines"))
     @app_commands.describe(
         since=f"From this day, {DATE_HELP} (default: 30 days ago)",
         until=f"Up to and including this day, {DATE_HELP} (default: today)",
@@ -217,14 +221,17 @@ class Reports(commands.Cog):
         bundle = await service.export(guild_id, actor_of(interaction), period)
         files = [discord.File(io.BytesIO(f.data), filename=f.filename) for f in bundle.files]
         await interaction.followup.send(
-            f"Reports from {period.describe()}: {bundle.reports} report(s), "
-            f"{bundle.deliveries} deliveries, {bundle.audit_events} audit event(s). "
-            "The same rows are in CSV (spreadsheets) and JSON Lines (scripts).",
+            t('Reports from {describe}: {reports} report(s), {deliveries} deliveries, '
+              '{audit_events} audit event(s). The same rows are in CSV (spreadsheets) and '
+              'JSON Lines (scripts).',
+              describe=period.describe(), reports=bundle.reports, deliveries=bundle.deliveries,
+              audit_events=bundle.audit_events),
             files=files, ephemeral=True,
         )
 
-    @reports.command(name="stats", description="Counts by reason, status and delivery outcome, "
-                                               "time to first action, and a chart")
+    @reports.command(name="stats", description=
+        locale_str("Counts by reason, status and delivery outcome, time to first action, "
+                   "and a chart"))
     @app_commands.describe(
         since=f"From this day, {DATE_HELP} (default: 30 days ago)",
         until=f"Up to and including this day, {DATE_HELP} (default: today)",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from bot.apis.bungie import BungieClient
 from bot.apis.sanctions import SanctionsClient
 from bot.domain import NewReport, Provider
+from bot.i18n import t
 from bot.metrics import WardenMetrics
 from bot.notify import Notifier
 from bot.services.delivery.bungie_mode import BungieMode
@@ -147,8 +148,8 @@ class DestinationRegistry:
             names = " or ".join(s.name for s in self._specs) or "a destination"
             items.append(CheckItem(
                 CheckState.PROBLEM, "Destinations",
-                "no destination is configured: reports are only stored here.",
-                f"Ask the bot's operator to configure {names}.",
+                t('no destination is configured: reports are only stored here.'),
+                t("Ask the bot's operator to configure {names}.", names=names),
             ))
         return items
 

@@ -31,6 +31,7 @@ from bot.apis.sanctions import (
 )
 from bot.domain import Destination, Evidence, NewReport, Provider, Reason, Report
 from bot.errors import UserFacingError
+from bot.i18n import t
 from bot.services.delivery.outbox import (
     MAY_HAVE_LANDED,
     NOT_SENT,
@@ -84,7 +85,7 @@ def _evidence_text(evidence: tuple[Evidence, ...]) -> str:
     for item in evidence:
         if item.kind == "message":
             who = f" by {item.author_name or item.author_id}" if item.author_id else ""
-            lines.append(f"Discord message{who}: {item.url or ''}".rstrip())
+            lines.append(t('Discord message{who}: {value}', who=who, value=item.url or '').rstrip())
             if item.text:
                 lines.append(f"  text: {item.text}")
         elif item.url:

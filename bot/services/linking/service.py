@@ -42,6 +42,7 @@ from bot.apis.errors import ApiError, AuthError, AuthRevoked, DestinationDisable
 from bot.crypto import TokenBox, TokenDecryptError
 from bot.domain import GamePlatform, Provider
 from bot.errors import InvalidInput, NeedsLink, UserFacingError
+from bot.i18n import t
 from bot.metrics import WardenMetrics
 from bot.notify import DmOutcome, LinkButton, Notice, Notifier
 from bot.services.linking.providers import FreshTokens, LinkProvider, NoDestinyAccount
@@ -227,13 +228,14 @@ class LinkingService:
                                                  discord_name)
         label = PROVIDER_LABELS[provider]
         notice = Notice(
-            title=f"Link your {label} account",
+            title=t('Link your {label} account', label=label),
             text=(
-                f"Open the button below within {int(START_TTL // 60)} minutes to sign in with "
-                f"{_provider_sign_in(provider, platform)}. The link works once and only for "
-                "you: do not share it. Warden never sees your password."
+                t('Open the button below within {int} minutes to sign in with '
+                  '{provider_sign_in}. The link works once and only for you: do not share '
+                  'it. Warden never sees your password.',
+                  int=int(START_TTL // 60), provider_sign_in=_provider_sign_in(provider, platform))
             ),
-            buttons=(LinkButton(label=f"Link {label} account", url=url),),
+            buttons=(LinkButton(label=t('Link {label} account', label=label), url=url),),
         )
         outcome = await self._notifier.send_dm(discord_user_id, notice)
         return LinkOffer(url=url, expires_at=expires_at, dm=outcome, provider_label=label)
@@ -261,7 +263,8 @@ class LinkingService:
                     continue
                 platform = GamePlatform(link.platform)
             url, _ = await self._start_url(discord_user_id, provider, platform, discord_name)
-            buttons.append(LinkButton(label=f"Link {PROVIDER_LABELS[provider]} again", url=url))
+            buttons.append(LinkButton(label=t('Link {value} again',
+                                              value=PROVIDER_LABELS[provider]), url=url))
         return buttons
 
     async def _start_url(
@@ -273,7 +276,8 @@ class LinkingService:
     ) -> tuple[str, float]:
         self._need(provider)
         if provider is Provider.GAME and platform is None:
-            raise InvalidInput("Choose the platform you play on, for example `/link game steam`.")
+            raise InvalidInput(t('Choose the platform you play on, for example `/link game '
+                                 'steam`.'))
         if provider is Provider.BUNGIE:
             platform = None
         secret = _new_secret()
@@ -454,10 +458,11 @@ class LinkingService:
         label = PROVIDER_LABELS[provider]
         via = f" (signed in with {platform_label(platform)})" if platform else ""
         notice = Notice(
-            title=f"{label[0].upper()}{label[1:]} account linked",
+            title=t('{upper}{value} account linked', upper=label[0].upper(), value=label[1:]),
             text=(
-                f"Your {label} account is now linked as {name}{via}. "
-                f"See your links with /links; remove this one with /unlink {provider.value}."
+                t('Your {label} account is now linked as {name}{via}. See your links with '
+                  '/links; remove this one with /unlink {value}.',
+                  label=label, name=name, via=via, value=provider.value)
             ),
         )
         outcome = await self._notifier.send_dm(user, notice)
@@ -531,7 +536,7 @@ class LinkingService:
             try:
                 chosen = [Provider(which)]
             except ValueError:
-                raise InvalidInput("Choose bungie, game or all.") from None
+                raise InvalidInput(t('Choose bungie, game or all.')) from None
         removed: list[LinkSummary] = []
         for provider in chosen:
             gone = await self._store.links.delete(discord_user_id, provider, now=self._clock())
@@ -598,8 +603,9 @@ class LinkingService:
         link = await self._store.links.get(discord_user_id, provider)
         if link is None:
             raise NeedsLink(
-                f"You have not linked your {label} account yet. Run `/link {provider.value}` "
-                "first; it takes a minute.",
+                t('You have not linked your {label} account yet. Run `/link {value}` first; '
+                  'it takes a minute.',
+                  label=label, value=provider.value),
                 providers=[provider.value],
             )
         if link.status is LinkStatus.BROKEN or link.tokens is None:
@@ -625,8 +631,8 @@ class LinkingService:
         adapter = self._providers.get(provider)
         if adapter is None:
             raise UserFacingError(
-                f"{PROVIDER_LABELS[provider]} is not set up on this Warden any more; "
-                "ask the server's admins."
+                t("{value} is not set up on this Warden any more; ask the server's admins.",
+                  value=PROVIDER_LABELS[provider])
             )
         now = self._clock()
         refresh_expires = link.tokens.refresh_expires_at
@@ -693,16 +699,17 @@ class LinkingService:
             log.error("a stored token cannot be decrypted: TOKEN_ENCRYPTION_KEY lost a key "
                       "that is still in use (run `python -m bot rekey` before dropping keys)")
             raise UserFacingError(
-                "Warden cannot read your stored sign-in. Ask the server's admins; linking "
-                "again with /link also fixes it."
+                t("Warden cannot read your stored sign-in. Ask the server's admins; linking "
+                  'again with /link also fixes it.')
             ) from None
 
     def _need(self, provider: Provider) -> LinkProvider:
         adapter = self._providers.get(provider)
         if adapter is None:
             raise UserFacingError(
-                f"Linking a {PROVIDER_LABELS[provider]} account is not set up on this Warden. "
-                "Ask the server's admins to configure it."
+                t("Linking a {value} account is not set up on this Warden. Ask the server's "
+                  'admins to configure it.',
+                  value=PROVIDER_LABELS[provider])
             )
         return adapter
 
@@ -738,7 +745,8 @@ def _needs_relink(provider: Provider, reason: str | None) -> NeedsLink:
     label = PROVIDER_LABELS[provider]
     why = f" ({reason})" if reason else ""
     return NeedsLink(
-        f"Your {label} link no longer works{why}. Link it again with `/link {provider.value}`.",
+        t('Your {label} link no longer works{why}. Link it again with `/link {value}`.',
+          label=label, why=why, value=provider.value),
         providers=[provider.value],
     )
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from bot.apis.bungie import ActivityHistoryEntry, BungieClient, Pgcr
 from bot.apis.errors import ApiError, NotFound, PrivacyRestricted
 from bot.errors import InvalidInput, UserFacingError
+from bot.i18n import t
 from bot.services.reporting.activity_modes import mode_name
 from bot.services.reporting.targets import Identity
 from bot.services.reporting.typed_input import duration_text
@@ -105,7 +106,7 @@ class ActivityDirectory:
         if refused is not None and now - refused[1] < REFUSED_TTL:
             raise InvalidInput(refused[0])
         if self._bungie is None:
-            raise UserFacingError("This Warden is not connected to Bungie.net.")
+            raise UserFacingError(t('This Warden is not connected to Bungie.net.'))
         task = self._fetching.get(activity_id)
         if task is None:
             task = asyncio.create_task(self._fetch_pgcr(activity_id))
@@ -127,20 +128,23 @@ class ActivityDirectory:
         except NotFound:
             raise self._refuse(
                 activity_id,
-                f"Bungie.net has no activity `{activity_id}`. Check the id: it is the number at "
-                "the end of the activity's post-game report link."
+                t('Bungie.net has no activity `{activity_id}`. Check the id: it is the '
+                  "number at the end of the activity's post-game report link.",
+                  activity_id=activity_id)
             ) from None
         except PrivacyRestricted:
             raise self._refuse(
                 activity_id,
-                f"Activity `{activity_id}` is private on Bungie.net, so I can't check who "
-                "played in it. Report without the activity, or ask the player whose privacy "
-                "settings hide it."
+                t("Activity `{activity_id}` is private on Bungie.net, so I can't check who "
+                  'played in it. Report without the activity, or ask the player whose '
+                  'privacy settings hide it.',
+                  activity_id=activity_id)
             ) from None
         except ApiError as exc:
             raise UserFacingError(
-                "Bungie.net is not answering right now, so I can't check the activity. Try "
-                f"again in a few minutes. ({exc.code or exc.status or type(exc).__name__})"
+                t("Bungie.net is not answering right now, so I can't check the activity. Try "
+                  'again in a few minutes. ({value})',
+                  value=exc.code or exc.status or type(exc).__name__)
             ) from None
         self._pgcrs[activity_id] = (pgcr, self._clock())
         while len(self._pgcrs) > PGCR_CACHE_SIZE:

@@ -30,6 +30,7 @@ from bot.errors import (
     Restarting,
     UserFacingError,
 )
+from bot.i18n import t
 from bot.metrics import WardenMetrics
 from bot.notify import GuildMembers, LinkButton
 from bot.services.delivery.registry import DestinationRegistry, PlannedDelivery
@@ -179,17 +180,18 @@ class ReportService:
         if activity.activity_id is not None and self.activities.enabled:
             if Provider.BUNGIE not in reporter.linked:
                 raise NeedsLink(
-                    "To report from a Destiny activity I need to check that you played in it: "
-                    "link your Bungie.net account with `/link bungie` first (or leave the "
-                    "activity out).",
+                    t('To report from a Destiny activity I need to check that you played in '
+                      'it: link your Bungie.net account with `/link bungie` first (or leave '
+                      'the activity out).'),
                     providers=[Provider.BUNGIE.value],
                 )
             pgcr = await self.activities.pgcr(activity.activity_id)
             if reporter_entry(pgcr, reporter) is None:
                 as_who = f" as {shown(reporter.bungie_name)}" if reporter.bungie_name else ""
                 raise InvalidInput(
-                    f"You did not play in activity `{activity.activity_id}`{as_who}. Reports "
-                    "about an activity must come from someone who was in it."
+                    t('You did not play in activity `{activity_id}`{as_who}. Reports about '
+                      'an activity must come from someone who was in it.',
+                      activity_id=activity.activity_id, as_who=as_who)
                 )
         target = await self.targets.resolve(
             reporter=reporter, text=request.player, member_id=request.target_member_id,
@@ -248,7 +250,7 @@ class ReportService:
         if report is None:
             return False  # dropped unconfirmed: nothing to cancel
         if report.reporter_id != actor_id:
-            raise NotAllowed("Only the member who started this report can cancel it.")
+            raise NotAllowed(t('Only the member who started this report can cancel it.'))
         return await self._store.reports.cancel_draft(report_id, reporter_id=actor_id)
 
     # ---- 2. acceptance ------------------------------------------------------------------
@@ -263,25 +265,28 @@ class ReportService:
         """
         report = await self._store.reports.get(report_id)
         if report is None:
-            raise UserFacingError("This draft waited too long for confirmation and was "
-                                  "dropped; nothing was sent. Start again with `/report`.")
+            raise UserFacingError(t('This draft waited too long for confirmation and was '
+                                    'dropped; nothing was sent. Start again with `/report`.'))
         if report.reporter_id != actor_id:
-            raise NotAllowed("Only the member who started this report can confirm it.")
+            raise NotAllowed(t('Only the member who started this report can confirm it.'))
         if report.status is ReportStatus.CANCELLED:
-            raise UserFacingError(f"Report #{report.number} was cancelled; nothing was sent. "
-                                  "Start again with `/report`.")
+            raise UserFacingError(t('Report #{number} was cancelled; nothing was sent. Start '
+                                    'again with `/report`.',
+                                    number=report.number))
         if report.status is not ReportStatus.DRAFT:
             return await self.outcome(report_id)
         if not self._taking_reports:
             self._metrics.reports.inc(reason=report.reason, outcome="refused")
-            raise Restarting(f"Warden is restarting, so report #{report.number} was not sent "
-                             "yet. Press Confirm again in a minute: your draft is kept.")
+            raise Restarting(t('Warden is restarting, so report #{number} was not sent yet. '
+                               'Press Confirm again in a minute: your draft is kept.',
+                               number=report.number))
         now = self._clock()
         if now - report.created_at > DRAFT_TTL:
             await self._store.reports.cancel_draft(report_id, reporter_id=actor_id)
-            raise UserFacingError(f"Report #{report.number} waited too long for confirmation "
-                                  "and was dropped; nothing was sent. Start again with "
-                                  "`/report`.")
+            raise UserFacingError(t('Report #{number} waited too long for confirmation and '
+                                    'was dropped; nothing was sent. Start again with '
+                                    '`/report`.',
+                                    number=report.number))
         guild = await self._store.guilds.get(report.guild_id)
         planned = await self._destinations.plan(report)
         plan = [p for p in planned if p.included]
@@ -320,7 +325,7 @@ class ReportService:
     async def outcome(self, report_id: int) -> ReportOutcome:
         found = await report_outcome(self._store, report_id, self._destinations.name)
         if found is None:
-            raise UserFacingError("That report no longer exists.")
+            raise UserFacingError(t('That report no longer exists.'))
         return found
 
     async def showing_in_place(self, report_id: int, token: str) -> None:
@@ -492,8 +497,9 @@ class ReportService:
         if nth is not None:
             retry_at = nth + DRAFT_WINDOW
             raise RateLimited(
-                f"You started {limit} reports in the last hour without confirming them. You "
-                f"can start another in {duration_text(retry_at - now)}.", retry_at=retry_at)
+                t('You started {limit} reports in the last hour without confirming them. You '
+                  'can start another in {duration_text}.',
+                  limit=limit, duration_text=duration_text(retry_at - now)), retry_at=retry_at)
 
     async def _check_limits(self, guild_id: int, reporter_id: int, target_key: str,
                             activity_id: int | None, limits: ReportLimits, now: float) -> None:
@@ -509,13 +515,14 @@ class ReportService:
         providers = self._linkable()
         if not providers:
             raise UserFacingError(
-                "Reports need a linked Bungie.net or game account, but account linking is not "
-                "set up on this Warden. Ask the server's admins."
+                t('Reports need a linked Bungie.net or game account, but account linking is '
+                  "not set up on this Warden. Ask the server's admins.")
             )
         commands = " or ".join(f"`/link {p.value}`" for p in providers)
         raise NeedsLink(
-            "Reports are filed under your own game identity, so link your account first: "
-            f"{commands}. It takes a minute, and you only do it once.",
+            t('Reports are filed under your own game identity, so link your account first: '
+              '{commands}. It takes a minute, and you only do it once.',
+              commands=commands),
             providers=[p.value for p in providers],
         )
 
@@ -527,8 +534,8 @@ class ReportService:
 
     def _nowhere_to_send(self, steps: Sequence[PlannedDelivery]) -> UserFacingError:
         if not steps:
-            return UserFacingError("No report destination is set up on this Warden yet. Ask "
-                                   "the server's admins.")
+            return UserFacingError(t('No report destination is set up on this Warden yet. '
+                                     "Ask the server's admins."))
         reasons = "; ".join(f"{p.label}: {p.why_not}" for p in steps)
         message = f"I can't forward this report anywhere. {reasons}."
         links = [p.missing_link.value for p in steps if p.missing_link is not None]

@@ -21,6 +21,7 @@ from bot.apis.bungie import parse_bungie_name as _parse_bungie_name
 from bot.apis.errors import ApiError
 from bot.domain import Provider
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
+from bot.i18n import t
 from bot.notify import GuildMembers
 from bot.services.reporting.game_players import GamePlayers
 from bot.services.reporting.typed_input import parse_member, parse_uuid, shown
@@ -165,8 +166,8 @@ class TargetResolver:
                     guild_id, member_id
                 ):
                     raise InvalidInput(
-                        "That member is not in this server. Report the player by Bungie name "
-                        "(like `Guardian#1234`) or game player id instead."
+                        t('That member is not in this server. Report the player by Bungie '
+                          'name (like `Guardian#1234`) or game player id instead.')
                     )
         if member_id is not None:
             if member_id == reporter.discord_id:
@@ -186,9 +187,10 @@ class TargetResolver:
                     target = replace(target, named_as=f"<@{member_id}>")
                 else:
                     raise InvalidInput(
-                        f"<@{member_id}> has not linked a Bungie.net or game account with "
-                        "Warden, so I can't tell who they are in game. Report them by Bungie "
-                        "name (like `Guardian#1234`) or game player id instead."
+                        t('<@{member_id}> has not linked a Bungie.net or game account with '
+                          "Warden, so I can't tell who they are in game. Report them by "
+                          'Bungie name (like `Guardian#1234`) or game player id instead.',
+                          member_id=member_id)
                     )
             else:
                 target = replace(target, named_as=f"<@{member_id}>")
@@ -196,8 +198,8 @@ class TargetResolver:
             target = await self._from_text(typed, pgcr, guild_id)
         else:
             raise InvalidInput(
-                "Say who you are reporting: a Bungie name like `Guardian#1234`, a game player "
-                "id, or a server member."
+                t('Say who you are reporting: a Bungie name like `Guardian#1234`, a game '
+                  'player id, or a server member.')
             )
         if reporter.same_person(target):
             raise NotAllowed(SELF_REPORT)
@@ -205,9 +207,9 @@ class TargetResolver:
             entry = _entry_for(pgcr, target)
             if entry is None:
                 raise InvalidInput(
-                    f"{target.reporter_label()} did not play in activity `{pgcr.activity_id}`. "
-                    "Check "
-                    "the activity, or leave it out to report the player in general."
+                    t('{reporter_label} did not play in activity `{activity_id}`. Check the '
+                      'activity, or leave it out to report the player in general.',
+                      reporter_label=target.reporter_label(), activity_id=pgcr.activity_id)
                 )
             target = replace(
                 target,
@@ -264,8 +266,9 @@ class TargetResolver:
             return
         if not known:
             raise InvalidInput(
-                f"No game player has the id `{uuid}`. Check it, or report them by in-game "
-                "name, Bungie name (like `Guardian#1234`) or as a server member."
+                t('No game player has the id `{uuid}`. Check it, or report them by in-game '
+                  'name, Bungie name (like `Guardian#1234`) or as a server member.',
+                  uuid=uuid)
             )
 
     async def _named_player(self, typed: str, pgcr: Pgcr | None) -> Identity:
@@ -276,8 +279,10 @@ class TargetResolver:
         except ValueError:
             if "#" in typed:
                 raise InvalidInput(
-                    f"{shown(typed)} is not a player I can look up. Use a Bungie name with its "
-                    "number, like `Guardian#1234`, a game player id, or mention a server member."
+                    t('{shown} is not a player I can look up. Use a Bungie name with its '
+                      'number, like `Guardian#1234`, a game player id, or mention a server '
+                      'member.',
+                      shown=shown(typed))
                 ) from None
             name, code = " ".join(typed.split()), None
         if pgcr is not None:
@@ -292,13 +297,15 @@ class TargetResolver:
             no_game = ", and no game player has that name" if self._game is not None else ""
             if pgcr is not None:
                 raise InvalidInput(
-                    f"No one called {shown(name)} played in activity `{pgcr.activity_id}` "
-                    f"(or several did){no_game}: add their #number, like `Guardian#1234`."
+                    t('No one called {shown} played in activity `{activity_id}` (or several '
+                      'did){no_game}: add their #number, like `Guardian#1234`.',
+                      shown=shown(name), activity_id=pgcr.activity_id, no_game=no_game)
                 )
             raise InvalidInput(
-                f"{shown(typed)} is not a player I can look up{no_game.replace(', and', ':')}. "
-                "Use a Bungie name with its number, like `Guardian#1234`, a game player id, "
-                "or mention a server member."
+                t('{shown} is not a player I can look up{replace}. Use a Bungie name with '
+                  'its number, like `Guardian#1234`, a game player id, or mention a server '
+                  'member.',
+                  shown=shown(typed), replace=no_game.replace(', and', ':'))
             )
         return await self._bungie_player(name, code)
 
@@ -311,25 +318,26 @@ class TargetResolver:
             found = await self._game.by_display_name(name)
         except ApiError as exc:
             raise UserFacingError(
-                f"The game backend is not answering, so I can't look up {shown(name)}. Try "
-                "again in a few minutes, or use a Bungie name with its number."
-                f" ({exc.code or exc.status or type(exc).__name__})"
+                t("The game backend is not answering, so I can't look up {shown}. Try again "
+                  'in a few minutes, or use a Bungie name with its number. ({value})',
+                  shown=shown(name), value=exc.code or exc.status or type(exc).__name__)
             ) from None
         if len(found) == 1:
             return Identity(player_uuid=found[0].player_uuid, game_name=name)
         if found:
             ids = ", ".join(f"`{p.player_uuid}`" for p in found[:CHOICES_SHOWN])
             raise InvalidInput(
-                f"{len(found)} game players are called {shown(name)}. Pick the one you mean "
-                f"from the player suggestions, or give their game player id: {ids}."
+                t('{len} game players are called {shown}. Pick the one you mean from the '
+                  'player suggestions, or give their game player id: {ids}.',
+                  len=len(found), shown=shown(name), ids=ids)
             )
         return None
 
     async def _bungie_player(self, name: str, code: int) -> Identity:
         if self._bungie is None:
             raise InvalidInput(
-                "This Warden is not connected to Bungie.net, so it cannot look up Bungie "
-                "names. Report the player by game player id instead."
+                t('This Warden is not connected to Bungie.net, so it cannot look up Bungie '
+                  'names. Report the player by game player id instead.')
             )
         try:
             found = await self._bungie.search_player_by_bungie_name(name, code)
@@ -338,8 +346,9 @@ class TargetResolver:
         membership = _playing_membership(found)
         if membership is None:
             raise InvalidInput(
-                f"No Bungie.net player is called {shown(f'{name}#{code:04d}')}. Check the "
-                "spelling and the number after the #."
+                t('No Bungie.net player is called {shown}. Check the spelling and the number '
+                  'after the #.',
+                  shown=shown(f'{name}#{code:04d}'))
             )
         return _from_membership(membership, found)
 
@@ -420,6 +429,7 @@ def _from_membership(chosen: DestinyMembership, found: Sequence[Any]) -> Identit
 
 def _bungie_unavailable(exc: ApiError) -> UserFacingError:
     return UserFacingError(
-        "Bungie.net is not answering right now, so I can't check the player. Try again in a "
-        f"few minutes. ({exc.code or exc.status or type(exc).__name__})"
+        t("Bungie.net is not answering right now, so I can't check the player. Try again in "
+          'a few minutes. ({value})',
+          value=exc.code or exc.status or type(exc).__name__)
     )

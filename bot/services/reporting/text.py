@@ -7,6 +7,7 @@ DM reads exactly what they would have read in Discord's reply.
 from __future__ import annotations
 
 from bot.domain import DeliveryStatus, Evidence, Reason
+from bot.i18n import joined, t
 from bot.notify import LinkButton, Notice
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome
 from bot.services.reporting.typed_input import duration_text
@@ -17,7 +18,7 @@ DESCRIPTION_SHOWN = 1000
 
 
 def handoff_button(label: str) -> str:
-    return f"File it on {label}"
+    return t('File it on {label}', label=label)
 
 
 def _quote(text: str, limit: int) -> str:
@@ -41,34 +42,37 @@ def _evidence_line(evidence: tuple[Evidence, ...]) -> str | None:
 
 def summary_notice(draft: Draft) -> Notice:
     report = draft.report
-    lines = [
-        f"**Player:** {draft.target.reporter_label()}",
-        f"**Reason:** {Reason(report.reason).label}",
+    lines: list[str] = [
+        t('**Player:** {reporter_label}', reporter_label=draft.target.reporter_label()),
+        t('**Reason:** {label}', label=Reason(report.reason).label),
     ]
     if report.activity_id is not None:
-        lines.append(f"**Activity:** {draft.activity_label or 'Destiny activity'} "
-                     f"(`{report.activity_id}`)")
+        lines.append(t('**Activity:** {value} (`{activity_id}`)',
+                       value=draft.activity_label or 'Destiny activity',
+                       activity_id=report.activity_id))
     if report.match_id is not None:
-        lines.append(f"**Match:** `{report.match_id}`")
+        lines.append(t('**Match:** `{match_id}`', match_id=report.match_id))
     evidence = _evidence_line(report.evidence)
     if evidence:
-        lines.append(f"**Evidence:** {evidence}")
+        lines.append(t('**Evidence:** {evidence}', evidence=evidence))
     if report.description:
-        lines.append("**Description:**\n" + _quote(report.description, DESCRIPTION_SHOWN))
+        lines.append(t('**Description:**\n') + _quote(report.description, DESCRIPTION_SHOWN))
     going = [p for p in draft.plan if p.included]
     lines.append("")
-    lines.append("**Goes to:** " + ", ".join(
+    lines.append(t('**Goes to:** ') + ", ".join(
         p.label + (f" ({p.note})" if p.note else "") for p in going
     ))
     for planned in draft.plan:
         if not planned.included:
-            lines.append(f"**Not to {planned.label}:** {planned.why_not}")
+            lines.append(t('**Not to {label}:** {why_not}',
+                           label=planned.label, why_not=planned.why_not))
     lines.append("")
     if draft.review_first:
-        lines.append("This server's moderators review reports before they are forwarded.")
-    lines.append(f"Nothing is sent until you press **Confirm** (within "
-                 f"{duration_text(DRAFT_TTL)}).")
-    return Notice(title=f"Report #{report.number}: check and confirm", text="\n".join(lines),
+        lines.append(t("This server's moderators review reports before they are forwarded."))
+    lines.append(t('Nothing is sent until you press **Confirm** (within {duration_text}).',
+                   duration_text=duration_text(DRAFT_TTL)))
+    return Notice(title=t('Report #{number}: check and confirm', number=report.number),
+        text=joined("\n", lines),
                   buttons=draft.link_buttons)
 
 
@@ -76,20 +80,22 @@ def _state_line(state: DeliveryState) -> str:
     label = state.label
     if state.status is DeliveryStatus.SENT:
         ref = f" (reference `{state.upstream_id}`)" if state.upstream_id else ""
-        return f"**{label}:** delivered{ref}."
+        return t('**{label}:** delivered{ref}.', label=label, ref=ref)
     if state.status is DeliveryStatus.HANDED_OFF:
-        return (f"**{label}:** {label} only accepts this report from you: open "
-                f"**{handoff_button(label)}** (also sent to you by DM). The activity and player "
-                "are already checked and filled in.")
+        return (t('**{label}:** {label} only accepts this report from you: open '
+                  '**{handoff_button}** (also sent to you by DM). The activity and player '
+                  'are already checked and filled in.',
+                  label=label, handoff_button=handoff_button(label)))
     if state.status is DeliveryStatus.FAILED:
-        return (f"**{label}:** could not be delivered: {state.error or 'unknown error'}. "
-                "The server's moderators can see this and retry.")
+        return (t("**{label}:** could not be delivered: {value}. The server's moderators can "
+                  'see this and retry.',
+                  label=label, value=state.error or 'unknown error'))
     if state.status is DeliveryStatus.SKIPPED:
         why = f": {state.error}" if state.error else ""
-        return f"**{label}:** not forwarded{why}."
+        return t('**{label}:** not forwarded{why}.', label=label, why=why)
     if state.status is DeliveryStatus.HELD:
-        return f"**{label}:** waiting for a moderator's approval."
-    return f"**{label}:** sending…"
+        return t("**{label}:** waiting for a moderator's approval.", label=label)
+    return t('**{label}:** sending…', label=label)
 
 
 def _buttons(outcome: ReportOutcome) -> tuple[LinkButton, ...]:
@@ -100,7 +106,7 @@ def _buttons(outcome: ReportOutcome) -> tuple[LinkButton, ...]:
     )
 
 
-STILL_GOING = "I'll tell you here how it went"
+STILL_GOING = t("I'll tell you here how it went")
 """In the live reply until every destination answered; absent once it shows the outcome."""
 
 
@@ -112,13 +118,15 @@ def shows_final_outcome(text: str) -> bool:
 def progress_notice(outcome: ReportOutcome) -> Notice:
     """Right after Confirm: the report is stored; where each copy stands."""
     report = outcome.report
-    lines = [f"Report #{report.number} is confirmed and saved."]
+    lines: list[str] = [t('Report #{number} is confirmed and saved.', number=report.number)]
     lines += [_state_line(d) for d in outcome.deliveries]
     if not outcome.final:
         lines.append("")
-        lines.append(f"{STILL_GOING}, or by DM if it takes longer "
-                     "(turn DMs off with `/notifications`).")
-    return Notice(title=f"Report #{report.number} confirmed", text="\n".join(lines),
+        lines.append(t('{STILL_GOING}, or by DM if it takes longer (turn DMs off with '
+                       '`/notifications`).',
+                       STILL_GOING=STILL_GOING))
+    return Notice(title=t('Report #{number} confirmed', number=report.number),
+        text=joined("\n", lines),
                   buttons=_buttons(outcome))
 
 
@@ -126,15 +134,17 @@ def outcome_notice(outcome: ReportOutcome) -> Notice:
     """Where every copy of the report ended up."""
     report = outcome.report
     lines = [_state_line(d) for d in outcome.deliveries]
-    return Notice(title=f"Report #{report.number}: delivery", text="\n".join(lines),
+    return Notice(title=t('Report #{number}: delivery', number=report.number),
+        text=joined("\n", lines),
                   buttons=_buttons(outcome))
 
 
 def handoff_notice(number: int, activity_id: int, url: str, label: str) -> Notice:
     return Notice(
-        title=f"Report #{number}: file it on {label}",
-        text=(f"{label} only takes this report from you. I checked activity "
-              f"`{activity_id}` and found the player; the button opens {label}'s report "
-              "page for them. Sign in there and submit it."),
+        title=t('Report #{number}: file it on {label}', number=number, label=label),
+        text=(t('{label} only takes this report from you. I checked activity `{activity_id}` '
+                "and found the player; the button opens {label}'s report page for them. Sign "
+                'in there and submit it.',
+                label=label, activity_id=activity_id)),
         buttons=(LinkButton(handoff_button(label), url),),
     )

@@ -17,6 +17,7 @@ from uuid import UUID
 from bot.apis.sanctions.models import CUSTOM_DATA_VALUE_MAX, DESCRIPTION_MAX
 from bot.domain import ReportLimits
 from bot.errors import InvalidInput
+from bot.i18n import t
 from bot.store.reports import LimitHit
 
 INT64_MAX = 2**63 - 1
@@ -50,8 +51,9 @@ def clean_description(text: str | None) -> str | None:
         return None
     if len(cleaned) > DESCRIPTION_MAX:
         raise InvalidInput(
-            f"The description is {len(cleaned)} characters long; the limit is "
-            f"{DESCRIPTION_MAX}. Shorten it (put long logs in an attachment) and try again."
+            t('The description is {len} characters long; the limit is {DESCRIPTION_MAX}. '
+              'Shorten it (put long logs in an attachment) and try again.',
+              len=len(cleaned), DESCRIPTION_MAX=DESCRIPTION_MAX)
         )
     return cleaned
 
@@ -79,14 +81,16 @@ def parse_activity(text: str | None) -> ActivityRef:
         value = int(raw)
         if not 1 <= value <= INT64_MAX:
             raise InvalidInput(
-                f"{shown(raw)} is not a Destiny activity id: it must be a number between 1 "
-                f"and {INT64_MAX}."
+                t('{shown} is not a Destiny activity id: it must be a number between 1 and '
+                  '{INT64_MAX}.',
+                  shown=shown(raw), INT64_MAX=INT64_MAX)
             )
         return ActivityRef(activity_id=value)
     if len(raw) > MATCH_ID_MAX or not _MATCH_ID.fullmatch(raw):
         raise InvalidInput(
-            f"{shown(raw)} is neither a Destiny activity id (a number) nor a game match id "
-            f"(letters, digits, '-', '_', '.', ':'; at most {MATCH_ID_MAX} characters)."
+            t('{shown} is neither a Destiny activity id (a number) nor a game match id '
+              "(letters, digits, '-', '_', '.', ':'; at most {MATCH_ID_MAX} characters).",
+              shown=shown(raw), MATCH_ID_MAX=MATCH_ID_MAX)
         )
     return ActivityRef(match_id=raw)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain import GuildSettings, Report
 from bot.errors import InvalidInput, NotAllowed
+from bot.i18n import t
 from bot.services.review.ports import Actor
 from bot.store import Store
 
@@ -25,8 +26,8 @@ class Moderators:
         guild = await self._store.guilds.get(guild_id)
         if not self.includes(guild, actor):
             raise NotAllowed(
-                "Only this server's moderators can do this: you need the moderator role "
-                "chosen in `/warden setup`, or the Manage Server permission."
+                t("Only this server's moderators can do this: you need the moderator role "
+                  'chosen in `/warden setup`, or the Manage Server permission.')
             )
         return guild
 
@@ -35,5 +36,5 @@ class Moderators:
         await self.require(guild_id, actor)
         report = await self._store.reports.get(report_id)
         if report is None or report.guild_id != guild_id or report.accepted_at is None:
-            raise InvalidInput("That report does not exist in this server.")
+            raise InvalidInput(t('That report does not exist in this server.'))
         return report

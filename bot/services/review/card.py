@@ -22,6 +22,7 @@ from bot.domain import (
     Report,
     ReportStatus,
 )
+from bot.i18n import t
 from bot.services.delivery.registry import DestinationNames
 from bot.services.reporting.activity_modes import mode_name
 from bot.store.audit import AuditEntry
@@ -41,13 +42,13 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 DELIVERY_LABELS: dict[str, str] = {
-    DeliveryStatus.HELD: "waiting for a moderator's approval",
+    DeliveryStatus.HELD: t("waiting for a moderator's approval"),
     DeliveryStatus.PENDING: "queued",
     DeliveryStatus.IN_FLIGHT: "sending",
     DeliveryStatus.SENT: "sent",
-    DeliveryStatus.HANDED_OFF: "handed off to the reporter",
+    DeliveryStatus.HANDED_OFF: t('handed off to the reporter'),
     DeliveryStatus.FAILED: "failed",
-    DeliveryStatus.SKIPPED: "not sent",
+    DeliveryStatus.SKIPPED: t('not sent'),
 }
 
 _SHOWS_ERROR = (DeliveryStatus.FAILED, DeliveryStatus.PENDING, DeliveryStatus.SKIPPED)
@@ -82,9 +83,11 @@ class TargetView:
 
     @property
     def display_name(self) -> str:
-        return self.bungie_name or self.game_name or (
-            f"Discord user {self.discord_id}" if self.discord_id else "unknown player"
-        )
+        if self.bungie_name or self.game_name:
+            return self.bungie_name or self.game_name or ""
+        if self.discord_id:
+            return t('Discord user {discord_id}', discord_id=self.discord_id)
+        return t('unknown player')
 
 
 @dataclass(frozen=True)
@@ -332,35 +335,37 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
     text: str | None
     match entry.action:
         case "report.accepted":
-            text = "Report received"
+            text = t('Report received')
         case "report.claimed":
             text = "Claimed"
         case "report.unclaimed":
-            text = "Released the claim"
+            text = t('Released the claim')
         case "report.forwarded":
-            text = "Forwarded automatically (auto mode)" if d.get("automatic") else (
-                "Approved and forwarded"
+            text = t('Forwarded automatically (auto mode)') if d.get("automatic") else (
+                t('Approved and forwarded')
             )
         case "report.dismissed":
             text = f"Dismissed: {d['reason']}" if d.get("reason") else "Dismissed"
         case "report.info_request":
-            text = "Asked the reporter for more information"
+            text = t('Asked the reporter for more information')
         case "report.reply":
-            text = "The reporter answered"
+            text = t('The reporter answered')
         case "report.note":
-            text = "Added a note"
+            text = t('Added a note')
         case "delivery.sent":
-            text = f"Sent to {dest}"
+            text = t('Sent to {dest}', dest=dest)
         case "delivery.handed_off":
-            text = f"{dest}: hand-off link given to the reporter"
+            text = t('{dest}: hand-off link given to the reporter', dest=dest)
         case "delivery.failed":
-            text = f"{dest} delivery failed: {d.get('error') or 'no details'}"
+            text = t('{dest} delivery failed: {value}',
+                     dest=dest, value=d.get('error') or 'no details')
         case "delivery.skipped":
-            text = f"{dest}: not sent ({d.get('error') or 'skipped'})"
+            text = t('{dest}: not sent ({value})', dest=dest, value=d.get('error') or 'skipped')
         case "delivery.retry_scheduled":
-            text = f"{dest}: will retry ({d.get('error') or 'temporary problem'})"
+            text = t('{dest}: will retry ({value})',
+                     dest=dest, value=d.get('error') or 'temporary problem')
         case "delivery.requeued":
-            text = f"Retry of the {dest} delivery requested"
+            text = t('Retry of the {dest} delivery requested', dest=dest)
         case "review.posted" | "review.reposted":
             text = None
         case _:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import GuildSettings, ReviewMode
+from bot.i18n import t
 from bot.services.status import CheckItem, CheckState
 
 
@@ -47,13 +48,13 @@ def moderator_role_refusal(guild_id: int, role_id: int, *, managed: bool) -> str
     managed roles (a bot's, Server Booster, a subscription) to whoever the integration
     picks."""
     if role_id == guild_id:
-        return ("@everyone can't be the moderator role: every member has it, so every "
-                "member could act on reports and read reporters' names. Choose a role only "
-                "your moderators have.")
+        return (t("@everyone can't be the moderator role: every member has it, so every "
+                  "member could act on reports and read reporters' names. Choose a role only "
+                  'your moderators have.'))
     if managed:
-        return ("That role is managed by an integration (a bot, Server Booster or a "
-                "subscription), so Discord, not your admins, decides who has it. Choose a "
-                "role your moderators are given by hand.")
+        return (t('That role is managed by an integration (a bot, Server Booster or a '
+                  'subscription), so Discord, not your admins, decides who has it. Choose a '
+                  'role your moderators are given by hand.'))
     return None
 
 
@@ -69,86 +70,95 @@ def checklist(
     channel = facts.review_channel
     if guild.review_channel_id is None or channel is None:
         waiting = (
-            " In approve mode nothing is forwarded until a moderator approves it with "
-            "`/reports show`."
+            t(' In approve mode nothing is forwarded until a moderator approves it with '
+              '`/reports show`.')
             if guild.review_mode == ReviewMode.APPROVE
             else ""
         )
         items.append(CheckItem(
-            CheckState.PROBLEM, "Review channel",
-            "not set: reports are stored and delivered per the review mode, but no moderator "
-            "is shown them." + waiting,
-            "Run `/warden setup channel:` with a channel only moderators can read.",
+            CheckState.PROBLEM, t('Review channel'),
+            t('not set: reports are stored and delivered per the review mode, but no '
+              'moderator is shown them.') + waiting,
+            t('Run `/warden setup channel:` with a channel only moderators can read.'),
         ))
     elif not channel.exists:
         items.append(CheckItem(
-            CheckState.PROBLEM, "Review channel",
-            f"channel {channel.channel_id} was deleted or Warden cannot see it.",
-            "Pick another channel with `/warden setup channel:`, or give Warden's role "
-            "View Channel there.",
+            CheckState.PROBLEM, t('Review channel'),
+            t('channel {channel_id} was deleted or Warden cannot see it.',
+              channel_id=channel.channel_id),
+            t("Pick another channel with `/warden setup channel:`, or give Warden's role "
+              'View Channel there.'),
         ))
     else:
         where = f"#{channel.name}" if channel.name else f"channel {channel.channel_id}"
         if channel.missing_permissions:
             items.append(CheckItem(
-                CheckState.PROBLEM, "Review channel",
-                f"Warden lacks {', '.join(channel.missing_permissions)} in {where}, so review "
-                "posts cannot be made or updated.",
-                f"In {where}'s permission settings, allow these for Warden's role.",
+                CheckState.PROBLEM, t('Review channel'),
+                t('Warden lacks {join} in {where}, so review posts cannot be made or updated.',
+                  join=', '.join(channel.missing_permissions), where=where),
+                t("In {where}'s permission settings, allow these for Warden's role.",
+                  where=where),
             ))
         else:
-            items.append(CheckItem(CheckState.OK, "Review channel", f"{where}: Warden can post "
-                                   "there."))
+            items.append(CheckItem(CheckState.OK, t('Review channel'), t('{where}: Warden can '
+                                                                      'post there.',
+                                                                      where=where)))
         if "@everyone" in channel.outside_viewers:
             items.append(CheckItem(
-                CheckState.PROBLEM, "Review channel privacy",
-                f"everyone in the server can read {where}; Warden leaves reporters' names out "
-                "of posts there.",
-                "Deny View Channel to @everyone and allow it for your moderator role.",
+                CheckState.PROBLEM, t('Review channel privacy'),
+                t("everyone in the server can read {where}; Warden leaves reporters' names "
+                  'out of posts there.',
+                  where=where),
+                t('Deny View Channel to @everyone and allow it for your moderator role.'),
             ))
         elif channel.outside_viewers:
             shown = ", ".join(channel.outside_viewers[:10])
             more = len(channel.outside_viewers) - 10
             items.append(CheckItem(
-                CheckState.PROBLEM, "Review channel privacy",
-                f"{shown}{f' and {more} more' if more > 0 else ''} can read {where} without "
-                "being moderators (the moderator role, Manage Server or Administrator); "
-                "Warden leaves reporters' names out of posts there.",
-                f"In {where}'s permission settings, allow View Channel only for your "
-                "moderator role.",
+                CheckState.PROBLEM, t('Review channel privacy'),
+                t('{shown}{value} can read {where} without being moderators (the moderator '
+                  "role, Manage Server or Administrator); Warden leaves reporters' names out "
+                  'of posts there.',
+                  shown=shown, value=f' and {more} more' if more > 0 else '', where=where),
+                t("In {where}'s permission settings, allow View Channel only for your "
+                  'moderator role.',
+                  where=where),
             ))
     if last_problem:
         items.append(CheckItem(
-            CheckState.PROBLEM, "Last review post",
+            CheckState.PROBLEM, t('Last review post'),
             f"failed: {last_problem.get('detail', 'unknown error')}"
             + (f" (report #{last_problem['number']})" if last_problem.get("number") else ""),
-            "Fix the channel, then run `/warden setup` again: Warden re-posts reports that "
-            "are still waiting for review.",
+            t('Fix the channel, then run `/warden setup` again: Warden re-posts reports that '
+              'are still waiting for review.'),
         ))
 
     if guild.moderator_role_id is None:
         items.append(CheckItem(
-            CheckState.INFO, "Moderator role",
-            "not set: only members with Manage Server can act on reports.",
-            "Run `/warden setup moderator_role:` to let your moderators act.",
+            CheckState.INFO, t('Moderator role'),
+            t('not set: only members with Manage Server can act on reports.'),
+            t('Run `/warden setup moderator_role:` to let your moderators act.'),
         ))
     elif facts.moderator_role_exists is False:
         items.append(CheckItem(
-            CheckState.PROBLEM, "Moderator role",
-            f"role {guild.moderator_role_id} no longer exists: only members with Manage Server "
-            "can act on reports.",
-            "Choose the current role with `/warden setup moderator_role:`.",
+            CheckState.PROBLEM, t('Moderator role'),
+            t('role {moderator_role_id} no longer exists: only members with Manage Server '
+              'can act on reports.',
+              moderator_role_id=guild.moderator_role_id),
+            t('Choose the current role with `/warden setup moderator_role:`.'),
         ))
     else:
         name = f"@{facts.moderator_role_name}" if facts.moderator_role_name else "set"
-        items.append(CheckItem(CheckState.OK, "Moderator role", name))
+        items.append(CheckItem(CheckState.OK, t('Moderator role'), name))
 
     if guild.review_mode == ReviewMode.APPROVE:
-        items.append(CheckItem(CheckState.INFO, "Review mode",
-                               "approve: reports are forwarded only after a moderator approves."))
+        items.append(CheckItem(CheckState.INFO, t('Review mode'),
+                               t('approve: reports are forwarded only after a moderator '
+                                 'approves.')))
     else:
-        items.append(CheckItem(CheckState.INFO, "Review mode",
-                               "auto: reports are forwarded at once and posted for visibility."))
+        items.append(CheckItem(CheckState.INFO, t('Review mode'),
+                               t('auto: reports are forwarded at once and posted for '
+                                 'visibility.')))
 
     items += destinations
     return items

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput
+from bot.i18n import t
 from bot.services.reporting.typed_input import shown
 
 DAY = 86400.0
@@ -46,8 +47,8 @@ def _parse(text: str, what: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"I could not read the {what} date {shown(value, 40)}: use YYYY-MM-DD, e.g. "
-            "2025-01-31."
+            t('I could not read the {what} date {shown}: use YYYY-MM-DD, e.g. 2025-01-31.',
+              what=what, shown=shown(value, 40))
         ) from None
     aware = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     try:
@@ -55,7 +56,8 @@ def _parse(text: str, what: str) -> datetime:
         return aware.astimezone(UTC)
     except OverflowError:
         raise InvalidInput(
-            f"The {what} date {shown(value, 40)} is outside the calendar I can use."
+            t('The {what} date {shown} is outside the calendar I can use.',
+              what=what, shown=shown(value, 40))
         ) from None
 
 
@@ -85,7 +87,7 @@ def parse_range(
             end = (parsed + timedelta(days=1)).timestamp()
         # else: up to and including the calendar's last day is no end at all.
     if start is not None and end is not None and start >= end:
-        raise InvalidInput("The start date must be before the end date.")
+        raise InvalidInput(t('The start date must be before the end date.'))
     return DateRange(start, end)
 
 

@@ -12,6 +12,7 @@ import logging
 
 from bot.domain import UNDECIDED_STATUSES, DeliveryStatus, NoteKind, Report, ReportStatus
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
+from bot.i18n import t
 from bot.services.delivery.outbox import MAY_HAVE_LANDED
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.events import Event, EventBus, EventKind, Listening
@@ -104,8 +105,9 @@ class ReportLifecycle:
         held = [d.destination for d in deliveries if d.status is DeliveryStatus.HELD]
         if report.status in UNDECIDED_STATUSES and not held:
             raise InvalidInput(
-                f"Report #{report.number} has nothing waiting for approval: it was forwarded "
-                "automatically or no destination is configured."
+                t('Report #{number} has nothing waiting for approval: it was forwarded '
+                  'automatically or no destination is configured.',
+                  number=report.number)
             )
         updated = await self._store.reports.transition(
             report_id, from_statuses=UNDECIDED_STATUSES, to_status=ReportStatus.FORWARDED,
@@ -120,8 +122,9 @@ class ReportLifecycle:
         await self._changed(report_id)
         where = _join([self._destinations.name(d) for d in held])
         told = await self._tell_reporter(updated)
-        return ActionResult(updated, f"Report #{updated.number} approved: forwarding to "
-                                     f"{where}. {told}")
+        return ActionResult(updated, t('Report #{number} approved: forwarding to {where}. '
+                                       '{told}',
+                                       number=updated.number, where=where, told=told))
 
     async def dismiss(
         self, guild_id: int, report_id: int, actor: Actor, *, reason: str,
@@ -141,7 +144,8 @@ class ReportLifecycle:
             raise await self._conflict(report_id, actor, wanted="dismiss")
         await self._changed(report_id)
         told = await self._tell_reporter(updated)
-        return ActionResult(updated, f"Report #{updated.number} dismissed. {told}")
+        return ActionResult(updated, t('Report #{number} dismissed. {told}',
+                                       number=updated.number, told=told))
 
     async def ask_reporter(
         self, guild_id: int, report_id: int, actor: Actor, *, question: str
@@ -149,9 +153,11 @@ class ReportLifecycle:
         text = _required(question, "a question", QUESTION_MAX)
         report = await self._moderators.report(guild_id, report_id, actor)
         if report.status not in UNDECIDED_STATUSES:
-            raise InvalidInput(f"Report #{report.number} is already {report.status}.")
+            raise InvalidInput(t('Report #{number} is already {status}.',
+                                 number=report.number, status=report.status))
         if report.purged_at is not None:
-            raise InvalidInput(f"Report #{report.number} was purged under the retention policy.")
+            raise InvalidInput(t('Report #{number} was purged under the retention policy.',
+                                 number=report.number))
         _, notice_id = await self._store.reports.add_note_telling(
             report_id, author_id=actor.user_id, kind=NoteKind.INFO_REQUEST, body=text,
             notice=NewNotice(
@@ -177,21 +183,22 @@ class ReportLifecycle:
         body = _required(text, "an answer", REPLY_MAX)
         report = await self._store.reports.by_number(guild_id, number)
         if report is None or report.reporter_id != reporter_id or report.accepted_at is None:
-            raise InvalidInput(f"You have no report #{number} in this server.")
+            raise InvalidInput(t('You have no report #{number} in this server.', number=number))
         notes = await self._store.reports.notes(report.id)
         last_request = max(
             (i for i, n in enumerate(notes) if n.kind is NoteKind.INFO_REQUEST), default=None
         )
         if last_request is None:
             raise InvalidInput(
-                f"The moderators have not asked anything about report #{number}; there is "
-                "nothing to answer."
+                t('The moderators have not asked anything about report #{number}; there is '
+                  'nothing to answer.',
+                  number=number)
             )
         replies = sum(1 for n in notes[last_request + 1:] if n.kind is NoteKind.REPLY)
         if replies >= REPLIES_PER_REQUEST:
             raise InvalidInput(
-                "You already answered this question; the moderators will ask again if they "
-                "need more."
+                t('You already answered this question; the moderators will ask again if they '
+                  'need more.')
             )
         await self._store.reports.add_note(
             report.id, author_id=reporter_id, kind=NoteKind.REPLY, body=body
@@ -210,20 +217,22 @@ class ReportLifecycle:
         if may_have_landed and not self._resend_clicks.confirmed(report_id, destination,
                                                                  actor.user_id):
             return ActionResult(report, (
-                f"The {label} delivery of report #{report.number} may already have landed: "
-                "sending it again could file it twice. Press **Retry** again within "
-                f"{CONFIRM_WINDOW / 60:.0f} minutes to send it anyway."))
+                t('The {label} delivery of report #{number} may already have landed: sending '
+                  'it again could file it twice. Press **Retry** again within {value} '
+                  'minutes to send it anyway.',
+                  label=label, number=report.number, value=format(CONFIRM_WINDOW / 60, '.0f'))))
         requeued = await self._store.deliveries.requeue_failed(
             report_id, destination, actor_id=actor.user_id, confirm_resend=may_have_landed
         )
         if not requeued:
             current = await self._store.deliveries.get(report_id, destination)
             state = "does not exist" if current is None else f"is {current.status}, not failed"
-            raise InvalidInput(f"The {label} delivery of report #{report.number} {state}.")
+            raise InvalidInput(t('The {label} delivery of report #{number} {state}.',
+                                 label=label, number=report.number, state=state))
         await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id, destination))
         await self._changed(report_id)
-        return ActionResult(report, f"Retrying the {label} delivery of report "
-                                    f"#{report.number}.")
+        return ActionResult(report, t('Retrying the {label} delivery of report #{number}.',
+                                      label=label, number=report.number))
 
     async def _changed(self, report_id: int) -> None:
         await self._events.publish(Event(EventKind.REPORT_CHANGED, report_id))
@@ -232,21 +241,24 @@ class ReportLifecycle:
         """Why a conditional update found the report in another state."""
         report = await self._store.reports.get(report_id)
         if report is None:
-            return InvalidInput("That report no longer exists.")
+            return InvalidInput(t('That report no longer exists.'))
         n = report.number
         if report.status in _DECIDED:
             by = f" by <@{report.decided_by}>" if report.decided_by else ""
-            return InvalidInput(f"Report #{n} was already {report.status}{by}.")
+            return InvalidInput(t('Report #{n} was already {status}{by}.',
+                                  n=n, status=report.status, by=by))
         if report.status is ReportStatus.CLAIMED and report.claimed_by != actor.user_id:
             return NotAllowed(
-                f"Report #{n} is claimed by <@{report.claimed_by}>. Only they, or a member "
-                f"with Manage Server, can {wanted} it until it is unclaimed."
+                t('Report #{n} is claimed by <@{claimed_by}>. Only they, or a member with '
+                  'Manage Server, can {wanted} it until it is unclaimed.',
+                  n=n, claimed_by=report.claimed_by, wanted=wanted)
             )
         if wanted == "claim" and report.status is ReportStatus.CLAIMED:
-            return InvalidInput(f"You already claimed report #{n}.")
+            return InvalidInput(t('You already claimed report #{n}.', n=n))
         if wanted == "unclaim" and report.status is ReportStatus.OPEN:
-            return InvalidInput(f"Report #{n} is not claimed.")
-        return InvalidInput(f"Report #{n} is {report.status}; it cannot be {wanted}ed now.")
+            return InvalidInput(t('Report #{n} is not claimed.', n=n))
+        return InvalidInput(t('Report #{n} is {status}; it cannot be {wanted}ed now.',
+                              n=n, status=report.status, wanted=wanted))
 
     # -- telling the reporter ------------------------------------------------------------
     async def _tell(self, notice_id: int | None) -> Told:
@@ -294,9 +306,9 @@ def target_name(report: Report) -> str:
 def _required(text: str | None, what: str, limit: int) -> str:
     value = (text or "").strip()
     if not value:
-        raise InvalidInput(f"Please give {what}.")
+        raise InvalidInput(t('Please give {what}.', what=what))
     if len(value) > limit:
-        raise InvalidInput(f"Please keep it under {limit} characters.")
+        raise InvalidInput(t('Please keep it under {limit} characters.', limit=limit))
     return value
 
 

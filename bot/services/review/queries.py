@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput
+from bot.i18n import t
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.review.access import Moderators
 from bot.services.review.card import ReviewCard, card_of, reason_label
@@ -91,7 +92,7 @@ class ReportQueries:
         await self._moderators.require(guild_id, actor)
         report = await self._store.reports.by_number(guild_id, number)
         if report is None or report.accepted_at is None:
-            raise InvalidInput(f"There is no report #{number} in this server.")
+            raise InvalidInput(t('There is no report #{number} in this server.', number=number))
         return card_of(await self._store.report_views.with_history(report.id), report,
                        self._names)
 
@@ -170,8 +171,9 @@ class ReportQueries:
         )
         if bundle.size > MAX_EXPORT_BYTES:
             raise InvalidInput(
-                f"That export is {bundle.size // (1024 * 1024)} MB, more than Discord accepts. "
-                "Choose a shorter date range."
+                t('That export is {value} MB, more than Discord accepts. Choose a shorter '
+                  'date range.',
+                  value=bundle.size // (1024 * 1024))
             )
         # Exports copy reporters' identities out of Warden: keep a record of who did it.
         await self._store.audit.record(

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.domain import GuildSettings, ReportLimits, ReviewMode
 from bot.errors import InvalidInput
+from bot.i18n import t
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.review.checklist import (
     SetupFacts,
@@ -63,10 +64,10 @@ class ServerSettings:
             refusal = moderator_role_refusal(guild_id, moderator_role_id,
                                              managed=moderator_role_managed)
             if refusal is not None:
-                raise InvalidInput("Nothing was changed: " + refusal)
+                raise InvalidInput(t('Nothing was changed: ') + refusal)
         changes: dict[str, Any] = {}
         if audit_channel_id is not None and clear_audit_channel:
-            raise InvalidInput("Choose an audit channel or clear it, not both.")
+            raise InvalidInput(t('Choose an audit channel or clear it, not both.'))
         if audit_channel_id is not None or clear_audit_channel:
             changes["audit_channel_id"] = audit_channel_id
         if review_channel_id is not None:
@@ -88,9 +89,10 @@ class ServerSettings:
         for name, value in changes.items():
             low, high = LIMIT_BOUNDS[name]
             if not low <= value <= high:
-                problems.append(f"`{name}` must be between {low} and {high}")
+                problems.append(t('`{name}` must be between {low} and {high}',
+                                  name=name, low=low, high=high))
         if problems:
-            raise InvalidInput("Nothing was changed: " + "; ".join(problems) + ".")
+            raise InvalidInput(t('Nothing was changed: ') + "; ".join(problems) + ".")
         if not changes:
             return (await self._store.guilds.get(guild_id)).limits
         saved = await self._store.guilds.update(guild_id, actor_id=actor_id, **changes)
