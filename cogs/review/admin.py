@@ -131,7 +131,8 @@ class WardenAdmin(commands.Cog):
         audit_channel=
             locale_str("Where Warden posts its audit chain head once a day (for the operator)"),
         clear_audit_channel=locale_str("Stop the daily audit chain head posts"),
-        dm_before_removal=locale_str("DM a member before Warden kicks or bans them (on by default)"),
+        dm_before_removal=
+            locale_str("DM a member before Warden kicks or bans them (on by default)"),
     )
     @app_commands.choices(mode=[
         app_commands.Choice(name=t('approve (moderators approve first)'), value="approve"),

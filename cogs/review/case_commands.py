@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.app import WardenBot, send_ephemeral, services_of
+from bot.i18n import t
 from bot.services.review.member_actions import (
     BAN_DELETE_DAYS_MAX,
     REASON_MAX,
@@ -20,14 +22,14 @@ from bot.services.review.member_actions import (
 from bot.services.review.ports import MemberAction
 from cogs.review.facts import actor_of, guild_id_of
 
-NUMBER = "The report number, as in #12"
-REASON = "Why: goes to Discord's audit log (and to the member's DM for warn, kick, ban)"
+NUMBER = locale_str("The report number, as in #12")
+REASON = locale_str("Why: goes to Discord's audit log (and the member's DM for warn, kick, ban)")
 
 
 class CaseCommands(commands.Cog):
     case = app_commands.Group(
         name="case",
-        description="Act on a report's member: warn, timeout, kick, ban (moderators)",
+        description=locale_str("Act on a report's member: warn, timeout, kick, ban (moderators)"),
         guild_only=True,
         default_permissions=discord.Permissions(moderate_members=True),
     )
@@ -40,17 +42,19 @@ class CaseCommands(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await services_of(self.bot).member_actions.act_by_number(
             guild_id_of(interaction), number, actor_of(interaction), request)
-        await send_ephemeral(interaction, outcome.message or "Done.")
+        await send_ephemeral(interaction, outcome.message or t("Done."))
 
-    @case.command(name="warn", description="Warn the reported member by DM")
+    @case.command(name="warn", description=locale_str("Warn the reported member by DM"))
     @app_commands.describe(number=NUMBER, reason=REASON)
     async def warn(self, interaction: discord.Interaction[WardenBot],
                    number: app_commands.Range[int, 1],
                    reason: app_commands.Range[str, 1, REASON_MAX]) -> None:
         await self._act(interaction, number, MemberActionRequest(MemberAction.WARN, reason))
 
-    @case.command(name="timeout", description="Time out the reported member (60s to 28d)")
-    @app_commands.describe(number=NUMBER, duration="e.g. 10m, 1h, 3d, 1d12h (60s to 28d)",
+    @case.command(name="timeout",
+                  description=locale_str("Time out the reported member (60s to 28d)"))
+    @app_commands.describe(number=NUMBER,
+                           duration=locale_str("e.g. 10m, 1h, 3d, 1d12h (60s to 28d)"),
                            reason=REASON)
     async def timeout(self, interaction: discord.Interaction[WardenBot],
                       number: app_commands.Range[int, 1], duration: str,
@@ -59,16 +63,17 @@ class CaseCommands(commands.Cog):
                                       timeout_seconds=parse_duration(duration))
         await self._act(interaction, number, request)
 
-    @case.command(name="kick", description="Kick the reported member (DMed first)")
+    @case.command(name="kick", description=locale_str("Kick the reported member (DMed first)"))
     @app_commands.describe(number=NUMBER, reason=REASON)
     async def kick(self, interaction: discord.Interaction[WardenBot],
                    number: app_commands.Range[int, 1],
                    reason: app_commands.Range[str, 1, REASON_MAX]) -> None:
         await self._act(interaction, number, MemberActionRequest(MemberAction.KICK, reason))
 
-    @case.command(name="ban", description="Ban the reported member (DMed first)")
+    @case.command(name="ban", description=locale_str("Ban the reported member (DMed first)"))
     @app_commands.describe(number=NUMBER, reason=REASON,
-                           delete_days="Delete their messages from the last N days (0-7)")
+                           delete_days=locale_str(
+                               "Delete their messages from the last N days (0-7)"))
     async def ban(self, interaction: discord.Interaction[WardenBot],
                   number: app_commands.Range[int, 1],
                   reason: app_commands.Range[str, 1, REASON_MAX],

@@ -12,6 +12,7 @@ import discord
 from bot.app import report_interaction_error, services_of
 from bot.domain import ReportStatus
 from bot.errors import InvalidInput
+from bot.i18n import t
 from bot.log_context import bind_log_ids
 from bot.services.review.card import ReviewCard
 from bot.services.review.member_actions import (
@@ -26,6 +27,12 @@ from cogs.review.facts import actor_of, guild_id_of
 
 TEMPLATE = re.compile(r"warden:member:(?P<action>warn|timeout|kick|ban):(?P<report_id>[0-9]+)")
 ROW = 2
+_LABELS = {
+    MemberAction.WARN: t("Warn"),
+    MemberAction.TIMEOUT: t("Timeout"),
+    MemberAction.KICK: t("Kick"),
+    MemberAction.BAN: t("Ban"),
+}
 _STYLES = {
     MemberAction.WARN: discord.ButtonStyle.secondary,
     MemberAction.TIMEOUT: discord.ButtonStyle.secondary,
@@ -48,7 +55,7 @@ class MemberActionButton(
     def __init__(self, action: MemberAction, report_id: int) -> None:
         super().__init__(
             discord.ui.Button(
-                label=action.value.title(), style=_STYLES[action],
+                label=_LABELS[action], style=_STYLES[action],
                 custom_id=f"warden:member:{action.value}:{report_id}",
             ),
             row=ROW,
@@ -79,14 +86,14 @@ class MemberActionModal(discord.ui.Modal):
     def __init__(self, action: MemberAction, report_id: int, number: int,
                  opener_id: int) -> None:
         super().__init__(
-            title=f"{action.value.title()} the member of report #{number}"[:45],
+            title=t("{action}: report #{number}", action=_LABELS[action], number=number)[:45],
             timeout=MODAL_TIMEOUT,
             custom_id=f"warden:member-{action.value}:{report_id}:{opener_id}",
         )
         self.action = action
         self.report_id = report_id
         self.reason: discord.ui.TextInput[MemberActionModal] = discord.ui.TextInput(
-            label="Reason (audit log; DMed to the member)",
+            label=t("Reason (audit log; DMed to the member)"),
             style=discord.TextStyle.paragraph, required=True, max_length=REASON_MAX,
             custom_id="reason",
         )
@@ -95,13 +102,14 @@ class MemberActionModal(discord.ui.Modal):
         self.delete_days: discord.ui.TextInput[MemberActionModal] | None = None
         if action is MemberAction.TIMEOUT:
             self.duration = discord.ui.TextInput(
-                label="Duration: 60s to 28d (e.g. 10m, 1h, 3d)", required=True, max_length=20,
+                label=t("Duration: 60s to 28d (e.g. 10m, 1h, 3d)"), required=True, max_length=20,
                 custom_id="duration", default="1h",
             )
             self.add_item(self.duration)
         if action is MemberAction.BAN:
             self.delete_days = discord.ui.TextInput(
-                label=f"Delete their last N days of messages (0-{BAN_DELETE_DAYS_MAX})",
+                label=t("Delete their last N days of messages (0-{most})",
+                        most=BAN_DELETE_DAYS_MAX),
                 required=True, max_length=1, custom_id="delete_days", default="0",
             )
             self.add_item(self.delete_days)
@@ -130,6 +138,6 @@ class MemberActionModal(discord.ui.Modal):
 def _days(text: str) -> int:
     value = text.strip()
     if not value.isdigit() or not 0 <= int(value) <= BAN_DELETE_DAYS_MAX:
-        raise InvalidInput(f"Days of messages to delete: a number from 0 to "
-                           f"{BAN_DELETE_DAYS_MAX}.")
+        raise InvalidInput(t("Days of messages to delete: a number from 0 to {most}.",
+                             most=BAN_DELETE_DAYS_MAX))
     return int(value)

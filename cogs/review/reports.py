@@ -129,12 +129,14 @@ def stats_embed(stats: Stats) -> discord.Embed:
         shown = {DELIVERY_LABELS.get(k, k): v for k, v in counts.items()}
         embed.add_field(name=f"{destination} deliveries",
                         value=block(dict(shown))[:1024], inline=False)
-    first = ("no moderator action yet" if stats.median_first_action is None else
-             f"median {describe_seconds(stats.median_first_action)} "
-             f"({stats.acted_on} of {stats.total} report(s) acted on)")
-    embed.add_field(name="From report to first moderator action", value=first, inline=False)
+    first = (t("no moderator action yet") if stats.median_first_action is None else
+             t("median {span} ({acted} of {total} report(s) acted on)",
+               span=describe_seconds(stats.median_first_action), acted=stats.acted_on,
+               total=stats.total))
+    embed.add_field(name=t("From report to first moderator action"), value=first,
+                    inline=False)
     by_moderator = {f"<@{who}>": n for who, n in list(stats.by_moderator.items())[:20]}
-    embed.add_field(name="Actions per moderator", value=block(dict(by_moderator))[:1024],
+    embed.add_field(name=t("Actions per moderator"), value=block(dict(by_moderator))[:1024],
                     inline=False)
     embed.set_image(url=f"attachment://{CHART_FILENAME}")
     return embed

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.domain import NoteKind, Report, ReportStatus
 from bot.errors import InvalidInput, NotAllowed
+from bot.i18n import Text, joined, t
 from bot.notify import DmOutcome, Notice, Notifier
 from bot.services.events import Event, EventBus, EventKind
 from bot.services.review.access import Moderators
@@ -36,10 +37,10 @@ BAN_DELETE_DAYS_MAX = 7
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _PAST_TENSE = {
-    MemberAction.WARN: "warned",
-    MemberAction.TIMEOUT: "timed out",
-    MemberAction.KICK: "kicked",
-    MemberAction.BAN: "banned",
+    MemberAction.WARN: t("warned"),
+    MemberAction.TIMEOUT: t("timed out"),
+    MemberAction.KICK: t("kicked"),
+    MemberAction.BAN: t("banned"),
 }
 
 
@@ -51,22 +52,26 @@ def parse_duration(text: str) -> int:
     else:
         parts = _DURATION.findall(value)
         if not parts or "".join(n + u for n, u in parts) != value:
-            raise InvalidInput(
-                f"I could not read the duration {text.strip()[:20]!r}: use e.g. 10m, 1h, "
-                "3d or 1d12h."
-            )
+            raise InvalidInput(t(
+                "I could not read the duration {duration}: use e.g. 10m, 1h, 3d or 1d12h.",
+                duration=repr(text.strip()[:20])))
         seconds = sum(int(n) * _UNITS[u] for n, u in parts)
     if not TIMEOUT_MIN <= seconds <= TIMEOUT_MAX:
-        raise InvalidInput("A timeout lasts from 60 seconds to 28 days.")
+        raise InvalidInput(t("A timeout lasts from 60 seconds to 28 days."))
     return seconds
 
 
-def describe_duration(seconds: int) -> str:
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return f"{seconds} seconds"
+def describe_duration(seconds: int) -> Text:
+    if seconds % 86400 == 0:
+        n = seconds // 86400
+        return t("1 day") if n == 1 else t("{n} days", n=n)
+    if seconds % 3600 == 0:
+        n = seconds // 3600
+        return t("1 hour") if n == 1 else t("{n} hours", n=n)
+    if seconds % 60 == 0:
+        n = seconds // 60
+        return t("1 minute") if n == 1 else t("{n} minutes", n=n)
+    return t("{n} seconds", n=seconds)
 
 
 @dataclass(frozen=True)
@@ -97,10 +102,9 @@ class MemberActions:
         """The report, for a moderator, when its player is someone Warden could act on."""
         report = await self._moderators.report(guild_id, report_id, actor)
         if report.target_discord_id is None:
-            raise InvalidInput(
-                f"Report #{report.number} names no Discord member, so there is no one here "
-                "to act on."
-            )
+            raise InvalidInput(t(
+                "Report #{number} names no Discord member, so there is no one here to act on.",
+                number=report.number))
         return report
 
     async def act_by_number(
@@ -110,7 +114,7 @@ class MemberActions:
         await self._moderators.require(guild_id, actor)
         report = await self._store.reports.by_number(guild_id, number)
         if report is None or report.accepted_at is None:
-            raise InvalidInput(f"There is no report #{number} in this server.")
+            raise InvalidInput(t("There is no report #{number} in this server.", number=number))
         return await self.act(guild_id, report.id, actor, request)
 
     async def act(
@@ -119,18 +123,19 @@ class MemberActions:
         action = request.action
         reason = (request.reason or "").strip()
         if not reason:
-            raise InvalidInput("Please give a reason: it goes to Discord's audit log.")
+            raise InvalidInput(t("Please give a reason: it goes to Discord's audit log."))
         if len(reason) > REASON_MAX:
-            raise InvalidInput(f"Please keep the reason under {REASON_MAX} characters.")
+            raise InvalidInput(t("Please keep the reason under {limit} characters.",
+                                 limit=REASON_MAX))
         if action.permission not in actor.permissions:
-            raise NotAllowed(
-                f"To {action.value} a member you need Discord's **{action.permission_label}** "
-                "permission; the moderator role alone is not enough."
-            )
+            raise NotAllowed(t(
+                "To {action} a member you need Discord's **{permission}** permission; the "
+                "moderator role alone is not enough.",
+                action=action.value, permission=action.permission_label))
         report = await self.target_of(guild_id, report_id, actor)
         settings = await self._store.guilds.get(guild_id)
         if report.status is ReportStatus.DISMISSED:
-            raise InvalidInput(f"Report #{report.number} was dismissed.")
+            raise InvalidInput(t("Report #{number} was dismissed.", number=report.number))
         member_id = report.target_discord_id
         assert member_id is not None  # target_of checked it
         facts = await self._moderation.facts(guild_id, member_id)
@@ -156,7 +161,7 @@ class MemberActions:
             if action is MemberAction.TIMEOUT:
                 seconds = request.timeout_seconds or 0
                 if not TIMEOUT_MIN <= seconds <= TIMEOUT_MAX:
-                    raise InvalidInput("A timeout lasts from 60 seconds to 28 days.")
+                    raise InvalidInput(t("A timeout lasts from 60 seconds to 28 days."))
                 await self._moderation.timeout(guild_id, member_id, time.time() + seconds,
                                                audit_reason)
             elif action is MemberAction.KICK:
@@ -164,19 +169,19 @@ class MemberActions:
             elif action is MemberAction.BAN:
                 days = request.delete_message_days
                 if not 0 <= days <= BAN_DELETE_DAYS_MAX:
-                    raise InvalidInput("Messages can be deleted for 0 to 7 days back.")
+                    raise InvalidInput(t("Messages can be deleted for 0 to 7 days back."))
                 await self._moderation.ban(guild_id, member_id, audit_reason, days * 86400)
         except MemberActionRefused:
-            raise NotAllowed(
-                f"Discord refused: Warden needs **{action.permission_label}**, and its "
-                f"highest role must be above <@{member_id}>'s highest role (the owner "
-                "cannot be acted on). Nothing was changed."
-            ) from None
+            raise NotAllowed(t(
+                "Discord refused: Warden needs **{permission}**, and its highest role must be "
+                "above <@{member_id}>'s highest role (the owner cannot be acted on). Nothing "
+                "was changed.", permission=action.permission_label, member_id=member_id,
+            )) from None
         return dm
 
     async def _record(
         self, report: Report, actor: Actor, request: MemberActionRequest, dm: DmOutcome | None
-    ) -> str:
+    ) -> Text:
         # TODO(case model, issue 13 items 1-7): replace this audit row + note with the
         # case service's ``resolve`` (outcome: action taken, ``request.action``), which also
         # tells the reporter.
@@ -198,51 +203,56 @@ class MemberActions:
             body=f"{_summary(request)}: {request.reason.strip()}",
         )
         await self._events.publish(Event(EventKind.REPORT_CHANGED, report.id))
-        text = f"Report #{report.number}: <@{report.target_discord_id}> {_summary(request)}."
+        done = t("Report #{number}: <@{member_id}> {summary}.", number=report.number,
+                 member_id=report.target_discord_id, summary=_summary(request))
         if dm is DmOutcome.SENT:
-            text += " They were told by DM."
-        elif dm is not None:
-            text += " Their DMs are closed, so they were not told."
-        return text
+            return joined(" ", [done, t("They were told by DM.")])
+        if dm is not None:
+            return joined(" ", [done, t("Their DMs are closed, so they were not told.")])
+        return done
 
 
-def _summary(request: MemberActionRequest) -> str:
+def _summary(request: MemberActionRequest) -> Text:
     action = request.action
-    text = _PAST_TENSE[action]
     if action is MemberAction.TIMEOUT and request.timeout_seconds:
-        text += f" for {describe_duration(request.timeout_seconds)}"
+        return t("timed out for {duration}",
+                 duration=describe_duration(request.timeout_seconds))
     if action is MemberAction.BAN and request.delete_message_days:
         n = request.delete_message_days
-        text += f", deleting {n} day{'s' if n != 1 else ''} of messages"
-    return text
+        return (t("banned, deleting 1 day of messages") if n == 1 else
+                t("banned, deleting {n} days of messages", n=n))
+    return _PAST_TENSE[action]
 
 
 def _member_notice(report: Report, request: MemberActionRequest) -> Notice:
     what = {
-        MemberAction.WARN: "You have received a warning from the moderators",
-        MemberAction.KICK: "You are being removed (kicked) from the server by the moderators",
-        MemberAction.BAN: "You are being banned from the server by the moderators",
+        MemberAction.WARN: t("You have received a warning from the moderators."),
+        MemberAction.KICK: t("You are being removed (kicked) from the server by the "
+                             "moderators."),
+        MemberAction.BAN: t("You are being banned from the server by the moderators."),
     }[request.action]
-    return Notice(text=f"{what}.\n\nReason: {request.reason.strip()}",
-                  title="A message from the moderators")
+    return Notice(text=joined("\n\n", [what, t("Reason: {reason}",
+                                                 reason=request.reason.strip())]),
+                  title=t("A message from the moderators"))
 
 
 def _check_warden_can(action: MemberAction, facts: MemberFacts, member_id: int) -> None:
     """Refuse before calling Discord, naming exactly what is missing."""
     if not facts.is_member:
-        raise InvalidInput(f"<@{member_id}> is not a member of this server (any more).")
+        raise InvalidInput(t("<@{member_id}> is not a member of this server (any more).",
+                             member_id=member_id))
     if action is MemberAction.WARN:
         return  # a DM needs no server permission
     if action.permission not in facts.bot_permissions:
-        raise NotAllowed(
-            f"Warden lacks the **{action.permission_label}** permission in this server. "
-            "Give its role that permission (Server Settings → Roles) and try again."
-        )
+        raise NotAllowed(t(
+            "Warden lacks the **{permission}** permission in this server. Give its role that "
+            "permission (Server Settings → Roles) and try again.",
+            permission=action.permission_label))
     if facts.is_owner:
-        raise NotAllowed("Nobody can act on the server's owner, Warden included.")
+        raise NotAllowed(t("Nobody can act on the server's owner, Warden included."))
     if facts.top_role_position >= facts.bot_top_role_position:
-        raise NotAllowed(
-            f"Warden's highest role ({facts.bot_top_role_name}) is not above <@{member_id}>'s "
-            f"highest role ({facts.top_role_name}). Move Warden's role above it in "
-            "Server Settings → Roles and try again."
-        )
+        raise NotAllowed(t(
+            "Warden's highest role ({bot_role}) is not above <@{member_id}>'s highest role "
+            "({member_role}). Move Warden's role above it in Server Settings → Roles and try "
+            "again.", bot_role=facts.bot_top_role_name, member_id=member_id,
+            member_role=facts.top_role_name))
