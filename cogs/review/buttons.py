@@ -140,16 +140,14 @@ async def after_action(interaction: discord.Interaction[Any], outcome: ActionRes
         await send_ephemeral(interaction, outcome.message)
 
 
-class _ReviewModal(discord.ui.Modal):
-    action: ReviewAction
+class ReportModal(discord.ui.Modal):
+    """A form about one report: its log lines carry the ids, its errors are answered.
+    ``custom_id`` must be unique per opening: two moderators with the same modal open
+    must not share one."""
 
-    def __init__(self, card: ReviewCard, opener_id: int, title: str) -> None:
-        # Unique per opening: two moderators with the same modal open must not share one.
-        super().__init__(
-            title=title[:45], timeout=MODAL_TIMEOUT,
-            custom_id=f"warden:review-{self.action.value}:{card.report_id}:{opener_id}",
-        )
-        self.report_id = card.report_id
+    def __init__(self, report_id: int, *, title: str, custom_id: str) -> None:
+        super().__init__(title=title[:45], timeout=MODAL_TIMEOUT, custom_id=custom_id)
+        self.report_id = report_id
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         # Runs in the submission's own task, right before on_submit: its log lines (and
@@ -161,6 +159,16 @@ class _ReviewModal(discord.ui.Modal):
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
         await report_interaction_error(interaction, error)
+
+
+class _ReviewModal(ReportModal):
+    action: ReviewAction
+
+    def __init__(self, card: ReviewCard, opener_id: int, title: str) -> None:
+        super().__init__(
+            card.report_id, title=title,
+            custom_id=f"warden:review-{self.action.value}:{card.report_id}:{opener_id}",
+        )
 
 
 class DismissModal(_ReviewModal):

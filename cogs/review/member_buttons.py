@@ -22,7 +22,7 @@ from bot.services.review.member_actions import (
     parse_duration,
 )
 from bot.services.review.ports import MemberAction
-from cogs.review.buttons import MODAL_TIMEOUT, after_action
+from cogs.review.buttons import ReportModal, after_action
 from cogs.review.facts import actor_of, guild_id_of
 
 TEMPLATE = re.compile(r"warden:member:(?P<action>warn|timeout|kick|ban):(?P<report_id>[0-9]+)")
@@ -82,16 +82,15 @@ class MemberActionButton(
             await report_interaction_error(interaction, exc)
 
 
-class MemberActionModal(discord.ui.Modal):
+class MemberActionModal(ReportModal):
     def __init__(self, action: MemberAction, report_id: int, number: int,
                  opener_id: int) -> None:
         super().__init__(
-            title=t("{action}: report #{number}", action=_LABELS[action], number=number)[:45],
-            timeout=MODAL_TIMEOUT,
+            report_id, title=t("{action}: report #{number}", action=_LABELS[action],
+                               number=number),
             custom_id=f"warden:member-{action.value}:{report_id}:{opener_id}",
         )
         self.action = action
-        self.report_id = report_id
         self.reason: discord.ui.TextInput[MemberActionModal] = discord.ui.TextInput(
             label=t("Reason (audit log; DMed to the member)"),
             style=discord.TextStyle.paragraph, required=True, max_length=REASON_MAX,
@@ -113,15 +112,6 @@ class MemberActionModal(discord.ui.Modal):
                 required=True, max_length=1, custom_id="delete_days", default="0",
             )
             self.add_item(self.delete_days)
-
-    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        bind_log_ids(interaction_id=interaction.id, report_id=self.report_id)
-        return True
-
-    async def on_error(  # type: ignore[override]  # Modal takes two arguments, View three
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        await report_interaction_error(interaction, error)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         request = MemberActionRequest(

@@ -34,9 +34,9 @@ class DiscordMemberModeration:
             return None
 
     async def facts(self, guild_id: int, member_id: int) -> MemberFacts:
-        guild = self._guild(guild_id)
-        member = await self._member(guild, member_id)
-        if member is None:
+        guild = self.bot.get_guild(guild_id)
+        member = None if guild is None else await self._member(guild, member_id)
+        if guild is None or member is None:
             return MemberFacts(is_member=False)
         me = guild.me
         perms = me.guild_permissions
