@@ -196,15 +196,16 @@ def _filter(guild_id: int, query: ListQuery) -> ReportFilter:
 
 def _daily(period: DateRange, counts: dict[tuple[str, str], int],
            median_first_action: float | None) -> DailySeries:
-    """Every day of the window (at most the last ``CHART_MAX_DAYS``), zeros included."""
-    last = date.fromisoformat(iso_day((period.until if period.until is not None
-                                        else time.time()) - 1))
+    """Every day of the window (at most the last ``CHART_MAX_DAYS``, and none after
+    today), zeros included."""
+    now = time.time()
+    last = _day(min(period.until - 1, now) if period.until is not None else now)
     seen = [date.fromisoformat(day) for day, _ in counts]
-    first = (date.fromisoformat(iso_day(period.since)) if period.since is not None
-             else min(seen, default=last))
-    first = max(first, last - timedelta(days=CHART_MAX_DAYS - 1))
+    first = _day(period.since) if period.since is not None else min(seen, default=last)
+    if (last - date.min).days >= CHART_MAX_DAYS:
+        first = max(first, last - timedelta(days=CHART_MAX_DAYS - 1))
     days = tuple((first + timedelta(days=i)).isoformat()
-                 for i in range((last - first).days + 1))
+                 for i in range(max(0, (last - first).days + 1)))
     reasons = sorted({reason for _, reason in counts},
                      key=lambda r: -sum(n for (_, rr), n in counts.items() if rr == r))
     series = {reason_label(r): tuple(counts.get((d, r), 0) for d in days) for r in reasons}
@@ -215,3 +216,7 @@ def _daily(period: DateRange, counts: dict[tuple[str, str], int],
     return DailySeries(days, series, title=f"Reports per day by reason, {shown} (UTC)",
                        subtitle=f"{first_action} · generated "
                                 f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+
+
+def _day(ts: float) -> date:
+    return datetime.fromtimestamp(ts, UTC).date()
