@@ -96,5 +96,10 @@ async def test_a_delivery_and_a_refresh_are_not_starved_by_lookups(
     assert len(bungie.requests_to("/Report/")) == 1
     assert len(bungie.requests_to("OAuth/token")) == 1
     urgent_at = [i for i, urgent in enumerate(limiter.granted) if urgent]
-    # The first two grants once the budget frees, never behind the 20 look-ups waiting.
-    assert urgent_at == [CAPACITY, CAPACITY + 1], limiter.granted
+    # Granted together as soon as the budget frees, ahead of the look-ups still waiting
+    # (on a loaded machine a window may pass before they arrive, so count from there).
+    first = urgent_at[0]
+    assert urgent_at == [first, first + 1], limiter.granted
+    # Look-ups that were waiting when they arrived are served after them (without the lane
+    # they would come after all of them).
+    assert limiter.granted[first + 2:].count(False) >= LOOKUPS - 2 * CAPACITY, limiter.granted

@@ -113,7 +113,9 @@ class ReporterMessenger:
                 or time.time() - notice.live_since > LIVE_READABLE):
             return False
         text = await self._read_live(notice.live_token)
-        return text is not None and shows_final_outcome(text)
+        report = await self._store.reports.get(notice.report_id)
+        return text is not None and report is not None and shows_final_outcome(
+            text, report.number)
 
     async def told_in_place(self, report_id: int) -> None:
         """The live interaction showed the final outcome: it needs no DM."""

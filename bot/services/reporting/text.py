@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from bot.domain import DeliveryStatus, Evidence, Reason
 from bot.i18n import joined, t
+from bot.i18n.locales import LANGUAGES
+from bot.i18n.text import Text
 from bot.notify import LinkButton, Notice
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome
 from bot.services.reporting.typed_input import duration_text
@@ -110,15 +112,22 @@ STILL_GOING = t("I'll tell you here how it went")
 """In the live reply until every destination answered; absent once it shows the outcome."""
 
 
-def shows_final_outcome(text: str) -> bool:
-    """Whether a live reply, read back, shows a report's final outcome."""
-    return "is confirmed and saved" in text and STILL_GOING not in text
+def _confirmed(number: int) -> Text:
+    return t('Report #{number} is confirmed and saved.', number=number)
+
+
+def shows_final_outcome(text: str, number: int) -> bool:
+    """Whether a live reply, read back, shows report ``number``'s final outcome, in
+    whichever language it was shown to the member."""
+    confirmed = _confirmed(number)
+    return any(confirmed.render(language) in text and STILL_GOING.render(language) not in text
+               for language in LANGUAGES)
 
 
 def progress_notice(outcome: ReportOutcome) -> Notice:
     """Right after Confirm: the report is stored; where each copy stands."""
     report = outcome.report
-    lines: list[str] = [t('Report #{number} is confirmed and saved.', number=report.number)]
+    lines: list[str] = [_confirmed(report.number)]
     lines += [_state_line(d) for d in outcome.deliveries]
     if not outcome.final:
         lines.append("")
