@@ -140,7 +140,7 @@ async def after_action(interaction: discord.Interaction[Any], outcome: ActionRes
         await send_ephemeral(interaction, outcome.message)
 
 
-class ReportModal(discord.ui.Modal):
+class ReviewFormModal(discord.ui.Modal):
     """A form about one report: its log lines carry the ids, its errors are answered.
     ``custom_id`` must be unique per opening: two moderators with the same modal open
     must not share one."""
@@ -161,7 +161,7 @@ class ReportModal(discord.ui.Modal):
         await report_interaction_error(interaction, error)
 
 
-class _ReviewModal(ReportModal):
+class _ReviewModal(ReviewFormModal):
     action: ReviewAction
 
     def __init__(self, card: ReviewCard, opener_id: int, title: str) -> None:

@@ -22,7 +22,7 @@ from bot.services.review.member_actions import (
     parse_duration,
 )
 from bot.services.review.ports import MemberAction
-from cogs.review.buttons import ReportModal, after_action
+from cogs.review.buttons import ReviewFormModal, after_action
 from cogs.review.facts import actor_of, guild_id_of
 
 TEMPLATE = re.compile(r"warden:member:(?P<action>warn|timeout|kick|ban):(?P<report_id>[0-9]+)")
@@ -82,7 +82,7 @@ class MemberActionButton(
             await report_interaction_error(interaction, exc)
 
 
-class MemberActionModal(ReportModal):
+class MemberActionModal(ReviewFormModal):
     def __init__(self, action: MemberAction, report_id: int, number: int,
                  opener_id: int) -> None:
         super().__init__(
