@@ -7,8 +7,8 @@ Each prints one JSON line, ``{"floor": ..., "reports": N, "seconds": S}``.
 
 ``sqlite``: a plain aiosqlite loop over a database with Warden's schema and pragmas
 writing, per report, what Warden writes in the same transactions (auto review mode,
-both destinations): the draft; acceptance (status, two delivery rows, audit row);
-the automatic "forwarded" (status, audit row); the review post (its ids, audit row);
+both destinations): the draft; acceptance (its case, status, two delivery rows, audit
+row); the review post (its ids, audit row);
 two delivery claims; two delivery results (each with an audit row). The only reads
 are the ones those writes need: the next report number and the audit chain's head.
 
@@ -101,8 +101,13 @@ async def one_report(conn: aiosqlite.Connection, index: int) -> None:
     await conn.execute("COMMIT")
 
     await _tx(conn)  # acceptance
-    await conn.execute("UPDATE reports SET status = 'open', accepted_at = ?, updated_at = ?"
-                       " WHERE id = ?", (now, now, report_id))
+    cur = await conn.execute(
+        "INSERT INTO cases (guild_id, lead_report_id, target_key, activity_id, status,"
+        " created_at, updated_at) VALUES (1, ?, 'bungie:1', ?, 'open', ?, ?)",
+        (report_id, 14000000000 + index, now, now))
+    case_id = int(cur.lastrowid or 0)
+    await conn.execute("UPDATE reports SET status = 'accepted', accepted_at = ?, updated_at = ?,"
+                       " case_id = ? WHERE id = ?", (now, now, case_id, report_id))
     await conn.executemany(
         "INSERT INTO deliveries (report_id, destination, status, next_attempt_at, created_at,"
         " updated_at) VALUES (?, ?, 'pending', ?, ?, ?)",
@@ -111,13 +116,6 @@ async def one_report(conn: aiosqlite.Connection, index: int) -> None:
                  {"number": number, "reason": "cheating", "target": "bungie:1",
                   "activity_id": 14000000000 + index,
                   "deliveries": {"bungie": "pending", "sanctions": "pending"}}, now)
-    await conn.execute("COMMIT")
-
-    await _tx(conn)  # forwarded at once (auto review mode)
-    await conn.execute("UPDATE reports SET status = 'forwarded', updated_at = ? WHERE id = ?",
-                       (now, report_id))
-    await _audit(conn, "report.forwarded", report_id, {"status": "forwarded",
-                                                       "automatic": True}, now)
     await conn.execute("COMMIT")
 
     await _tx(conn)  # the review post

@@ -76,7 +76,7 @@ def _rows(count: int, pop: Population, now: float, rng: random.Random) -> Iterat
     def row(guild: int, reporter: int, target: str, activity: int | None,
             at: float) -> tuple[Any, ...]:
         numbers[guild] += 1
-        return (guild, numbers[guild], reporter, "cheating", target, activity, "forwarded",
+        return (guild, numbers[guild], reporter, "cheating", target, activity, "accepted",
                 at, at, at)
 
     heavy = 10_000

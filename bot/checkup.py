@@ -54,13 +54,15 @@ async def run_checkup(*, out: TextIO) -> int:
                     "disabled: set PUBLIC_BASE_URL (and a destination's OAuth credentials)")
 
     try:
-        db = await Database.open(settings.database_path)
+        db = await Database.open(settings.database_location())
     except DatabaseError as exc:
-        report.line(PROBLEM, "DATABASE_PATH", f"{exc}; choose a writable path")
+        name = "DATABASE_URL" if settings.database_url else "DATABASE_PATH"
+        hint = "check the server and the URL" if settings.database_url else "choose a writable path"
+        report.line(PROBLEM, name, f"{exc}; {hint}")
     else:
         try:
             version = await db.user_version()
-            where = settings.database_path
+            where = settings.database_label()
             report.line(OK, "database", f"{where} ready (schema version {version})")
             for item in await probe_destinations(settings, Store(db)):
                 report.item(item)

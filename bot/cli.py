@@ -102,14 +102,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(require_token=False)
 
     async def go() -> int:
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         try:
             applied = await db.migrate()
             version = await db.user_version()
         finally:
             await db.close()
         names = ", ".join(m.name for m in applied) or "none pending"
-        print(f"database {settings.database_path}: schema version {version} ({names})")
+        print(f"database {settings.database_label()}: schema version {version} ({names})")
         return EXIT_OK
 
     return _run_async(go())
@@ -170,11 +170,10 @@ def cmd_rekey(args: argparse.Namespace) -> int:
         box = TokenBox(keys)
     except KeyError_ as exc:
         raise CliError(f"TOKEN_ENCRYPTION_KEY: {exc}") from None
-    if not settings.database_path.exists():
-        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+    _require_database(settings)
 
     async def go() -> int:
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         try:
             count = await Store(db).links.rekey(box.rotate)
         except TokenDecryptError:
@@ -191,21 +190,34 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     return _run_async(go())
 
 
+PG_BACKUP_HINT = (
+    "on PostgreSQL (DATABASE_URL) back up with pg_dump --format=custom --file=FILE URL and "
+    "restore into an empty database with pg_restore --dbname=URL FILE (README: PostgreSQL)"
+)
+
+
+def _require_database(settings: Settings) -> None:
+    """An existing SQLite file (a PostgreSQL server answers for itself when opened)."""
+    if settings.database_url is None and not settings.database_path.exists():
+        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from bot.store import Database
 
     settings = _settings(require_token=False)
+    if settings.database_url is not None:
+        raise CliError(PG_BACKUP_HINT)
     target: Path = args.path
     if target.exists() and not args.force:
         raise CliError(f"{target} already exists; choose another path or pass --force")
-    if not settings.database_path.exists():
-        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+    _require_database(settings)
 
     if target.exists():
         target.unlink()
 
     async def go() -> int:
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         try:
             await db.backup_to(target)
         finally:
@@ -225,6 +237,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from bot.store import Database, Store
 
     settings = _settings(require_token=False)
+    if settings.database_url is not None:
+        raise CliError(PG_BACKUP_HINT)
     source: Path = args.backup
     live = settings.database_path
     if not source.is_file():
@@ -318,13 +332,55 @@ def _write_anchor(head: ChainHead, output: Path | None) -> int:
     return EXIT_OK
 
 
+def cmd_copy_db(args: argparse.Namespace) -> int:
+    """Copy the SQLite installation at DATABASE_PATH into an empty PostgreSQL database."""
+    from bot.store import Database, Store
+    from bot.store.copy import copy_installation
+    from bot.store.database import DatabaseError, is_postgres_url
+
+    settings = _settings(require_token=False)
+    target_url: str = args.to
+    if not is_postgres_url(target_url):
+        raise CliError("--to must be a postgresql://user:password@host:5432/database URL")
+    if not settings.database_path.exists():
+        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+
+    async def go() -> int:
+        source = await Database.open(settings.database_path, migrate=False)
+        try:
+            if await source.pending_migrations():
+                raise CliError("the SQLite database is not at the latest schema: run "
+                               "`python -m bot migrate` first (with DATABASE_URL unset)")
+            target = await Database.open(target_url)
+            try:
+                counts = await copy_installation(source, target)
+                check = await Store(target).audit.verify()
+            finally:
+                await target.close()
+        except DatabaseError as exc:
+            raise CliError(str(exc)) from None
+        finally:
+            await source.close()
+        total = sum(counts.values())
+        listed = ", ".join(f"{n} {table}" for table, n in counts.items() if n)
+        print(f"copied {total} row(s) into PostgreSQL ({listed or 'nothing to copy'})")
+        if not check.ok:
+            sys.stderr.write(f"the copy's audit chain does not verify at row "
+                             f"{check.first_broken_id}: {check.problem}\n")
+            return EXIT_PROBLEM
+        print(f"audit chain intact on the copy: {check.rows_checked} row(s) verified; "
+              "set DATABASE_URL to it and start Warden")
+        return EXIT_OK
+
+    return _run_async(go())
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from bot.services.audit.anchor import AnchorError, ChainHead, anchor_problem
     from bot.store import Database, Store
 
     settings = _settings(require_token=False)
-    if not settings.database_path.exists():
-        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+    _require_database(settings)
 
     anchor = None
     if args.audit_command == "verify" and args.anchor is not None:
@@ -334,7 +390,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
 
     async def go() -> int:
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         store = Store(db)
         try:
             if args.audit_command in ("verify", "anchor"):
@@ -403,13 +459,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from bot.store import Database, Store
 
     settings = _settings(require_token=False)
-    if not settings.database_path.exists():
-        raise CliError(f"no database at {settings.database_path} (DATABASE_PATH)")
+    _require_database(settings)
     days = args.older_than_days or settings.report_retention_days
     cutoff = time.time() - days * 86400.0
 
     async def go() -> int:
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         store = Store(db)
         try:
             if args.dry_run:
@@ -511,6 +566,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override REPORT_RETENTION_DAYS for this run")
     p.add_argument("--dry-run", action="store_true", help="only count what would be purged")
     p.set_defaults(handler=cmd_purge)
+
+    p = sub.add_parser(
+        "copy-db", help="copy the SQLite installation into an empty PostgreSQL database"
+    )
+    p.add_argument("--to", required=True, metavar="POSTGRESQL_URL",
+                   help="postgresql://user:password@host:5432/database (empty)")
+    p.set_defaults(handler=cmd_copy_db)
 
     p = sub.add_parser("audit", help="verify or export the tamper-evident audit trail")
     audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)

@@ -54,7 +54,7 @@ from bot.services.review.posts import ReviewPosts
 from bot.services.review.queries import ReportQueries
 from bot.services.review.server_settings import ServerSettings
 from bot.settings import Settings
-from bot.store import Database, Store
+from bot.store import Database, Lease, Store, this_process
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,10 @@ async def open_app(
     point_discord_at(settings.discord_api_base_url, settings.discord_gateway_url)
     async with AsyncExitStack() as stack:
         db = await Database.open(
-            Path(":memory:") if ephemeral_database else settings.database_path
+            Path(":memory:") if ephemeral_database else settings.database_location()
         )
         stack.push_async_callback(db.close)
-        store = Store(db)
+        store = Store(db, lease=Lease(this_process(settings.shard_ids)))
         events = EventBus()
         metrics = WardenMetrics()
         bungie = open_bungie(settings, stack, metrics)
@@ -154,10 +154,7 @@ async def open_app(
                                            retention_days=settings.report_retention_days),
             outbox=_outbox(settings, store, events, registry, metrics),
         )
-        # Handlers run in subscription order: the lifecycle marks an auto-mode report
-        # forwarded before its review post is made.
-        for listener in (services.lifecycle, services.review_posts, services.reports,
-                         services.outbox):
+        for listener in (services.review_posts, services.reports, services.outbox):
             stack.callback(events.listen(listener))
         stack.push_async_callback(services.review_posts.close)
         stack.push_async_callback(services.reports.close)

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
 
     # Storage and logs
     database_path: Path = Path("./data/warden.db")
+    # postgresql://user:password@host:5432/warden selects PostgreSQL instead of the file.
+    database_url: SecretStr | None = None
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.TEXT
     report_retention_days: int = Field(default=365, ge=1)
@@ -135,6 +137,15 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http(s):// or ws(s):// URL")
         return value.rstrip("/") if not value.endswith("/token/") else value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("must be a postgresql://user:password@host:5432/database URL")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -149,6 +160,7 @@ class Settings(BaseSettings):
         "bungie_client_secret",
         "sanctions_client_secret",
         "token_encryption_key",
+        "database_url",
         mode="before",
     )
     @classmethod
@@ -162,6 +174,18 @@ class Settings(BaseSettings):
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    # Where the data lives: the SQLite file, or PostgreSQL when DATABASE_URL is set.
+    def database_location(self) -> Path | str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.database_path
+
+    def database_label(self) -> str:
+        """The database for people to read: the file, or the URL without its password."""
+        if self.database_url is None:
+            return str(self.database_path)
+        return _without_password(self.database_url.get_secret_value())
 
     # What is switched on, derived from what is configured.
     @property
@@ -283,3 +307,12 @@ def _shard_problems(settings: Settings) -> list[str]:
         return [f"SHARD_IDS: shard {', '.join(map(str, outside))} is outside 0 to "
                 f"{settings.shard_count - 1} (SHARD_COUNT={settings.shard_count})"]
     return []
+
+
+def _without_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}@{host}"

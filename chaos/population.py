@@ -82,7 +82,7 @@ async def seed_database(settings: Settings, discord: DiscordStandIn, bungie: Bun
     """Links for everyone, and the guild set up as its admins would (review channel,
     moderator role, auto mode, no report limits), before Warden first starts."""
     box = TokenBox(settings.token_keys())
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database_location())
     try:
         store = Store(db)
         for person in everyone:

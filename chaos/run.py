@@ -35,6 +35,7 @@ from chaos.members import Filing, Liveness, Member, acknowledged_drafts, told_re
 from chaos.population import Job, people, plan, seed_database
 from chaos.tally import RolledBack, Tally, count, table
 from tests.linking_rig import free_port
+from tests.postgres import fresh_database, running_server
 from tests.report_rig import world_settings
 from tests.standins.bungie import BungieStandin
 from tests.standins.discord import DiscordStandIn, start_discord_standin
@@ -73,6 +74,9 @@ class ChaosConfig:
     handoff_share: float = 0.05
     """Share of reporters whose Bungie.net sign-in was revoked upstream: their Bungie
     copies are handed to them to file (a DM with the link) instead of filed directly."""
+    database: str = "sqlite"
+    """``sqlite`` (a file) or ``postgresql`` (a real server this run starts and stops,
+    tests/postgres.py)."""
     restore: bool = False
     """Back up the live database a third of the way through the filing, and two thirds
     of the way stop Warden, restore that backup (``python -m bot restore``) and start
@@ -89,6 +93,8 @@ class ChaosConfig:
                 args += [f"--{name.replace('_', '-')}", str(value)]
         if self.restore:
             args.append("--restore")
+        if self.database != "sqlite":
+            args += ["--database", self.database]
         return shlex.join(args)
 
 
@@ -147,8 +153,12 @@ async def run_chaos(config: ChaosConfig, workdir: Path,
         reporters = people(discord, bungie, sanctions, "Reporter", n_reporters)
         targets = people(discord, bungie, sanctions, "Target", n_targets)
         jobs = plan(reporters, targets, config.reports, bungie, rng)
+        database: dict[str, Any] = {}
+        if config.database == "postgresql":
+            admin_url = stack.enter_context(running_server())
+            database["database_url"] = fresh_database(admin_url)
         settings = world_settings(workdir, discord, bungie, sanctions, free_port(),
-                                  generate_key(), **TIMINGS)
+                                  generate_key(), **TIMINGS, **database)
         await seed_database(settings, discord, bungie, sanctions, reporters + targets)
         for person in reporters[: round(len(reporters) * config.handoff_share)]:
             bungie.revoke(person.account)
@@ -169,7 +179,7 @@ async def run_chaos(config: ChaosConfig, workdir: Path,
         say(f"chaos: members done at {time.monotonic() - started:.0f}s; draining the outbox")
         if not bot.running:
             await bot.start()
-        drained = await _drain(settings.database_path, config.drain_timeout, say)
+        drained = await _drain(settings.database_location(), config.drain_timeout, say)
         say(f"chaos: drained at {time.monotonic() - started:.0f}s")
         stopping = time.monotonic()
         code = await bot.terminate()
@@ -180,7 +190,7 @@ async def run_chaos(config: ChaosConfig, workdir: Path,
         rolled_back = None
         if config.restore:
             rolled_back = await _before_restore(settings.database_path, discord.guild.id)
-        db = await Database.open(settings.database_path, migrate=False)
+        db = await Database.open(settings.database_location(), migrate=False)
         try:
             tally = await count(Store(db), discord.guild.id, filings.filings,
                                 acknowledged_drafts(discord),
@@ -312,7 +322,8 @@ async def _progress(done: Callable[[], int], total: int, say: Callable[[str], No
         say(f"chaos: {done()}/{total} filings done after {elapsed:.0f}s")
 
 
-async def _drain(path: Path, timeout: float, say: Callable[[str], None]) -> bool:  # noqa: ASYNC109
+async def _drain(path: Path | str, timeout: float,  # noqa: ASYNC109
+                 say: Callable[[str], None]) -> bool:
     """Wait until no delivery is pending or in flight (the running Warden sends them)."""
     db = await Database.open(path, migrate=False)
     try:
@@ -375,16 +386,20 @@ def parse_args(argv: Sequence[str] | None) -> tuple[ChaosConfig, argparse.Namesp
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the database and Warden's log here (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default=d.database,
+                        help="where Warden stores (postgresql: a real server started here)")
     parser.add_argument("--restore", action="store_true",
                         help="back up a third of the way in, restore it two thirds in")
     args = parser.parse_args(argv)
     if args.reports < 1 or args.kills < 0 or not 0 <= args.fault_rate < 1:
         parser.error("--reports must be >= 1, --kills >= 0, --fault-rate in [0, 1)")
+    if args.restore and args.database != "sqlite":
+        parser.error("--restore is SQLite's backup and restore (PostgreSQL: pg_dump)")
     config = ChaosConfig(
         reports=args.reports, kills=args.kills, fault_rate=args.fault_rate, seed=args.seed,
         concurrency=args.concurrency, reporters=args.reporters, targets=args.targets,
         time_limit=args.time_limit, drain_timeout=args.drain_timeout,
-        handoff_share=args.handoff_share, restore=args.restore,
+        handoff_share=args.handoff_share, restore=args.restore, database=args.database,
     )
     return config, args
 

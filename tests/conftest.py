@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.postgres import drop_database, fresh_database, running_server
 from tests.standins.discord import DiscordStandIn, start_discord_standin
 from tests.support import clean_env
 
@@ -33,3 +34,18 @@ async def discord_standin() -> AsyncIterator[DiscordStandIn]:
     """
     async with start_discord_standin() as standin:
         yield standin
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server for the whole session (tests/postgres.py); its admin URL."""
+    with running_server() as admin_url:
+        yield admin_url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    url = fresh_database(postgres_server)
+    yield url
+    drop_database(postgres_server, url)

@@ -226,6 +226,7 @@ async def open_rig(
     bungie_options: dict[str, Any] | None = None,
     providers: tuple[Provider, ...] = (Provider.BUNGIE, Provider.GAME),
     keys: list[str] | None = None,
+    database: Path | str | None = None,
 ) -> AsyncIterator[Rig]:
     clock = Clock()
     port = free_port()
@@ -248,7 +249,7 @@ async def open_rig(
         bungie_client = bungie_client_for(bungie, http, policy=FAST)
         sanctions_client = client_for(sanctions, http, policy=FAST)
 
-        db = await Database.open(tmp_path / "warden.db")
+        db = await Database.open(database or tmp_path / "warden.db")
         stack.push_async_callback(db.close)
         store = Store(db)
         key = keys[0] if keys else generate_key()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import WardenBot
-from bot.domain import Evidence, NewReport, Report, ReportLimits
+from bot.domain import Case, Evidence, NewReport, Report, ReportLimits
 from bot.runtime import open_app
 from bot.services.events import Event, EventKind, Listening
 from bot.services.review.lifecycle import ReportLifecycle
@@ -150,6 +150,14 @@ class ReviewWorld:
         assert report is not None
         return report
 
+    async def case(self, report: Report) -> Case:
+        """The case the report belongs to, as stored now."""
+        stored = await self.report(report.id)
+        assert stored.case_id is not None
+        case = await self.store.cases.get(stored.case_id)
+        assert case is not None
+        return case
+
     async def review_post(self, report: Report) -> RecordedMessage:
         """The latest version of the report's review post, in whichever channel (waits for
         it to exist)."""
@@ -167,7 +175,9 @@ class ReviewWorld:
 
     async def click(self, who: Member, message: RecordedMessage, action: str,
                     report: Report, destination: str | None = None) -> InteractionHandle:
-        custom_id = f"warden:review:{action}:{report.id}" + (
+        # Retry names the report whose delivery failed; every other button the case.
+        target = report.id if action == "retry" else report.case_id
+        custom_id = f"warden:review:{action}:{target}" + (
             f":{destination}" if destination else ""
         )
         return await self.discord.click(who, message, custom_id)

@@ -29,3 +29,16 @@ async def test_reports_survive_a_kill_and_failing_apis(
     # An ambiguous Bungie answer is re-sent once; Bungie refuses a repeat of one that
     # landed (1403), which counts as delivered, so no duplicate reaches it.
     assert t.already_reported_bungie > 0 and t.duplicates_bungie == 0
+
+
+async def test_reports_survive_a_kill_and_failing_apis_on_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch, tmp_path)
+    config = ChaosConfig(reports=150, kills=1, fault_rate=0.2, seed=11, reporters=32,
+                         time_limit=240.0, drain_timeout=90.0, database="postgresql")
+    result = await run_chaos(config, tmp_path / "chaos", say=lambda _: None)
+    assert result.ok, result.text + "\n\n" + "\n".join(result.problems)
+    assert len(result.kills) == 1
+    assert result.tally.acknowledged >= 0.9 * config.reports
+    assert result.tally.duplicates_sanctions == 0 and result.tally.duplicates_bungie == 0

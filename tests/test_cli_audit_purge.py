@@ -16,6 +16,7 @@ import pytest
 
 from bot.domain import Evidence, NewReport, ReportLimits
 from bot.store import Database, Store
+from bot.store.cases import CaseChange
 from bot.store.reports import Accepted
 from tests.review_rig import review_world
 from tests.standins.discord import DiscordStandIn, Upload
@@ -46,9 +47,9 @@ async def make_reports(db_path: Path, *created: float) -> list[int]:
             assert isinstance(accepted, Accepted)
             await store.reports.add_note(draft.id, author_id=9, kind="info_request",
                                          body=f"question {i}")
-            await store.reports.transition(draft.id, from_statuses=("open",), to_status="claimed",
-                                           actor_id=9, action="report.claimed",
-                                           set_claimed_by=True, claimed_by=9)
+            await store.cases.change(accepted.report.case_id or 0, CaseChange(
+                ("open",), "claimed", "case.claimed", {}, set_claimed_by=True, claimed_by=9),
+                actor_id=9)
             ids.append(draft.id)
     finally:
         await db.close()
@@ -98,7 +99,7 @@ async def test_audit_export_writes_the_whole_trail(tmp_path: Path) -> None:
         stored = conn.execute("SELECT id, action, hash, prev_hash FROM audit_log ORDER BY id")
         assert [(r["id"], r["action"], r["hash"], r["prev_hash"]) for r in rows] == list(stored)
     assert [r["action"] for r in rows] == ["report.accepted", "report.info_request",
-                                          "report.claimed"]
+                                          "case.claimed"]
 
 
 async def test_purge_blanks_expired_content_and_keeps_the_chain(tmp_path: Path) -> None:

@@ -97,3 +97,24 @@ async def test_the_image_healthcheck_passes_only_when_healthz_says_healthy(
     finally:
         await web.stop()
         await db.close()
+
+
+def test_compose_runs_two_processes_on_one_postgresql_with_half_the_shards_each() -> None:
+    compose = (ROOT / "deploy" / "compose.yaml").read_text()
+    services = re.findall(r"^  (warden-\w+):\n((?:    .*\n|\n)+)", compose, re.MULTILINE)
+    assert [name for name, _ in services] == ["warden-a", "warden-b"]
+    counts, shards, urls = set(), [], set()
+    for _, body in services:
+        env = dict(re.findall(r"^      (\w+): \"?([^\"\n]+)\"?$", body, re.MULTILINE))
+        counts.add(env["SHARD_COUNT"])
+        shards += [int(s) for s in env["SHARD_IDS"].split(",")]
+        urls.add(env["DATABASE_URL"])
+        settings = load_settings(require_token=False, database_url=env["DATABASE_URL"],
+                                 shard_count=env["SHARD_COUNT"], shard_ids=env["SHARD_IDS"])
+        assert settings.database_url is not None and settings.shard_list() is not None
+    [count] = counts
+    assert sorted(shards) == list(range(int(count)))  # every shard exactly once
+    assert len(urls) == 1 and next(iter(urls)).startswith("postgresql://")
+    assert "pg_isready" in compose  # the database is healthy before migrate runs
+    assert "service_completed_successfully" in compose  # migrate runs before both
+    assert "stop_grace_period: 30s" in compose

@@ -91,7 +91,7 @@ async def test_outcomes_questions_and_decisions_cut_off_by_a_stop_are_told_once_
             await asyncio.sleep(0.3)  # time for a duplicate to show up, were there one
         assert titles(discord.dms_to(alice)) == sorted([
             "Report #1: delivery", "Report #2: the moderators have a question",
-            "Report #3: closed"]), titles(told)
+            "Report #3: no action"]), titles(told)
         texts = " ".join(str(e.get("description")) for m in told for e in m.embeds)
         assert "Which round was it?" in texts and "Send a clip next time." in texts
         assert "up-1" in texts

@@ -49,7 +49,7 @@ async def test_a_process_with_shard_1_of_2_gets_only_its_servers_and_its_buttons
                 return f"Claimed by <@{w.mod.id}>" in standin.message(post.id).text
 
             await standin.wait_until(claimed, description="the post says who claimed it")
-            assert (await w.report(report.id)).claimed_by == w.mod.id
+            assert (await w.case(report)).claimed_by == w.mod.id
 
             # DMs arrive on shard 0 only: this process receives none...
             with pytest.raises(StandInAssertionError, match="no bot is connected"):

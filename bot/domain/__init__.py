@@ -5,6 +5,8 @@ values the layers pass around (a report, its deliveries, a server's settings).
 """
 
 from bot.domain.records import (
+    Case,
+    CaseOutcome,
     Delivery,
     Evidence,
     GuildSettings,
@@ -14,10 +16,12 @@ from bot.domain.records import (
     ReportLimits,
 )
 from bot.domain.vocabulary import (
-    ACCEPTED_STATUSES,
+    DECIDED_CASE_STATUSES,
     DELIVERED_STATUSES,
     FINAL_DELIVERY_STATUSES,
-    UNDECIDED_STATUSES,
+    UNDECIDED_CASE_STATUSES,
+    ActionKind,
+    CaseStatus,
     DeliveryStatus,
     Destination,
     GamePlatform,
@@ -29,10 +33,14 @@ from bot.domain.vocabulary import (
 )
 
 __all__ = [
-    "ACCEPTED_STATUSES",
+    "DECIDED_CASE_STATUSES",
     "DELIVERED_STATUSES",
     "FINAL_DELIVERY_STATUSES",
-    "UNDECIDED_STATUSES",
+    "UNDECIDED_CASE_STATUSES",
+    "ActionKind",
+    "Case",
+    "CaseOutcome",
+    "CaseStatus",
     "Delivery",
     "DeliveryStatus",
     "Destination",

@@ -7,7 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.vocabulary import DeliveryStatus, NoteKind, ReportStatus, ReviewMode
+from bot.domain.vocabulary import (
+    ActionKind,
+    CaseStatus,
+    DeliveryStatus,
+    NoteKind,
+    ReportStatus,
+    ReviewMode,
+)
 
 
 @dataclass(frozen=True)
@@ -65,9 +72,8 @@ class Report(NewReport):
     id: int = 0
     number: int = 0
     status: ReportStatus = ReportStatus.DRAFT
-    claimed_by: int | None = None
-    decided_by: int | None = None
-    decision_reason: str | None = None
+    case_id: int | None = None
+    """The incident this report belongs to, from acceptance on (``Case``)."""
     review_channel_id: int | None = None
     review_message_id: int | None = None
     created_at: float = 0.0
@@ -77,6 +83,40 @@ class Report(NewReport):
     uuid: str | None = None
     """Random (UUID4), given at acceptance: the report's identity upstream, which a
     restore cannot repeat the way it repeats numbers and row ids."""
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """How moderators resolved a case: an action taken (of ``action``'s kind), or, with
+    ``action`` None, no action."""
+
+    action: ActionKind | None = None
+
+    @property
+    def action_taken(self) -> bool:
+        return self.action is not None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One incident: the reports of one player for one activity (or within the target
+    cooldown), and what moderators did about it. Its review post is its lead report's."""
+
+    id: int
+    guild_id: int
+    lead_report_id: int
+    target_key: str
+    activity_id: int | None
+    status: CaseStatus
+    claimed_by: int | None
+    decided_by: int | None
+    outcome: CaseOutcome | None
+    """Set when resolved; None while undecided and when dismissed."""
+    note: str | None
+    """The moderator's note on resolving, or the reason for dismissing (staff only)."""
+    created_at: float
+    updated_at: float
+    decided_at: float | None
 
 
 @dataclass(frozen=True)

@@ -68,21 +68,42 @@ class GamePlatform(enum.StrEnum):
 
 
 class ReportStatus(enum.StrEnum):
-    """Where a report stands: a draft until the member confirms it, then moderated."""
+    """Where a report stands from the member's side: a draft until they confirm it, then
+    accepted (or cancelled). What moderators did is its case's (``CaseStatus``), what
+    reached each destination its deliveries' (``DeliveryStatus``)."""
 
     DRAFT = "draft"
-    OPEN = "open"
-    CLAIMED = "claimed"
-    FORWARDED = "forwarded"
-    DISMISSED = "dismissed"
+    ACCEPTED = "accepted"
     CANCELLED = "cancelled"
 
 
-ACCEPTED_STATUSES = (ReportStatus.OPEN, ReportStatus.CLAIMED, ReportStatus.FORWARDED,
-                     ReportStatus.DISMISSED)
-"""A report the member confirmed (counted by the rate limits, shown to moderators)."""
-UNDECIDED_STATUSES = (ReportStatus.OPEN, ReportStatus.CLAIMED)
-"""Accepted and not yet forwarded or dismissed by a moderator."""
+class CaseStatus(enum.StrEnum):
+    """What moderators did about an incident (one or more reports), in every review mode."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+UNDECIDED_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.CLAIMED)
+"""A case moderators have not closed yet: a new report of the same incident joins it."""
+DECIDED_CASE_STATUSES = (CaseStatus.RESOLVED, CaseStatus.DISMISSED)
+
+
+class ActionKind(enum.StrEnum):
+    """What moderators did about a case they resolved with an action."""
+
+    WARN = "warn"
+    TIMEOUT = "timeout"
+    KICK = "kick"
+    BAN = "ban"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {"warn": "Warned", "timeout": "Timed out", "kick": "Kicked", "ban": "Banned",
+                "other": "Action taken"}[self.value]
 
 
 class DeliveryStatus(enum.StrEnum):

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.database import Database, Row
+from bot.store.database import Conn, Database, Row, hold_lock
 
 GENESIS = "0" * 64
 FOR_REPORT_SQL = "SELECT * FROM audit_log WHERE report_id = ? ORDER BY id"
@@ -76,7 +75,7 @@ def _clean(details: dict[str, Any]) -> dict[str, Any]:
 
 
 def append(
-    conn: sqlite3.Connection,
+    conn: Conn,
     action: str,
     *,
     guild_id: int | None = None,
@@ -91,6 +90,7 @@ def append(
     """
     when = time.time() if at is None else at
     details_json = json.dumps(_clean(details or {}), sort_keys=True, separators=(",", ":"))
+    hold_lock(conn, "audit chain")  # each row hashes the one before: one append at a time
     last = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchall()
     new_id = 1 if not last else int(last[0][0]) + 1
     prev_hash = GENESIS if not last else str(last[0][1])

@@ -10,14 +10,15 @@ package only.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def is_postgres_url(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
 
 
 class DatabaseError(Exception):
@@ -40,10 +45,11 @@ class Migration:
     sql: str
 
 
-def bundled_migrations() -> list[Migration]:
-    """The numbered SQL files shipped in ``bot/store/migrations``, in order."""
+def bundled_migrations(folder_name: str = "migrations") -> list[Migration]:
+    """The numbered SQL files shipped in ``bot/store/<folder_name>``, in order
+    (``migrations`` for SQLite, ``migrations_pg`` for PostgreSQL)."""
     found: list[Migration] = []
-    folder = resources.files("bot.store") / "migrations"
+    folder = resources.files("bot.store") / folder_name
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
@@ -55,8 +61,44 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
-Row = sqlite3.Row
+class Row(Protocol):
+    """A result row on either backend: by column name or by position."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+    def keys(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def close(self) -> None: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Conn(Protocol):
+    """What a transaction's function gets: ``sqlite3.Connection`` on SQLite, the same
+    two calls (``?`` placeholders, rows as ``Row``) on PostgreSQL (bot/store/postgres.py)."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Any, /) -> Cursor: ...
+
+
 T = TypeVar("T")
+
+
+def hold_lock(conn: Conn, *key: object) -> None:
+    """Serialise the rest of this write transaction with every other one that holds the
+    same ``key``, in any process: on PostgreSQL an advisory lock released at COMMIT or
+    ROLLBACK. On SQLite there is nothing to do: ``BEGIN IMMEDIATE`` already runs one
+    write at a time on the file."""
+    if isinstance(conn, sqlite3.Connection):
+        return
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
+    conn.execute("SELECT pg_advisory_xact_lock(?)", (int.from_bytes(digest, "big", signed=True),))
 
 
 # -- the connection's own thread -----------------------------------------------------
@@ -134,9 +176,16 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
 
     # -- life cycle ---------------------------------------------------------------
+    backend = "sqlite"
+
     @classmethod
-    async def open(cls, path: Path, *, migrate: bool = True) -> Database:
-        db = cls(path)
+    async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
+        """SQLite at ``path``, or PostgreSQL when given a ``postgresql://`` URL."""
+        if isinstance(path, str) and is_postgres_url(path):
+            from bot.store.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(path, migrate=migrate)
+        db = cls(Path(path))
         await db._connect()
         if migrate:
             await db.migrate()
@@ -213,7 +262,7 @@ class Database:
         return self._reader
 
     # -- writes -------------------------------------------------------------------
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def write(self, fn: Callable[[Conn], T]) -> T:
         """Run ``fn`` in one immediate write transaction, in ONE hop to the writer's thread.
 
         On that thread: ``BEGIN IMMEDIATE``, ``fn(connection)``, ``COMMIT``; if anything
@@ -244,7 +293,7 @@ class Database:
     # Each read runs and finishes in one call on the connection's thread. A statement
     # left open between two awaits would hold a read snapshot that every other
     # coroutine's read on this shared connection then sees, missing fresh commits.
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def read(self, fn: Callable[[Conn], T]) -> T:
         """Run several reads in ONE hop to the reader's thread, all from one snapshot.
 
         ``fn`` runs inside a deferred transaction that ends (ROLLBACK: the reader never
@@ -269,36 +318,54 @@ class Database:
         rows = list(await self.writer.execute_fetchall("PRAGMA user_version"))
         return int(rows[0][0]) if rows else 0
 
+    migrations_folder = "migrations"
+
     async def pending_migrations(self) -> list[Migration]:
         current = await self.user_version()
-        return [m for m in bundled_migrations() if m.version > current]
+        return [m for m in bundled_migrations(self.migrations_folder) if m.version > current]
 
     async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
         """Apply pending migrations in order, each inside one transaction (and one hop)."""
         todo = migrations if migrations is not None else await self.pending_migrations()
         applied: list[Migration] = []
         for migration in todo:
-            script = (
-                f"BEGIN IMMEDIATE;\n{migration.sql}\n"
-                f"PRAGMA user_version = {migration.version};\nCOMMIT;"
-            )
-
-            def run(conn: sqlite3.Connection, script: str = script) -> None:
-                try:
-                    conn.executescript(script)
-                except BaseException:
-                    _end_quietly(conn)
-                    raise
-
-            try:
-                await _on_connection_thread(self.writer, run)
-            except sqlite3.Error as exc:
-                raise DatabaseError(
-                    f"migration {migration.name} failed and was rolled back: {exc}"
-                ) from None
+            await self._apply(migration)
             log.info("applied migration %s", migration.name)
             applied.append(migration)
         return applied
+
+    async def _apply(self, migration: Migration) -> None:
+        script = (
+            f"BEGIN IMMEDIATE;\n{migration.sql}\n"
+            f"PRAGMA user_version = {migration.version};\nCOMMIT;"
+        )
+
+        def run(conn: sqlite3.Connection) -> None:
+            # Foreign keys off while a migration runs (they cannot change inside a
+            # transaction): rebuilding a parent table (DROP, then RENAME of the copy)
+            # would otherwise cascade-delete its children. SQLite's own recipe; the
+            # check below still refuses a migration that leaves a dangling reference.
+            conn.execute("PRAGMA foreign_keys=OFF")
+            try:
+                conn.executescript(script.removesuffix("COMMIT;"))
+                dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if dangling:
+                    raise sqlite3.IntegrityError(
+                        f"{len(dangling)} row(s) refer to rows that do not exist, first "
+                        f"in table {dangling[0][0]}")
+                conn.execute("COMMIT")
+            except BaseException:
+                _end_quietly(conn)
+                raise
+            finally:
+                conn.execute("PRAGMA foreign_keys=ON")
+
+        try:
+            await _on_connection_thread(self.writer, run)
+        except sqlite3.Error as exc:
+            raise DatabaseError(
+                f"migration {migration.name} failed and was rolled back: {exc}"
+            ) from None
 
     async def backup_to(self, target: Path) -> None:
         """A consistent copy of the live database using SQLite's online backup."""

@@ -2,19 +2,21 @@
 
 A row moves pending -> in_flight -> sent | handed_off | failed, or back to pending
 with a later ``next_attempt_at``. A crash leaves a row in_flight; on start-up such
-rows return to pending, and because their ``attempts`` is above zero the worker
+rows return to pending (only those whose lease ran out, when several processes share
+the database), and because their ``attempts`` is above zero the worker
 reconciles with the upstream before sending again.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import socket
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Report
 from bot.store import audit
-from bot.store.database import Database
+from bot.store.database import Conn, Database
 from bot.store.notices import queue_outcome_if_final
 from bot.store.reports import GET_SQL, guild_of
 from bot.store.rows import delivery_from_row, report_from_row
@@ -25,13 +27,16 @@ _DUE_SQL = ("SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_
 _NEXT_DUE_SQL = "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'"
 
 
-def _claim(conn: sqlite3.Connection, report_id: int, destination: str,
-           now: float) -> Delivery | None:
+def _claim(conn: Conn, report_id: int, destination: str, now: float,
+           lease: Lease) -> Delivery | None:
+    # A conditional UPDATE: of processes claiming the same row at once, exactly one
+    # matches ``status = 'pending'`` (PostgreSQL re-checks it after the row lock).
     rows = conn.execute(
         "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1,"
-        " updated_at = ? WHERE report_id = ? AND destination = ? AND status = 'pending'"
+        " updated_at = ?, claimed_by = ?, lease_until = ?"
+        " WHERE report_id = ? AND destination = ? AND status = 'pending'"
         " RETURNING *",
-        (now, report_id, destination),
+        (now, lease.owner, now + lease.seconds, report_id, destination),
     ).fetchall()
     return delivery_from_row(rows[0]) if len(rows) == 1 else None
 
@@ -43,9 +48,27 @@ RESTORED = ("restored from a backup: this delivery may have been made after the 
             "taken, so it is checked with the upstream before any resend")
 
 
+DEFAULT_LEASE_SECONDS = 600.0
+"""How long a claimed attempt belongs to its process: far longer than any attempt runs
+(each HTTP call has its own timeout), so only a dead process's claims ever run out."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    owner: str
+    seconds: float = DEFAULT_LEASE_SECONDS
+
+
+def this_process(shards: str | None = None) -> str:
+    """The claim owner: the host and the process's shards, the same again after a
+    restart, so a restarted process takes back its own interrupted attempts at once."""
+    return f"{socket.gethostname()}/{shards or 'all'}"
+
+
 class DeliveryStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, lease: Lease | None = None) -> None:
         self._db = db
+        self._lease = lease or Lease(this_process())
 
     async def for_report(self, report_id: int) -> list[Delivery]:
         rows = await self._db.fetch_all(FOR_REPORT_SQL, (report_id,))
@@ -63,7 +86,7 @@ class DeliveryStore:
         earliest pending row is due, from one snapshot in one hop (the outbox asks both
         each time it looks)."""
 
-        def read(conn: sqlite3.Connection) -> tuple[list[Delivery], float | None]:
+        def read(conn: Conn) -> tuple[list[Delivery], float | None]:
             rows = conn.execute(_DUE_SQL, (now, limit)).fetchall()
             earliest = conn.execute(_NEXT_DUE_SQL).fetchall()[0][0]
             return ([delivery_from_row(r) for r in rows],
@@ -79,21 +102,27 @@ class DeliveryStore:
             or 0
         )
 
-    async def recover_in_flight(self) -> int:
-        """After a restart: attempts that were running when the process died go back to
-        pending (to be reconciled before any resend)."""
-        now = time.time()
+    async def recover_in_flight(self, *, now: float | None = None, own: bool = True) -> int:
+        """After a restart: attempts that were running when their process died go back
+        to pending (to be reconciled before any resend). Only claims whose lease ran
+        out, this process's own (it is not running them), or claims from before leases:
+        another live process's attempts stay its own. ``own=False`` (the periodic sweep
+        of a running process) leaves this process's claims alone."""
+        at = time.time() if now is None else now
+        owner = self._lease.owner if own else None
 
-        def recover(conn: sqlite3.Connection) -> int:
+        def recover(conn: Conn) -> int:
             # last_error is overwritten so that nobody mistakes the interrupted attempt
             # for the earlier, settled one: it may have reached the upstream.
             count = conn.execute(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,"
-                " last_error = ? WHERE status = 'in_flight'",
-                (now, now, INTERRUPTED),
+                " last_error = ?, claimed_by = NULL, lease_until = NULL"
+                " WHERE status = 'in_flight' AND (lease_until IS NULL OR lease_until < ?"
+                " OR claimed_by = ?)",
+                (at, at, INTERRUPTED, at, owner),
             ).rowcount
             if count:
-                audit.append(conn, "delivery.recovered", details={"rows": count}, at=now)
+                audit.append(conn, "delivery.recovered", details={"rows": count}, at=at)
             return count
 
         return await self._db.write(recover)
@@ -103,7 +132,7 @@ class DeliveryStore:
         was taken, so none may be sent without first checking with the upstream."""
         now = time.time()
 
-        def mark(conn: sqlite3.Connection) -> int:
+        def mark(conn: Conn) -> int:
             count = conn.execute(
                 "UPDATE deliveries SET last_error = ?, updated_at = ?"
                 " WHERE status IN ('pending', 'in_flight', 'held')",
@@ -119,7 +148,8 @@ class DeliveryStore:
     async def start_attempt(self, report_id: int, destination: str) -> Delivery | None:
         """Claim a pending row for one attempt; None if someone else has it or it is done."""
         now = time.time()
-        return await self._db.write(lambda conn: _claim(conn, report_id, destination, now))
+        return await self._db.write(
+            lambda conn: _claim(conn, report_id, destination, now, self._lease))
 
     async def start_attempt_with_report(
         self, report_id: int, destination: str
@@ -127,8 +157,8 @@ class DeliveryStore:
         """``start_attempt``, and the report to send, read in the same hop."""
         now = time.time()
 
-        def claim(conn: sqlite3.Connection) -> tuple[Delivery, Report | None] | None:
-            claimed = _claim(conn, report_id, destination, now)
+        def claim(conn: Conn) -> tuple[Delivery, Report | None] | None:
+            claimed = _claim(conn, report_id, destination, now, self._lease)
             if claimed is None:
                 return None
             rows = conn.execute(GET_SQL, (report_id,)).fetchall()
@@ -152,7 +182,7 @@ class DeliveryStore:
             raise ValueError(f"{status!r} is not a final delivery status")
         now = time.time()
 
-        def finish(conn: sqlite3.Connection) -> None:
+        def finish(conn: Conn) -> None:
             conn.execute(
                 "UPDATE deliveries SET status = ?, upstream_id = COALESCE(?, upstream_id),"
                 " handoff_url = COALESCE(?, handoff_url), last_error = ?, updated_at = ?,"
@@ -178,7 +208,7 @@ class DeliveryStore:
     ) -> None:
         now = time.time()
 
-        def retry(conn: sqlite3.Connection) -> None:
+        def retry(conn: Conn) -> None:
             conn.execute(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?,"
                 " updated_at = ? WHERE report_id = ? AND destination = ?",
@@ -203,7 +233,7 @@ class DeliveryStore:
         ``confirm_resend``: the moderator confirmed sending one that may have landed."""
         now = time.time()
 
-        def requeue(conn: sqlite3.Connection) -> bool:
+        def requeue(conn: Conn) -> bool:
             cur = conn.execute(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
                 " updated_at = ?, completed_at = NULL,"

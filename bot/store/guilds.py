@@ -4,14 +4,13 @@ audit log channel."""
 from __future__ import annotations
 
 import enum
-import sqlite3
 import time
 from dataclasses import asdict, fields, replace
 from typing import Any
 
 from bot.domain import GuildSettings
 from bot.store import audit
-from bot.store.database import Database
+from bot.store.database import Conn, Database
 from bot.store.rows import guild_from_row
 
 _LIMIT_COLUMNS = {
@@ -74,7 +73,7 @@ class GuildStore:
         limit_updates = {k: v for k, v in fields_.items() if k in _LIMIT_COLUMNS}
         other = {k: v for k, v in fields_.items() if k not in _LIMIT_COLUMNS}
 
-        def update(conn: sqlite3.Connection) -> GuildSettings:
+        def update(conn: Conn) -> GuildSettings:
             # Read, change and write in one transaction: two racing updates of different
             # fields both land.
             current = _current(conn, guild_id)
@@ -84,13 +83,13 @@ class GuildStore:
         return self._remember(await self._db.write(update))
 
 
-def _current(conn: sqlite3.Connection, guild_id: int) -> GuildSettings:
+def _current(conn: Conn, guild_id: int) -> GuildSettings:
     rows = conn.execute("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchall()
     return guild_from_row(rows[0]) if rows else GuildSettings(guild_id=guild_id)
 
 
 def _save(
-    conn: sqlite3.Connection,
+    conn: Conn,
     new: GuildSettings,
     actor_id: int | None,
     *,

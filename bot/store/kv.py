@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from typing import Any
 
 from bot.store import audit
-from bot.store.database import Database
+from bot.store.database import Conn, Database
 
 WRITE_PROBE_KEY = "health.write_probe"
 
@@ -25,7 +24,7 @@ class KeyValueStore:
         now = time.time()
         encoded = json.dumps(value)
 
-        def store(conn: sqlite3.Connection) -> None:
+        def store(conn: Conn) -> None:
             conn.execute(
                 "INSERT INTO kv_state (key, value, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"

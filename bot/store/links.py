@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,17 +17,19 @@ from typing import Any
 
 from bot.domain import Provider
 from bot.store import audit
-from bot.store.database import Database, Row
+from bot.store.database import Conn, Database, Row, hold_lock
 
 SameSecret = Callable[[bytes, bytes], bool]
 """Whether two sealed tokens hold the same secret (they differ after a ``rekey``)."""
 
 
-def _still_holds(conn: sqlite3.Connection, discord_user_id: int, provider: Provider,
+def _still_holds(conn: Conn, discord_user_id: int, provider: Provider,
                  expected: bytes | None, same_secret: SameSecret | None, *,
                  active_only: bool) -> bool:
     """Compare-and-swap guard: the link still holds the ``expected`` refresh token.
-    Runs inside the write transaction, so nothing changes between check and update."""
+    Runs inside the write transaction, under the link's lock (across processes on
+    PostgreSQL), so nothing changes between check and update."""
+    hold_lock(conn, "account link", discord_user_id, provider.value)
     row = conn.execute(
         "SELECT refresh_token, status FROM account_links WHERE discord_user_id = ?"
         " AND provider = ?", (discord_user_id, provider.value),
@@ -201,7 +202,7 @@ class LinkStore:
             at,
         )
 
-        def upsert(conn: sqlite3.Connection) -> Upserted:
+        def upsert(conn: Conn) -> Upserted:
             taken = conn.execute(
                 "SELECT discord_user_id FROM account_links"
                 " WHERE provider = ? AND account_id = ? AND discord_user_id != ?",
@@ -243,7 +244,7 @@ class LinkStore:
         """Forget the link and its tokens at once; returns what was removed."""
         at = time.time() if now is None else now
 
-        def delete(conn: sqlite3.Connection) -> AccountLink | None:
+        def delete(conn: Conn) -> AccountLink | None:
             rows = conn.execute(
                 "DELETE FROM account_links WHERE discord_user_id = ? AND provider = ? RETURNING *",
                 (discord_user_id, provider.value),
@@ -283,7 +284,7 @@ class LinkStore:
         """
         at = time.time() if now is None else now
 
-        def replace(conn: sqlite3.Connection) -> bool:
+        def replace(conn: Conn) -> bool:
             if not _still_holds(conn, discord_user_id, provider, expected_refresh_token,
                                 same_secret, active_only=True):
                 return False
@@ -297,6 +298,29 @@ class LinkStore:
             return True
 
         return await self._db.write(replace)
+
+    async def claim_refresh(
+        self, discord_user_id: int, provider: Provider, *, now: float, seconds: float
+    ) -> float | None:
+        """Claim the right to refresh the link's token until ``now + seconds``, unless
+        another caller (any process) holds an unexpired claim; the claim's end, or None."""
+        until = now + seconds
+        claimed = await self._db.execute(
+            "UPDATE account_links SET refreshing_until = ? WHERE discord_user_id = ?"
+            " AND provider = ? AND status = 'active'"
+            " AND (refreshing_until IS NULL OR refreshing_until <= ?)",
+            (until, discord_user_id, provider.value, now),
+        )
+        return until if claimed == 1 else None
+
+    async def release_refresh(self, discord_user_id: int, provider: Provider,
+                              claim: float) -> None:
+        """End a claim from ``claim_refresh`` (if it is still this one)."""
+        await self._db.execute(
+            "UPDATE account_links SET refreshing_until = NULL WHERE discord_user_id = ?"
+            " AND provider = ? AND refreshing_until = ?",
+            (discord_user_id, provider.value, claim),
+        )
 
     async def mark_broken(
         self,
@@ -315,7 +339,7 @@ class LinkStore:
         """
         at = time.time() if now is None else now
 
-        def mark(conn: sqlite3.Connection) -> bool:
+        def mark(conn: Conn) -> bool:
             if not _still_holds(conn, discord_user_id, provider, expected_refresh_token,
                                 same_secret, active_only=False):
                 return False
@@ -358,7 +382,7 @@ class LinkStore:
         """
         at = time.time() if now is None else now
 
-        def rekey(conn: sqlite3.Connection) -> int:
+        def rekey(conn: Conn) -> int:
             count = 0
             rows = conn.execute(
                 "SELECT discord_user_id, provider, access_token, refresh_token FROM account_links"

@@ -3,11 +3,10 @@ makes them due, marked told where the message is confirmed sent."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 
-from bot.store.database import Database, Row
+from bot.store.database import Conn, Database, Row
 
 OUTCOME = "outcome"
 QUESTION = "question"
@@ -45,17 +44,17 @@ class ReporterNotice:
         return cls(*(row[k] for k in cls.__dataclass_fields__))
 
 
-def queue(conn: sqlite3.Connection, report_id: int, notice: NewNotice, now: float) -> int:
+def queue(conn: Conn, report_id: int, notice: NewNotice, now: float) -> int:
     """Queue a question or decision inside the caller's transaction."""
     cur = conn.execute(
         "INSERT INTO reporter_notices (report_id, recipient_id, kind, title, body, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (report_id, notice.recipient_id, notice.kind, notice.title, notice.body, now),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchall()[0][0])
 
 
-def queue_outcome_if_final(conn: sqlite3.Connection, report_id: int,
+def queue_outcome_if_final(conn: Conn, report_id: int,
                            final_statuses: tuple[str, ...], now: float) -> None:
     """Inside the transaction that finished one of the report's deliveries: if none is
     left unfinished, the reporter is owed the outcome (once, while one is waiting)."""
@@ -67,8 +66,9 @@ def queue_outcome_if_final(conn: sqlite3.Connection, report_id: int,
     if unfinished:
         return
     conn.execute(
-        "INSERT OR IGNORE INTO reporter_notices (report_id, recipient_id, kind, created_at)"
-        " SELECT id, reporter_id, 'outcome', ? FROM reports WHERE id = ?",
+        "INSERT INTO reporter_notices (report_id, recipient_id, kind, created_at)"
+        " SELECT id, reporter_id, 'outcome', ? FROM reports WHERE id = ?"
+        " ON CONFLICT DO NOTHING",
         (now, report_id),
     )
     # Told by the database a restore replaced: recorded as told, so it is not told twice.
@@ -101,9 +101,10 @@ class NoticeStore:
         when their deliveries end. Returns how many reports this covers."""
         now = time.time()
 
-        def remember(conn: sqlite3.Connection) -> int:
+        def remember(conn: Conn) -> int:
             conn.executemany(
-                "INSERT OR IGNORE INTO told_before_restore (report_uuid, told_at) VALUES (?, ?)",
+                "INSERT INTO told_before_restore (report_uuid, told_at) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
                 told,
             )
             conn.execute(

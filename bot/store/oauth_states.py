@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import sqlite3
 import time
 from dataclasses import dataclass, field
 
 from bot.domain import Provider
-from bot.store.database import Database, Row
+from bot.store.database import Conn, Database, Row
 
 
 class SecretKind(enum.StrEnum):
@@ -92,7 +91,7 @@ class OAuthStateStore:
         at = time.time() if now is None else now
         secret_hash = hash_secret(secret)
 
-        def store(conn: sqlite3.Connection) -> None:
+        def store(conn: Conn) -> None:
             conn.execute("DELETE FROM oauth_states WHERE expires_at <= ?", (at,))
             if replace_previous:
                 conn.execute(
@@ -141,7 +140,7 @@ class OAuthStateStore:
         at = time.time() if now is None else now
         secret_hash = hash_secret(secret)
 
-        def take(conn: sqlite3.Connection) -> OAuthSecret | None:
+        def take(conn: Conn) -> OAuthSecret | None:
             rows = conn.execute(
                 "DELETE FROM oauth_states WHERE secret_hash = ? AND kind = ? RETURNING *",
                 (secret_hash, kind.value),

@@ -8,7 +8,6 @@ audit row is appended. Only after it commits may anything be sent anywhere.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
@@ -17,7 +16,8 @@ from typing import Any
 
 from bot.domain import NewReport, Note, NoteKind, Report, ReportLimits
 from bot.store import audit
-from bot.store.database import Database, Row
+from bot.store.cases import open_or_join_case
+from bot.store.database import Conn, Database, Row, hold_lock
 from bot.store.notices import NewNotice, queue
 from bot.store.rows import note_from_row, report_from_row
 
@@ -73,10 +73,16 @@ class ReportStore:
         values = [getattr(new, c) for c in _NEW_COLUMNS]
         evidence = json.dumps([e.to_json() for e in new.evidence])
 
-        def create(conn: sqlite3.Connection) -> Report:
+        def create(conn: Conn) -> Report:
+            # A counter row per server (its row lock orders concurrent drafts across
+            # processes); the first draft of a server after the upgrade seeds it from
+            # the numbers already used.
             number = conn.execute(
-                "SELECT COALESCE(MAX(number), 0) + 1 FROM reports WHERE guild_id = ?",
-                (new.guild_id,),
+                "INSERT INTO report_counters (guild_id, last_number) SELECT ?,"
+                " COALESCE(MAX(number), 0) + 1 FROM reports WHERE guild_id = ?"
+                " ON CONFLICT (guild_id) DO UPDATE SET"
+                " last_number = report_counters.last_number + 1 RETURNING last_number",
+                (new.guild_id, new.guild_id),
             ).fetchall()[0][0]
             stored = conn.execute(
                 _INSERT_DRAFT_SQL, (*values, evidence, number, when, when)
@@ -101,20 +107,23 @@ class ReportStore:
         """
         when = time.time() if now is None else now
 
-        def accept(conn: sqlite3.Connection) -> Accepted | LimitHit | None:
+        def accept(conn: Conn) -> Accepted | LimitHit | None:
             found = conn.execute(
                 "SELECT * FROM reports WHERE id = ? AND status = 'draft'", (report_id,)
             ).fetchall()
             if not found:
                 return None
             row = found[0]
+            # Check-then-accept is atomic per member and server across processes.
+            hold_lock(conn, "report limits", row["guild_id"], row["reporter_id"])
             hit = _limit_hit(conn, row, limits, when)
             if hit is not None:
                 return hit
+            case_id, joined = open_or_join_case(conn, row, limits, when)
             accepted = conn.execute(
-                "UPDATE reports SET status = 'open', accepted_at = ?, updated_at = ?,"
-                " uuid = COALESCE(uuid, ?) WHERE id = ? RETURNING *",
-                (when, when, str(uuid.uuid4()), report_id),
+                "UPDATE reports SET status = 'accepted', accepted_at = ?, updated_at = ?,"
+                " uuid = COALESCE(uuid, ?), case_id = ? WHERE id = ? RETURNING *",
+                (when, when, str(uuid.uuid4()), case_id, report_id),
             ).fetchall()[0]
             conn.executemany(
                 "INSERT INTO deliveries (report_id, destination, status, next_attempt_at,"
@@ -133,6 +142,8 @@ class ReportStore:
                     "target": row["target_key"],
                     "activity_id": row["activity_id"],
                     "deliveries": {dest: status for dest, status in deliveries},
+                    "case_id": case_id,
+                    "joined_case": joined,
                 },
                 at=when,
             )
@@ -204,7 +215,7 @@ class ReportStore:
         """Accepted reports matching the filter, newest first, and the total count."""
         where, params = _filter_sql(flt)
 
-        def page(conn: sqlite3.Connection) -> tuple[list[Report], int]:
+        def page(conn: Conn) -> tuple[list[Report], int]:
             # The count and the page in one hop and from one snapshot, so they agree.
             total = conn.execute(
                 f"SELECT COUNT(*) FROM reports WHERE {where}", params  # noqa: S608
@@ -228,12 +239,15 @@ class ReportStore:
         return [report_from_row(r) for r in rows]
 
     async def counts(self, flt: ReportFilter, column: str) -> dict[str, int]:
-        """Accepted reports matching the filter, counted by ``reason`` or ``status``."""
+        """Accepted reports matching the filter, counted by ``reason`` or by their case's
+        ``status``."""
         if column not in ("reason", "status"):
             raise ValueError(f"cannot count by {column!r}")
         where, params = _filter_sql(flt)
+        key = "(SELECT status FROM cases WHERE cases.id = case_id)" if column == "status" \
+            else column
         rows = await self._db.fetch_all(
-            f"SELECT {column}, COUNT(*) FROM reports WHERE {where} GROUP BY {column}",  # noqa: S608
+            f"SELECT {key}, COUNT(*) FROM reports WHERE {where} GROUP BY 1",  # noqa: S608
             params,
         )
         return {str(r[0]): int(r[1]) for r in rows}
@@ -250,80 +264,31 @@ class ReportStore:
         return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
 
     # -- moderation -----------------------------------------------------------------
-    async def transition(
-        self,
-        report_id: int,
-        *,
-        from_statuses: Sequence[str],
-        to_status: str,
-        actor_id: int | None,
-        action: str,
-        details: dict[str, Any] | None = None,
-        set_claimed_by: bool = False,
-        claimed_by: int | None = None,
-        decided_by: int | None = None,
-        decision_reason: str | None = None,
-        release_held: bool = False,
-        skip_held: bool = False,
-        allow_claimed_by: int | None = None,
-        notice: NewNotice | None = None,
-    ) -> Report | None:
-        """A conditional state change: succeeds for exactly one of several racing callers.
-
-        Returns the updated report, or None if its status was not one of ``from_statuses``
-        (or, with ``allow_claimed_by``, if someone else holds the claim).
-        ``release_held`` also moves held deliveries to pending in the same transaction;
-        ``skip_held`` marks them skipped instead (a dismissed report is never sent).
-        ``notice`` is queued for the reporter in the same transaction.
-        """
+    async def claim_review_post(self, report_id: int, *, seconds: float) -> float | None:
+        """Claim posting or editing the report's review post until ``seconds`` from now,
+        unless another process holds an unexpired claim; the claim's end, or None (0.0
+        when there is no such report)."""
         now = time.time()
-        sets = ["status = ?", "updated_at = ?"]
-        params: list[Any] = [to_status, now]
-        if set_claimed_by:
-            sets.append("claimed_by = ?")
-            params.append(claimed_by)
-        if decided_by is not None:
-            sets += ["decided_by = ?", "decision_reason = ?"]
-            params += [decided_by, decision_reason]
-        marks = ", ".join("?" for _ in from_statuses)
-        where = f"id = ? AND status IN ({marks})"
-        where_params: list[Any] = [report_id, *from_statuses]
-        if allow_claimed_by is not None:
-            where += " AND (claimed_by IS NULL OR claimed_by = ?)"
-            where_params.append(allow_claimed_by)
-        update = f"UPDATE reports SET {', '.join(sets)} WHERE {where} RETURNING *"  # noqa: S608
+        until = now + seconds
 
-        def transition(conn: sqlite3.Connection) -> Report | None:
-            found = conn.execute(update, (*params, *where_params)).fetchall()
-            if len(found) != 1:
-                return None
-            report = report_from_row(found[0])
-            if release_held:
-                conn.execute(
-                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?"
-                    " WHERE report_id = ? AND status = 'held'",
-                    (now, now, report_id),
-                )
-            elif skip_held:
-                conn.execute(
-                    "UPDATE deliveries SET status = 'skipped', updated_at = ?, completed_at = ?"
-                    " WHERE report_id = ? AND status = 'held'",
-                    (now, now, report_id),
-                )
-            audit.append(
-                conn,
-                action,
-                guild_id=report.guild_id,
-                actor_id=actor_id,
-                report_id=report_id,
-                details={"status": to_status, **(details or {})},
-                at=now,
-            )
-            if notice is not None:
-                queue(conn, report_id, notice, now)
-            return report
+        def claim(conn: Conn) -> float | None:
+            claimed = conn.execute(
+                "UPDATE reports SET post_claimed_until = ? WHERE id = ?"
+                " AND (post_claimed_until IS NULL OR post_claimed_until <= ?)",
+                (until, report_id, now),
+            ).rowcount
+            if claimed == 1:
+                return until
+            exists = conn.execute("SELECT 1 FROM reports WHERE id = ?", (report_id,)).fetchall()
+            return None if exists else 0.0  # no such report: nothing to wait for
 
-        return await self._db.write(transition)
+        return await self._db.write(claim)
+
+    async def release_review_post(self, report_id: int, claim: float) -> None:
+        await self._db.execute(
+            "UPDATE reports SET post_claimed_until = NULL WHERE id = ? AND post_claimed_until = ?",
+            (report_id, claim),
+        )
 
     async def record_review_post(
         self, report_id: int, channel_id: int, message_id: int, *, details: dict[str, Any]
@@ -331,7 +296,7 @@ class ReportStore:
         """Remember where the review post is, with an audit row of what it carried."""
         now = time.time()
 
-        def record(conn: sqlite3.Connection) -> None:
+        def record(conn: Conn) -> None:
             found = conn.execute(
                 "UPDATE reports SET review_channel_id = ?, review_message_id = ? WHERE id = ?"
                 " RETURNING guild_id",
@@ -356,6 +321,9 @@ class ReportStore:
         rows = await self._db.fetch_all(
             "SELECT * FROM reports WHERE guild_id = ? AND id > ?"
             " AND accepted_at IS NOT NULL AND purged_at IS NULL AND review_message_id IS NULL"
+            # A report that joined a case is shown on its lead report's post.
+            " AND (case_id IS NULL OR id = (SELECT lead_report_id FROM cases"
+            " WHERE cases.id = case_id))"
             " ORDER BY id LIMIT ?",
             (guild_id, after_id, limit),
         )
@@ -385,13 +353,13 @@ class ReportStore:
         """The note, and the id of ``notice`` queued for the reporter with it."""
         now = time.time()
 
-        def add(conn: sqlite3.Connection) -> tuple[int, int | None]:
+        def add(conn: Conn) -> tuple[int, int | None]:
             cur = conn.execute(
                 "INSERT INTO report_notes (report_id, author_id, kind, body, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (report_id, author_id, kind, body, now),
             )
-            note_id = int(cur.lastrowid or 0)
+            note_id = int(cur.fetchall()[0][0])
             audit.append(
                 conn,
                 f"report.{kind}",
@@ -429,7 +397,7 @@ class ReportStore:
         trail stay); returns their ids, so their review posts can be scrubbed too."""
         now = time.time()
 
-        def purge(conn: sqlite3.Connection) -> list[int]:
+        def purge(conn: Conn) -> list[int]:
             ids = [int(r[0]) for r in conn.execute(
                 "SELECT id FROM reports WHERE created_at < ? AND purged_at IS NULL ORDER BY id",
                 (older_than,),
@@ -478,7 +446,7 @@ TARGET_COOLDOWN_SQL = (
 
 
 def _limit_hit(
-    conn: sqlite3.Connection,
+    conn: Conn,
     row: Row | dict[str, Any],
     limits: ReportLimits,
     now: float,
@@ -522,7 +490,7 @@ def _limit_hit(
     return None
 
 
-def guild_of(conn: sqlite3.Connection, report_id: int) -> int | None:
+def guild_of(conn: Conn, report_id: int) -> int | None:
     """The report's server, read inside the caller's transaction (for its audit row)."""
     found = conn.execute("SELECT guild_id FROM reports WHERE id = ?", (report_id,)).fetchall()
     return int(found[0][0]) if found else None
@@ -531,8 +499,10 @@ def guild_of(conn: sqlite3.Connection, report_id: int) -> int | None:
 def _filter_sql(flt: ReportFilter) -> tuple[str, list[Any]]:
     clauses = ["guild_id = ?", "accepted_at IS NOT NULL"]
     params: list[Any] = [flt.guild_id]
+    if flt.status is not None:  # the case's status: what moderators did
+        clauses.append("case_id IN (SELECT id FROM cases WHERE guild_id = ? AND status = ?)")
+        params += [flt.guild_id, flt.status]
     for column, value in (
-        ("status", flt.status),
         ("reason", flt.reason),
         ("target_key", flt.target_key),
         ("reporter_id", flt.reporter_id),

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 
 from bot.domain import (
+    ActionKind,
+    Case,
+    CaseOutcome,
+    CaseStatus,
     Delivery,
     DeliveryStatus,
     Evidence,
@@ -55,4 +59,19 @@ def guild_from_row(row: Row) -> GuildSettings:
         ),
         audit_channel_id=row["audit_channel_id"],
         dm_before_removal=bool(row["dm_before_removal"]),
+    )
+
+
+def case_from_row(row: Row) -> Case:
+    outcome = None
+    if row["outcome"] is not None:
+        kind = row["action_kind"]
+        outcome = CaseOutcome(ActionKind(kind) if row["outcome"] == "action" and kind else None)
+    return Case(
+        id=row["id"], guild_id=row["guild_id"], lead_report_id=row["lead_report_id"],
+        target_key=row["target_key"], activity_id=row["activity_id"],
+        status=CaseStatus(row["status"]), claimed_by=row["claimed_by"],
+        decided_by=row["decided_by"], outcome=outcome, note=row["note"],
+        created_at=row["created_at"], updated_at=row["updated_at"],
+        decided_at=row["decided_at"],
     )

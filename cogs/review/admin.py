@@ -20,7 +20,7 @@ from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.services.review.server_settings import Overview
 from bot.services.status import CheckItem, CheckState
-from cogs.review.facts import setup_facts
+from cogs.review.facts import actor_of, setup_facts
 
 log = logging.getLogger(__name__)
 
@@ -237,3 +237,23 @@ class WardenAdmin(commands.Cog):
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
+
+    @warden.command(name="blocks", description="Members stopped from reporting here, or lift "
+                                               "one member's block")
+    @app_commands.describe(lift="Lift this member's block (leave empty to list blocks)")
+    async def blocks(self, interaction: discord.Interaction[WardenBot],
+                     lift: discord.User | None = None) -> None:
+        lifecycle = services_of(self.bot).lifecycle
+        guild = _guild(interaction)
+        actor = actor_of(interaction)
+        if lift is not None:
+            text = await lifecycle.lift_block(guild.id, actor, lift.id)
+        else:
+            found = await lifecycle.blocks(guild.id, actor)
+            text = "\n".join(
+                f"<@{b.member_id}> until <t:{int(b.until)}:f>"
+                + (f": {discord.utils.escape_markdown(b.reason[:100])}" if b.reason else "")
+                for b in found
+            ) or "Nobody is blocked from reporting in this server."
+        await interaction.response.send_message(
+            text[:2000], ephemeral=True, allowed_mentions=discord.AllowedMentions.none())

@@ -1,14 +1,17 @@
 """The moderator buttons on a review post, and the two modals they open.
 
 Every button is a ``ReviewButton``, a ``DynamicItem`` whose custom_id carries the action
-and the report id (``warden:review:claim:42``); registered with ``add_dynamic_items``,
-it works on any post, including posts made before a restart. Buttons only translate:
-the review service decides who may act and what happens.
+and the case id (``warden:review:claim:42``), or for Retry the report id and destination
+(``warden:review:retry:43:bungie``); registered with ``add_dynamic_items``, it works on
+any post, including posts made before a restart (and before cases: migration 0012 gave
+each existing report's case the report's id). Buttons only translate: the review service
+decides who may act and what happens.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -18,13 +21,14 @@ from bot.errors import InvalidInput
 from bot.i18n import t
 from bot.log_context import bind_log_ids
 from bot.services.review.card import ReviewAction, ReviewCard
-from bot.services.review.lifecycle import QUESTION_MAX, REASON_MAX
+from bot.services.review.lifecycle import QUESTION_MAX, REASON_MAX, parse_outcome
 from bot.services.review.ports import ActionResult
 from cogs.review.facts import actor_of, guild_id_of
 from cogs.review.render import button_specs, render_embed
 
 TEMPLATE = re.compile(
-    r"warden:review:(?P<action>claim|unclaim|approve|dismiss|ask|retry):(?P<report_id>[0-9]+)"
+    r"warden:review:(?P<action>claim|unclaim|approve|resolve|dismiss|ask|retry)"
+    r":(?P<report_id>[0-9]+)"
     r"(?::(?P<destination>[a-z_]+))?"
 )
 MODAL_TIMEOUT = 15 * 60  # the life of the interaction that opened it
@@ -89,8 +93,8 @@ def review_view(card: ReviewCard) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for spec in button_specs(card):
         view.add_item(ReviewButton(
-            spec.action, card.report_id, destination=spec.destination, label=spec.label,
-            style=spec.style, row=spec.row,
+            spec.action, spec.report_id or card.case_id, destination=spec.destination,
+            label=spec.label, style=spec.style, row=spec.row,
         ))
     for button in member_buttons(card):
         view.add_item(button)
@@ -107,11 +111,10 @@ async def press(
     lifecycle = services.lifecycle
     guild_id = guild_id_of(interaction)
     actor = actor_of(interaction)
-    if action in (ReviewAction.DISMISS, ReviewAction.ASK):
+    if action in MODALS:
         # A modal must be the first answer; check the member first so others get a refusal.
-        card = await services.queries.card_for(guild_id, report_id, actor)
-        modal_type = DismissModal if action is ReviewAction.DISMISS else AskModal
-        await interaction.response.send_modal(modal_type(card, interaction.id))
+        card = await services.queries.case_card(guild_id, report_id, actor)
+        await interaction.response.send_modal(MODALS[action](card, interaction.id))
         return
     await interaction.response.defer()
     if action is ReviewAction.CLAIM:
@@ -166,8 +169,8 @@ class _ReviewModal(ReviewFormModal):
 
     def __init__(self, card: ReviewCard, opener_id: int, title: str) -> None:
         super().__init__(
-            card.report_id, title=title,
-            custom_id=f"warden:review-{self.action.value}:{card.report_id}:{opener_id}",
+            card.case_id, title=title,
+            custom_id=f"warden:review-{self.action.value}:{card.case_id}:{opener_id}",
         )
 
 
@@ -185,16 +188,59 @@ class DismissModal(_ReviewModal):
             required=False, max_length=REASON_MAX, custom_id="to_reporter",
             placeholder=t('Sent by DM without your name. Leave empty to send none.'),
         )
+        self.block_days: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
+            label="Block the reporter from reporting (days)", required=False, max_length=3,
+            custom_id="block_days",
+            placeholder="Only for abuse of reporting. Leave empty to block nobody.",
+        )
         self.add_item(self.reason)
         self.add_item(self.to_reporter)
+        self.add_item(self.block_days)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        typed = self.block_days.value.strip()
+        if typed and not typed.isdigit():
+            raise InvalidInput("The block is a whole number of days, or empty.")
         await interaction.response.defer()
         outcome = await services_of(interaction.client).lifecycle.dismiss(
             guild_id_of(interaction), self.report_id, actor_of(interaction),
             reason=self.reason.value, to_reporter=self.to_reporter.value,
+            block_days=int(typed) if typed else None,
         )
         await after_action(interaction, outcome)
+
+
+class ResolveModal(_ReviewModal):
+    action = ReviewAction.RESOLVE
+
+    def __init__(self, card: ReviewCard, opener_id: int) -> None:
+        super().__init__(card, opener_id, f"Resolve the case of report #{card.number}")
+        self.outcome: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
+            label="Action taken: warn, timeout, kick, ban, other", required=False,
+            max_length=20, custom_id="outcome",
+            placeholder="Leave empty or write 'none' if no action was taken.",
+        )
+        self.note: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
+            label="Note (staff only, kept in the audit log)", style=discord.TextStyle.paragraph,
+            required=False, max_length=REASON_MAX, custom_id="note",
+        )
+        self.to_reporter: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
+            label="Message to the reporters (optional)", style=discord.TextStyle.paragraph,
+            required=False, max_length=REASON_MAX, custom_id="to_reporter",
+            placeholder="Sent by DM without your name. They are told only whether action "
+                        "was taken.",
+        )
+        for item in (self.outcome, self.note, self.to_reporter):
+            self.add_item(item)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        outcome = parse_outcome(self.outcome.value)  # refused before anything is deferred
+        await interaction.response.defer()
+        result = await services_of(interaction.client).lifecycle.resolve(
+            guild_id_of(interaction), self.report_id, actor_of(interaction), outcome,
+            note=self.note.value, to_reporter=self.to_reporter.value,
+        )
+        await after_action(interaction, result)
 
 
 class AskModal(_ReviewModal):
@@ -215,3 +261,10 @@ class AskModal(_ReviewModal):
             question=self.question.value,
         )
         await after_action(interaction, outcome)
+
+
+MODALS: dict[ReviewAction, Callable[[ReviewCard, int], discord.ui.Modal]] = {
+    ReviewAction.RESOLVE: ResolveModal,
+    ReviewAction.DISMISS: DismissModal,
+    ReviewAction.ASK: AskModal,
+}

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.domain import UNDECIDED_STATUSES, ReportStatus
+from bot.domain import UNDECIDED_CASE_STATUSES, CaseStatus
 from bot.i18n import t as tr
 from bot.services.review.card import (
     DeliveryView,
@@ -23,10 +23,10 @@ from bot.services.review.card import (
 )
 
 STATUS_COLOURS: dict[str, discord.Colour] = {
-    ReportStatus.OPEN: discord.Colour.orange(),
-    ReportStatus.CLAIMED: discord.Colour.blue(),
-    ReportStatus.FORWARDED: discord.Colour.green(),
-    ReportStatus.DISMISSED: discord.Colour.light_grey(),
+    CaseStatus.OPEN: discord.Colour.orange(),
+    CaseStatus.CLAIMED: discord.Colour.blue(),
+    CaseStatus.RESOLVED: discord.Colour.green(),
+    CaseStatus.DISMISSED: discord.Colour.light_grey(),
 }
 DESCRIPTION_MAX = 1500
 EMBED_MAX = 6000
@@ -149,11 +149,14 @@ def status_text(card: ReviewCard) -> str:
     text = card.status_label
     if card.claimed_by:
         text += f" by <@{card.claimed_by}>"
-    if card.status in (ReportStatus.FORWARDED, ReportStatus.DISMISSED):
-        text += f" by <@{card.decided_by}>" if card.decided_by else " automatically"
-    if card.status == ReportStatus.DISMISSED and card.decision_reason:
-        text += f"\nReason: {_plain(_cut(card.decision_reason, 600))}"
-    if card.awaiting_approval and card.status in UNDECIDED_STATUSES:
+    if card.status in (CaseStatus.RESOLVED, CaseStatus.DISMISSED) and card.decided_by:
+        text += f" by <@{card.decided_by}>"
+    if card.status == CaseStatus.RESOLVED and card.outcome:
+        text += f"\nOutcome: {card.outcome}"
+    if card.decision_reason:
+        what = "Reason" if card.status == CaseStatus.DISMISSED else "Note"
+        text += f"\n{what}: {_plain(_cut(card.decision_reason, 600))}"
+    if card.awaiting_approval and card.status in UNDECIDED_CASE_STATUSES:
         text += tr('\nWaiting for a moderator to approve before anything is sent.')
     return text
 
@@ -182,6 +185,21 @@ def render_embed(card: ReviewCard) -> discord.Embed:
     embed.timestamp = datetime.fromtimestamp(card.created_at, UTC)
     embed.add_field(name="Status", value=_cut(status_text(card), FIELD_MAX), inline=False)
     embed.add_field(name=tr('Reported player'), value=_joined(target_lines(card)), inline=False)
+    if card.earlier_total:
+        earlier = [f"{_ts(c.at, 'd')} {c.outcome}" for c in card.earlier_cases]
+        embed.add_field(
+            name=f"Earlier cases in this server: {card.earlier_total}",
+            value=_joined(["Last: " + "; ".join(earlier), "Whole history: `/reports player`"]),
+            inline=False)
+    if len(card.reports) > 1:
+        embed.add_field(
+            name=f"Reported by {len(card.reports)} members",
+            value=_joined([f"#{r.number} {_ts(r.at, 'R')}"
+                           + (f" <@{r.reporter_id}>" if card.reporter is not None else "")
+                           + ":\n" + (_quote(r.description, 200) if r.description
+                                      else "> (no description)")
+                           for r in card.reports], 900),
+            inline=False)
     embed.add_field(name=tr('Reporter (staff only)'), value=_joined(reporter_lines(card)),
                     inline=False)
     activity = activity_lines(card)
@@ -230,6 +248,7 @@ BUTTONS: dict[ReviewAction, tuple[str, discord.ButtonStyle]] = {
     ReviewAction.CLAIM: ("Claim", discord.ButtonStyle.primary),
     ReviewAction.UNCLAIM: ("Unclaim", discord.ButtonStyle.secondary),
     ReviewAction.APPROVE: (tr('Approve and forward'), discord.ButtonStyle.success),
+    ReviewAction.RESOLVE: ("Resolve", discord.ButtonStyle.success),
     ReviewAction.DISMISS: ("Dismiss", discord.ButtonStyle.danger),
     ReviewAction.ASK: (tr('Ask reporter for more info'), discord.ButtonStyle.secondary),
 }
@@ -242,6 +261,8 @@ class ButtonSpec:
     style: discord.ButtonStyle
     row: int
     destination: str | None = None
+    report_id: int | None = None
+    """Retry only: the report whose delivery failed."""
 
 
 def button_specs(card: ReviewCard) -> list[ButtonSpec]:
@@ -252,8 +273,11 @@ def button_specs(card: ReviewCard) -> list[ButtonSpec]:
             continue
         label, style = BUTTONS[action]
         specs.append(ButtonSpec(action, label, style, 0))
-    for delivery in card.deliveries:
-        if delivery.retryable:
-            specs.append(ButtonSpec(ReviewAction.RETRY, f"Retry {delivery.label}",
-                                    discord.ButtonStyle.secondary, 1, delivery.destination))
+    numbered = len(card.reports) > 1
+    for report_id, destination, label in card.failed:
+        number = next((r.number for r in card.reports if r.report_id == report_id), None)
+        specs.append(ButtonSpec(
+            ReviewAction.RETRY,
+            f"Retry {label}" + (f" (#{number})" if numbered and number else ""),
+            discord.ButtonStyle.secondary, 1, destination, report_id))
     return specs

@@ -15,7 +15,7 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.app import WardenBot, report_interaction_error, services_of
-from bot.domain import ACCEPTED_STATUSES, Reason
+from bot.domain import CaseStatus, Reason
 from bot.i18n import t
 from bot.services.review.card import DELIVERY_LABELS, STATUS_LABELS
 from bot.services.review.dates import describe_seconds, parse_range
@@ -28,7 +28,7 @@ from cogs.review.render import render_embed
 LIST_TIMEOUT = 14 * 60  # the interaction token lives 15 minutes
 STATUS_CHOICES = [
     app_commands.Choice(name=STATUS_LABELS[s], value=s)
-    for s in ACCEPTED_STATUSES
+    for s in CaseStatus
 ]
 REASON_CHOICES = [app_commands.Choice(name=r.label, value=r.value) for r in Reason]
 DATE_HELP = "YYYY-MM-DD (UTC)"
@@ -254,3 +254,26 @@ class Reports(commands.Cog):
             embed=stats_embed(stats), file=discord.File(io.BytesIO(chart), CHART_FILENAME),
             ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
         )
+
+    @reports.command(name="player", description="Every case of one player in this server")
+    @app_commands.describe(
+        player="The reported player: Discord id or mention, Bungie name, membership id, uuid")
+    async def player(self, interaction: discord.Interaction[WardenBot], player: str) -> None:
+        service = services_of(self.bot).queries
+        history = await service.player_history(guild_id_of(interaction), actor_of(interaction),
+                                               player)
+        lines = [
+            f"**#{c.number}** <t:{int(c.opened_at)}:d> · {c.outcome}"
+            + (f" <t:{int(c.decided_at)}:d>" if c.decided_at else "")
+            for c in history.cases
+        ]
+        shown = len(lines)
+        embed = discord.Embed(
+            title=f"{discord.utils.escape_markdown(history.player)[:200]}: "
+                  f"{history.total} case(s)",
+            description="\n".join(lines)[:4000] or "No cases.",
+        )
+        if history.total > shown:
+            embed.set_footer(text=f"The newest {shown} of {history.total}.")
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())

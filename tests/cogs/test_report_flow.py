@@ -13,6 +13,7 @@ from bot.apis.bungie import snapshot_table
 from bot.apis.bungie.reasons import OTHER_REASON_HASH, ReasonTarget
 from bot.crypto import TokenBox, generate_key
 from bot.domain import Reason, ReviewMode
+from bot.store.cases import CaseChange
 from tests.linking_rig import free_port
 from tests.report_rig import ReportWorld, report_world, run_warden, world_settings
 from tests.standins.bungie import BungieStandin
@@ -200,9 +201,11 @@ async def test_approve_mode_holds_deliveries_until_a_moderator_releases_them(
         # What the review side does on approval: release the rows and say so.
         from bot.services.events import Event, EventKind
 
-        await w.store.reports.transition(report_id, from_statuses=["open"], to_status="forwarded",
-                                         actor_id=w.discord.guild.moderator.user.id,
-                                         action="report.approved", release_held=True)
+        report = await w.store.reports.get(report_id)
+        assert report is not None and report.case_id is not None
+        await w.store.cases.change(report.case_id, CaseChange(
+            ("open",), None, "report.forwarded", {}, release_held=True),
+            actor_id=w.discord.guild.moderator.user.id)
         await w.bot.services.events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
         await w.wait_delivered(report_id)
         assert w.sanctions.report_count == 1

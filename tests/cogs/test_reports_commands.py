@@ -51,7 +51,8 @@ async def test_list_paginates_and_filters(tmp_path: Path, discord_standin: Disco
             target_key="discord:1", target_bungie_name="Zed#0001", target_discord_id=777,
             target_bungie_membership_id=None, target_player_uuid=None, target_game_name=None,
         )
-        await w.lifecycle.dismiss(w.guild_id, other.id, await _actor(w), reason="afk is fine")
+        await w.lifecycle.dismiss(w.guild_id, other.case_id or 0, await _actor(w),
+                                  reason="afk is fine")
 
         first = await (await w.discord.slash(w.mod, "reports", subcommand="list")).wait_final()
         assert first.ephemeral and "Reports (12)" in first.text

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Evidence, Report
+from bot.domain import Case, CaseOutcome, Evidence, Report
 from bot.errors import UserFacingError
 from bot.services.events import Event, EventKind
 from bot.services.review.ports import Actor
@@ -85,12 +85,14 @@ async def test_a_report_arrives_with_everything_staff_need(
         assert "Trials of Osiris" in text and "https://www.bungie.net/en/PGCR/12345678901" in text
         assert "Bungie.net**: waiting for a moderator's approval" in text
         assert "Report received" in text
+        case = report.case_id
         assert post.custom_ids == [
-            f"warden:review:claim:{report.id}", f"warden:review:approve:{report.id}",
-            f"warden:review:dismiss:{report.id}", f"warden:review:ask:{report.id}",
+            f"warden:review:claim:{case}", f"warden:review:approve:{case}",
+            f"warden:review:resolve:{case}", f"warden:review:dismiss:{case}",
+            f"warden:review:ask:{case}",
             # Bob is a member here: the post also offers to act on him.
-            f"warden:member:warn:{report.id}", f"warden:member:timeout:{report.id}",
-            f"warden:member:kick:{report.id}", f"warden:member:ban:{report.id}",
+            f"warden:member:warn:{case}", f"warden:member:timeout:{case}",
+            f"warden:member:kick:{case}", f"warden:member:ban:{case}",
         ]
         assert post.pings.nobody
         stored = await w.report(report.id)
@@ -195,27 +197,27 @@ async def test_claim_and_unclaim_by_moderators_and_refusals_for_others(
         for action in ("claim", "approve"):
             text = await refusal(w, w.carol, post, action, report)
             assert "Only this server's moderators" in text
-        assert (await w.report(report.id)).status == "open"
+        assert (await w.case(report)).status == "open"
 
         await (await w.click(w.mod, post, "claim", report)).response()
         post = await post_when(w, report, f"Claimed by <@{w.mod.id}>")
-        assert post.custom_ids[0] == f"warden:review:unclaim:{report.id}"
-        assert (await w.report(report.id)).claimed_by == w.mod.id
+        assert post.custom_ids[0] == f"warden:review:unclaim:{report.case_id}"
+        assert (await w.case(report)).claimed_by == w.mod.id
 
         # Another moderator may not release or decide someone else's claim...
         text = await refusal(w, mod2, post, "unclaim", report)
         assert f"claimed by <@{w.mod.id}>" in text
         text = await refusal(w, mod2, post, "approve", report)
         assert f"claimed by <@{w.mod.id}>" in text
-        assert (await w.report(report.id)).status == "claimed"
+        assert (await w.case(report)).status == "claimed"
 
         # ...but the claimer can, and the owner (Manage Server) could.
         await (await w.click(w.mod, post, "unclaim", report)).response()
         post = await post_when(w, report, "Released the claim")
-        assert (await w.report(report.id)).status == "open"
-        assert post.custom_ids[0] == f"warden:review:claim:{report.id}"
+        assert (await w.case(report)).status == "open"
+        assert post.custom_ids[0] == f"warden:review:claim:{report.case_id}"
         actions = [e.action for e in await w.store.audit.for_report(report.id)]
-        assert actions.count("report.claimed") == 1 and actions.count("report.unclaimed") == 1
+        assert actions.count("case.claimed") == 1 and actions.count("case.unclaimed") == 1
 
 
 async def test_two_moderators_racing_only_one_wins(
@@ -230,30 +232,31 @@ async def test_two_moderators_racing_only_one_wins(
             w.click(w.mod, post, "claim", report), w.click(mod2, post, "claim", report)
         )
         await post_when(w, report, "Claimed by")
-        stored = await w.report(report.id)
+        stored = await w.case(report)
         assert stored.claimed_by in (w.mod.id, mod2.id)
         winner, loser = (first, second) if stored.claimed_by == w.mod.id else (second, first)
         lost = await loser.wait_final(lambda m: m.ephemeral)
         assert f"claimed by <@{stored.claimed_by}>" in lost.text
         assert not [m for m in winner.followups if m.ephemeral]
         claims = [e for e in await w.store.audit.for_report(report.id)
-                  if e.action == "report.claimed"]
+                  if e.action == "case.claimed"]
         assert len(claims) == 1
 
-        # Approve and dismiss at once: exactly one decision stands.
+        # Resolve and dismiss at once: exactly one decision stands.
         await (await w.click(winner_member(w, stored, mod2), post, "unclaim", report)).response()
         await post_when(w, report, "Released the claim")
+        case_id = stored.id
         results = await asyncio.gather(
-            w.lifecycle.approve(w.guild_id, report.id, await _mod_actor(w)),
-            w.lifecycle.dismiss(w.guild_id, report.id, await _mod_actor(w), reason="dup"),
+            w.lifecycle.resolve(w.guild_id, case_id, await _mod_actor(w), CaseOutcome(None)),
+            w.lifecycle.dismiss(w.guild_id, case_id, await _mod_actor(w), reason="dup"),
             return_exceptions=True,
         )
         assert sum(1 for r in results if isinstance(r, Exception)) == 1
-        decided = await w.report(report.id)
-        assert decided.status in ("forwarded", "dismissed")
+        decided = await w.case(report)
+        assert decided.status in ("resolved", "dismissed")
 
 
-def winner_member(w: ReviewWorld, report: Report, other: Member) -> Member:
+def winner_member(w: ReviewWorld, report: Case, other: Member) -> Member:
     return w.mod if report.claimed_by == w.mod.id else other
 
 
@@ -266,7 +269,7 @@ async def test_approve_releases_held_deliveries_and_tells_the_reporter(
         post = await post_of(w, report)
         handle = await w.click(w.mod, post, "approve", report)
         reply = await handle.wait_final(lambda m: m.ephemeral)
-        assert "approved: forwarding to Bungie.net and Game backend" in reply.text
+        assert "Approved: forwarding 1 report(s) to Bungie.net and Game backend" in reply.text
 
         deliveries = await w.store.deliveries.for_report(report.id)
         assert [(d.destination, d.status) for d in deliveries] == [
@@ -275,21 +278,23 @@ async def test_approve_releases_held_deliveries_and_tells_the_reporter(
         kinds = w.published_kinds(report.id)
         assert EventKind.DELIVERIES_QUEUED in kinds
         assert kinds.index(EventKind.DELIVERIES_QUEUED) < len(kinds) - 1  # then REPORT_CHANGED
-        stored = await w.report(report.id)
-        assert stored.status == "forwarded" and stored.decided_by == w.mod.id
+        # Approval forwards; the case stays open for what moderators do about the player.
+        assert (await w.case(report)).status == "open"
 
-        post = await post_when(w, report, "Forwarded by")
+        post = await post_when(w, report, "Approved and forwarded")
         assert "Bungie.net**: queued" in post.text
-        # Nothing left to decide about forwarding; the member can still be acted on.
-        assert not [c for c in post.custom_ids if c.startswith("warden:review:")]
+        assert "approve" not in " ".join(post.custom_ids)
+        assert f"warden:review:resolve:{report.case_id}" in post.custom_ids
+        # The member can still be acted on.
+        assert f"warden:member:warn:{report.case_id}" in post.custom_ids
 
         dm = await w.discord.wait_for_dm(w.alice)
         assert "approved your report #1" in dm.text
         assert str(w.mod.id) not in everything(dm) and "mod" not in dm.text.lower().split()
 
         # A second approval (say, from an older /reports show copy) changes nothing.
-        with pytest.raises(UserFacingError, match="already forwarded"):
-            await w.lifecycle.approve(w.guild_id, report.id, await _mod_actor(w))
+        with pytest.raises(UserFacingError, match="nothing waiting for approval"):
+            await w.lifecycle.approve(w.guild_id, report.case_id or 0, await _mod_actor(w))
         assert [e.action for e in await w.store.audit.for_report(report.id)].count(
             "report.forwarded") == 1
 
@@ -309,10 +314,10 @@ async def test_dismiss_needs_a_reason_and_tells_the_reporter_without_names(
 
         opened = await w.click(w.mod, post, "dismiss", report)
         modal = await opened.modal()
-        assert modal.custom_ids == ["reason", "to_reporter"]
+        assert modal.custom_ids == ["reason", "to_reporter", "block_days"]
         blank = await opened.submit_modal({"reason": "   "})
         assert "Please give a reason" in (await blank.wait_final(lambda m: m.ephemeral)).text
-        assert (await w.report(report.id)).status == "open"
+        assert (await w.case(report)).status == "open"
 
         opened = await w.click(w.mod, post, "dismiss", report)
         done = await opened.submit_modal({
@@ -322,9 +327,9 @@ async def test_dismiss_needs_a_reason_and_tells_the_reporter_without_names(
         assert "dismissed. The reporter was told by DM." in (
             await done.wait_final(lambda m: m.ephemeral)
         ).text
-        stored = await w.report(report.id)
+        stored = await w.case(report)
         assert stored.status == "dismissed"
-        assert stored.decision_reason == "Same match as report #0; clip shows a lag spike"
+        assert stored.note == "Same match as report #0; clip shows a lag spike"
         deliveries = await w.store.deliveries.for_report(report.id)
         assert {d.status for d in deliveries} == {"skipped"}  # nothing will ever be sent
 
@@ -332,12 +337,12 @@ async def test_dismiss_needs_a_reason_and_tells_the_reporter_without_names(
         assert "lag spike" in post.text and post.custom_ids == []
 
         dm = await w.discord.wait_for_dm(w.alice)
-        assert "closed it without forwarding it" in dm.text
+        assert "closed it: no action was taken" in dm.text
         assert "it was lag, not cheating" in dm.text
         assert "lag spike" not in dm.text  # the staff reason stays with the staff
         assert str(w.mod.id) not in everything(dm) and "mod" not in dm.text.lower().split()
         audit = [e for e in await w.store.audit.for_report(report.id)
-                 if e.action == "report.dismissed"]
+                 if e.action == "case.dismissed"]
         assert audit[0].actor_id == w.mod.id and "lag spike" in audit[0].details["reason"]
 
 
@@ -381,8 +386,8 @@ async def test_retry_a_failed_delivery(tmp_path: Path, discord_standin: DiscordS
     async with review_world(tmp_path, discord_standin) as w:
         await staff_setup(w, mode="auto")
         report = await w.accept_report(deliveries=(("bungie", "pending"), ("sanctions", "pending")))
-        post = await post_when(w, report, "Forwarded automatically")
-        assert (await w.report(report.id)).status == "forwarded"
+        post = await post_when(w, report, "Bungie.net**: queued")
+        assert (await w.case(report)).status == "open"
         assert "approve" not in " ".join(post.custom_ids)
 
         # The outbox gives up on the sanctions API.
@@ -457,7 +462,7 @@ async def test_buttons_still_work_after_a_restart(
         handle = await w2.click(w2.mod, post, "claim", report)
         await handle.response()
         await post_when(w2, report, f"Claimed by <@{w2.mod.id}>")
-        assert (await w2.report(report.id)).status == "claimed"
+        assert (await w2.case(report)).status == "claimed"
         opened = await w2.click(w2.mod, w2.discord.message(post.id), "dismiss", report)
         await opened.submit_modal({"reason": "duplicate"})
         await post_when(w2, report, "Dismissed by")
@@ -546,4 +551,4 @@ async def test_approval_forwards_to_both_apis_end_to_end(
             return latest if ok else None
 
         final = await w.discord.wait_until(delivered, description="both sent on the post")
-        assert f"Forwarded by <@{g.moderator.id}>" in final.text
+        assert "Approved and forwarded" in final.text and "Status: Open" in final.text

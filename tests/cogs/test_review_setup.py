@@ -109,7 +109,7 @@ async def _refused_then_fixed(w: ReviewWorld, mode: str) -> None:
     )
     stored = await w.report(report.id)
     assert stored.review_message_id is None
-    assert stored.status == ("open" if held else "forwarded")
+    assert stored.status == "accepted" and (await w.case(report)).status == "open"
     [delivery] = await w.store.deliveries.for_report(report.id)
     assert delivery.status == ("held" if held else "pending")
     assert w.discord.channel_messages(staff) == []
@@ -148,7 +148,7 @@ async def test_forbidden_review_channel_in_auto_mode_still_forwards(
 async def test_no_review_channel_at_all(tmp_path: Path, discord_standin: DiscordStandIn) -> None:
     async with review_world(tmp_path, discord_standin) as w:
         report = await w.accept_report()
-        assert (await w.report(report.id)).status == "open"
+        assert (await w.case(report)).status == "open"
         reply = await (await w.discord.slash(w.owner, "warden", subcommand="setup")).wait_final()
         assert "**Review channel**: not set" in reply.text
         assert "approves it with `/reports show`" in reply.text

@@ -59,19 +59,22 @@ async def test_dismiss_with_a_hostile_reason_and_message(hostile: Hostile, name:
     post = await h.review_post(report_id)
     value = text(h, name, REASON_MAX)
     async with h.case():
+        # Each report here is a case of its own, numbered like the report.
         handle = await h.discord.click(h.mod, post, f"warden:review:dismiss:{report_id}")
         submitted = await handle.submit_modal({"reason": value, "to_reporter": value})
         answer = await submitted.wait_final(lambda m: m.ephemeral)
         assert clear(answer), answer.text
     report = await h.world.store.reports.get(report_id)
-    assert report is not None
+    assert report is not None and report.case_id is not None
+    case = await h.world.store.cases.get(report.case_id)
+    assert case is not None
     if value.strip():
         assert "dismissed" in answer.text
-        assert report.status == "dismissed" and report.decision_reason == value.strip()
+        assert case.status == "dismissed" and case.note == value.strip()
         told = h.discord.dms_to(h.world.alice)[-1]
-        assert f"Report #{report.number}: closed" in told.text
+        assert f"Report #{report.number}: no action" in told.text
     else:
-        assert report.status == "open" and "Please give a reason" in answer.text
+        assert case.status == "open" and "Please give a reason" in answer.text
 
 
 @pytest.mark.parametrize("name", TEXT_NAMES)

@@ -13,8 +13,11 @@ from bot.apis.errors import AuthExpired, Unavailable
 from bot.crypto import TokenBox, TokenDecryptError, generate_key
 from bot.domain import GamePlatform, Provider
 from bot.errors import InvalidInput, NeedsLink, UserFacingError
+from bot.metrics import WardenMetrics
 from bot.notify import DmOutcome
-from bot.services.linking.service import REFRESH_MARGIN, LinkHealth
+from bot.services.linking.providers import BungieLinkProvider
+from bot.services.linking.service import REFRESH_MARGIN, LinkHealth, LinkingService
+from bot.store import Database, Store
 from bot.store.links import LinkStatus
 from tests.linking_rig import RecordingNotifier, Rig, open_rig
 from tests.standins.bungie import TOKEN_PATH
@@ -86,6 +89,33 @@ async def test_concurrent_callers_spend_the_refresh_token_once(rig: Rig) -> None
     assert len(set(tokens)) == 1
     link = await rig.store.links.get(1001, Provider.BUNGIE)
     assert link is not None and link.status is LinkStatus.ACTIVE
+
+
+async def test_two_processes_on_one_database_spend_the_refresh_token_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with open_rig(tmp_path, database=postgres_url) as rig:
+        await linked_alice(rig)
+        # A second Warden process: its own connections and its own in-process locks.
+        other_db = await Database.open(postgres_url)
+        rig.stack.push_async_callback(other_db.close)
+        other = LinkingService(
+            store=Store(other_db), box=rig.box, public_base_url=rig.base_url,
+            providers=[BungieLinkProvider(rig.bungie_client, clock=rig.clock)],
+            notifier=RecordingNotifier(), metrics=WardenMetrics(), clock=rig.clock,
+        )
+        rig.clock.advance(3600)
+        rig.bungie.inject("slow", path=TOKEN_PATH, delay=0.3, landed=True)
+
+        tokens = await asyncio.gather(*(
+            (rig.service if i % 2 else other).access_token(1001, Provider.BUNGIE)
+            for i in range(10)
+        ))
+
+        assert bungie_refreshes(rig) == 1
+        assert len(set(tokens)) == 1
+        link = await rig.store.links.get(1001, Provider.BUNGIE)
+        assert link is not None and link.status is LinkStatus.ACTIVE
 
 
 async def test_a_token_refused_early_is_refreshed_once_for_all_who_saw_it(rig: Rig) -> None:

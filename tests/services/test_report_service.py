@@ -238,7 +238,7 @@ async def test_the_limit_is_rechecked_when_confirming(rig: Rig) -> None:
     # The draft survives: Confirm works once the limit allows.
     rig.clock.now = T0 + 30
     outcome = await rig.service.confirm(second, actor_id=ALICE)
-    assert outcome.report.status == "open"
+    assert outcome.report.status == "accepted"
 
 
 async def test_limits_survive_a_restart(rig: Rig, tmp_path: Path) -> None:

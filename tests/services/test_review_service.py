@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import NewReport, Report, ReportLimits
+from bot.domain import ActionKind, CaseOutcome, NewReport, Report, ReportLimits
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
 from bot.notify import DmOutcome
 from bot.runtime import open_bungie
@@ -93,7 +93,6 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     settings = load_settings(require_token=False, database_path=tmp_path / "warden.db")
     world = World(store, bus, notifier, destination_registry(settings, store, notifier))
     bus.listen(world)
-    bus.listen(world.lifecycle)
     await store.guilds.update(GUILD, actor_id=None, moderator_role_id=ROLE)
     yield world
     await db.close()
@@ -102,13 +101,19 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
 async def test_only_moderators_or_managers_may_act(world: World) -> None:
     report = await world.report()
     with pytest.raises(NotAllowed, match="Only this server's moderators"):
-        await world.lifecycle.claim(GUILD, report.id, MEMBER)
+        await world.lifecycle.claim(GUILD, _case(report), MEMBER)
     with pytest.raises(NotAllowed):
         await world.queries.list_reports(GUILD, MEMBER, _query())
     # A report of another server is invisible from this one.
     with pytest.raises(InvalidInput, match="does not exist in this server"):
         await world.lifecycle.claim(GUILD + 1, report.id, ADMIN)
-    assert (await world.lifecycle.claim(GUILD, report.id, ADMIN)).report.claimed_by == ADMIN.user_id
+    claimed = (await world.lifecycle.claim(GUILD, _case(report), ADMIN)).case
+    assert claimed is not None and claimed.claimed_by == ADMIN.user_id
+
+
+def _case(report: Report) -> int:
+    assert report.case_id is not None
+    return report.case_id
 
 
 def _query() -> ListQuery:
@@ -119,71 +124,78 @@ async def test_concurrent_claims_exactly_one_succeeds(world: World) -> None:
     report = await world.report()
     actors = [Actor(100 + i, frozenset({ROLE})) for i in range(8)]
     results = await asyncio.gather(
-        *(world.lifecycle.claim(GUILD, report.id, a) for a in actors), return_exceptions=True
+        *(world.lifecycle.claim(GUILD, _case(report), a) for a in actors), return_exceptions=True
     )
     winners = [r for r in results if not isinstance(r, BaseException)]
     losers = [r for r in results if isinstance(r, BaseException)]
     assert len(winners) == 1 and len(losers) == 7
-    claimed_by = (await world.store.reports.get(report.id)).claimed_by  # type: ignore[union-attr]
+    claimed_by = (await world.store.cases.get(_case(report))).claimed_by  # type: ignore[union-attr]
     assert all(isinstance(e, NotAllowed) and f"<@{claimed_by}>" in e.message for e in losers)
 
 
 async def test_a_claim_belongs_to_its_moderator_until_a_manager_overrides(world: World) -> None:
     report = await world.report()
-    await world.lifecycle.claim(GUILD, report.id, MOD_A)
-    for attempt in (world.lifecycle.unclaim(GUILD, report.id, MOD_B),
-                    world.lifecycle.approve(GUILD, report.id, MOD_B),
-                    world.lifecycle.dismiss(GUILD, report.id, MOD_B, reason="no")):
+    await world.lifecycle.claim(GUILD, _case(report), MOD_A)
+    for attempt in (world.lifecycle.unclaim(GUILD, _case(report), MOD_B),
+                    world.lifecycle.approve(GUILD, _case(report), MOD_B),
+                    world.lifecycle.dismiss(GUILD, _case(report), MOD_B, reason="no")):
         with pytest.raises(NotAllowed, match="claimed by <@90001>"):
             await attempt
     with pytest.raises(InvalidInput, match="You already claimed"):
-        await world.lifecycle.claim(GUILD, report.id, MOD_A)
+        await world.lifecycle.claim(GUILD, _case(report), MOD_A)
     # Someone with Manage Server can release a claim left behind.
-    await world.lifecycle.unclaim(GUILD, report.id, ADMIN)
+    await world.lifecycle.unclaim(GUILD, _case(report), ADMIN)
     with pytest.raises(InvalidInput, match="is not claimed"):
-        await world.lifecycle.unclaim(GUILD, report.id, MOD_A)
+        await world.lifecycle.unclaim(GUILD, _case(report), MOD_A)
 
 
 async def test_approve_releases_and_dismiss_skips_held_deliveries(world: World) -> None:
     first = await world.report(deliveries=(("bungie", "held"), ("sanctions", "held")))
-    outcome = await world.lifecycle.approve(GUILD, first.id, MOD_A)
-    assert outcome.report.status == "forwarded" and outcome.report.decided_by == MOD_A.user_id
+    outcome = await world.lifecycle.approve(GUILD, _case(first), MOD_A)
+    assert outcome.case is not None and outcome.case.status == "open"  # approval decides nothing
     assert {d.status for d in await world.store.deliveries.for_report(first.id)} == {"pending"}
     kinds = [e.kind for e in world.events if e.report_id == first.id]
     assert kinds[-2:] == [EventKind.DELIVERIES_QUEUED, EventKind.REPORT_CHANGED]
 
     second = await world.report()
-    await world.lifecycle.dismiss(GUILD, second.id, MOD_A, reason="  not a violation  ")
-    stored = await world.store.reports.get(second.id)
-    assert stored is not None and stored.decision_reason == "not a violation"
+    await world.lifecycle.dismiss(GUILD, _case(second), MOD_A, reason="  not a violation  ")
+    stored = await world.store.cases.get(_case(second))
+    assert stored is not None and stored.note == "not a violation"
     assert {d.status for d in await world.store.deliveries.for_report(second.id)} == {"skipped"}
-    with pytest.raises(InvalidInput, match="already dismissed by <@90001>"):
-        await world.lifecycle.approve(GUILD, second.id, MOD_B)
+    with pytest.raises(InvalidInput, match="nothing waiting for approval"):
+        await world.lifecycle.approve(GUILD, _case(second), MOD_B)
     with pytest.raises(InvalidInput, match="Please give a reason"):
-        await world.lifecycle.dismiss(GUILD, (await world.report()).id, MOD_A, reason=" ")
+        await world.lifecycle.dismiss(GUILD, _case(await world.report()), MOD_A, reason=" ")
 
     # The reporter hears the outcome, never who decided it.
     texts = [n.text + (n.title or "") for _, n in world.notifier.sent]
     assert len(texts) == 2 and not any("90001" in t for t in texts)
-    assert "approved your report #1" in texts[0] and "closed it" in texts[1]
+    assert "approved your report #1" in texts[0] and "no action was taken" in texts[1]
 
 
-async def test_auto_mode_reports_are_forwarded_on_arrival(world: World) -> None:
+async def test_auto_mode_cases_stay_open_for_moderators(world: World) -> None:
     report = await world.report(deliveries=(("sanctions", "pending"),))
-    stored = await world.store.reports.get(report.id)
-    assert stored is not None and stored.status == "forwarded" and stored.decided_by is None
-    card = await world.card(stored)
-    assert card.actions == ()  # nothing to decide
-    assert card.history[-1].text == "Forwarded automatically (auto mode)"
-    with pytest.raises(InvalidInput, match="already forwarded"):
-        await world.lifecycle.dismiss(GUILD, report.id, ADMIN, reason="late")
+    case = await world.store.cases.get(_case(report))
+    assert case is not None and case.status == "open"
+    card = await world.card(report)
+    assert card.actions == (ReviewAction.CLAIM, ReviewAction.RESOLVE, ReviewAction.DISMISS,
+                            ReviewAction.ASK)
+    done = await world.lifecycle.resolve(GUILD, case.id, ADMIN, CaseOutcome(ActionKind.BAN),
+                                         note="3rd offence", to_reporter="Thanks!")
+    assert done.case is not None and done.case.status == "resolved"
+    assert (await world.card(report)).actions == ()
+    [(to, notice)] = world.notifier.sent
+    assert to == REPORTER and "action was taken" in notice.text and "Thanks!" in notice.text
+    assert "ban" not in notice.text.lower() and "3rd offence" not in notice.text
+    with pytest.raises(InvalidInput, match="already resolved"):
+        await world.lifecycle.dismiss(GUILD, case.id, ADMIN, reason="late")
 
 
 async def test_reporter_replies_only_to_questions_and_only_a_few_times(world: World) -> None:
     report = await world.report()
     with pytest.raises(InvalidInput, match="have not asked anything"):
         await world.lifecycle.reply(GUILD, REPORTER, report.number, "extra")
-    await world.lifecycle.ask_reporter(GUILD, report.id, MOD_A, question="When?")
+    await world.lifecycle.ask_reporter(GUILD, _case(report), MOD_A, question="When?")
     [(to, notice)] = world.notifier.sent
     assert to == REPORTER and "When?" in notice.text and "/reply number:1" in notice.text
     with pytest.raises(InvalidInput, match="no report #1"):
@@ -198,18 +210,19 @@ async def test_reporter_replies_only_to_questions_and_only_a_few_times(world: Wo
     assert all(h.actor_id != REPORTER for h in card.history)
 
     world.notifier.outcome = DmOutcome.DMS_CLOSED
-    told = await world.lifecycle.ask_reporter(GUILD, report.id, MOD_A, question="Clip?")
+    told = await world.lifecycle.ask_reporter(GUILD, _case(report), MOD_A, question="Clip?")
     assert told.message is not None and "DMs are closed" in told.message
 
 
 async def test_card_actions_follow_the_state(world: World) -> None:
     report = await world.report(deliveries=(("bungie", "held"),))
     card = await world.card(report)
-    assert card.actions == (ReviewAction.CLAIM, ReviewAction.APPROVE, ReviewAction.DISMISS,
-                            ReviewAction.ASK)
-    claimed = (await world.lifecycle.claim(GUILD, report.id, MOD_A)).report
+    assert card.actions == (ReviewAction.CLAIM, ReviewAction.APPROVE, ReviewAction.RESOLVE,
+                            ReviewAction.DISMISS, ReviewAction.ASK)
+    claimed = (await world.lifecycle.claim(GUILD, _case(report), MOD_A)).report
     assert (await world.card(claimed)).actions[0] is ReviewAction.UNCLAIM
-    await world.lifecycle.approve(GUILD, report.id, MOD_A)
+    await world.lifecycle.approve(GUILD, _case(report), MOD_A)
+    await world.lifecycle.resolve(GUILD, _case(report), MOD_A, CaseOutcome(None))
     assert await world.store.deliveries.start_attempt(report.id, "bungie") is not None
     await world.store.deliveries.finish(report.id, "bungie", status="failed", error="2702")
     failed = await world.store.reports.get(report.id)

@@ -1,4 +1,5 @@
-"""Counting hops to the database threads: calls of aiosqlite's ``Connection._execute``."""
+"""Counting hops to the database threads: calls of aiosqlite's ``Connection._execute``
+and jobs on a PostgreSQL connection's thread."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 import aiosqlite
 import pytest
+
+from bot.store.postgres import _Lane
 
 
 def count_hops(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -19,4 +22,11 @@ def count_hops(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return await original(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+    original_run = _Lane.run
+
+    async def counting_run(self: _Lane, job: Any) -> Any:
+        hops[0] += 1
+        return await original_run(self, job)
+
+    monkeypatch.setattr(_Lane, "run", counting_run)
     return hops

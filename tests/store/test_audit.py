@@ -3,14 +3,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.store import Database, Store
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    db = await Database.open(tmp_path / "warden.db")
+async def store(store_location: Path | str):
+    db = await Database.open(store_location)
     yield Store(db)
     await db.close()
 
@@ -28,9 +29,9 @@ async def test_chain_verifies_and_never_stores_tokens(store: Store) -> None:
 
 async def test_update_and_delete_are_refused(store: Store) -> None:
     await store.audit.record("report.created", report_id=1)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.Error), match="append-only"):
         await store.db.execute("UPDATE audit_log SET action = 'x'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.Error), match="append-only"):
         await store.db.execute("DELETE FROM audit_log")
 
 
@@ -38,7 +39,10 @@ async def test_verify_names_the_first_edited_row(store: Store) -> None:
     for n in range(5):
         await store.audit.record("report.created", report_id=n)
     # An attacker with file access drops the trigger and edits row 3.
-    await store.db.execute("DROP TRIGGER audit_log_no_update")
+    await store.db.execute(
+        "DROP TRIGGER audit_log_no_update ON audit_log"
+        if store.db.backend == "postgresql" else "DROP TRIGGER audit_log_no_update"
+    )
     await store.db.execute("UPDATE audit_log SET details = '{\"x\":1}' WHERE id = 3")
     check = await store.audit.verify()
     assert not check.ok

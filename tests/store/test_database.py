@@ -66,7 +66,7 @@ async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
 
     try:
         with pytest.raises(RuntimeError, match="boom"):
-            await db.write(insert_then_fail)
+            await db.write(insert_then_fail)  # type: ignore[arg-type]  # SQLite's own connection
         assert await db.fetch_value("SELECT COUNT(*) FROM kv_state") == 0
         assert not db.writer.in_transaction
 
@@ -76,7 +76,7 @@ async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
                 conn.execute("INSERT INTO kv_state (key, value, updated_at) VALUES ('b', '1', 0)")
 
         with pytest.raises(sqlite3.IntegrityError):
-            await db.write(insert_twice)
+            await db.write(insert_twice)  # type: ignore[arg-type]  # SQLite's own connection
         assert await db.fetch_value("SELECT COUNT(*) FROM kv_state") == 0
         assert await db.execute(
             "INSERT INTO kv_state (key, value, updated_at) VALUES ('c', '1', 0)") == 1
@@ -125,7 +125,7 @@ async def test_write_runs_in_one_hop_on_the_writer_connection_thread(
             seen["row"] = type(row)
             return str(row["key"])
 
-        assert await db.write(work) == "k"
+        assert await db.write(work) == "k"  # type: ignore[arg-type]  # SQLite's own connection
         assert hops == [1]
         assert seen["thread"] == seen["sql_thread"] == writer_thread()
         assert seen["type"] is sqlite3.Connection
@@ -158,7 +158,7 @@ async def test_read_runs_in_one_hop_on_the_reader_thread_from_one_snapshot(
             row = conn.execute("SELECT 1 AS one").fetchone()
             return before, after, thread, conn.in_transaction, type(row)
 
-        before, after, thread, in_transaction, row_type = await db.read(counts)
+        before, after, thread, in_transaction, row_type = await db.read(counts)  # type: ignore[arg-type]  # SQLite's own connection
         assert hops == [1]
         assert (before, after) == (0, 0)
         assert thread == reader_thread() and thread != threading.get_ident()
@@ -172,7 +172,7 @@ async def test_read_runs_in_one_hop_on_the_reader_thread_from_one_snapshot(
             raise LookupError("nothing here")
 
         with pytest.raises(LookupError):
-            await db.read(fails)
+            await db.read(fails)  # type: ignore[arg-type]  # SQLite's own connection
         assert not db.reader.in_transaction
     finally:
         await db.close()
@@ -191,7 +191,7 @@ async def test_a_cancelled_write_still_runs_to_commit_and_leaves_no_transaction(
             release.wait(5)
             conn.execute("INSERT INTO kv_state (key, value, updated_at) VALUES ('b', '1', 0)")
 
-        task = asyncio.create_task(db.write(slow))
+        task = asyncio.create_task(db.write(slow))  # type: ignore[arg-type]  # SQLite's own connection
         await asyncio.to_thread(started.wait, 5)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

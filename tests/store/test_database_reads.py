@@ -10,9 +10,9 @@ from bot.store import Database
 
 
 async def test_a_read_right_after_a_commit_sees_it_despite_concurrent_reads(
-    tmp_path: Path,
+    store_location: Path | str,
 ) -> None:
-    db = await Database.open(tmp_path / "w.db")
+    db = await Database.open(store_location)
     try:
         await db.execute_many(
             "INSERT INTO kv_state (key, value, updated_at) VALUES (?, '1', 0)",

@@ -11,9 +11,9 @@ from tests.store.hops import count_hops
 
 
 async def test_racing_updates_of_different_fields_both_land_and_are_audited(
-    tmp_path: Path,
+    store_location: Path | str,
 ) -> None:
-    db = await Database.open(tmp_path / "warden.db")
+    db = await Database.open(store_location)
     try:
         store = Store(db)
         await asyncio.gather(
@@ -41,9 +41,9 @@ async def test_racing_updates_of_different_fields_both_land_and_are_audited(
 
 
 async def test_settings_are_read_once_and_every_change_is_seen_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_location: Path | str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = await Database.open(tmp_path / "warden.db")
+    db = await Database.open(store_location)
     try:
         store = Store(db)
         await store.guilds.update(1, actor_id=7, review_channel_id=100)

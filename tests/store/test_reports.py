@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain import NewReport, ReportLimits
 from bot.store import Database, Store
+from bot.store.cases import CaseChange
 from bot.store.reports import Accepted, LimitHit
 from tests.store.hops import count_hops
 
@@ -21,8 +22,8 @@ LIMITS = ReportLimits(short_count=1, short_seconds=30, hour_count=5, day_count=2
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    db = await Database.open(tmp_path / "warden.db")
+async def store(store_location: Path | str):
+    db = await Database.open(store_location)
     yield Store(db)
     await db.close()
 
@@ -51,7 +52,7 @@ async def test_numbers_are_per_server_and_never_collide_under_concurrency(store:
 async def test_accept_writes_deliveries_and_audit_in_one_go(store: Store) -> None:
     outcome = await submit(store, 1000.0)
     assert isinstance(outcome, Accepted)
-    assert outcome.report.status == "open"
+    assert outcome.report.status == "accepted"
     deliveries = await store.deliveries.for_report(outcome.report.id)
     assert [(d.destination, d.status) for d in deliveries] == [("sanctions", "pending")]
     actions = [e.action for e in await store.audit.for_report(outcome.report.id)]
@@ -115,11 +116,10 @@ async def test_limits_are_per_reporter(store: Store) -> None:
 async def test_racing_moderators_only_one_claims(store: Store) -> None:
     outcome = await submit(store, 1000.0)
     assert isinstance(outcome, Accepted)
-    rid = outcome.report.id
     results = await asyncio.gather(*(
-        store.reports.transition(rid, from_statuses=["open"], to_status="claimed",
-                                 actor_id=mod, action="report.claimed",
-                                 set_claimed_by=True, claimed_by=mod)
+        store.cases.change(outcome.report.case_id or 0, CaseChange(
+            ["open"], "claimed", "case.claimed", {}, set_claimed_by=True, claimed_by=mod),
+            actor_id=mod)
         for mod in (1, 2, 3)
     ))
     winners = [r for r in results if r is not None]
@@ -158,17 +158,17 @@ async def test_each_store_call_of_the_report_path_is_one_hop(
     accepted = await one_hop(store.reports.accept(
         draft.id, limits=LIMITS, deliveries=dests, actor_id=REPORTER))
     assert isinstance(accepted, Accepted)
-    assert accepted.report.status == "open" and accepted.report.accepted_at is not None
+    assert accepted.report.status == "accepted" and accepted.report.accepted_at is not None
     assert accepted.report == await store.reports.get(draft.id)
-    forwarded = await one_hop(store.reports.transition(
-        draft.id, from_statuses=["open"], to_status="forwarded", actor_id=None,
-        action="report.forwarded"))
-    assert forwarded == await store.reports.get(draft.id)
-    assert forwarded is not None and forwarded.status == "forwarded"
+    claimed = await one_hop(store.cases.change(
+        accepted.report.case_id or 0, CaseChange(["open"], "claimed", "case.claimed", {},
+                                                 set_claimed_by=True, claimed_by=9),
+        actor_id=9))
+    assert claimed is not None and claimed.status == "claimed"
     await one_hop(store.reports.record_review_post(draft.id, 5, 6, details={"x": 1}))
-    claimed = await one_hop(store.deliveries.start_attempt_with_report(draft.id, dests[0][0]))
-    assert claimed is not None
-    assert claimed[0].status == "in_flight" and claimed[1] == await store.reports.get(draft.id)
+    started = await one_hop(store.deliveries.start_attempt_with_report(draft.id, dests[0][0]))
+    assert started is not None
+    assert started[0].status == "in_flight" and started[1] == await store.reports.get(draft.id)
     await one_hop(store.deliveries.finish(draft.id, dests[0][0], status="sent", upstream_id="u"))
     attempt = await one_hop(store.deliveries.start_attempt(draft.id, dests[1][0]))
     assert attempt is not None and attempt.status == "in_flight"
@@ -186,6 +186,6 @@ async def test_each_store_call_of_the_report_path_is_one_hop(
     assert [d.status for d in await store.deliveries.for_report(draft.id)] == ["sent", "sent"]
     entries = await store.audit.for_report(draft.id)
     assert [e.action for e in entries] == [
-        "report.accepted", "report.forwarded", "review.posted", "delivery.sent", "delivery.sent"]
+        "report.accepted", "case.claimed", "review.posted", "delivery.sent", "delivery.sent"]
     assert all(e.guild_id == GUILD for e in entries)
     assert (await store.audit.verify()).ok

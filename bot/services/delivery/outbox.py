@@ -124,6 +124,9 @@ class OutboxPolicy:
     idle_poll: float = 30.0
     """Longest sleep with nothing due; events wake the worker sooner."""
     shutdown_grace: float = 5.0
+    lease_sweep: float = 60.0
+    """How often a running worker returns attempts whose claim's lease ran out (a
+    process that died while another one runs on) to pending."""
 
     def backoff(self, attempt: int) -> float:
         """Exponential with full jitter; at least half the base delay."""
@@ -154,6 +157,7 @@ class OutboxWorker:
         self._running: dict[tuple[int, str], asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._next_sweep = 0.0
 
     @property
     def running(self) -> bool:
@@ -171,6 +175,7 @@ class OutboxWorker:
             log.warning("outbox: %d delivery attempt(s) were interrupted by the last stop; "
                         "they will be checked with the upstream before any resend", recovered)
         self._stopping = False
+        self._next_sweep = self._clock() + self._policy.lease_sweep
         self._loop_task = asyncio.create_task(self._run(), name="warden-outbox")
         log.info("outbox: started (%d at a time)", self._policy.concurrency)
 
@@ -221,6 +226,12 @@ class OutboxWorker:
     async def _dispatch_due(self) -> float:
         """Start the due attempts there is room for; returns how long to sleep before
         looking again (unless woken)."""
+        if self._clock() >= self._next_sweep:
+            self._next_sweep = self._clock() + self._policy.lease_sweep
+            swept = await self._store.deliveries.recover_in_flight(own=False)
+            if swept:
+                log.warning("outbox: %d attempt(s) of a stopped process returned to "
+                            "pending (their lease ran out)", swept)
         free = self._policy.concurrency - len(self._running)
         if free <= 0:
             return self._policy.idle_poll  # a finishing attempt wakes us

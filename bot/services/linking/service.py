@@ -58,6 +58,10 @@ START_TTL = 600.0
 STATE_TTL = 600.0
 REFRESH_MARGIN = 120.0
 """Refresh this long before the access token expires, so it never expires in flight."""
+REFRESH_CLAIM_SECONDS = 60.0
+"""How long one process's claim to refresh a link lasts (longer than a refresh call
+with its retries); another process waits for its result meanwhile."""
+REFRESH_WAIT_POLL = 0.1
 _SHOWN_ERROR_MAX = 120
 _SHOWN_DESCRIPTION_MAX = 300
 
@@ -591,12 +595,24 @@ class LinkingService:
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:
-            # Whoever held the lock before may have refreshed already.
-            link = await self._usable_link(discord_user_id, provider)
-            token = self._fresh_access(link, rejected)
-            if token is not None:
-                return token
-            return await self._refresh(link)
+            while True:
+                # Whoever held the lock before, here or in another process, may have
+                # refreshed already.
+                link = await self._usable_link(discord_user_id, provider)
+                token = self._fresh_access(link, rejected)
+                if token is not None:
+                    return token
+                claim = await self._store.links.claim_refresh(
+                    discord_user_id, provider, now=self._clock(), seconds=REFRESH_CLAIM_SECONDS
+                )
+                if claim is not None:
+                    try:
+                        return await self._refresh(link)
+                    finally:
+                        await self._store.links.release_refresh(discord_user_id, provider, claim)
+                # Another process is refreshing this link: its result lands in the
+                # database (or its claim runs out, if it died).
+                await asyncio.sleep(REFRESH_WAIT_POLL)
 
     async def _usable_link(self, discord_user_id: int, provider: Provider) -> AccountLink:
         label = PROVIDER_LABELS[provider]

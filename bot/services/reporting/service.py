@@ -139,6 +139,7 @@ class ReportService:
                 raise NotAllowed(SELF_REPORT)
             guild = await self._store.guilds.get(guild_id)
             now = self._clock()
+            await self._check_block(guild_id, reporter_id, now)
             await self._check_limits(guild_id, reporter_id, NO_TARGET, None,
                                      replace(guild.limits, target_cooldown_hours=0), now)
             await self._check_draft_limit(reporter_id, now)
@@ -169,6 +170,7 @@ class ReportService:
         description = clean_description(request.description)
         activity = parse_activity(request.activity)
         guild = await self._store.guilds.get(request.guild_id)
+        await self._check_block(request.guild_id, request.reporter_id, now)
         # The per-reporter limits first: someone who may not report now costs no look-ups.
         await self._check_limits(request.guild_id, request.reporter_id, NO_TARGET, None,
                                  replace(guild.limits, target_cooldown_hours=0), now)
@@ -287,6 +289,7 @@ class ReportService:
                                     'was dropped; nothing was sent. Start again with '
                                     '`/report`.',
                                     number=report.number))
+        await self._check_block(report.guild_id, actor_id, now)
         guild = await self._store.guilds.get(report.guild_id)
         planned = await self._destinations.plan(report)
         plan = [p for p in planned if p.included]
@@ -500,6 +503,14 @@ class ReportService:
                 t('You started {limit} reports in the last hour without confirming them. You '
                   'can start another in {duration_text}.',
                   limit=limit, duration_text=duration_text(retry_at - now)), retry_at=retry_at)
+
+    async def _check_block(self, guild_id: int, reporter_id: int, now: float) -> None:
+        block = await self._store.blocks.active(guild_id, reporter_id, now)
+        if block is not None:
+            raise LimitReached(t(
+                "This server's moderators stopped you from reporting here until {until}, "
+                "after a report of yours was dismissed. If you think this is a mistake, "
+                "contact the moderators.", until=f"<t:{int(block.until)}:f>"))
 
     async def _check_limits(self, guild_id: int, reporter_id: int, target_key: str,
                             activity_id: int | None, limits: ReportLimits, now: float) -> None:

@@ -7,6 +7,7 @@ from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import t
 from bot.services.review.ports import Actor
 from bot.store import Store
+from bot.store.cases import CaseWithReports
 
 
 class Moderators:
@@ -38,3 +39,11 @@ class Moderators:
         if report is None or report.guild_id != guild_id or report.accepted_at is None:
             raise InvalidInput(t('That report does not exist in this server.'))
         return report
+
+    async def case(self, guild_id: int, case_id: int, actor: Actor) -> CaseWithReports:
+        """Case ``case_id`` of this server with its reports, for a moderator."""
+        await self.require(guild_id, actor)
+        found = await self._store.cases.with_reports(case_id)
+        if found is None or found.case.guild_id != guild_id or not found.reports:
+            raise InvalidInput("That case does not exist in this server.")
+        return found

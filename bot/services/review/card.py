@@ -14,13 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.domain import (
-    UNDECIDED_STATUSES,
+    UNDECIDED_CASE_STATUSES,
+    ActionKind,
+    Case,
+    CaseStatus,
     Delivery,
     DeliveryStatus,
     Note,
     Reason,
     Report,
-    ReportStatus,
 )
 from bot.i18n import t
 from bot.services.delivery.registry import DestinationNames
@@ -33,12 +35,10 @@ BUNGIE_PROFILE_URL = "https://www.bungie.net/7/en/User/Profile/{membership_type}
 BUNGIE_PGCR_URL = "https://www.bungie.net/en/PGCR/{activity_id}"
 
 STATUS_LABELS: dict[str, str] = {
-    ReportStatus.OPEN: "Open",
-    ReportStatus.CLAIMED: "Claimed",
-    ReportStatus.FORWARDED: "Forwarded",
-    ReportStatus.DISMISSED: "Dismissed",
-    ReportStatus.CANCELLED: "Cancelled",
-    ReportStatus.DRAFT: "Draft",
+    CaseStatus.OPEN: "Open",
+    CaseStatus.CLAIMED: "Claimed",
+    CaseStatus.RESOLVED: "Resolved",
+    CaseStatus.DISMISSED: "Dismissed",
 }
 
 DELIVERY_LABELS: dict[str, str] = {
@@ -63,9 +63,37 @@ class ReviewAction(enum.StrEnum):
     CLAIM = "claim"
     UNCLAIM = "unclaim"
     APPROVE = "approve"
+    RESOLVE = "resolve"
     DISMISS = "dismiss"
     ASK = "ask"
     RETRY = "retry"
+
+
+def outcome_label(case: Case) -> str | None:
+    """The case's outcome as moderators read it."""
+    if case.status is CaseStatus.DISMISSED:
+        return "dismissed"
+    if case.outcome is None:
+        return None
+    return case.outcome.action.label if case.outcome.action else "no action"
+
+
+@dataclass(frozen=True)
+class CaseReportView:
+    """One member's report in the case (staff only: it names the reporter)."""
+
+    report_id: int
+    number: int
+    reporter_id: int
+    description: str | None
+    at: float
+
+
+@dataclass(frozen=True)
+class EarlierCaseView:
+    case_id: int
+    at: float
+    outcome: str
 
 
 @dataclass(frozen=True)
@@ -157,7 +185,7 @@ class ReviewCard:
     report_id: int
     guild_id: int
     number: int
-    status: ReportStatus
+    status: CaseStatus
     status_label: str
     reason: str
     reason_label: str
@@ -177,10 +205,18 @@ class ReviewCard:
     history_total: int
     purged: bool
     actions: tuple[ReviewAction, ...] = field(default_factory=tuple)
+    case_id: int = 0
+    reports: tuple[CaseReportView, ...] = ()
+    """Every report of the case, the lead first (two or more: several members reported)."""
+    failed: tuple[tuple[int, str, str], ...] = ()
+    """(report id, destination, label) of each failed delivery of the case: Retry."""
+    earlier_cases: tuple[EarlierCaseView, ...] = ()
+    earlier_total: int = 0
+    outcome: str | None = None
 
     @property
     def retry_destinations(self) -> tuple[str, ...]:
-        return tuple(d.destination for d in self.deliveries if d.retryable)
+        return tuple(d for _, d, _ in self.failed)
 
     @property
     def awaiting_approval(self) -> bool:
@@ -202,20 +238,24 @@ def bungie_profile_url(membership_type: int | None, membership_id: int | None) -
     )
 
 
-def available_actions(report: Report, deliveries: Sequence[Delivery]) -> tuple[ReviewAction, ...]:
-    """The buttons that make sense in the report's current state (who may press them is
-    decided when they are pressed)."""
+def available_actions(case: Case, deliveries: Sequence[Delivery],
+                      purged: bool) -> tuple[ReviewAction, ...]:
+    """The buttons the case's state allows (who may press them is decided when they are
+    pressed): Claim or Unclaim, Resolve, Dismiss and Ask while undecided, Approve while
+    deliveries are held (approve mode), Retry for a failed delivery."""
     actions: list[ReviewAction] = []
-    undecided = report.status in UNDECIDED_STATUSES
-    if report.status is ReportStatus.OPEN:
+    undecided = case.status in UNDECIDED_CASE_STATUSES
+    if case.status is CaseStatus.OPEN:
         actions.append(ReviewAction.CLAIM)
-    if report.status is ReportStatus.CLAIMED:
+    if case.status is CaseStatus.CLAIMED:
         actions.append(ReviewAction.UNCLAIM)
-    if undecided and any(d.status is DeliveryStatus.HELD for d in deliveries):
+    if case.status is not CaseStatus.DISMISSED and any(
+            d.status is DeliveryStatus.HELD for d in deliveries):
         actions.append(ReviewAction.APPROVE)
     if undecided:
+        actions.append(ReviewAction.RESOLVE)
         actions.append(ReviewAction.DISMISS)
-        if report.purged_at is None:
+        if not purged:
             actions.append(ReviewAction.ASK)
     if any(d.status is DeliveryStatus.FAILED for d in deliveries):
         actions.append(ReviewAction.RETRY)
@@ -228,7 +268,19 @@ def build_card(
     notes: Sequence[Note],
     history: Sequence[AuditEntry],
     names: DestinationNames,
+    found: WithHistory | None = None,
 ) -> ReviewCard:
+    case = found.case if found is not None else None
+    if case is None:  # a report read alone (purged and gone): a case of its own
+        case = Case(id=report.case_id or report.id, guild_id=report.guild_id,
+                    lead_report_id=report.id, target_key=report.target_key,
+                    activity_id=report.activity_id, status=CaseStatus.OPEN, claimed_by=None,
+                    decided_by=None, outcome=None, note=None, created_at=report.created_at,
+                    updated_at=report.updated_at, decided_at=None)
+    members = (found.case_reports if found is not None and found.case_reports else [report])
+    every = (found.case_deliveries if found is not None and found.case_reports
+             else list(deliveries))
+    numbers = {m.id: m.number for m in members}
     copies = _evidence_copies(history)
     lines = [
         # The reporter's own steps carry no name: the Reporter field (staff only) says who.
@@ -240,8 +292,8 @@ def build_card(
         report_id=report.id,
         guild_id=report.guild_id,
         number=report.number,
-        status=report.status,
-        status_label=STATUS_LABELS.get(report.status, report.status),
+        status=case.status,
+        status_label=STATUS_LABELS.get(case.status, case.status),
         reason=report.reason,
         reason_label=reason_label(report.reason),
         created_at=report.accepted_at or report.created_at,
@@ -279,7 +331,8 @@ def build_card(
         deliveries=tuple(
             DeliveryView(
                 destination=d.destination,
-                label=names(d.destination),
+                label=names(d.destination) if len(members) == 1 else
+                f"{names(d.destination)} (#{numbers.get(d.report_id, '?')})",
                 status=d.status,
                 status_label=DELIVERY_LABELS.get(d.status, d.status),
                 attempts=d.attempts,
@@ -287,16 +340,27 @@ def build_card(
                 handoff_url=d.handoff_url,
                 error=d.last_error if d.status in _SHOWS_ERROR else None,
             )
-            for d in deliveries
+            for d in every
         ),
-        claimed_by=report.claimed_by if report.status is ReportStatus.CLAIMED else None,
-        decided_by=report.decided_by,
-        decision_reason=report.decision_reason,
+        claimed_by=case.claimed_by if case.status is CaseStatus.CLAIMED else None,
+        decided_by=case.decided_by,
+        decision_reason=case.note,
         notes=tuple(NoteView(n.created_at, n.kind, n.author_id, n.body) for n in notes),
         history=tuple(lines[-HISTORY_LINES:]),
         history_total=len(lines),
         purged=report.purged_at is not None,
-        actions=available_actions(report, deliveries),
+        actions=available_actions(case, every, report.purged_at is not None),
+        case_id=case.id,
+        reports=tuple(CaseReportView(m.id, m.number, m.reporter_id, m.description,
+                                     m.accepted_at or m.created_at) for m in members),
+        failed=tuple((d.report_id, d.destination, names(d.destination)) for d in every
+                     if d.status is DeliveryStatus.FAILED),
+        earlier_cases=tuple(
+            EarlierCaseView(c.id, c.decided_at or c.created_at,
+                            outcome_label(c) or STATUS_LABELS[c.status].lower())
+            for c in (found.earlier_cases if found is not None else [])),
+        earlier_total=found.earlier_total if found is not None else 0,
+        outcome=outcome_label(case),
     )
 
 
@@ -336,16 +400,21 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
     match entry.action:
         case "report.accepted":
             text = t('Report received')
-        case "report.claimed":
+        case "report.claimed" | "case.claimed":
             text = "Claimed"
-        case "report.unclaimed":
+        case "report.unclaimed" | "case.unclaimed":
             text = t('Released the claim')
         case "report.forwarded":
             text = t('Forwarded automatically (auto mode)') if d.get("automatic") else (
                 t('Approved and forwarded')
             )
-        case "report.dismissed":
+        case "report.dismissed" | "case.dismissed":
             text = f"Dismissed: {d['reason']}" if d.get("reason") else "Dismissed"
+        case "case.resolved":
+            kind = str(d.get("action"))
+            text = ("Resolved: " + (ActionKind(kind).label if kind in ActionKind._value2member_map_
+                                    else "no action")
+                    + (f" ({d['note']})" if d.get("note") else ""))
         case "report.info_request":
             text = t('Asked the reporter for more information')
         case "report.reply":
@@ -379,4 +448,5 @@ def card_of(found: WithHistory | None, report: Report, names: DestinationNames) 
     """The card of a report read with its history; ``report`` alone if it is gone (purged)."""
     if found is None:
         return build_card(report, [], [], [], names)
-    return build_card(found.report, found.deliveries, found.notes, found.history, names)
+    return build_card(found.report, found.deliveries, found.notes, found.history, names,
+                      found)

@@ -23,8 +23,7 @@ REPORT_COLUMNS = (
     "target_key", "target_discord_id", "target_bungie_name", "target_bungie_membership_id",
     "target_bungie_membership_type", "target_character_id", "target_game_name",
     "target_player_uuid", "activity_id", "activity_mode", "activity_hash", "activity_period",
-    "match_id", "description", "evidence", "claimed_by", "decided_by", "decision_reason",
-    "purged_at",
+    "match_id", "description", "evidence", "case_id", "purged_at",
 )
 DELIVERY_COLUMNS = (
     "report_id", "number", "destination", "status", "attempts", "upstream_id", "handoff_url",
@@ -78,9 +77,7 @@ def report_row(report: Report) -> dict[str, Any]:
         "match_id": report.match_id,
         "description": report.description,
         "evidence": " ".join(e.url or e.filename or e.kind for e in report.evidence),
-        "claimed_by": report.claimed_by,
-        "decided_by": report.decided_by,
-        "decision_reason": report.decision_reason,
+        "case_id": report.case_id,
         "purged_at": iso_time(report.purged_at),
     }
 

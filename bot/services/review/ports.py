@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.domain import Report
+from bot.domain import Case, Report
 from bot.services.review.card import ReviewCard
 
 
@@ -71,7 +71,9 @@ class ActionResult:
     """The result of a moderator action; ``message`` is shown to the moderator."""
 
     report: Report
+    """The report whose review post shows the change (the case's lead report)."""
     message: str | None = None
+    case: Case | None = None
 
 
 class MemberAction(enum.StrEnum):

@@ -27,6 +27,11 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+POST_CLAIM_SECONDS = 60.0
+"""How long one process's claim on a report's review post lasts (longer than a post or
+an edit with Discord's retries); a process that died holding it blocks no longer."""
+POST_CLAIM_POLL = 0.1
+
 # kv: purge time up to which purged reports' review posts were scrubbed.
 SCRUBBED_KEY = "retention.review_posts_scrubbed_through"
 
@@ -129,7 +134,17 @@ class ReviewPosts:
         self._lock_users[report_id] = self._lock_users.get(report_id, 0) + 1
         try:
             async with lock:
-                yield
+                # And one process at a time, when several share the database.
+                claim = await self._store.reports.claim_review_post(
+                    report_id, seconds=POST_CLAIM_SECONDS)
+                while claim is None:
+                    await asyncio.sleep(POST_CLAIM_POLL)
+                    claim = await self._store.reports.claim_review_post(
+                        report_id, seconds=POST_CLAIM_SECONDS)
+                try:
+                    yield
+                finally:
+                    await self._store.reports.release_review_post(report_id, claim)
         finally:
             self._lock_users[report_id] -= 1
             if self._lock_users[report_id] == 0:
@@ -148,6 +163,12 @@ class ReviewPosts:
             found = await self._store.report_views.with_history(report_id)
             if found is None or found.report.accepted_at is None:
                 return True
+            if found.lead.id != report_id:
+                # A report that joined a case: the case's post is its lead report's.
+                lead = await self._store.report_views.with_history(found.lead.id)
+                if lead is None:
+                    return True
+                found = lead
             report = found.report
             card = card_of(found, report, self._names)
             guild = await self._store.guilds.get(report.guild_id)

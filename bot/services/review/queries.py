@@ -13,7 +13,13 @@ from bot.errors import InvalidInput
 from bot.i18n import t
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.review.access import Moderators
-from bot.services.review.card import ReviewCard, card_of, reason_label
+from bot.services.review.card import (
+    STATUS_LABELS,
+    ReviewCard,
+    card_of,
+    outcome_label,
+    reason_label,
+)
 from bot.services.review.chart import DailySeries, render_png
 from bot.services.review.dates import DateRange, describe_seconds, iso_day
 from bot.services.review.export import ExportBundle, build_bundle
@@ -31,6 +37,8 @@ MODERATOR_ACTIONS = (
 )
 CHART_MAX_DAYS = 92
 PAGE_SIZE = 10
+HISTORY_MAX = 50
+"""Cases ``/reports player`` lists (a message holds about this many lines)."""
 # Discord's upload limit for a message without server boosts.
 MAX_EXPORT_BYTES = 10 * 1024 * 1024
 
@@ -81,6 +89,23 @@ class Stats:
     """Moderator id -> actions on the window's reports, most first."""
 
 
+@dataclass(frozen=True)
+class PastCase:
+    case_id: int
+    number: int
+    """The lead report's number."""
+    opened_at: float
+    decided_at: float | None
+    outcome: str
+
+
+@dataclass(frozen=True)
+class PlayerHistory:
+    player: str
+    cases: tuple[PastCase, ...]
+    total: int
+
+
 class ReportQueries:
     def __init__(self, *, store: Store, moderators: Moderators,
                  destinations: DestinationRegistry) -> None:
@@ -101,6 +126,31 @@ class ReportQueries:
         return card_of(await self._store.report_views.with_history(report.id), report,
                        self._names)
 
+    async def case_card(self, guild_id: int, case_id: int, actor: Actor) -> ReviewCard:
+        """The card of case ``case_id`` (its lead report's post)."""
+        found = await self._moderators.case(guild_id, case_id, actor)
+        lead = found.reports[0]
+        return card_of(await self._store.report_views.with_history(lead.id), lead,
+                       self._names)
+
+    async def player_history(self, guild_id: int, actor: Actor, player: str) -> PlayerHistory:
+        """Every case of the player in this server, newest first (``/reports player``)."""
+        await self._moderators.require(guild_id, actor)
+        flt = _filter(guild_id, ListQuery(target=player))
+        found, _ = await self._store.reports.search(flt, limit=1)
+        if not found:
+            raise InvalidInput("No report in this server names that player.")
+        newest = found[0]
+        cases, total = await self._store.cases.of_player(guild_id, newest.target_key,
+                                                         limit=HISTORY_MAX)
+        past = []
+        for case in cases:
+            lead = await self._store.reports.get(case.lead_report_id)
+            past.append(PastCase(case.id, lead.number if lead else 0, case.created_at,
+                                 case.decided_at,
+                                 outcome_label(case) or STATUS_LABELS[case.status].lower()))
+        return PlayerHistory(target_name(newest), tuple(past), total)
+
     async def list_reports(
         self, guild_id: int, actor: Actor, query: ListQuery, *, page: int = 0
     ) -> ReportListPage:
@@ -116,8 +166,10 @@ class ReportQueries:
             reports, total = await self._store.reports.search(
                 flt, limit=PAGE_SIZE, offset=wanted * PAGE_SIZE
             )
+        cases = await self._store.cases.statuses([r.case_id for r in reports if r.case_id])
         items = tuple(
-            ReportSummary(r.id, r.number, r.status, r.reason, reason_label(r.reason),
+            ReportSummary(r.id, r.number, cases.get(r.case_id or 0, r.status), r.reason,
+                          reason_label(r.reason),
                           target_name(r), r.reporter_id, r.accepted_at or r.created_at)
             for r in reports
         )
