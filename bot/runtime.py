@@ -125,6 +125,10 @@ async def open_app(
                                       read_live=notifier.live_reply_text)
         audit_heads = AuditHeadPoster(store, DiscordChannelPoster(bot))
         stack.push_async_callback(audit_heads.stop)
+        lifecycle = ReportLifecycle(
+            store=store, events=events, moderators=moderators, destinations=registry,
+            messenger=messenger, reply_hint=REPLY_HINT,
+        )
         services = Services(
             settings=settings, store=store, events=events, metrics=metrics, notifier=notifier,
             destinations=registry, linking=linking, bungie=bungie, sanctions=sanctions,
@@ -136,13 +140,11 @@ async def open_app(
                 lookups_per_minute=settings.autocomplete_lookups_per_minute,
                 sanctions=sanctions,
             ),
-            lifecycle=ReportLifecycle(
-                store=store, events=events, moderators=moderators, destinations=registry,
-                messenger=messenger, reply_hint=REPLY_HINT,
-            ),
+            lifecycle=lifecycle,
             member_actions=MemberActions(
                 store=store, events=events, moderators=moderators,
                 moderation=DiscordMemberModeration(bot), notifier=notifier,
+                lifecycle=lifecycle,
             ),
             review_posts=ReviewPosts(
                 store=store, board=DiscordReviewBoard(bot), destinations=registry,

@@ -10,7 +10,7 @@ from typing import Any
 import discord
 
 from bot.app import report_interaction_error, services_of
-from bot.domain import ReportStatus
+from bot.domain import CaseStatus
 from bot.errors import InvalidInput
 from bot.i18n import t
 from bot.log_context import bind_log_ids
@@ -44,9 +44,9 @@ _STYLES = {
 def member_buttons(card: ReviewCard) -> list[MemberActionButton]:
     """The member actions a card offers: its player is a Discord member, and the report
     was not dismissed (whether they are still in the server is checked on the click)."""
-    if card.target.discord_id is None or card.status is ReportStatus.DISMISSED or card.purged:
+    if card.target.discord_id is None or card.status is CaseStatus.DISMISSED or card.purged:
         return []
-    return [MemberActionButton(action, card.report_id) for action in MemberAction]
+    return [MemberActionButton(action, card.case_id) for action in MemberAction]
 
 
 class MemberActionButton(

@@ -14,12 +14,20 @@ import re
 import time
 from dataclasses import dataclass
 
-from bot.domain import NoteKind, Report, ReportStatus
+from bot.domain import (
+    UNDECIDED_CASE_STATUSES,
+    ActionKind,
+    CaseOutcome,
+    CaseStatus,
+    NoteKind,
+    Report,
+)
 from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import Text, joined, t
 from bot.notify import DmOutcome, Notice, Notifier
 from bot.services.events import Event, EventBus, EventKind
 from bot.services.review.access import Moderators
+from bot.services.review.lifecycle import ReportLifecycle
 from bot.services.review.ports import (
     ActionResult,
     Actor,
@@ -91,20 +99,27 @@ class MemberActions:
         moderators: Moderators,
         moderation: MemberModeration,
         notifier: Notifier,
+        lifecycle: ReportLifecycle,
     ) -> None:
         self._store = store
         self._events = events
         self._moderators = moderators
         self._moderation = moderation
         self._notifier = notifier
+        self._lifecycle = lifecycle
 
-    async def target_of(self, guild_id: int, report_id: int, actor: Actor) -> Report:
-        """The report, for a moderator, when its player is someone Warden could act on."""
-        report = await self._moderators.report(guild_id, report_id, actor)
+    async def target_of(self, guild_id: int, case_id: int, actor: Actor) -> Report:
+        """The case's lead report, for a moderator, when its player is someone Warden
+        could act on and the case was not dismissed."""
+        found = await self._moderators.case(guild_id, case_id, actor)
+        report = next((r for r in found.reports if r.id == found.case.lead_report_id),
+                      found.reports[0])
         if report.target_discord_id is None:
             raise InvalidInput(t(
                 "Report #{number} names no Discord member, so there is no one here to act on.",
                 number=report.number))
+        if found.case.status is CaseStatus.DISMISSED:
+            raise InvalidInput(t("Report #{number} was dismissed.", number=report.number))
         return report
 
     async def act_by_number(
@@ -115,10 +130,10 @@ class MemberActions:
         report = await self._store.reports.by_number(guild_id, number)
         if report is None or report.accepted_at is None:
             raise InvalidInput(t("There is no report #{number} in this server.", number=number))
-        return await self.act(guild_id, report.id, actor, request)
+        return await self.act(guild_id, report.case_id or report.id, actor, request)
 
     async def act(
-        self, guild_id: int, report_id: int, actor: Actor, request: MemberActionRequest
+        self, guild_id: int, case_id: int, actor: Actor, request: MemberActionRequest
     ) -> ActionResult:
         action = request.action
         reason = (request.reason or "").strip()
@@ -132,10 +147,8 @@ class MemberActions:
                 "To {action} a member you need Discord's **{permission}** permission; the "
                 "moderator role alone is not enough.",
                 action=action.value, permission=action.permission_label))
-        report = await self.target_of(guild_id, report_id, actor)
+        report = await self.target_of(guild_id, case_id, actor)
         settings = await self._store.guilds.get(guild_id)
-        if report.status is ReportStatus.DISMISSED:
-            raise InvalidInput(t("Report #{number} was dismissed.", number=report.number))
         member_id = report.target_discord_id
         assert member_id is not None  # target_of checked it
         facts = await self._moderation.facts(guild_id, member_id)
@@ -143,8 +156,7 @@ class MemberActions:
         audit_reason = f"Report #{report.number}: {reason}"
         dm = await self._act(guild_id, member_id, report, request, audit_reason,
                              dm_first=settings.dm_before_removal)
-        message = await self._record(report, actor, request, dm)
-        return ActionResult(report, message)
+        return await self._record(case_id, report, actor, request, dm)
 
     async def _act(
         self, guild_id: int, member_id: int, report: Report, request: MemberActionRequest,
@@ -180,11 +192,11 @@ class MemberActions:
         return dm
 
     async def _record(
-        self, report: Report, actor: Actor, request: MemberActionRequest, dm: DmOutcome | None
-    ) -> Text:
-        # TODO(case model, issue 13 items 1-7): replace this audit row + note with the
-        # case service's ``resolve`` (outcome: action taken, ``request.action``), which also
-        # tells the reporter.
+        self, case_id: int, report: Report, actor: Actor, request: MemberActionRequest,
+        dm: DmOutcome | None,
+    ) -> ActionResult:
+        """The audit row of what Discord did (the member's id, the DM's outcome); an open
+        case is resolved with the action (its reporters told), a decided one gets a note."""
         action = request.action
         details: dict[str, object] = {"member_id": report.target_discord_id,
                                       "reason": request.reason.strip()}
@@ -198,18 +210,28 @@ class MemberActions:
             f"member.{action.value}", guild_id=report.guild_id, actor_id=actor.user_id,
             report_id=report.id, details=details,
         )
-        await self._store.reports.add_note(
-            report.id, author_id=actor.user_id, kind=NoteKind.NOTE,
-            body=f"{_summary(request)}: {request.reason.strip()}",
-        )
-        await self._events.publish(Event(EventKind.REPORT_CHANGED, report.id))
+        note = f"{_summary(request)}: {request.reason.strip()}"
+        case = await self._store.cases.get(case_id)
+        resolved: ActionResult | None = None
+        if case is not None and case.status in UNDECIDED_CASE_STATUSES:
+            resolved = await self._lifecycle.resolve(
+                report.guild_id, case_id, actor, CaseOutcome(ActionKind(action.value)),
+                note=note)
+        else:
+            await self._store.reports.add_note(
+                report.id, author_id=actor.user_id, kind=NoteKind.NOTE, body=note)
+            await self._events.publish(Event(EventKind.REPORT_CHANGED, report.id))
         done = t("Report #{number}: <@{member_id}> {summary}.", number=report.number,
                  member_id=report.target_discord_id, summary=_summary(request))
+        parts: list[Text | str] = [done]
         if dm is DmOutcome.SENT:
-            return joined(" ", [done, t("They were told by DM.")])
-        if dm is not None:
-            return joined(" ", [done, t("Their DMs are closed, so they were not told.")])
-        return done
+            parts.append(t("They were told by DM."))
+        elif dm is not None:
+            parts.append(t("Their DMs are closed, so they were not told."))
+        if resolved is not None:
+            parts.append(resolved.message or "")
+            return ActionResult(resolved.report, joined(" ", parts), case=resolved.case)
+        return ActionResult(report, joined(" ", parts))
 
 
 def _summary(request: MemberActionRequest) -> Text:
