@@ -16,8 +16,8 @@ from tests.standins.discord import permissions as P
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
-def member_button(action: str, report_id: int) -> str:
-    return f"warden:member:{action}:{report_id}"
+def member_button(action: str, case_id: int | None) -> str:
+    return f"warden:member:{action}:{case_id}"
 
 
 async def test_moderator_times_out_the_reported_member(
@@ -27,10 +27,10 @@ async def test_moderator_times_out_the_reported_member(
         await w.setup()
         report = await w.accept_report()
         post = await w.review_post(report)
-        assert {member_button(a, report.id) for a in ("warn", "timeout", "kick", "ban")} <= set(
+        assert {member_button(a, report.case_id) for a in ("warn", "timeout", "kick", "ban")} <= set(
             post.custom_ids)
 
-        opened = await w.discord.click(w.mod, post, member_button("timeout", report.id))
+        opened = await w.discord.click(w.mod, post, member_button("timeout", report.case_id))
         modal = await opened.modal()
         assert modal.custom_ids == ["reason", "duration"]
         before = time.time()
@@ -51,8 +51,15 @@ async def test_moderator_times_out_the_reported_member(
         assert len(entries) == 1 and entries[0].actor_id == w.mod.id
         assert entries[0].details["seconds"] == 86400
         assert (await w.store.audit.verify()).ok
-        notes = await w.store.reports.notes(report.id)
-        assert any("timed out for 1 day" in n.body for n in notes)
+        # The action resolves the case, and the reporter is told (not what was done).
+        assert "resolved (action taken). The reporter was told by DM." in answer
+        assert report.case_id is not None
+        case = await w.store.cases.get(report.case_id)
+        assert case is not None and case.status == "resolved"
+        assert case.outcome is not None and case.outcome.action == "timeout"
+        assert case.note is not None and "timed out for 1 day" in case.note
+        dm = await w.discord.wait_for_dm(w.alice, lambda m: "action was taken" in m.text)
+        assert "Aimbot" not in dm.text
 
 
 async def test_without_ban_members_a_moderator_cannot_ban(
@@ -66,7 +73,7 @@ async def test_without_ban_members_a_moderator_cannot_ban(
         await w.setup(moderator_role=trial)
         report = await w.accept_report()
         post = await w.review_post(report)
-        opened = await w.discord.click(trainee, post, member_button("ban", report.id))
+        opened = await w.discord.click(trainee, post, member_button("ban", report.case_id))
         done = await opened.submit_modal({"reason": "cheating", "delete_days": "1"})
         answer = (await done.wait_final(lambda m: m.ephemeral)).text
         assert "you need Discord's **Ban Members** permission" in answer
@@ -141,7 +148,7 @@ async def test_kick_dms_the_member_first_unless_the_server_turned_it_off(
         await w.setup()
         report = await w.accept_report()
         post = await w.review_post(report)
-        opened = await w.discord.click(w.mod, post, member_button("kick", report.id))
+        opened = await w.discord.click(w.mod, post, member_button("kick", report.case_id))
         done = await opened.submit_modal({"reason": "Repeated cheating"})
         assert "kicked. They were told by DM." in (
             await done.wait_final(lambda m: m.ephemeral)).text
