@@ -27,8 +27,8 @@ async def test_moderator_times_out_the_reported_member(
         await w.setup()
         report = await w.accept_report()
         post = await w.review_post(report)
-        assert {member_button(a, report.case_id) for a in ("warn", "timeout", "kick", "ban")} <= set(
-            post.custom_ids)
+        assert {member_button(a, report.case_id)
+                for a in ("warn", "timeout", "kick", "ban")} <= set(post.custom_ids)
 
         opened = await w.discord.click(w.mod, post, member_button("timeout", report.case_id))
         modal = await opened.modal()

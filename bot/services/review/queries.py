@@ -31,6 +31,7 @@ from bot.store.reports import ReportFilter
 # What a moderator does to a report, as the audit chain names it (the reporter's reply
 # and the automatic forwarding have no moderator or are not theirs).
 MODERATOR_ACTIONS = (
+    "case.claimed", "case.unclaimed", "case.resolved", "case.dismissed",
     "report.claimed", "report.unclaimed", "report.forwarded", "report.dismissed",
     "report.info_request", "report.note", "member.warn", "member.timeout", "member.kick",
     "member.ban",
