@@ -196,7 +196,8 @@ class MemberActions:
         dm: DmOutcome | None,
     ) -> ActionResult:
         """The audit row of what Discord did (the member's id, the DM's outcome); an open
-        case is resolved with the action (its reporters told), a decided one gets a note."""
+        case is resolved with the action (its reporters told), a decided one (or one another
+        moderator claimed) gets a note."""
         action = request.action
         details: dict[str, object] = {"member_id": report.target_discord_id,
                                       "reason": request.reason.strip()}
@@ -213,7 +214,9 @@ class MemberActions:
         note = f"{_summary(request)}: {request.reason.strip()}"
         case = await self._store.cases.get(case_id)
         resolved: ActionResult | None = None
-        if case is not None and case.status in UNDECIDED_CASE_STATUSES:
+        # A case another moderator claimed stays theirs to resolve: the action is noted.
+        if (case is not None and case.status in UNDECIDED_CASE_STATUSES
+                and (actor.manages_server or case.claimed_by in (None, actor.user_id))):
             resolved = await self._lifecycle.resolve(
                 report.guild_id, case_id, actor, CaseOutcome(ActionKind(action.value)),
                 note=note)
