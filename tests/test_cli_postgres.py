@@ -17,12 +17,12 @@ def test_migrate_then_check_on_postgresql(tmp_path: Path, postgres_url: str) -> 
     env = {"DATABASE_URL": _with_password(postgres_url)}
     migrated = run_cli("migrate", cwd=tmp_path, env=env)
     assert migrated.returncode == 0, migrated.stderr
-    assert "schema version 7 (0001_initial.sql, 0002_report_counters.sql," in migrated.stdout
+    assert "schema version 8 (0001_initial.sql, 0002_report_counters.sql," in migrated.stdout
     again = run_cli("migrate", cwd=tmp_path, env=env)
-    assert "schema version 7 (none pending)" in again.stdout
+    assert "schema version 8 (none pending)" in again.stdout
     checked = run_cli("check", cwd=tmp_path, env={**env, "DISCORD_TOKEN": "x" * 30})
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "ready (schema version 7)" in checked.stdout
+    assert "ready (schema version 8)" in checked.stdout
     output = migrated.stdout + migrated.stderr + checked.stdout + checked.stderr
     assert "hunter2-secret" not in output
     assert not (tmp_path / "data").exists()  # no SQLite file on the side
