@@ -5,7 +5,9 @@ Babel's locale data is loaded on first use, per locale, never at start-up.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
+from typing import Literal
 
 from bot.i18n.locales import language_of
 
@@ -22,9 +24,45 @@ def date_time(value: datetime, locale: object) -> str:
     return str(format_datetime(value, format="medium", locale=language_of(locale).catalog))
 
 
-def duration(seconds: float, locale: object) -> str:
-    """``14 minutes``, ``14 Minuten``, ``14 分钟``..."""
-    from babel.dates import format_timedelta
+_Unit = Literal["day", "hour", "minute", "second"]
+_UNITS: tuple[tuple[_Unit, int], ...] = (
+    ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
-    return str(format_timedelta(timedelta(seconds=seconds), threshold=1.0,
-                                locale=language_of(locale).catalog))
+
+def duration(seconds: float, locale: object) -> str:
+    """``1 day, 12 hours``, ``1 Tag, 12 Stunden``, ``1日12時間``: the two largest units,
+    the smaller rounded up (a wait is never shown shorter than it is), never 0. Days stay
+    days (CLDR would turn 10 days into "1 week")."""
+    from babel.dates import format_timedelta
+    from babel.lists import format_list
+
+    code = language_of(locale).catalog
+    total = max(1, math.ceil(seconds))
+    big = next(i for i, (_, size) in enumerate(_UNITS) if total >= size)
+    small = min(big + 1, len(_UNITS) - 1)
+    rest = math.ceil(total / _UNITS[small][1]) * _UNITS[small][1]
+    parts = []
+    for name, size in _UNITS[big:small + 1]:
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(str(format_timedelta(timedelta(seconds=count * size), threshold=1e9,
+                                              granularity=name, locale=code)))
+    return str(format_list(parts, style="unit", locale=code))
+
+
+class Duration(str):
+    """A span of time as a message parameter: English as a ``str``, and in the reader's
+    language (``duration``) when the message around it is rendered."""
+
+    seconds: float
+
+    def __new__(cls, seconds: float) -> Duration:
+        self = super().__new__(cls, duration(seconds, None))
+        self.seconds = seconds
+        return self
+
+    def render(self, locale: object) -> str:
+        return duration(self.seconds, locale)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Duration, (self.seconds,))
