@@ -6,6 +6,7 @@ Babel's locale data is loaded on first use, per locale, never at start-up.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -66,3 +67,57 @@ class Duration(str):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (Duration, (self.seconds,))
+
+
+def ago(seconds: float, locale: object) -> str:
+    """``3 hours ago``, ``vor 3 Stunden``: how long ago, in the reader's language."""
+    from babel.dates import format_timedelta
+
+    return str(format_timedelta(timedelta(seconds=-max(0.0, seconds)), add_direction=True,
+                                threshold=2, locale=language_of(locale).catalog))
+
+
+def items(values: Iterable[str], locale: object) -> str:
+    """``A, B and C``, ``A, B und C``: a list as the reader's language writes one."""
+    from babel.lists import format_list
+
+    listed = [str(v) for v in values]
+    return str(format_list(listed, locale=language_of(locale).catalog)) if listed else ""
+
+
+class Ago(str):
+    """How long ago something happened, as a message parameter (see ``Duration``)."""
+
+    seconds: float
+
+    def __new__(cls, seconds: float) -> Ago:
+        self = super().__new__(cls, ago(seconds, None))
+        self.seconds = seconds
+        return self
+
+    def render(self, locale: object) -> str:
+        return ago(self.seconds, locale)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Ago, (self.seconds,))
+
+
+class Items(str):
+    """Names as one message parameter, joined the reader's way ("A, B and C"). The names
+    themselves may be messages: each is rendered in the same language."""
+
+    values: tuple[str, ...]
+
+    def __new__(cls, values: Iterable[str]) -> Items:
+        kept = tuple(values)
+        self = super().__new__(cls, items(kept, None))
+        self.values = kept
+        return self
+
+    def render(self, locale: object) -> str:
+        from bot.i18n.text import localize
+
+        return items((localize(v, locale) for v in self.values), locale)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Items, (self.values,))

@@ -100,6 +100,7 @@ class ReportCog(commands.Cog):
             channel_id=interaction.channel_id,
             reporter_id=interaction.user.id,
             reporter_name=account_handle(interaction.user),
+            locale=str(interaction.locale.value),
             reason=Reason(reason.value),
             player=player,
             activity=activity,

@@ -82,6 +82,7 @@ class ReportModal(discord.ui.Modal):
             channel_id=interaction.channel_id,
             reporter_id=interaction.user.id,
             reporter_name=account_handle(interaction.user),
+            locale=str(interaction.locale.value),
             reason=Reason(self.reason.values[0]),
             player=self.player.value or None,
             target_member_id=self.target_member_id,

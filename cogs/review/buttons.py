@@ -96,7 +96,7 @@ def review_view(card: ReviewCard, locale: object = None) -> discord.ui.View:
             spec.action, spec.report_id or card.case_id, destination=spec.destination,
             label=spec.label, style=spec.style, row=spec.row,
         ))
-    for button in member_buttons(card):
+    for button in member_buttons(card, locale):
         view.add_item(button)
     return view
 
@@ -114,7 +114,8 @@ async def press(
     if action in MODALS:
         # A modal must be the first answer; check the member first so others get a refusal.
         card = await services.queries.case_card(guild_id, report_id, actor)
-        await interaction.response.send_modal(MODALS[action](card, interaction.id))
+        locale = await server_locale(interaction)
+        await interaction.response.send_modal(MODALS[action](card, interaction.id, locale))
         return
     await interaction.response.defer()
     if action is ReviewAction.CLAIM:
@@ -170,6 +171,7 @@ class _ReviewModal(ReviewFormModal):
     action: ReviewAction
 
     def __init__(self, card: ReviewCard, opener_id: int, title: str) -> None:
+        """``title`` and every label already in the server's language."""
         super().__init__(
             card.case_id, title=title,
             custom_id=f"warden:review-{self.action.value}:{card.case_id}:{opener_id}",
@@ -179,21 +181,26 @@ class _ReviewModal(ReviewFormModal):
 class DismissModal(_ReviewModal):
     action = ReviewAction.DISMISS
 
-    def __init__(self, card: ReviewCard, opener_id: int) -> None:
-        super().__init__(card, opener_id, f"Dismiss report #{card.number}")
+    def __init__(self, card: ReviewCard, opener_id: int, locale: object = None) -> None:
+        def tl(value: str) -> str:
+            return localize(value, locale)
+
+        super().__init__(card, opener_id, tl(t("Dismiss report #{number}",
+                                               number=card.number)))
         self.reason: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
-            label=t('Reason (kept in the audit log)'), style=discord.TextStyle.paragraph,
+            label=tl(t('Reason (kept in the audit log)')), style=discord.TextStyle.paragraph,
             required=True, max_length=REASON_MAX, custom_id="reason",
         )
         self.to_reporter: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
-            label=t('Message to the reporter (optional)'), style=discord.TextStyle.paragraph,
+            label=tl(t('Message to the reporter (optional)')),
+            style=discord.TextStyle.paragraph,
             required=False, max_length=REASON_MAX, custom_id="to_reporter",
-            placeholder=t('Sent by DM without your name. Leave empty to send none.'),
+            placeholder=tl(t('Sent by DM without your name. Leave empty to send none.')),
         )
         self.block_days: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
-            label="Block the reporter from reporting (days)", required=False, max_length=3,
-            custom_id="block_days",
-            placeholder="Only for abuse of reporting. Leave empty to block nobody.",
+            label=tl(t("Block the reporter from reporting (days)")), required=False,
+            max_length=3, custom_id="block_days",
+            placeholder=tl(t("Only for abuse of reporting. Leave empty to block nobody.")),
         )
         self.add_item(self.reason)
         self.add_item(self.to_reporter)
@@ -202,7 +209,7 @@ class DismissModal(_ReviewModal):
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         typed = self.block_days.value.strip()
         if typed and not typed.isdigit():
-            raise InvalidInput("The block is a whole number of days, or empty.")
+            raise InvalidInput(t("The block is a whole number of days, or empty."))
         await interaction.response.defer()
         outcome = await services_of(interaction.client).lifecycle.dismiss(
             guild_id_of(interaction), self.report_id, actor_of(interaction),
@@ -215,22 +222,29 @@ class DismissModal(_ReviewModal):
 class ResolveModal(_ReviewModal):
     action = ReviewAction.RESOLVE
 
-    def __init__(self, card: ReviewCard, opener_id: int) -> None:
-        super().__init__(card, opener_id, f"Resolve the case of report #{card.number}")
+    def __init__(self, card: ReviewCard, opener_id: int, locale: object = None) -> None:
+        def tl(value: str) -> str:
+            return localize(value, locale)
+
+        super().__init__(card, opener_id, tl(t("Resolve the case of report #{number}",
+                                               number=card.number)))
         self.outcome: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
-            label="Action taken: warn, timeout, kick, ban, other", required=False,
+            # i18n: keep the five words after the colon in English: they are what is typed.
+            label=tl(t("Action taken: warn, timeout, kick, ban, other")), required=False,
             max_length=20, custom_id="outcome",
-            placeholder="Leave empty or write 'none' if no action was taken.",
+            placeholder=tl(t("Leave empty or write 'none' if no action was taken.")),
         )
         self.note: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
-            label="Note (staff only, kept in the audit log)", style=discord.TextStyle.paragraph,
+            label=tl(t("Note (staff only, kept in the audit log)")),
+            style=discord.TextStyle.paragraph,
             required=False, max_length=REASON_MAX, custom_id="note",
         )
         self.to_reporter: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
-            label="Message to the reporters (optional)", style=discord.TextStyle.paragraph,
+            label=tl(t("Message to the reporters (optional)")),
+            style=discord.TextStyle.paragraph,
             required=False, max_length=REASON_MAX, custom_id="to_reporter",
-            placeholder="Sent by DM without your name. They are told only whether action "
-                        "was taken.",
+            placeholder=tl(t("Sent by DM without your name. They are told only whether "
+                             "action was taken.")),
         )
         for item in (self.outcome, self.note, self.to_reporter):
             self.add_item(item)
@@ -248,10 +262,12 @@ class ResolveModal(_ReviewModal):
 class AskModal(_ReviewModal):
     action = ReviewAction.ASK
 
-    def __init__(self, card: ReviewCard, opener_id: int) -> None:
-        super().__init__(card, opener_id, f"Question about report #{card.number}")
+    def __init__(self, card: ReviewCard, opener_id: int, locale: object = None) -> None:
+        super().__init__(card, opener_id, localize(t("Question about report #{number}",
+                                                     number=card.number), locale))
         self.question: discord.ui.TextInput[AskModal] = discord.ui.TextInput(
-            label=t('Your question (DMed without your name)'), style=discord.TextStyle.paragraph,
+            label=localize(t('Your question (DMed without your name)'), locale),
+            style=discord.TextStyle.paragraph,
             required=True, max_length=QUESTION_MAX, custom_id="question",
         )
         self.add_item(self.question)
@@ -265,7 +281,7 @@ class AskModal(_ReviewModal):
         await after_action(interaction, outcome)
 
 
-MODALS: dict[ReviewAction, Callable[[ReviewCard, int], discord.ui.Modal]] = {
+MODALS: dict[ReviewAction, Callable[[ReviewCard, int, object], discord.ui.Modal]] = {
     ReviewAction.RESOLVE: ResolveModal,
     ReviewAction.DISMISS: DismissModal,
     ReviewAction.ASK: AskModal,

@@ -73,16 +73,19 @@ def target_lines(card: ReviewCard, locale: object = None) -> list[str]:
                  else discord.utils.escape_markdown(name))
         ids = []
         if t.bungie_membership_id:
-            ids.append(f"membership `{t.bungie_membership_id}`")
+            ids.append(tr("membership `{id}`", id=t.bungie_membership_id))
         if t.bungie_membership_type is not None:
-            ids.append(f"type {t.bungie_membership_type}")
+            ids.append(tr("type {type}", type=t.bungie_membership_type))
         if t.bungie_character_id:
-            ids.append(f"character `{t.bungie_character_id}`")
-        lines.append(f"Bungie: {shown}" + (f" · {', '.join(ids)}" if ids else ""))
+            ids.append(tr("character `{id}`", id=t.bungie_character_id))
+        lines.append(f"Bungie: {shown}"
+                     + (f" · {', '.join(localize(i, locale) for i in ids)}" if ids else ""))
     if t.game_name or t.player_uuid:
-        name = discord.utils.escape_markdown(t.game_name or "player")
-        lines.append(f"Game: {name}" + (f" · `{t.player_uuid}`" if t.player_uuid else ""))
-    return lines or ["unknown"]
+        name = (discord.utils.escape_markdown(t.game_name) if t.game_name
+                else localize(tr("player"), locale))
+        lines.append(localize(tr("Game: {name}", name=name), locale)
+                     + (f" · `{t.player_uuid}`" if t.player_uuid else ""))
+    return lines or [localize(tr("unknown"), locale)]
 
 
 def reporter_lines(card: ReviewCard, locale: object = None) -> list[str]:
@@ -100,32 +103,44 @@ def reporter_lines(card: ReviewCard, locale: object = None) -> list[str]:
     return lines
 
 
-def activity_lines(card: ReviewCard) -> list[str]:
+def activity_lines(card: ReviewCard, locale: object = None) -> list[str]:
     a = card.activity
     if a is None:
         return []
     parts = []
     if a.mode:
-        parts.append(a.mode)
+        parts.append(localize(a.mode, locale))
     if a.map_hash:
-        parts.append(f"map `{a.map_hash}`")
+        parts.append(localize(tr("map `{hash}`", hash=a.map_hash), locale))
     if a.period:
-        parts.append(a.period.replace("T", " ").replace("Z", " UTC"))
+        at = _period(a.period)
+        # A Discord timestamp: shown in the reader's own time zone and language.
+        parts.append(_ts(at.timestamp()) if at is not None else a.period)
     lines = [" · ".join(parts)] if parts else []
     if a.activity_id:
         link = f"[PGCR {a.activity_id}]({a.pgcr_url})" if a.pgcr_url else f"`{a.activity_id}`"
         lines.append(link)
     if a.match_id:
-        lines.append(f"Match `{a.match_id}`")
+        lines.append(localize(tr("Match `{match_id}`", match_id=a.match_id), locale))
     return lines
+
+
+def _period(text: str) -> datetime | None:
+    """Bungie's ISO 8601 period ("2026-11-30T20:15:00Z")."""
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def evidence_line(e: EvidenceView, locale: object = None) -> str:
     if e.kind == "message":
-        who = f" by <@{e.author_id}>" if e.author_id else ""
-        link = f" ([original]({e.url}))" if e.url else ""
+        head = (tr("Message by <@{author_id}>", author_id=e.author_id) if e.author_id
+                else tr("Message"))
+        link = localize(tr(" ([original]({url}))", url=e.url), locale) if e.url else ""
         text = _quote(e.text, 300) if e.text else localize(tr('> (no text)'), locale)
-        return f"Message{who}{link}\n{text}"
+        return f"{localize(head, locale)}{link}\n{text}"
     if e.copy_state == "copied":
         state = localize(tr('copy attached to this post'), locale)
     elif e.copy_state:
@@ -139,7 +154,7 @@ def evidence_line(e: EvidenceView, locale: object = None) -> str:
 def delivery_line(d: DeliveryView, locale: object = None) -> str:
     line = f"**{d.label}**: {localize(d.status_label, locale)}"
     if d.upstream_id:
-        line += f" (id `{d.upstream_id}`)"
+        line += localize(tr(" (id `{upstream_id}`)", upstream_id=d.upstream_id), locale)
     if d.handoff_url:
         line += localize(tr(' ([hand-off link]({handoff_url}))', handoff_url=d.handoff_url),
                          locale)
@@ -149,16 +164,17 @@ def delivery_line(d: DeliveryView, locale: object = None) -> str:
 
 
 def status_text(card: ReviewCard, locale: object = None) -> str:
-    text = localize(card.status_label, locale)
-    if card.claimed_by:
-        text += f" by <@{card.claimed_by}>"
-    if card.status in (CaseStatus.RESOLVED, CaseStatus.DISMISSED) and card.decided_by:
-        text += f" by <@{card.decided_by}>"
+    by = card.claimed_by or (card.decided_by if card.status in (
+        CaseStatus.RESOLVED, CaseStatus.DISMISSED) else None)
+    text = localize(tr("{status} by <@{by}>", status=card.status_label, by=by) if by
+                    else card.status_label, locale)
     if card.status == CaseStatus.RESOLVED and card.outcome:
-        text += f"\nOutcome: {card.outcome}"
+        text += "\n" + localize(tr("Outcome: {outcome}", outcome=card.outcome), locale)
     if card.decision_reason:
-        what = "Reason" if card.status == CaseStatus.DISMISSED else "Note"
-        text += f"\n{what}: {_plain(_cut(card.decision_reason, 600))}"
+        reason = _plain(_cut(card.decision_reason, 600))
+        text += "\n" + localize(tr("Reason: {reason}", reason=reason)
+                                if card.status == CaseStatus.DISMISSED
+                                else tr("Note: {note}", note=reason), locale)
     if card.awaiting_approval and card.status in UNDECIDED_CASE_STATUSES:
         text += localize(tr('\nWaiting for a moderator to approve before anything is sent.'),
                          locale)
@@ -197,24 +213,25 @@ def render_embed(card: ReviewCard, locale: object = None) -> discord.Embed:
     embed.add_field(name=tl(tr('Reported player')), value=_joined(target_lines(card, locale)),
                     inline=False)
     if card.earlier_total:
-        earlier = [f"{_ts(c.at, 'd')} {c.outcome}" for c in card.earlier_cases]
+        earlier = [f"{_ts(c.at, 'd')} {tl(c.outcome)}" for c in card.earlier_cases]
         embed.add_field(
-            name=f"Earlier cases in this server: {card.earlier_total}",
-            value=_joined(["Last: " + "; ".join(earlier), "Whole history: `/reports player`"]),
+            name=tl(tr("Earlier cases in this server: {count}", count=card.earlier_total)),
+            value=_joined([tl(tr("Last: {cases}", cases="; ".join(earlier))),
+                           tl(tr("Whole history: `/reports player`"))]),
             inline=False)
     if len(card.reports) > 1:
         embed.add_field(
-            name=f"Reported by {len(card.reports)} members",
+            name=tl(tr("Reported by {count} members", count=len(card.reports))),
             value=_joined([f"#{r.number} {_ts(r.at, 'R')}"
                            + (f" <@{r.reporter_id}>" if card.reporter is not None else "")
                            + ":\n" + (_quote(r.description, 200) if r.description
-                                      else "> (no description)")
+                                      else tl(tr("> (no description)")))
                            for r in card.reports], 900),
             inline=False)
     embed.add_field(name=tl(tr('Reporter (staff only)')),
                     value=_joined(reporter_lines(card, locale)),
                     inline=False)
-    activity = activity_lines(card)
+    activity = activity_lines(card, locale)
     if activity:
         embed.add_field(name=tl(tr("Activity")), value=_joined(activity), inline=False)
     if card.evidence and not card.purged:
@@ -228,11 +245,12 @@ def render_embed(card: ReviewCard, locale: object = None) -> discord.Embed:
     if card.notes:
         notes = []
         for note in card.notes[-4:]:
-            who = "Reporter" if note.kind == "reply" else (
-                f"<@{note.author_id}> asked" if note.kind == "info_request" else
-                f"<@{note.author_id}>"
-            )
-            notes.append(f"{who} {_ts(note.at, 'R')}:\n{_quote(note.body, 300)}")
+            when = _ts(note.at, 'R')
+            head = (tr("Reporter {when}:", when=when) if note.kind == "reply" else
+                    tr("<@{author_id}> asked {when}:", author_id=note.author_id, when=when)
+                    if note.kind == "info_request" else
+                    f"<@{note.author_id}> {when}:")
+            notes.append(f"{tl(head)}\n{_quote(note.body, 300)}")
         embed.add_field(name=tl(tr('Questions and answers')), value=_joined(notes, 900),
                         inline=False)
     history = [
@@ -263,7 +281,7 @@ BUTTONS: dict[ReviewAction, tuple[str, discord.ButtonStyle]] = {
     ReviewAction.CLAIM: (tr("Claim"), discord.ButtonStyle.primary),
     ReviewAction.UNCLAIM: (tr("Unclaim"), discord.ButtonStyle.secondary),
     ReviewAction.APPROVE: (tr('Approve and forward'), discord.ButtonStyle.success),
-    ReviewAction.RESOLVE: ("Resolve", discord.ButtonStyle.success),
+    ReviewAction.RESOLVE: (tr("Resolve"), discord.ButtonStyle.success),
     ReviewAction.DISMISS: (tr("Dismiss"), discord.ButtonStyle.danger),
     ReviewAction.ASK: (tr('Ask reporter for more info'), discord.ButtonStyle.secondary),
 }

@@ -35,6 +35,9 @@ class ReportRequest:
     evidence: tuple[Evidence, ...] = ()
     reporter_name: str | None = None
     """The reporter's Discord ``@handle``, for the account-linking page of any link button."""
+    locale: str | None = None
+    """The reporter's Discord locale: the draft names the activity in its language (from
+    Bungie's manifest)."""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,6 @@ from bot.services.reporting.targets import SELF_REPORT, Identity, TargetResolver
 from bot.services.reporting.text import DRAFT_TTL, outcome_notice
 from bot.services.reporting.typed_input import (
     clean_description,
-    duration_text,
     limit_message,
     parse_activity,
     shown,
@@ -236,7 +235,8 @@ class ReportService:
         if pgcr is not None:
             activity_label = await self.activities.describe(
                 pgcr.activity_id, pgcr.activity_details.mode,
-                pgcr.activity_details.director_activity_hash, pgcr.period)
+                pgcr.activity_details.director_activity_hash, pgcr.period,
+                language_of(request.locale).bungie)
         return Draft(
             report=report,
             target=target,
@@ -505,7 +505,7 @@ class ReportService:
             raise RateLimited(
                 t('You started {limit} reports in the last hour without confirming them. You '
                   'can start another in {duration_text}.',
-                  limit=limit, duration_text=duration_text(retry_at - now)), retry_at=retry_at)
+                  limit=limit, duration_text=Duration(retry_at - now)), retry_at=retry_at)
 
     async def _check_block(self, guild_id: int, reporter_id: int, now: float) -> None:
         block = await self._store.blocks.active(guild_id, reporter_id, now)

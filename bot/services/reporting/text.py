@@ -12,7 +12,6 @@ from bot.i18n.locales import LANGUAGES
 from bot.i18n.text import Text
 from bot.notify import LinkButton, Notice
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome
-from bot.services.reporting.typed_input import duration_text
 
 DRAFT_TTL = 14 * 60.0
 """A draft must be confirmed while its interaction still lives (Discord: 15 minutes)."""
@@ -72,7 +71,7 @@ def summary_notice(draft: Draft) -> Notice:
     if draft.review_first:
         lines.append(t("This server's moderators review reports before they are forwarded."))
     lines.append(t('Nothing is sent until you press **Confirm** (within {duration_text}).',
-                   duration_text=duration_text(DRAFT_TTL)))
+                   duration_text=Duration(DRAFT_TTL)))
     return Notice(title=t('Report #{number}: check and confirm', number=report.number),
         text=joined("\n", lines),
                   buttons=draft.link_buttons)
