@@ -16,8 +16,8 @@ from bot.i18n.text import Text, joined, localize, t
 
 __all__ = [
     "DEFAULT_LOCALE",
-    "Ago",
     "LANGUAGES",
+    "Ago",
     "Duration",
     "Items",
     "Language",

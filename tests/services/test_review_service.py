@@ -230,7 +230,7 @@ async def test_card_actions_follow_the_state(world: World) -> None:
     card = await world.card(failed)
     assert card.actions == (ReviewAction.RETRY,) and card.retry_destinations == ("bungie",)
     await world.lifecycle.retry(GUILD, report.id, "bungie", MOD_A)
-    with pytest.raises(InvalidInput, match="is pending, not failed"):
+    with pytest.raises(InvalidInput, match="is queued, not failed"):
         await world.lifecycle.retry(GUILD, report.id, "bungie", MOD_A)
 
 

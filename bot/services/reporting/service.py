@@ -30,7 +30,7 @@ from bot.errors import (
     Restarting,
     UserFacingError,
 )
-from bot.i18n import language_of, t
+from bot.i18n import Duration, language_of, t
 from bot.metrics import WardenMetrics
 from bot.notify import GuildMembers, LinkButton
 from bot.services.delivery.registry import DestinationRegistry, PlannedDelivery

@@ -7,7 +7,7 @@ DM reads exactly what they would have read in Discord's reply.
 from __future__ import annotations
 
 from bot.domain import DeliveryStatus, Evidence, Reason
-from bot.i18n import joined, t
+from bot.i18n import Duration, joined, t
 from bot.i18n.locales import LANGUAGES
 from bot.i18n.text import Text
 from bot.notify import LinkButton, Notice
