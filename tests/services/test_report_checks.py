@@ -10,7 +10,6 @@ import pytest
 from bot.domain import ReportLimits
 from bot.errors import InvalidInput
 from bot.i18n import localize
-from bot.store.reports import LimitHit
 from bot.services.reporting.typed_input import (
     ActivityRef,
     clean_description,
@@ -21,6 +20,7 @@ from bot.services.reporting.typed_input import (
     parse_uuid,
     shown,
 )
+from bot.store.reports import LimitHit
 from tests.i18n.fake_catalogs import translated
 
 

@@ -29,6 +29,7 @@ from bot.apis.errors import (
 )
 from bot.domain import Destination, NewReport, Provider, Reason, Report
 from bot.errors import UserFacingError
+from bot.i18n import t
 from bot.notify import Notifier
 from bot.services.delivery.bungie_mode import BungieMode
 from bot.services.delivery.bungie_reasons import ReasonCatalog
@@ -161,12 +162,15 @@ async def plan(report: NewReport) -> PlannedDelivery:
     dest, name = Destination.BUNGIE, NAME
     if report.reporter_destiny_membership_id is None:
         return PlannedDelivery(dest, name, False,
-                               "link your Bungie.net account with `/link bungie`", Provider.BUNGIE)
+                               t("link your Bungie.net account with `/link bungie`"),
+                               Provider.BUNGIE)
     if report.activity_id is None:
-        return PlannedDelivery(dest, name, False, "Bungie.net only takes reports about one "
-                                                  "activity: give the activity to report there too")
+        return PlannedDelivery(dest, name, False, t("Bungie.net only takes reports about one "
+                                                    "activity: give the activity to report "
+                                                    "there too"))
     if report.target_character_id is None:
-        return PlannedDelivery(dest, name, False, "I don't know this player's Bungie.net account")
+        return PlannedDelivery(dest, name, False,
+                               t("I don't know this player's Bungie.net account"))
     return PlannedDelivery(dest, name, True)
 
 
@@ -185,7 +189,7 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
         step = await plan(report)
         if step.included and await mode.hands_off():
             return PlannedDelivery(step.destination, step.label, True,
-                                   note="you get a link to file it yourself")
+                                   note=t("you get a link to file it yourself"))
         return step
 
     async def probe() -> list[CheckItem]:

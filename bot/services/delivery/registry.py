@@ -87,7 +87,7 @@ def unconfigured(key: str, name: str, *, detail: str, fix: str) -> DestinationSp
     """A destination the operator has not set up: planned nowhere, shown with ``fix``."""
 
     async def plan(report: NewReport) -> PlannedDelivery:
-        return PlannedDelivery(key, name, False, "not configured on this Warden")
+        return PlannedDelivery(key, name, False, t("not configured on this Warden"))
 
     async def probe() -> list[CheckItem]:
         return [CheckItem(CheckState.INFO, name, f"disabled: {fix}")]

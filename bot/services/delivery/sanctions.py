@@ -53,7 +53,7 @@ from bot.services.status import CheckItem, CheckState
 
 log = logging.getLogger(__name__)
 
-NAME = "Game backend"
+NAME = t("Game backend")
 _THE = "the game backend"
 
 
@@ -202,11 +202,12 @@ class SanctionsSender:
 async def plan(report: NewReport) -> PlannedDelivery:
     dest, name = Destination.SANCTIONS, NAME
     if report.reporter_player_uuid is None:
-        return PlannedDelivery(dest, name, False, "link your game account with `/link game`",
+        return PlannedDelivery(dest, name, False, t("link your game account with `/link game`"),
                                Provider.GAME)
     if report.target_player_uuid is None:
-        return PlannedDelivery(dest, name, False, "I don't know this player's game account: "
-                                                  "report them by game player id to send it there")
+        return PlannedDelivery(dest, name, False, t("I don't know this player's game account: "
+                                                    "report them by game player id to send it "
+                                                    "there"))
     return PlannedDelivery(dest, name, True)
 
 

@@ -30,7 +30,7 @@ from bot.errors import (
     Restarting,
     UserFacingError,
 )
-from bot.i18n import Duration, language_of, t
+from bot.i18n import Duration, joined, language_of, t
 from bot.metrics import WardenMetrics
 from bot.notify import GuildMembers, LinkButton
 from bot.services.delivery.registry import DestinationRegistry, PlannedDelivery
@@ -188,11 +188,14 @@ class ReportService:
                 )
             pgcr = await self.activities.pgcr(activity.activity_id)
             if reporter_entry(pgcr, reporter) is None:
-                as_who = f" as {shown(reporter.bungie_name)}" if reporter.bungie_name else ""
                 raise InvalidInput(
-                    t('You did not play in activity `{activity_id}`{as_who}. Reports about '
+                    t('You did not play in activity `{activity_id}` as {name}. Reports about '
                       'an activity must come from someone who was in it.',
-                      activity_id=activity.activity_id, as_who=as_who)
+                      activity_id=activity.activity_id, name=shown(reporter.bungie_name))
+                    if reporter.bungie_name else
+                    t('You did not play in activity `{activity_id}`. Reports about an '
+                      'activity must come from someone who was in it.',
+                      activity_id=activity.activity_id)
                 )
         target = await self.targets.resolve(
             reporter=reporter, text=request.player, member_id=request.target_member_id,
@@ -550,8 +553,9 @@ class ReportService:
         if not steps:
             return UserFacingError(t('No report destination is set up on this Warden yet. '
                                      "Ask the server's admins."))
-        reasons = "; ".join(f"{p.label}: {p.why_not}" for p in steps)
-        message = f"I can't forward this report anywhere. {reasons}."
+        reasons = joined("; ", [t("{label}: {why_not}", label=p.label, why_not=p.why_not)
+                                for p in steps])
+        message = t("I can't forward this report anywhere. {reasons}.", reasons=reasons)
         links = [p.missing_link.value for p in steps if p.missing_link is not None]
         if links:
             return NeedsLink(message, providers=links)

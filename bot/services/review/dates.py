@@ -39,6 +39,7 @@ def iso_time(ts: float | None) -> str:
 
 
 def _parse(text: str, what: str) -> datetime:
+    """``what``: "start" or "end", which date of the range it is."""
     value = text.strip()
     try:
         if len(value) == 10:
@@ -47,8 +48,10 @@ def _parse(text: str, what: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            t('I could not read the {what} date {shown}: use YYYY-MM-DD, e.g. 2025-01-31.',
-              what=what, shown=shown(value, 40))
+            t('I could not read the start date {shown}: use YYYY-MM-DD, e.g. 2025-01-31.',
+              shown=shown(value, 40)) if what == "start" else
+            t('I could not read the end date {shown}: use YYYY-MM-DD, e.g. 2025-01-31.',
+              shown=shown(value, 40))
         ) from None
     aware = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     try:
@@ -56,8 +59,10 @@ def _parse(text: str, what: str) -> datetime:
         return aware.astimezone(UTC)
     except OverflowError:
         raise InvalidInput(
-            t('The {what} date {shown} is outside the calendar I can use.',
-              what=what, shown=shown(value, 40))
+            t('The start date {shown} is outside the calendar I can use.',
+              shown=shown(value, 40)) if what == "start" else
+            t('The end date {shown} is outside the calendar I can use.',
+              shown=shown(value, 40))
         ) from None
 
 
