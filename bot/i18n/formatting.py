@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal, Self
 
 from bot.i18n.locales import language_of
 
@@ -51,24 +51,6 @@ def duration(seconds: float, locale: object) -> str:
     return str(format_list(parts, style="unit", locale=code))
 
 
-class Duration(str):
-    """A span of time as a message parameter: English as a ``str``, and in the reader's
-    language (``duration``) when the message around it is rendered."""
-
-    seconds: float
-
-    def __new__(cls, seconds: float) -> Duration:
-        self = super().__new__(cls, duration(seconds, None))
-        self.seconds = seconds
-        return self
-
-    def render(self, locale: object) -> str:
-        return duration(self.seconds, locale)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (Duration, (self.seconds,))
-
-
 def ago(seconds: float, locale: object) -> str:
     """``3 hours ago``, ``vor 3 Stunden``: how long ago, in the reader's language."""
     from babel.dates import format_timedelta
@@ -85,39 +67,77 @@ def items(values: Iterable[str], locale: object) -> str:
     return str(format_list(listed, locale=language_of(locale).catalog)) if listed else ""
 
 
-class Ago(str):
-    """How long ago something happened, as a message parameter (see ``Duration``)."""
+def day(at: float, locale: object) -> str:
+    """A calendar day in UTC (the days /reports filters by), as the reader writes dates."""
+    from babel.dates import format_date
 
-    seconds: float
+    shown = datetime.fromtimestamp(at, UTC).date()
+    return str(format_date(shown, format="medium", locale=language_of(locale).catalog))
 
-    def __new__(cls, seconds: float) -> Ago:
-        self = super().__new__(cls, ago(seconds, None))
-        self.seconds = seconds
+
+class Param(str):
+    """A value inside a message that is written differently per language: English as a
+    ``str``, and in the reader's language when the message around it is rendered. Stored
+    notices keep it as ``{kind: value}`` (``bot.i18n.text.to_json``)."""
+
+    kind: ClassVar[str]
+    value: object
+
+    @staticmethod
+    def show(value: Any, locale: object) -> str:
+        raise NotImplementedError
+
+    def __new__(cls, value: Any) -> Self:
+        self = super().__new__(cls, cls.show(value, None))
+        self.value = value
         return self
 
     def render(self, locale: object) -> str:
-        return ago(self.seconds, locale)
+        return self.show(self.value, locale)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (Ago, (self.seconds,))
+        return (type(self), (self.value,))
 
 
-class Items(str):
-    """Names as one message parameter, joined the reader's way ("A, B and C"). The names
-    themselves may be messages: each is rendered in the same language."""
+class Duration(Param):
+    """A span of time in seconds (``duration``)."""
 
-    values: tuple[str, ...]
+    kind = "duration"
+    show = staticmethod(duration)
 
-    def __new__(cls, values: Iterable[str]) -> Items:
-        kept = tuple(values)
-        self = super().__new__(cls, items(kept, None))
-        self.values = kept
-        return self
+    @property
+    def seconds(self) -> float:
+        return float(self.value)  # type: ignore[arg-type]
 
-    def render(self, locale: object) -> str:
+
+class Ago(Param):
+    """How long ago something happened, in seconds (``ago``)."""
+
+    kind = "ago"
+    show = staticmethod(ago)
+
+
+class Day(Param):
+    """A day in UTC, as a Unix time (``day``)."""
+
+    kind = "day"
+    show = staticmethod(day)
+
+
+class Items(Param):
+    """Names joined the reader's way ("A, B and C"). The names may themselves be messages:
+    each is rendered in the same language."""
+
+    kind = "items"
+
+    @staticmethod
+    def show(value: Any, locale: object) -> str:
         from bot.i18n.text import localize
 
-        return items((localize(v, locale) for v in self.values), locale)
+        return items((localize(v, locale) for v in value), locale)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (Items, (self.values,))
+    def __new__(cls, value: Iterable[str]) -> Self:
+        return super().__new__(cls, tuple(value))
+
+
+PARAMS: dict[str, type[Param]] = {p.kind: p for p in (Duration, Ago, Day, Items)}

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput
-from bot.i18n import t
+from bot.i18n import Day, t
+from bot.i18n.text import Text
 from bot.services.reporting.typed_input import shown
 
 DAY = 86400.0
@@ -20,11 +21,16 @@ class DateRange:
     since: float | None
     until: float | None
 
-    def describe(self) -> str:
-        start = iso_day(self.since) if self.since is not None else "the beginning"
-        # ``until`` is exclusive; show the last day it includes.
-        end = iso_day(self.until - 1) if self.until is not None else "now"
-        return f"{start} to {end}"
+    def describe(self) -> Text:
+        """The days the range covers, written the reader's way (``until`` is exclusive:
+        the last day it includes is shown)."""
+        if self.since is not None and self.until is not None:
+            return t("{start} to {end}", start=Day(self.since), end=Day(self.until - 1))
+        if self.since is not None:
+            return t("{start} to now", start=Day(self.since))
+        if self.until is not None:
+            return t("the beginning to {end}", end=Day(self.until - 1))
+        return t("the beginning to now")
 
 
 def iso_day(ts: float) -> str:

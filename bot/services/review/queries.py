@@ -14,7 +14,7 @@ from bot.i18n import Duration, t
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.review.access import Moderators
 from bot.services.review.card import (
-    STATUS_LABELS,
+    STATUS_WORDS,
     ReviewCard,
     card_of,
     outcome_label,
@@ -149,7 +149,7 @@ class ReportQueries:
             lead = await self._store.reports.get(case.lead_report_id)
             past.append(PastCase(case.id, lead.number if lead else 0, case.created_at,
                                  case.decided_at,
-                                 outcome_label(case) or STATUS_LABELS[case.status].lower()))
+                                 outcome_label(case) or STATUS_WORDS[case.status]))
         return PlayerHistory(target_name(newest), tuple(past), total)
 
     async def list_reports(
