@@ -83,6 +83,8 @@ def localize(value: str | None, locale: object) -> str:
         return ""
     if isinstance(value, Text):
         return value.render(language_of(locale))
+    if isinstance(value, Param):
+        return value.render(language_of(locale).discord)
     return value
 
 

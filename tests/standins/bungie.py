@@ -280,6 +280,52 @@ def _load_report_table() -> dict[int, dict[str, Any]]:
     return {int(k): v for k, v in table.items()}
 
 
+# Report categories and reasons in two of the manifest's other languages. Bungie serves
+# every table in each of its 13 languages (``lc``, BRIEF section 5), with the same hashes
+# and only the display strings translated. Bungie's own German and French wording is not
+# in ../shared/specs: these stand in for it (Warden never matches on translated names).
+REPORT_TRANSLATIONS: dict[str, dict[str, str]] = {
+    "de": {
+        "Quitting": "Verlassen", "Quit Mid-Activity": "Mitten in der Aktivität verlassen",
+        "Quit at Start": "Zu Beginn verlassen", "Other": "Sonstiges",
+        "Abusive Chat": "Beleidigender Chat", "Insult": "Beleidigung",
+        "Harassment": "Belästigung", "Bad Connection": "Schlechte Verbindung",
+        "Severe": "Schwer", "Moderate": "Mittel", "Cheating": "Betrug",
+        "Hacking": "Hacken", "Network Manipulation": "Netzwerkmanipulation",
+        "Exploiting": "Ausnutzen von Fehlern", "Exploiting Map": "Karte ausgenutzt",
+        "Exploiting Game": "Spiel ausgenutzt", "Inactivity": "Inaktivität",
+        "AFK": "Abwesend", "Using Bots": "Einsatz von Bots", "Griefing": "Sabotieren",
+        "Kicked from fireteam": "Aus dem Einsatztrupp geworfen", "Sabotage": "Sabotage",
+        "Spam": "Spam", "Verbal Abuse": "Verbale Beleidigung",
+        "Vulgar Language": "Vulgäre Sprache", "Yelling": "Schreien",
+    },
+    "fr": {
+        "Quitting": "Abandon", "Quit Mid-Activity": "Abandon en cours d'activité",
+        "Quit at Start": "Abandon au début", "Other": "Autre",
+        "Abusive Chat": "Discussion injurieuse", "Insult": "Insulte",
+        "Harassment": "Harcèlement", "Bad Connection": "Mauvaise connexion",
+        "Severe": "Grave", "Moderate": "Modérée", "Cheating": "Triche",
+        "Hacking": "Piratage", "Network Manipulation": "Manipulation du réseau",
+        "Exploiting": "Exploitation de failles", "Exploiting Map": "Faille de carte",
+        "Exploiting Game": "Faille de jeu", "Inactivity": "Inactivité",
+        "AFK": "Absent", "Using Bots": "Utilisation de bots", "Griefing": "Nuisance",
+        "Kicked from fireteam": "Exclu de l'escouade", "Sabotage": "Sabotage",
+        "Spam": "Spam", "Verbal Abuse": "Propos injurieux",
+        "Vulgar Language": "Langage vulgaire", "Yelling": "Cris",
+    },
+}
+
+
+def _translated(definition: Any, words: dict[str, str]) -> Any:
+    """``definition`` with every display name and description in ``words``' language."""
+    if isinstance(definition, dict):
+        return {k: (words.get(v, v) if k in ("name", "description") and isinstance(v, str)
+                    else _translated(v, words)) for k, v in definition.items()}
+    if isinstance(definition, list):
+        return [_translated(v, words) for v in definition]
+    return definition
+
+
 # ---- the server ------------------------------------------------------------------------
 
 
@@ -324,7 +370,11 @@ class BungieStandin(LoopbackServer):
         (``chaos/``) rather than by count."""
         self.logged_in: Account | None = None
         self.report_table = _load_report_table()
-        self.manifest_translations: dict[tuple[str, int, str], dict[str, Any]] = {}
+        self.manifest_translations: dict[tuple[str, int, str], dict[str, Any]] = {
+            (REPORT_TABLE, h, language): _translated(d, words)
+            for language, words in REPORT_TRANSLATIONS.items()
+            for h, d in self.report_table.items()
+        }
         """(entity type, hash, Bungie language) -> the definition in that language."""
         self.manifest_entities: dict[tuple[str, int], dict[str, Any]] = {
             (REPORT_TABLE, h): d for h, d in self.report_table.items()

@@ -192,6 +192,13 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
                                    note=t("you get a link to file it yourself"))
         return step
 
+    async def filed_as(report: NewReport, language: str) -> str | None:
+        try:
+            return await reasons.shown(Reason(report.reason), language)
+        except Exception:  # a line in the draft: never worth refusing the report for
+            log.exception("could not word the Bungie report reason for a draft")
+            return None
+
     async def probe() -> list[CheckItem]:
         try:
             await client.get_manifest_version()
@@ -226,4 +233,5 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
         key=Destination.BUNGIE, name=NAME, configured=True, plan=planned, sender=sender,
         probe=probe, setup_item=setup_item,
         links=(Provider.BUNGIE,) if settings.bungie_oauth_enabled else (),
+        filed_as=filed_as,
     )

@@ -64,6 +64,9 @@ class DestinationSpec:
     """For ``/warden setup``: what this destination does here, or how to enable it."""
     links: tuple[Provider, ...] = ()
     """Account links that let a member's reports reach it."""
+    filed_as: Callable[[NewReport, str], Awaitable[str | None]] | None = None
+    """How it files a report, in its own words and a Bungie manifest language (Bungie's
+    category and reason): the member sees it in the draft."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ class DestinationRegistry:
     def name(self, key: str | None) -> str:
         """The name a person reads; an unknown key (a destination since removed) as is."""
         if key is None:
-            return "a destination"
+            return t("a destination")
         spec = self._by_key.get(key)
         return spec.name if spec is not None else key
 
@@ -141,6 +144,19 @@ class DestinationRegistry:
     async def plan(self, report: NewReport) -> tuple[PlannedDelivery, ...]:
         """One entry per configured destination, included or with the reason it is not."""
         return tuple([await s.plan(report) for s in self.configured])
+
+    async def filed_as(self, report: NewReport, plan: Sequence[PlannedDelivery],
+                       language: str) -> tuple[tuple[str, str], ...]:
+        """(destination name, how it files the report) for each included destination that
+        says, in ``language`` (a Bungie manifest language)."""
+        shown = []
+        for step in plan:
+            spec = self._by_key.get(step.destination)
+            if step.included and spec is not None and spec.filed_as is not None:
+                words = await spec.filed_as(report, language)
+                if words:
+                    shown.append((spec.name, words))
+        return tuple(shown)
 
     async def setup_items(self) -> list[CheckItem]:
         items = [await s.setup_item() for s in self._specs]

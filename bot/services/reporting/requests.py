@@ -51,6 +51,8 @@ class Draft:
     review_first: bool
     """Moderators approve reports on this server before anything is forwarded."""
     link_buttons: tuple[LinkButton, ...] = ()
+    filed_as: tuple[tuple[str, str], ...] = ()
+    """(destination name, how it files the report, in the member's language)."""
 
 
 @dataclass(frozen=True)

@@ -235,16 +235,17 @@ class ReportService:
         report = await self._store.reports.create_draft(new, now=now)
         missing = [p.missing_link.value for p in plan if p.missing_link is not None]
         activity_label = None
+        language = language_of(request.locale).bungie
         if pgcr is not None:
             activity_label = await self.activities.describe(
                 pgcr.activity_id, pgcr.activity_details.mode,
-                pgcr.activity_details.director_activity_hash, pgcr.period,
-                language_of(request.locale).bungie)
+                pgcr.activity_details.director_activity_hash, pgcr.period, language)
         return Draft(
             report=report,
             target=target,
             plan=plan,
             activity_label=activity_label,
+            filed_as=await self._destinations.filed_as(new, plan, language),
             review_first=guild.review_mode is ReviewMode.APPROVE,
             link_buttons=await self._link_buttons(request.reporter_id, missing,
                                                request.reporter_name),

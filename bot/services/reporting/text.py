@@ -72,6 +72,8 @@ def summary_notice(draft: Draft) -> Notice:
     lines.append(t('**Goes to:** {where}', where=joined(", ", [
         t("{label} ({note})", label=p.label, note=p.note) if p.note else p.label
         for p in going])))
+    for label, words in draft.filed_as:
+        lines.append(t('**{label} files it as:** {words}', label=label, words=words))
     for planned in draft.plan:
         if not planned.included:
             lines.append(t('**Not to {label}:** {why_not}',
