@@ -11,8 +11,9 @@ decides who may act and what happens.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 import discord
 
@@ -32,6 +33,8 @@ TEMPLATE = re.compile(
     r"(?::(?P<destination>[a-z_]+))?"
 )
 MODAL_TIMEOUT = 15 * 60  # the life of the interaction that opened it
+LABEL_MAX = 45
+PLACEHOLDER_MAX = 100
 
 
 def custom_id(action: ReviewAction, report_id: int, destination: str | None = None) -> str:
@@ -154,6 +157,17 @@ class ReviewFormModal(discord.ui.Modal):
     def __init__(self, report_id: int, *, title: str, custom_id: str) -> None:
         super().__init__(title=title[:45], timeout=MODAL_TIMEOUT, custom_id=custom_id)
         self.report_id = report_id
+
+    def add_item(self, item: discord.ui.Item[Any]) -> Self:
+        # Discord refuses the whole modal over one label of 46 characters, and a
+        # translation may well be longer than the English.
+        if isinstance(item, discord.ui.TextInput):
+            with warnings.catch_warnings():  # discord.py would have a Label around it
+                warnings.simplefilter("ignore", DeprecationWarning)
+                item.label = (item.label or "")[:LABEL_MAX]
+            if item.placeholder:
+                item.placeholder = item.placeholder[:PLACEHOLDER_MAX]
+        return super().add_item(item)
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         # Runs in the submission's own task, right before on_submit: its log lines (and

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
@@ -62,3 +63,13 @@ def test_unknown_locale_falls_back_to_english() -> None:
     text = t("Cheating")
     assert localize(text, "xx-YY") == "Cheating"
     assert localize(text, None) == "Cheating"
+
+
+def test_messages_are_marked_under_the_name_extraction_looks_for() -> None:
+    """Babel extracts ``t(...)`` and ``locale_str(...)`` only: ``t`` imported under another
+    name hides every message of that module from the catalogs (the review post's were)."""
+    root = Path(__file__).resolve().parents[2]
+    aliased = [str(p.relative_to(root)) for folder in ("bot", "cogs")
+               for p in (root / folder).rglob("*.py")
+               if re.search(r"\bt as \w+|locale_str as \w+", p.read_text("utf-8"))]
+    assert not aliased

@@ -180,7 +180,7 @@ async def test_hour_limit_counts_accepted_reports_only(rig: Rig) -> None:
     with pytest.raises(RateLimited) as refused:
         await rig.file(str(uuid4()))
     assert "5 reports per hour" in refused.value.message
-    assert "again in 1 hour" in refused.value.message
+    assert "again in 59 minutes, 50 seconds" in refused.value.message
     rig.clock.now = T0 + 3599.5
     with pytest.raises(RateLimited):
         await rig.file(str(uuid4()))

@@ -345,7 +345,8 @@ def build_card(
             DeliveryView(
                 destination=d.destination,
                 label=names(d.destination) if len(members) == 1 else
-                f"{names(d.destination)} (#{numbers.get(d.report_id, '?')})",
+                t("{destination} (#{number})", destination=names(d.destination),
+                  number=numbers.get(d.report_id, '?')),
                 status=d.status,
                 status_label=DELIVERY_LABELS.get(d.status, d.status),
                 attempts=d.attempts,
