@@ -103,7 +103,10 @@ class Duration(Param):
     """A span of time in seconds (``duration``)."""
 
     kind = "duration"
-    show = staticmethod(duration)
+
+    @staticmethod
+    def show(value: Any, locale: object) -> str:
+        return duration(float(value), locale)
 
     @property
     def seconds(self) -> float:
@@ -114,14 +117,20 @@ class Ago(Param):
     """How long ago something happened, in seconds (``ago``)."""
 
     kind = "ago"
-    show = staticmethod(ago)
+
+    @staticmethod
+    def show(value: Any, locale: object) -> str:
+        return ago(float(value), locale)
 
 
 class Day(Param):
     """A day in UTC, as a Unix time (``day``)."""
 
     kind = "day"
-    show = staticmethod(day)
+
+    @staticmethod
+    def show(value: Any, locale: object) -> str:
+        return day(float(value), locale)
 
 
 class Items(Param):

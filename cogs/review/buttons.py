@@ -11,7 +11,6 @@ decides who may act and what happens.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable
 from typing import Any, Self
 
@@ -162,9 +161,10 @@ class ReviewFormModal(discord.ui.Modal):
         # Discord refuses the whole modal over one label of 46 characters, and a
         # translation may well be longer than the English.
         if isinstance(item, discord.ui.TextInput):
-            with warnings.catch_warnings():  # discord.py would have a Label around it
-                warnings.simplefilter("ignore", DeprecationWarning)
-                item.label = (item.label or "")[:LABEL_MAX]
+            # The component's own field: discord.py's ``label`` property warns on every
+            # use (it would have a Label around the input).
+            component = item._underlying
+            component.label = (component.label or "")[:LABEL_MAX]
             if item.placeholder:
                 item.placeholder = item.placeholder[:PLACEHOLDER_MAX]
         return super().add_item(item)
