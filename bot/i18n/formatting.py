@@ -47,7 +47,12 @@ def duration(seconds: float, locale: object) -> str:
     code = language.catalog
     shown = [str(format_timedelta(timedelta(seconds=count * _SIZES[name]), threshold=1e9,
                                   granularity=name, locale=code)) for name, count in parts]
-    return str(format_list(shown, style="unit", locale=code))
+    try:
+        return str(format_list(shown, style="unit", locale=code))
+    except KeyError:
+        # Babel's CLDR data for Spanish defines the "unit" list only in part
+        # (python-babel/babel#1098): "1 hora y 30 minutos" reads as well.
+        return str(format_list(shown, style="standard", locale=code))
 
 
 def _parts(seconds: float) -> list[tuple[_Unit, int]]:
