@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal, Self
 
-from bot.i18n.locales import language_of
+from bot.i18n.locales import LANGUAGES, language_of
 
 
 def number(value: float, locale: object) -> str:
@@ -28,16 +28,35 @@ def date_time(value: datetime, locale: object) -> str:
 _Unit = Literal["day", "hour", "minute", "second"]
 _UNITS: tuple[tuple[_Unit, int], ...] = (
     ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+_SIZES = dict(_UNITS)
 
 
 def duration(seconds: float, locale: object) -> str:
     """``1 day, 12 hours``, ``1 Tag, 12 Stunden``, ``1日12時間``: the two largest units,
     the smaller rounded up (a wait is never shown shorter than it is), never 0. Days stay
     days (CLDR would turn 10 days into "1 week")."""
+    language = language_of(locale)
+    parts = _parts(seconds)
+    if language is LANGUAGES[0]:
+        # English, the default of every Duration, without loading Babel and its CLDR data
+        # (megabytes) into a process that never shows another language. Same words.
+        words = [f"{count} {name}{'s' if count != 1 else ''}" for name, count in parts]
+        return ", ".join(words)
     from babel.dates import format_timedelta
     from babel.lists import format_list
 
-    code = language_of(locale).catalog
+    code = language.catalog
+    shown = [str(format_timedelta(timedelta(seconds=count * _SIZES[name]), threshold=1e9,
+                                  granularity=name, locale=code)) for name, count in parts]
+    try:
+        return str(format_list(shown, style="unit", locale=code))
+    except KeyError:
+        # Babel's CLDR data for Spanish defines the "unit" list only in part
+        # (python-babel/babel#1098): "1 hora y 30 minutos" reads as well.
+        return str(format_list(shown, style="standard", locale=code))
+
+
+def _parts(seconds: float) -> list[tuple[_Unit, int]]:
     total = max(1, math.ceil(seconds))
     big = next(i for i, (_, size) in enumerate(_UNITS) if total >= size)
     small = min(big + 1, len(_UNITS) - 1)
@@ -46,9 +65,8 @@ def duration(seconds: float, locale: object) -> str:
     for name, size in _UNITS[big:small + 1]:
         count, rest = divmod(rest, size)
         if count:
-            parts.append(str(format_timedelta(timedelta(seconds=count * size), threshold=1e9,
-                                              granularity=name, locale=code)))
-    return str(format_list(parts, style="unit", locale=code))
+            parts.append((name, count))
+    return parts
 
 
 def ago(seconds: float, locale: object) -> str:

@@ -203,7 +203,7 @@ class ReportQueries:
 
     async def stats_chart(self, stats: Stats, locale: object = None) -> bytes:
         """The PNG of ``stats``: rendered in a worker thread, off the event loop."""
-        return await asyncio.to_thread(render_png, stats.daily.localized(locale))
+        return await asyncio.to_thread(render_png, stats.daily, locale)
 
     async def export(self, guild_id: int, actor: Actor, period: DateRange) -> ExportBundle:
         await self._moderators.require(guild_id, actor)
