@@ -69,28 +69,56 @@ def _parts(seconds: float) -> list[tuple[_Unit, int]]:
     return parts
 
 
+# CLDR's English, for the English default of every parameter below without Babel (see
+# ``duration``); tests/i18n/test_formatting.py holds them to Babel's output.
+_AGO_UNITS: tuple[tuple[str, int], ...] = (
+    ("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400), ("day", 86400),
+    ("hour", 3600), ("minute", 60), ("second", 1))
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_AGO_THRESHOLD = 2
+"""A unit is used from two of it on: "30 hours ago", then "2 days ago"."""
+
+
 def ago(seconds: float, locale: object) -> str:
     """``3 hours ago``, ``vor 3 Stunden``: how long ago, in the reader's language."""
+    language = language_of(locale)
+    span = max(0.0, seconds)
+    if language is LANGUAGES[0]:
+        for name, size in _AGO_UNITS:
+            value = span / size
+            if value >= _AGO_THRESHOLD or name == "second":
+                count = max(1, int(round(value)))
+                return f"{count} {name}{'s' if count != 1 else ''} ago"
     from babel.dates import format_timedelta
 
-    return str(format_timedelta(timedelta(seconds=-max(0.0, seconds)), add_direction=True,
-                                threshold=2, locale=language_of(locale).catalog))
+    return str(format_timedelta(timedelta(seconds=-span), add_direction=True,
+                                threshold=_AGO_THRESHOLD, locale=language.catalog))
 
 
 def items(values: Iterable[str], locale: object) -> str:
-    """``A, B and C``, ``A, B und C``: a list as the reader's language writes one."""
+    """``A, B, and C``, ``A, B und C``: a list as the reader's language writes one."""
+    language = language_of(locale)
+    listed = [str(v) for v in values]
+    if not listed:
+        return ""
+    if language is LANGUAGES[0]:
+        if len(listed) <= 2:
+            return " and ".join(listed)
+        return ", ".join(listed[:-1]) + ", and " + listed[-1]
     from babel.lists import format_list
 
-    listed = [str(v) for v in values]
-    return str(format_list(listed, locale=language_of(locale).catalog)) if listed else ""
+    return str(format_list(listed, locale=language.catalog))
 
 
 def day(at: float, locale: object) -> str:
     """A calendar day in UTC (the days /reports filters by), as the reader writes dates."""
+    language = language_of(locale)
+    shown = datetime.fromtimestamp(at, UTC).date()
+    if language is LANGUAGES[0]:
+        return f"{_MONTHS[shown.month - 1]} {shown.day}, {shown.year}"
     from babel.dates import format_date
 
-    shown = datetime.fromtimestamp(at, UTC).date()
-    return str(format_date(shown, format="medium", locale=language_of(locale).catalog))
+    return str(format_date(shown, format="medium", locale=language.catalog))
 
 
 class Param(str):
