@@ -87,7 +87,7 @@ def ago(seconds: float, locale: object) -> str:
         for name, size in _AGO_UNITS:
             value = span / size
             if value >= _AGO_THRESHOLD or name == "second":
-                count = max(1, int(round(value)))
+                count = max(1, round(value))
                 return f"{count} {name}{'s' if count != 1 else ''} ago"
     from babel.dates import format_timedelta
 
