@@ -142,13 +142,14 @@ class ReportCog(commands.Cog):
     async def report_player_menu(
         self, interaction: discord.Interaction[WardenBot], member: discord.Member | discord.User
     ) -> None:
-        await self._open_form(interaction, member, (), "Report player")
+        await self._open_form(interaction, member, (), t("Report player: {name}",
+                                                          name=member.display_name))
 
     async def report_message_menu(
         self, interaction: discord.Interaction[WardenBot], message: discord.Message
     ) -> None:
         await self._open_form(interaction, message.author, message_evidence(message),
-                              "Report message")
+                              t("Report message: {name}", name=message.author.display_name))
 
     async def _open_form(self, interaction: discord.Interaction[WardenBot],
                          target: discord.Member | discord.User,
@@ -159,7 +160,7 @@ class ReportCog(commands.Cog):
                                                target.id)
         await interaction.response.send_modal(ReportModal(
             target_member_id=target.id, target_name=target.display_name,
-            evidence=evidence, title=f"{title}: {target.display_name}",
+            evidence=evidence, title=title, locale=interaction.locale,
         ))
 
     # ---- preferences -----------------------------------------------------------------------

@@ -133,6 +133,36 @@ def _period(text: str) -> datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+NO_LINK = t("no link to download it from")
+NOT_DISCORD = t("not a Discord attachment link")
+SIZE_UNKNOWN = t("its size is unknown")
+UPLOAD_LIMIT = t("the post's upload limit was reached")
+NO_ATTACH = t("Warden may not attach files in the review channel")
+_COPY_STATES = {str(m): m for m in (NO_LINK, NOT_DISCORD, SIZE_UNKNOWN, UPLOAD_LIMIT, NO_ATTACH)}
+_TOO_LARGE = re.compile(r"too large \((?P<size>[^()]*)\)")
+_DOWNLOAD_FAILED = re.compile(r"download failed \((?P<why>[^()]*)\)")
+
+
+def too_large(size: str) -> str:
+    return t("too large ({size})", size=size)
+
+
+def download_failed(why: str) -> str:
+    return t("download failed ({why})", why=why)
+
+
+def copy_state_text(state: str) -> str:
+    """Why a copy was not attached, as a message: the audit row stores it in English (the
+    posts made before stored it so too)."""
+    if state in _COPY_STATES:
+        return _COPY_STATES[state]
+    if found := _TOO_LARGE.fullmatch(state):
+        return too_large(found["size"])
+    if found := _DOWNLOAD_FAILED.fullmatch(state):
+        return download_failed(found["why"])
+    return state
+
+
 def evidence_line(e: EvidenceView, locale: object = None) -> str:
     if e.kind == "message":
         head = (t("Message by <@{author_id}>", author_id=e.author_id) if e.author_id
@@ -143,7 +173,8 @@ def evidence_line(e: EvidenceView, locale: object = None) -> str:
     if e.copy_state == "copied":
         state = localize(t('copy attached to this post'), locale)
     elif e.copy_state:
-        state = localize(t('not copied: {copy_state}', copy_state=e.copy_state), locale)
+        state = localize(t('not copied: {copy_state}',
+                           copy_state=copy_state_text(e.copy_state)), locale)
     else:
         state = localize(t('original only'), locale)
     link = f"[{_link_text(e.label)}]({e.url})" if e.url else discord.utils.escape_markdown(e.label)
