@@ -73,3 +73,23 @@ def test_messages_are_marked_under_the_name_extraction_looks_for() -> None:
                for p in (root / folder).rglob("*.py")
                if re.search(r"\bt as \w+|locale_str as \w+", p.read_text("utf-8"))]
     assert not aliased
+
+
+def test_start_up_reads_no_catalog_and_loads_no_babel() -> None:
+    """Every module a running Warden imports, imported: no catalog is parsed and Babel
+    (megabytes of CLDR data) is not loaded until someone reads another language."""
+    import subprocess
+    import sys
+
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "import bot.runtime, cogs\n"
+        "for m in pkgutil.walk_packages(cogs.__path__, 'cogs.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "from bot.i18n.catalogs import _loaded\n"
+        "print(sorted(k for k in sys.modules if k.split('.')[0] == 'babel'), dict(_loaded))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[] {}", done.stdout + done.stderr
