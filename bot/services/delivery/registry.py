@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from bot.apis.bungie import BungieClient
 from bot.apis.sanctions import SanctionsClient
 from bot.domain import NewReport, Provider
-from bot.i18n import t
+from bot.i18n import Items, t
 from bot.metrics import WardenMetrics
 from bot.notify import Notifier
 from bot.services.delivery.bungie_mode import BungieMode
@@ -161,9 +161,9 @@ class DestinationRegistry:
     async def setup_items(self) -> list[CheckItem]:
         items = [await s.setup_item() for s in self._specs]
         if not self.configured:
-            names = " or ".join(s.name for s in self._specs) or "a destination"
+            names = Items(s.name for s in self._specs) if self._specs else t("a destination")
             items.append(CheckItem(
-                CheckState.PROBLEM, "Destinations",
+                CheckState.PROBLEM, t("Destinations"),
                 t('no destination is configured: reports are only stored here.'),
                 t("Ask the bot's operator to configure {names}.", names=names),
             ))
