@@ -284,35 +284,38 @@ def _load_report_table() -> dict[int, dict[str, Any]]:
 # every table in each of its 13 languages (``lc``, BRIEF section 5), with the same hashes
 # and only the display strings translated. Bungie's own German and French wording is not
 # in ../shared/specs: these stand in for it (Warden never matches on translated names).
+REPORT_WORDS: dict[str, tuple[str, str]] = {
+    # English: (German, French)
+    "Quitting": ("Verlassen", "Abandon"),
+    "Quit Mid-Activity": ("Mitten in der Aktivität verlassen", "Abandon en cours d'activité"),
+    "Quit at Start": ("Zu Beginn verlassen", "Abandon au début"),
+    "Other": ("Sonstiges", "Autre"),
+    "Abusive Chat": ("Beleidigender Chat", "Discussion injurieuse"),
+    "Insult": ("Beleidigung", "Insulte"),
+    "Harassment": ("Belästigung", "Harcèlement"),
+    "Bad Connection": ("Schlechte Verbindung", "Mauvaise connexion"),
+    "Severe": ("Schwer", "Grave"),
+    "Moderate": ("Mittel", "Modérée"),
+    "Cheating": ("Betrug", "Triche"),
+    "Hacking": ("Hacken", "Piratage"),
+    "Network Manipulation": ("Netzwerkmanipulation", "Manipulation du réseau"),
+    "Exploiting": ("Ausnutzen von Fehlern", "Exploitation de failles"),
+    "Exploiting Map": ("Karte ausgenutzt", "Faille de carte"),
+    "Exploiting Game": ("Spiel ausgenutzt", "Faille de jeu"),
+    "Inactivity": ("Inaktivität", "Inactivité"),
+    "AFK": ("Abwesend", "Absent"),
+    "Using Bots": ("Einsatz von Bots", "Utilisation de bots"),
+    "Griefing": ("Sabotieren", "Nuisance"),
+    "Kicked from fireteam": ("Aus dem Einsatztrupp geworfen", "Exclu de l'escouade"),
+    "Sabotage": ("Sabotage", "Sabotage"),
+    "Spam": ("Spam", "Spam"),
+    "Verbal Abuse": ("Verbale Beleidigung", "Propos injurieux"),
+    "Vulgar Language": ("Vulgäre Sprache", "Langage vulgaire"),
+    "Yelling": ("Schreien", "Cris"),
+}
 REPORT_TRANSLATIONS: dict[str, dict[str, str]] = {
-    "de": {
-        "Quitting": "Verlassen", "Quit Mid-Activity": "Mitten in der Aktivität verlassen",
-        "Quit at Start": "Zu Beginn verlassen", "Other": "Sonstiges",
-        "Abusive Chat": "Beleidigender Chat", "Insult": "Beleidigung",
-        "Harassment": "Belästigung", "Bad Connection": "Schlechte Verbindung",
-        "Severe": "Schwer", "Moderate": "Mittel", "Cheating": "Betrug",
-        "Hacking": "Hacken", "Network Manipulation": "Netzwerkmanipulation",
-        "Exploiting": "Ausnutzen von Fehlern", "Exploiting Map": "Karte ausgenutzt",
-        "Exploiting Game": "Spiel ausgenutzt", "Inactivity": "Inaktivität",
-        "AFK": "Abwesend", "Using Bots": "Einsatz von Bots", "Griefing": "Sabotieren",
-        "Kicked from fireteam": "Aus dem Einsatztrupp geworfen", "Sabotage": "Sabotage",
-        "Spam": "Spam", "Verbal Abuse": "Verbale Beleidigung",
-        "Vulgar Language": "Vulgäre Sprache", "Yelling": "Schreien",
-    },
-    "fr": {
-        "Quitting": "Abandon", "Quit Mid-Activity": "Abandon en cours d'activité",
-        "Quit at Start": "Abandon au début", "Other": "Autre",
-        "Abusive Chat": "Discussion injurieuse", "Insult": "Insulte",
-        "Harassment": "Harcèlement", "Bad Connection": "Mauvaise connexion",
-        "Severe": "Grave", "Moderate": "Modérée", "Cheating": "Triche",
-        "Hacking": "Piratage", "Network Manipulation": "Manipulation du réseau",
-        "Exploiting": "Exploitation de failles", "Exploiting Map": "Faille de carte",
-        "Exploiting Game": "Faille de jeu", "Inactivity": "Inactivité",
-        "AFK": "Absent", "Using Bots": "Utilisation de bots", "Griefing": "Nuisance",
-        "Kicked from fireteam": "Exclu de l'escouade", "Sabotage": "Sabotage",
-        "Spam": "Spam", "Verbal Abuse": "Propos injurieux",
-        "Vulgar Language": "Langage vulgaire", "Yelling": "Cris",
-    },
+    language: {english: words[i] for english, words in REPORT_WORDS.items()}
+    for i, language in enumerate(("de", "fr"))
 }
 
 
