@@ -96,7 +96,7 @@ async def test_setup_names_the_permissions_warden_lacks(
         ])
         await w.discord.wait_until(lambda: w.bot.get_channel(locked.id) is not None)
         reply = await w.setup(channel=locked)
-        assert "Warden lacks Embed Links, Attach Files in #locked" in reply.text
+        assert "Warden lacks Embed Links and Attach Files in #locked" in reply.text
         assert "allow these for Warden's role" in reply.text
 
         # A channel that was deleted since.

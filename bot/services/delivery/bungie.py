@@ -179,8 +179,9 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
     client = ctx.bungie
     if client is None:
         return unconfigured(
-            Destination.BUNGIE, NAME, detail="reports are not sent to Bungie.net.",
-            fix="set BUNGIE_API_KEY (and the OAuth client) to forward reports to Bungie.net",
+            Destination.BUNGIE, NAME, detail=t("reports are not sent to Bungie.net."),
+            # i18n: completes "The bot's operator can ..."
+            fix=t("set BUNGIE_API_KEY (and the OAuth client) to forward reports to Bungie.net"),
         )
     reasons = ReasonCatalog(client, ctx.store.kv, parse_reason_map(settings.bungie_reason_map))
     mode = ctx.bungie_mode
@@ -216,14 +217,15 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
                           f"loaded from the {where} (version {table.manifest_version})")]
 
     async def setup_item() -> CheckItem:
-        detail = f"API key set; {await mode.describe()}."
+        described = await mode.describe()
         if not settings.bungie_oauth_enabled:
             return CheckItem(
-                CheckState.INFO, NAME, detail + " No OAuth client is set, so reporters "
-                "cannot link Bungie accounts and direct submission is impossible.",
-                "The bot's operator sets BUNGIE_CLIENT_ID and BUNGIE_CLIENT_SECRET.",
+                CheckState.INFO, NAME,
+                t("API key set; {mode}. No OAuth client is set, so reporters cannot link "
+                  "Bungie accounts and direct submission is impossible.", mode=described),
+                t("The bot's operator sets BUNGIE_CLIENT_ID and BUNGIE_CLIENT_SECRET."),
             )
-        return CheckItem(CheckState.OK, NAME, detail)
+        return CheckItem(CheckState.OK, NAME, t("API key set; {mode}.", mode=described))
 
     sender = BungieSender(client, settings=settings, mode=mode, linking=ctx.linking,
                           notifier=ctx.notifier, reasons=reasons,

@@ -96,8 +96,8 @@ def unconfigured(key: str, name: str, *, detail: str, fix: str) -> DestinationSp
         return [CheckItem(CheckState.INFO, name, f"disabled: {fix}")]
 
     async def setup_item() -> CheckItem:
-        return CheckItem(CheckState.INFO, name, f"not configured: {detail}",
-                         f"The bot's operator can {fix}.")
+        return CheckItem(CheckState.INFO, name, t("not configured: {detail}", detail=detail),
+                         t("The bot's operator can {fix}.", fix=fix))
 
     return DestinationSpec(key=key, name=name, configured=False, plan=plan, sender=None,
                            probe=probe, setup_item=setup_item)

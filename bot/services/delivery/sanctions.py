@@ -215,9 +215,10 @@ def sanctions_destination(ctx: DestinationContext) -> DestinationSpec:
     client = ctx.sanctions
     if client is None:
         return unconfigured(
-            Destination.SANCTIONS, NAME, detail="reports are not sent to the game backend.",
-            fix="set SANCTIONS_API_BASE_URL, SANCTIONS_CLIENT_ID and SANCTIONS_CLIENT_SECRET "
-                "to forward reports to the game backend",
+            Destination.SANCTIONS, NAME, detail=t("reports are not sent to the game backend."),
+            # i18n: completes "The bot's operator can ..."
+            fix=t("set SANCTIONS_API_BASE_URL, SANCTIONS_CLIENT_ID and SANCTIONS_CLIENT_SECRET "
+                  "to forward reports to the game backend"),
         )
 
     async def probe() -> list[CheckItem]:
@@ -236,7 +237,7 @@ def sanctions_destination(ctx: DestinationContext) -> DestinationSpec:
         return [CheckItem(state, NAME, text) for text in result.lines()]
 
     async def setup_item() -> CheckItem:
-        return CheckItem(CheckState.OK, NAME, "sanctions API credentials set.")
+        return CheckItem(CheckState.OK, NAME, t("sanctions API credentials set."))
 
     return DestinationSpec(
         key=Destination.SANCTIONS, name=NAME, configured=True, plan=plan,
