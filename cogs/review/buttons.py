@@ -16,14 +16,14 @@ from typing import Any, Self
 
 import discord
 
-from bot.app import report_interaction_error, send_ephemeral, services_of
+from bot.app import send_ephemeral, services_of
 from bot.errors import InvalidInput
 from bot.i18n import localize, t
 from bot.log_context import bind_log_ids
 from bot.services.review.card import ReviewAction, ReviewCard
 from bot.services.review.lifecycle import QUESTION_MAX, REASON_MAX, parse_outcome
 from bot.services.review.ports import ActionResult
-from cogs.review.facts import actor_of, guild_id_of, server_locale
+from cogs.review.facts import actor_of, answer_error, guild_id_of, server_locale
 from cogs.review.render import button_specs, render_embed
 
 TEMPLATE = re.compile(
@@ -85,7 +85,7 @@ class ReviewButton(
         try:
             await press(interaction, self.action, self.report_id, self.destination)
         except Exception as exc:  # buttons have no tree error handler: answer here
-            await report_interaction_error(interaction, exc)
+            await answer_error(interaction, exc)
 
 
 def review_view(card: ReviewCard, locale: object = None) -> discord.ui.View:
@@ -178,7 +178,7 @@ class ReviewFormModal(discord.ui.Modal):
     async def on_error(  # type: ignore[override]  # Modal takes two arguments, View three
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
-        await report_interaction_error(interaction, error)
+        await answer_error(interaction, error)
 
 
 class _ReviewModal(ReviewFormModal):

@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from bot.app import report_interaction_error, services_of
+from bot.app import services_of
 from bot.domain import CaseStatus
 from bot.errors import InvalidInput
 from bot.i18n import localize, t
@@ -23,7 +23,7 @@ from bot.services.review.member_actions import (
 )
 from bot.services.review.ports import MemberAction
 from cogs.review.buttons import ReviewFormModal, after_action
-from cogs.review.facts import actor_of, guild_id_of, server_locale
+from cogs.review.facts import actor_of, answer_error, guild_id_of, server_locale
 
 TEMPLATE = re.compile(r"warden:member:(?P<action>warn|timeout|kick|ban):(?P<report_id>[0-9]+)")
 ROW = 2
@@ -82,7 +82,7 @@ class MemberActionButton(
             await interaction.response.send_modal(MemberActionModal(
                 self.action, self.report_id, report.number, interaction.id, locale))
         except Exception as exc:  # buttons have no tree error handler: answer here
-            await report_interaction_error(interaction, exc)
+            await answer_error(interaction, exc)
 
 
 class MemberActionModal(ReviewFormModal):

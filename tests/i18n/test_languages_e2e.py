@@ -129,6 +129,7 @@ async def test_no_english_is_left_for_a_french_servers_moderators(
             shown = " ".join([modal.title] + [str(f.get(k) or "") for f in modal.fields
                                               for k in ("label", "placeholder")])
             assert not english_words(shown), shown
+            late = await w.discord.click(w.mod, post, f"warden:review:resolve:{report.case_id}")
             done = await opened.submit_modal({"outcome": "warn", "note": "Xyz"})
             answer = (await done.wait_final(lambda m: m.ephemeral)).text
             assert "ßPnfr" in answer  # "Case of report #1 resolved..."
@@ -136,6 +137,13 @@ async def test_no_english_is_left_for_a_french_servers_moderators(
             resolved = await _post_with(w, f"warden:member:warn:{report.case_id}",
                                         "ßBhgpbzr")  # the post now says its outcome
             assert not english_words(resolved.text), resolved.text
+
+            # A second moderator's form, opened before the first resolved: refused, also
+            # in the server's language (not the moderator's own).
+            refused = await (await late.submit_modal({"outcome": ""})).wait_final(
+                lambda m: m.ephemeral)
+            assert "ßnyernql" in refused.text  # "...was already resolved."
+            assert not english_words(refused.text), refused.text
 
             second = await w.accept_report(description="Xyz")
             post = await _post_with(w, f"warden:member:timeout:{second.case_id}")
