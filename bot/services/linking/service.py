@@ -346,7 +346,8 @@ class LinkingService:
         )
         return Confirm(
             provider=provider,
-            discord_name=found.discord_name or f"the Discord user with id {found.discord_user_id}",
+            discord_name=found.discord_name or t("the Discord user with id {id}",
+                                                 id=found.discord_user_id),
             platform=found.platform,
             token=token,
             browser_nonce=nonce,

@@ -226,8 +226,8 @@ class TargetResolver:
         if self._game is None or not name or "#" in name or parse_uuid(name) is not None:
             return []
         found = await self._game.by_display_name(name)
-        return [(f"{name} (game player {str(p.player_uuid)[:8]}…)", str(p.player_uuid))
-                for p in found[:25]]
+        return [(t("{name} (game player {id}…)", name=name, id=str(p.player_uuid)[:8]),
+                 str(p.player_uuid)) for p in found[:25]]
 
     async def _game_side_of(self, member: Identity) -> Identity:
         """A member without a game link: the player the studio linked to their Discord
