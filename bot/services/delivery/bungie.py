@@ -14,6 +14,7 @@ after that.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot.apis.bungie import BungieClient, handoff_url, parse_reason_map
@@ -56,6 +57,9 @@ from bot.services.status import CheckItem, CheckState
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+FILED_AS_WAIT = 3.0
+"""Seconds a draft waits for Bungie's category and reason names before going without."""
 
 NAME = "Bungie.net"
 SCOPE_NOT_GRANTED = "2108"
@@ -193,11 +197,24 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
                                    note=t("you get a link to file it yourself"))
         return step
 
-    async def filed_as(report: NewReport, language: str) -> str | None:
+    looking_up: set[asyncio.Future[str | None]] = set()
+
+    async def words(reason: Reason, language: str) -> str | None:
         try:
-            return await reasons.shown(Reason(report.reason), language)
+            return await reasons.shown(reason, language)
         except Exception:  # a line in the draft: never worth refusing the report for
             log.exception("could not word the Bungie report reason for a draft")
+            return None
+
+    async def filed_as(report: NewReport, language: str) -> str | None:
+        # The first draft after a start (or in a new language) may find Bungie slow: the
+        # draft does not wait for it; the look-up finishes on its own for the next one.
+        look_up = asyncio.ensure_future(words(Reason(report.reason), language))
+        looking_up.add(look_up)  # held until done, not left to the garbage collector
+        look_up.add_done_callback(looking_up.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(look_up), FILED_AS_WAIT)
+        except TimeoutError:
             return None
 
     async def probe() -> list[CheckItem]:
