@@ -278,11 +278,11 @@ class WardenAdmin(commands.Cog):
         else:
             found = await lifecycle.blocks(guild.id, actor)
             text = "\n".join(localize(
-                t("<@{member_id}> until {until}: {reason}", member_id=b.member_id,
-                  until=f"<t:{int(b.until)}:f>",
+                t("<@{member_id}> until <t:{until}:f>: {reason}", member_id=b.member_id,
+                  until=int(b.until),
                   reason=discord.utils.escape_markdown(b.reason[:100])) if b.reason else
-                t("<@{member_id}> until {until}", member_id=b.member_id,
-                  until=f"<t:{int(b.until)}:f>"), locale)
+                t("<@{member_id}> until <t:{until}:f>", member_id=b.member_id,
+                  until=int(b.until)), locale)
                 for b in found
             ) or localize(t("Nobody is blocked from reporting in this server."), locale)
         await interaction.response.send_message(

@@ -169,8 +169,8 @@ class ReportLifecycle:
                                            blocked_by=actor.user_id, case_id=case_id)
         return ActionResult(result.report, t(
             'Case of report #{number} dismissed. {told} The reporter(s) may not report in this '
-            'server until {until} (`/warden blocks` shows and lifts blocks).',
-            number=number, told=told, until=f"<t:{int(until)}:f>"), case=result.case)
+            'server until <t:{until}:f> (`/warden blocks` shows and lifts blocks).',
+            number=number, told=told, until=int(until)), case=result.case)
 
     async def blocks(self, guild_id: int, actor: Actor) -> list[ReporterBlock]:
         """Members blocked from reporting in this server now."""
