@@ -11,6 +11,7 @@ Target: at most 2x the bare client.
 
     python -m bench.memory                               # the RESULTS figures
     python -m bench.memory --reports 1000 --members 1000 # quicker
+    python -m bench.memory --idle                        # at rest: started, no report yet
 """
 
 from __future__ import annotations
@@ -33,7 +34,26 @@ from bench.world import open_world
 TARGET = 2.0
 
 
+async def idle(args: argparse.Namespace, workdir: Path) -> bool:
+    """Warden's resident size once started and settled, before any report (no target:
+    for comparing one change's cost at rest)."""
+    header("4. Memory at rest")
+    async with open_world(workdir, members=args.members) as world:
+        async with run_child("warden", world.warden_env(), workdir=world.workdir,
+                             sync=True) as warden:
+            await world.discord.wait_idle(quiet=0.5, timeout=120)
+            await asyncio.sleep(1.0)
+            rss, peak = warden.rss_mib(), warden.peak_rss_mib()
+    print(table([
+        ["process", "RSS (MiB)", "peak RSS (MiB)"],
+        [f"Warden at rest in a {args.members}-member guild", f"{rss:.1f}", f"{peak:.1f}"],
+    ]), flush=True)
+    return True
+
+
 async def main_async(args: argparse.Namespace, workdir: Path) -> bool:
+    if args.idle:
+        return await idle(args, workdir)
     header("4. Memory")
     print(f"{args.reports} reports by {args.members} linked members, {args.concurrency} at a "
           "time", flush=True)
@@ -61,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", type=int, default=10_000)
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--idle", action="store_true",
+                        help="only Warden's size at rest, started and before any report")
     workdir_argument(parser)
     args = parser.parse_args(argv)
     with Workdir(args.workdir, "warden-bench-memory-") as workdir:

@@ -120,16 +120,17 @@ class WardenTree(app_commands.CommandTree["WardenBot"]):
 
 
 async def report_interaction_error(
-    interaction: discord.Interaction[Any], error: BaseException
+    interaction: discord.Interaction[Any], error: BaseException, locale: object = None
 ) -> None:
-    """Tell the member briefly what went wrong; log the full story with the interaction id."""
+    """Tell the member briefly what went wrong, in ``locale`` (else their own language);
+    log the full story with the interaction id."""
     original = getattr(error, "original", error)
     message: str
     if isinstance(original, NeedsLink):
         buttons = await _relink_buttons(interaction, original)
         view = link_view(buttons)
         if view is not None:
-            await send_ephemeral(interaction, original.message, view=view)
+            await send_ephemeral(interaction, original.message, view=view, locale=locale)
             return
     if isinstance(original, UserFacingError):
         message = original.message
@@ -155,7 +156,7 @@ async def report_interaction_error(
             "Something went wrong on Warden's side; nothing you did. The error was logged as "
             "`{id}`: please try again, or tell a moderator if it keeps happening.",
             id=interaction.id)
-    await send_ephemeral(interaction, message)
+    await send_ephemeral(interaction, message, locale=locale)
 
 
 async def _relink_buttons(
@@ -175,10 +176,11 @@ async def _relink_buttons(
     return buttons
 
 
-async def send_ephemeral(interaction: discord.Interaction[Any], message: str, **kw: Any) -> None:
-    """Answer ephemerally, in the member's language, whether or not the interaction was
-    already acknowledged."""
-    message = localize(message, interaction.locale)
+async def send_ephemeral(interaction: discord.Interaction[Any], message: str, *,
+                         locale: object = None, **kw: Any) -> None:
+    """Answer ephemerally, in ``locale`` (else the member's language), whether or not the
+    interaction was already acknowledged."""
+    message = localize(message, locale or interaction.locale)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(

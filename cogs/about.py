@@ -9,7 +9,7 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.app import WardenBot, services_of
-from bot.i18n import t
+from bot.i18n import localize, t
 
 
 class About(commands.Cog):
@@ -19,19 +19,21 @@ class About(commands.Cog):
     @app_commands.command(name="about", description=
         locale_str("What Warden does here and how to use it"))
     async def about(self, interaction: discord.Interaction[WardenBot]) -> None:
+        locale = interaction.locale
         destinations = [
-            f"{d.name}: " + ("on" if d.configured else "not configured")
+            localize(t("{destination}: on", destination=d.name) if d.configured else
+                     t("{destination}: not configured", destination=d.name), locale)
             for d in services_of(self.bot).destinations
         ]
         embed = discord.Embed(
             title=f"Warden {__version__}",
-            description=(
+            description=localize(
                 t('Report players with `/report`, or right-click a member or message and '
                   'choose **Report player** / **Report message**. Link your accounts with '
-                  "`/link` so reports reach the game's moderators.")
-            ),
+                  "`/link` so reports reach the game's moderators."), locale),
         )
-        embed.add_field(name=t('Reports go to'), value="\n".join(destinations), inline=False)
+        embed.add_field(name=localize(t('Reports go to'), locale),
+                        value="\n".join(destinations), inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

@@ -171,10 +171,13 @@ def _describe(link: LinkSummary) -> Text:
     if link.health is LinkHealth.WORKING:
         return t("**{provider}**: {account}, linked {since}. Working.",
                  provider=provider, account=account, since=since)
-    problem = f" ({_text(link.problem)})" if link.problem else ""
-    return t("**{provider}**: {account}, linked {since}. Needs relinking{problem}: use "
+    if link.problem:
+        return t("**{provider}**: {account}, linked {since}. Needs relinking ({problem}): "
+                 "use `/link {command}`.", provider=provider, account=account, since=since,
+                 problem=_text(link.problem), command=link.provider.value)
+    return t("**{provider}**: {account}, linked {since}. Needs relinking: use "
              "`/link {command}`.", provider=provider, account=account, since=since,
-             problem=problem, command=link.provider.value)
+             command=link.provider.value)
 
 
 async def setup(bot: WardenBot) -> None:

@@ -102,8 +102,11 @@ class ActionKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"warn": "Warned", "timeout": "Timed out", "kick": "Kicked", "ban": "Banned",
-                "other": "Action taken"}[self.value]
+        return _ACTION_LABELS[self.value]
+
+
+_ACTION_LABELS = {"warn": t("Warned"), "timeout": t("Timed out"), "kick": t("Kicked"),
+                  "ban": t("Banned"), "other": t("Action taken")}
 
 
 class DeliveryStatus(enum.StrEnum):

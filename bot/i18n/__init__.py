@@ -10,14 +10,17 @@ per language, on first use.
 
 from __future__ import annotations
 
-from bot.i18n.formatting import Duration
+from bot.i18n.formatting import Ago, Day, Duration, Items
 from bot.i18n.locales import DEFAULT_LOCALE, LANGUAGES, Language, language_of, resolve
 from bot.i18n.text import Text, joined, localize, t
 
 __all__ = [
     "DEFAULT_LOCALE",
     "LANGUAGES",
+    "Ago",
+    "Day",
     "Duration",
+    "Items",
     "Language",
     "Text",
     "joined",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from bot.i18n.catalogs import gettext
-from bot.i18n.formatting import Duration
+from bot.i18n.formatting import PARAMS, Items, Param
 from bot.i18n.locales import Language, language_of
 
 
@@ -56,7 +56,7 @@ def _rebuild(msgid: str, params: dict[str, object], parts: tuple[object, ...] | 
 def _render(value: object, language: Language | None) -> str:
     if isinstance(value, Text):
         return value.render(language) if language is not None else str.__str__(value)
-    if isinstance(value, Duration):
+    if isinstance(value, Param):
         return value.render(language.discord) if language is not None else str.__str__(value)
     return str(value)
 
@@ -83,6 +83,8 @@ def localize(value: str | None, locale: object) -> str:
         return ""
     if isinstance(value, Text):
         return value.render(language_of(locale))
+    if isinstance(value, Param):
+        return value.render(language_of(locale).discord)
     return value
 
 
@@ -102,8 +104,10 @@ def to_json(value: str) -> object:
 def _param_json(value: object) -> object:
     if isinstance(value, Text):
         return to_json(value)
-    if isinstance(value, Duration):
-        return {"duration": value.seconds}
+    if isinstance(value, Items):
+        return {value.kind: [_param_json(v) for v in value.value]}  # type: ignore[attr-defined]
+    if isinstance(value, Param):
+        return {value.kind: value.value}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     return str(value)
@@ -113,8 +117,12 @@ def from_json(data: object) -> str:
     """The message :func:`to_json` stored (a plain string stays one)."""
     if not isinstance(data, dict):
         return str(data)
-    if set(data) == {"duration"}:
-        return Duration(float(data["duration"]))
+    if len(data) == 1 and next(iter(data)) in PARAMS:
+        kind, value = next(iter(data.items()))
+        if kind == Items.kind and isinstance(value, list):
+            return Items(v if isinstance(v, str) else str(v)
+                         for v in map(_param_from_json, value))
+        return PARAMS[kind](value)
     params = {str(k): _param_from_json(v) for k, v in dict(data.get("params") or {}).items()}
     parts = data.get("parts")
     return Text(str(data.get("id", "")), params,

@@ -174,11 +174,13 @@ def rejected_page(result: Rejected) -> Page:
                        "Warden's link. Nothing was linked."),
                      t("{again} Open it in this browser and don't share it.", again=again)))
     if failure is LinkFailure.PROVIDER_ERROR:
-        said = result.provider_error or t('an error')
-        if result.provider_error_description:
-            said += f": {result.provider_error_description}"
+        error, detail = result.provider_error, result.provider_error_description
+        said = (t('{label} answered: {error}: {detail}', label=label, error=error,
+                  detail=detail) if error and detail else
+                t('{label} answered: {error}', label=label, error=error or detail)
+                if error or detail else t('{label} answered with an error.', label=label))
         return Page(400, t('{label} did not complete the sign-in', label=label),
-                    (f"{label} answered: {said}", t('Nothing was linked. ') + again))
+                    (said, t('Nothing was linked. {again}', again=again)))
     if failure is LinkFailure.MISSING_CODE:
         return Page(400, t('{label} sent no sign-in code', label=label),
                     (t('The answer from the sign-in page was incomplete. Nothing was linked.'),

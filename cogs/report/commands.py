@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.app import WardenBot, send_ephemeral
 from bot.discord_names import account_handle
 from bot.domain import Evidence, Reason
-from bot.i18n import t
+from bot.i18n import localize, t
 from bot.services.reporting.activities import Choice
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.text import summary_notice
@@ -46,8 +46,10 @@ def message_evidence(message: discord.Message) -> tuple[Evidence, ...]:
     return tuple(found)
 
 
-def _choices(found: list[Choice]) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=c.name, value=c.value) for c in found]
+def _choices(found: list[Choice], locale: object) -> list[app_commands.Choice[str]]:
+    # Discord refuses a choice name over 100 characters; a translation may be longer.
+    return [app_commands.Choice(name=localize(c.name, locale)[:100], value=c.value)
+            for c in found]
 
 
 class ReportCog(commands.Cog):
@@ -100,6 +102,7 @@ class ReportCog(commands.Cog):
             channel_id=interaction.channel_id,
             reporter_id=interaction.user.id,
             reporter_name=account_handle(interaction.user),
+            locale=str(interaction.locale.value),
             reason=Reason(reason.value),
             player=player,
             activity=activity,
@@ -116,7 +119,8 @@ class ReportCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         service = service_of(interaction)
         return _choices(await self._bounded(
-            service.activity_choices(interaction.user.id, current, interaction.locale), "activity"))
+            service.activity_choices(interaction.user.id, current, interaction.locale),
+            "activity"), interaction.locale)
 
     @report.autocomplete("player")
     async def player_autocomplete(
@@ -125,7 +129,8 @@ class ReportCog(commands.Cog):
         service = service_of(interaction)
         activity = getattr(interaction.namespace, "activity", None)
         return _choices(await self._bounded(
-            service.player_choices(interaction.user.id, activity, current), "player"))
+            service.player_choices(interaction.user.id, activity, current), "player"),
+            interaction.locale)
 
     async def _bounded(self, work: Any, what: str) -> list[Choice]:
         """Choices within Discord's window; nothing (rather than an error) otherwise."""
@@ -141,13 +146,14 @@ class ReportCog(commands.Cog):
     async def report_player_menu(
         self, interaction: discord.Interaction[WardenBot], member: discord.Member | discord.User
     ) -> None:
-        await self._open_form(interaction, member, (), "Report player")
+        await self._open_form(interaction, member, (), t("Report player: {name}",
+                                                          name=member.display_name))
 
     async def report_message_menu(
         self, interaction: discord.Interaction[WardenBot], message: discord.Message
     ) -> None:
         await self._open_form(interaction, message.author, message_evidence(message),
-                              "Report message")
+                              t("Report message: {name}", name=message.author.display_name))
 
     async def _open_form(self, interaction: discord.Interaction[WardenBot],
                          target: discord.Member | discord.User,
@@ -158,7 +164,7 @@ class ReportCog(commands.Cog):
                                                target.id)
         await interaction.response.send_modal(ReportModal(
             target_member_id=target.id, target_name=target.display_name,
-            evidence=evidence, title=f"{title}: {target.display_name}",
+            evidence=evidence, title=title, locale=interaction.locale,
         ))
 
     # ---- preferences -----------------------------------------------------------------------

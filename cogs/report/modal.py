@@ -10,7 +10,7 @@ import discord
 from bot.app import report_interaction_error
 from bot.discord_names import account_handle
 from bot.domain import Evidence, Reason
-from bot.i18n import t
+from bot.i18n import localize, t
 from bot.log_context import bind_log_ids
 from bot.services.reporting.requests import ReportRequest
 from bot.services.reporting.text import summary_notice
@@ -30,15 +30,21 @@ class ReportModal(discord.ui.Modal):
         target_member_id: int,
         target_name: str,
         evidence: tuple[Evidence, ...] = (),
-        title: str = "Report player",
+        title: str = t("Report player"),
+        locale: object = None,
     ) -> None:
-        super().__init__(title=title[:45], timeout=MODAL_TIMEOUT)
+        """Worded in ``locale``, the member's Discord language."""
+
+        def tl(value: str) -> str:
+            return localize(value, locale)
+
+        super().__init__(title=tl(title)[:45], timeout=MODAL_TIMEOUT)
         self.target_member_id = target_member_id
         self.evidence = evidence
         self.reason: discord.ui.Select[Any] = discord.ui.Select(
             custom_id="report:reason",
-            placeholder=t('Choose a reason'),
-            options=[discord.SelectOption(label=r.label, value=r.value) for r in Reason],
+            placeholder=tl(t('Choose a reason'))[:100],
+            options=[discord.SelectOption(label=tl(r.label), value=r.value) for r in Reason],
             min_values=1,
             max_values=1,
         )
@@ -47,29 +53,32 @@ class ReportModal(discord.ui.Modal):
             style=discord.TextStyle.paragraph,
             required=False,
             max_length=DESCRIPTION_MAX,
-            placeholder=t('What did they do? Moderators read this.'),
+            placeholder=tl(t('What did they do? Moderators read this.'))[:100],
         )
         self.activity: discord.ui.TextInput[Any] = discord.ui.TextInput(
             custom_id="report:activity",
             required=False,
             max_length=200,
-            placeholder=t("Destiny activity id, PGCR link, or the game's match id"),
+            placeholder=tl(t("Destiny activity id, PGCR link, or the game's match id"))[:100],
         )
         self.player: discord.ui.TextInput[Any] = discord.ui.TextInput(
             custom_id="report:player",
             required=False,
             max_length=100,
-            placeholder=t('Guardian#1234 or a game player id'),
+            placeholder=tl(t('Guardian#1234 or a game player id'))[:100],
         )
-        self.add_item(discord.ui.Label(text="Reason", component=self.reason))
-        self.add_item(discord.ui.Label(text="What happened", component=self.description))
+        # Discord's limits: a label's text 45 characters, its description 100.
+        self.add_item(discord.ui.Label(text=tl(t("Reason"))[:45], component=self.reason))
+        self.add_item(discord.ui.Label(text=tl(t("What happened"))[:45],
+                                       component=self.description))
         self.add_item(discord.ui.Label(
-            text="Activity or match (optional)", component=self.activity,
-            description="Needed for Bungie.net; I check you both played in it.",
+            text=tl(t("Activity or match (optional)"))[:45], component=self.activity,
+            description=tl(t("Needed for Bungie.net; I check you both played in it."))[:100],
         ))
         self.add_item(discord.ui.Label(
-            text="Their in-game name (optional)", component=self.player,
-            description=f"Only if {target_name[:40]} has not linked accounts with Warden.",
+            text=tl(t("Their in-game name (optional)"))[:45], component=self.player,
+            description=tl(t("Only if {name} has not linked accounts with Warden.",
+                             name=target_name[:40]))[:100],
         ))
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
@@ -82,6 +91,7 @@ class ReportModal(discord.ui.Modal):
             channel_id=interaction.channel_id,
             reporter_id=interaction.user.id,
             reporter_name=account_handle(interaction.user),
+            locale=str(interaction.locale.value),
             reason=Reason(self.reason.values[0]),
             player=self.player.value or None,
             target_member_id=self.target_member_id,

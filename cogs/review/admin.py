@@ -17,10 +17,10 @@ from discord.ext import commands
 from bot.app import WardenBot, services_of
 from bot.domain import GuildSettings, ReportLimits, ReviewMode
 from bot.errors import UserFacingError
-from bot.i18n import LANGUAGES, localize, t
+from bot.i18n import LANGUAGES, Duration, localize, t
 from bot.services.review.server_settings import Overview
 from bot.services.status import CheckItem, CheckState
-from cogs.review.facts import actor_of, setup_facts
+from cogs.review.facts import actor_of, server_locale, setup_facts
 
 log = logging.getLogger(__name__)
 
@@ -52,43 +52,57 @@ def checklist_text(items: list[CheckItem], locale: object = None) -> str:
     return "\n".join(lines)[:4000]
 
 
-def limits_text(limits: ReportLimits) -> str:
-    def rule(count: int, text: str) -> str:
-        return "off" if count == 0 else text
+def limits_text(limits: ReportLimits, locale: object = None) -> str:
+    def tl(value: str) -> str:
+        return localize(value, locale)
 
-    burst = rule(limits.short_count, f"{limits.short_count} per {limits.short_seconds} s")
-    again = rule(limits.target_cooldown_hours, f"after {limits.target_cooldown_hours} h")
+    off = tl(t("off"))
+    burst = (off if limits.short_count == 0 else
+             tl(t("{count} per {window}", count=limits.short_count,
+                  window=Duration(limits.short_seconds))))
+    again = (off if limits.target_cooldown_hours == 0 else
+             tl(t("after {cooldown}", cooldown=Duration(limits.target_cooldown_hours * 3600))))
     return "\n".join([
-        "Per reporter (only accepted reports count):",
-        f"• short burst: {burst}",
-        f"• per hour: {rule(limits.hour_count, str(limits.hour_count))}",
-        f"• per day: {rule(limits.day_count, str(limits.day_count))}",
-        f"• the same player again (no activity given): {again}",
-        "One report per player per activity, always.",
+        tl(t("Per reporter (only accepted reports count):")),
+        tl(t("• short burst: {rule}", rule=burst)),
+        tl(t("• per hour: {rule}", rule=limits.hour_count or off)),
+        tl(t("• per day: {rule}", rule=limits.day_count or off)),
+        tl(t("• the same player again (no activity given): {rule}", rule=again)),
+        tl(t("One report per player per activity, always.")),
     ])
 
 
-def settings_fields(embed: discord.Embed, guild: GuildSettings, retention_days: int) -> None:
-    channel = f"<#{guild.review_channel_id}>" if guild.review_channel_id else "not set"
-    role = f"<@&{guild.moderator_role_id}>" if guild.moderator_role_id else (
-        "not set (Manage Server only)"
-    )
-    mode = ("approve: forwarded after a moderator approves"
-            if guild.review_mode is ReviewMode.APPROVE
-            else "auto: forwarded at once, posted for visibility")
-    embed.add_field(name=t('Review channel'), value=channel)
-    embed.add_field(name=t('Moderator role'), value=role)
-    embed.add_field(name=t('Review mode'), value=mode, inline=False)
-    audit_channel = (f"<#{guild.audit_channel_id}> (the chain head, daily)"
-                     if guild.audit_channel_id else "not set")
-    embed.add_field(name=t('Audit log channel'), value=audit_channel)
-    embed.add_field(name=t('Kick or ban'), value=t('the member is DMed first')
-                    if guild.dm_before_removal else t('no DM first'))
-    embed.add_field(name=t('Report limits'), value=limits_text(guild.limits), inline=False)
-    embed.add_field(name="Retention",
-                    value=t("Report content is kept {retention_days} days (set by the bot's "
-                            'operator).',
-                            retention_days=retention_days), inline=False)
+def settings_fields(embed: discord.Embed, guild: GuildSettings, retention_days: int,
+                    locale: object = None) -> None:
+    def tl(value: str) -> str:
+        return localize(value, locale)
+
+    not_set = tl(t("not set"))
+    channel = f"<#{guild.review_channel_id}>" if guild.review_channel_id else not_set
+    role = (f"<@&{guild.moderator_role_id}>" if guild.moderator_role_id
+            else tl(t("not set (Manage Server only)")))
+    mode = tl(t("approve: forwarded after a moderator approves")
+              if guild.review_mode is ReviewMode.APPROVE
+              else t("auto: forwarded at once, posted for visibility"))
+    embed.add_field(name=tl(t('Review channel')), value=channel)
+    embed.add_field(name=tl(t('Moderator role')), value=role)
+    embed.add_field(name=tl(t('Review mode')), value=mode, inline=False)
+    audit_channel = (tl(t("<#{channel_id}> (the chain head, daily)",
+                          channel_id=guild.audit_channel_id))
+                     if guild.audit_channel_id else not_set)
+    embed.add_field(name=tl(t('Audit log channel')), value=audit_channel)
+    chosen = next((lang for lang in LANGUAGES if lang.discord == guild.language), None)
+    embed.add_field(name=tl(t("Language of staff posts")),
+                    value=chosen.name if chosen is not None
+                    else tl(t("the server's Primary Language")))
+    embed.add_field(name=tl(t('Kick or ban')), value=tl(t('the member is DMed first')
+                    if guild.dm_before_removal else t('no DM first')))
+    embed.add_field(name=tl(t('Report limits')), value=limits_text(guild.limits, locale),
+                    inline=False)
+    embed.add_field(name=tl(t("Retention")),
+                    value=tl(t("Report content is kept {retention_days} days (set by the "
+                               "bot's operator).", retention_days=retention_days)),
+                    inline=False)
 
 
 SETUP_CATCH_UP_WAIT = 2.0
@@ -181,17 +195,18 @@ class WardenAdmin(commands.Cog):
         items = await service.checklist(guild.id, facts)
         problems = sum(1 for i in items if i.state is CheckState.PROBLEM)
         embed = discord.Embed(
-            title=t('Warden setup'),
+            title=localize(t('Warden setup'), interaction.locale),
             description=checklist_text(items, interaction.locale),
             colour=discord.Colour.orange() if problems else discord.Colour.green(),
         )
         if reposted is None:
-            embed.set_footer(text=t('Posting the waiting reports to the review channel, '
-                                    'oldest first, at the pace Discord allows.'))
+            embed.set_footer(text=localize(t(
+                'Posting the waiting reports to the review channel, oldest first, at the '
+                'pace Discord allows.'), interaction.locale))
         elif reposted:
-            embed.set_footer(text=t('Posted {reposted} waiting report(s) to the review '
-                                    'channel.',
-                                    reposted=reposted))
+            embed.set_footer(text=localize(t(
+                'Posted {reposted} waiting report(s) to the review channel.',
+                reposted=reposted), interaction.locale))
         await interaction.followup.send(
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
@@ -226,8 +241,9 @@ class WardenAdmin(commands.Cog):
             if value is not None
         }
         limits = await service.set_limits(guild.id, interaction.user.id, changes)
-        title = "Report limits updated" if changes else "Report limits"
-        embed = discord.Embed(title=title, description=limits_text(limits))
+        title = t("Report limits updated") if changes else t("Report limits")
+        embed = discord.Embed(title=localize(title, interaction.locale),
+                              description=limits_text(limits, interaction.locale))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @warden.command(name="settings", description=
@@ -238,30 +254,36 @@ class WardenAdmin(commands.Cog):
         current = await service.get(guild.id)
         overview: Overview = await service.overview(guild.id, setup_facts(guild, current))
         embed = discord.Embed(
-            title=t('Warden settings for {name}', name=guild.name)[:256],
+            title=localize(t('Warden settings for {name}', name=guild.name),
+                           interaction.locale)[:256],
             description=checklist_text(overview.checklist, interaction.locale),
         )
-        settings_fields(embed, overview.guild, overview.retention_days)
+        settings_fields(embed, overview.guild, overview.retention_days, interaction.locale)
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
-    @warden.command(name="blocks", description="Members stopped from reporting here, or lift "
-                                               "one member's block")
-    @app_commands.describe(lift="Lift this member's block (leave empty to list blocks)")
+    @warden.command(name="blocks", description=locale_str(
+        "Members stopped from reporting here, or lift one member's block"))
+    @app_commands.describe(lift=locale_str("Lift this member's block (leave empty to list "
+                                           "blocks)"))
     async def blocks(self, interaction: discord.Interaction[WardenBot],
                      lift: discord.User | None = None) -> None:
         lifecycle = services_of(self.bot).lifecycle
         guild = _guild(interaction)
         actor = actor_of(interaction)
+        locale = await server_locale(interaction)
         if lift is not None:
-            text = await lifecycle.lift_block(guild.id, actor, lift.id)
+            text = localize(await lifecycle.lift_block(guild.id, actor, lift.id), locale)
         else:
             found = await lifecycle.blocks(guild.id, actor)
-            text = "\n".join(
-                f"<@{b.member_id}> until <t:{int(b.until)}:f>"
-                + (f": {discord.utils.escape_markdown(b.reason[:100])}" if b.reason else "")
+            text = "\n".join(localize(
+                t("<@{member_id}> until <t:{until}:f>: {reason}", member_id=b.member_id,
+                  until=int(b.until),
+                  reason=discord.utils.escape_markdown(b.reason[:100])) if b.reason else
+                t("<@{member_id}> until <t:{until}:f>", member_id=b.member_id,
+                  until=int(b.until)), locale)
                 for b in found
-            ) or "Nobody is blocked from reporting in this server."
+            ) or localize(t("Nobody is blocked from reporting in this server."), locale)
         await interaction.response.send_message(
             text[:2000], ephemeral=True, allowed_mentions=discord.AllowedMentions.none())

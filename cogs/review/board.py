@@ -18,7 +18,16 @@ from bot.services.review.card import ReviewCard
 from bot.services.review.ports import BoardError, BoardProblem, Posted
 from cogs.review.buttons import review_view
 from cogs.review.privacy import outside_viewers
-from cogs.review.render import render_embed
+from cogs.review.render import (
+    NO_ATTACH,
+    NO_LINK,
+    NOT_DISCORD,
+    SIZE_UNKNOWN,
+    UPLOAD_LIMIT,
+    download_failed,
+    render_embed,
+    too_large,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +74,7 @@ class DiscordReviewBoard:
                 raise
             # Maybe only Attach Files is missing: post without the copies rather than not
             # at all.
-            states = {k: "Warden may not attach files in the review channel" for k in states}
+            states = {k: NO_ATTACH for k in states}
             message = await self._send(target, _with_copy_states(card, states), [])
         return Posted(message.id, states)
 
@@ -112,30 +121,30 @@ class DiscordReviewBoard:
                 continue
             key = str(index)
             if not evidence.url:
-                states[key] = "no link to download it from"
+                states[key] = NO_LINK
                 continue
             if not is_discord_cdn_url(evidence.url):
-                states[key] = "not a Discord attachment link"
+                states[key] = NOT_DISCORD
                 continue
             if evidence.size is None:
-                states[key] = "its size is unknown"
+                states[key] = SIZE_UNKNOWN
                 continue
             if evidence.size > MAX_FILE_BYTES:
-                states[key] = f"too large ({_mb(evidence.size)})"
+                states[key] = too_large(_mb(evidence.size))
                 continue
             if len(files) >= MAX_FILES or total + evidence.size > MAX_TOTAL_BYTES:
-                states[key] = "the post's upload limit was reached"
+                states[key] = UPLOAD_LIMIT
                 continue
             try:
                 data = await self.bot.http.get_from_cdn(evidence.url)
             except discord.HTTPException as exc:
-                states[key] = f"download failed (HTTP {exc.status})"
+                states[key] = download_failed(f"HTTP {exc.status}")
                 continue
             except OSError as exc:
-                states[key] = f"download failed ({type(exc).__name__})"
+                states[key] = download_failed(type(exc).__name__)
                 continue
             if len(data) > MAX_FILE_BYTES or total + len(data) > MAX_TOTAL_BYTES:
-                states[key] = f"too large ({_mb(len(data))})"
+                states[key] = too_large(_mb(len(data)))
                 continue
             total += len(data)
             files.append(discord.File(io.BytesIO(data), filename=evidence.label))

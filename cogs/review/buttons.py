@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 import discord
 
-from bot.app import report_interaction_error, send_ephemeral, services_of
+from bot.app import send_ephemeral, services_of
 from bot.errors import InvalidInput
 from bot.i18n import localize, t
 from bot.log_context import bind_log_ids
 from bot.services.review.card import ReviewAction, ReviewCard
 from bot.services.review.lifecycle import QUESTION_MAX, REASON_MAX, parse_outcome
 from bot.services.review.ports import ActionResult
-from cogs.review.facts import actor_of, guild_id_of, server_locale
+from cogs.review.facts import actor_of, answer_error, guild_id_of, server_locale
 from cogs.review.render import button_specs, render_embed
 
 TEMPLATE = re.compile(
@@ -32,6 +32,8 @@ TEMPLATE = re.compile(
     r"(?::(?P<destination>[a-z_]+))?"
 )
 MODAL_TIMEOUT = 15 * 60  # the life of the interaction that opened it
+LABEL_MAX = 45
+PLACEHOLDER_MAX = 100
 
 
 def custom_id(action: ReviewAction, report_id: int, destination: str | None = None) -> str:
@@ -83,7 +85,7 @@ class ReviewButton(
         try:
             await press(interaction, self.action, self.report_id, self.destination)
         except Exception as exc:  # buttons have no tree error handler: answer here
-            await report_interaction_error(interaction, exc)
+            await answer_error(interaction, exc)
 
 
 def review_view(card: ReviewCard, locale: object = None) -> discord.ui.View:
@@ -96,7 +98,7 @@ def review_view(card: ReviewCard, locale: object = None) -> discord.ui.View:
             spec.action, spec.report_id or card.case_id, destination=spec.destination,
             label=spec.label, style=spec.style, row=spec.row,
         ))
-    for button in member_buttons(card):
+    for button in member_buttons(card, locale):
         view.add_item(button)
     return view
 
@@ -114,7 +116,8 @@ async def press(
     if action in MODALS:
         # A modal must be the first answer; check the member first so others get a refusal.
         card = await services.queries.case_card(guild_id, report_id, actor)
-        await interaction.response.send_modal(MODALS[action](card, interaction.id))
+        locale = await server_locale(interaction)
+        await interaction.response.send_modal(MODALS[action](card, interaction.id, locale))
         return
     await interaction.response.defer()
     if action is ReviewAction.CLAIM:
@@ -154,6 +157,18 @@ class ReviewFormModal(discord.ui.Modal):
         super().__init__(title=title[:45], timeout=MODAL_TIMEOUT, custom_id=custom_id)
         self.report_id = report_id
 
+    def add_item(self, item: discord.ui.Item[Any]) -> Self:
+        # Discord refuses the whole modal over one label of 46 characters, and a
+        # translation may well be longer than the English.
+        if isinstance(item, discord.ui.TextInput):
+            # The component's own field: discord.py's ``label`` property warns on every
+            # use (it would have a Label around the input).
+            component = item._underlying
+            component.label = (component.label or "")[:LABEL_MAX]
+            if item.placeholder:
+                item.placeholder = item.placeholder[:PLACEHOLDER_MAX]
+        return super().add_item(item)
+
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         # Runs in the submission's own task, right before on_submit: its log lines (and
         # the services' beneath it) carry the ids.
@@ -163,13 +178,14 @@ class ReviewFormModal(discord.ui.Modal):
     async def on_error(  # type: ignore[override]  # Modal takes two arguments, View three
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
-        await report_interaction_error(interaction, error)
+        await answer_error(interaction, error)
 
 
 class _ReviewModal(ReviewFormModal):
     action: ReviewAction
 
     def __init__(self, card: ReviewCard, opener_id: int, title: str) -> None:
+        """``title`` and every label already in the server's language."""
         super().__init__(
             card.case_id, title=title,
             custom_id=f"warden:review-{self.action.value}:{card.case_id}:{opener_id}",
@@ -179,21 +195,26 @@ class _ReviewModal(ReviewFormModal):
 class DismissModal(_ReviewModal):
     action = ReviewAction.DISMISS
 
-    def __init__(self, card: ReviewCard, opener_id: int) -> None:
-        super().__init__(card, opener_id, f"Dismiss report #{card.number}")
+    def __init__(self, card: ReviewCard, opener_id: int, locale: object = None) -> None:
+        def tl(value: str) -> str:
+            return localize(value, locale)
+
+        super().__init__(card, opener_id, tl(t("Dismiss report #{number}",
+                                               number=card.number)))
         self.reason: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
-            label=t('Reason (kept in the audit log)'), style=discord.TextStyle.paragraph,
+            label=tl(t('Reason (kept in the audit log)')), style=discord.TextStyle.paragraph,
             required=True, max_length=REASON_MAX, custom_id="reason",
         )
         self.to_reporter: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
-            label=t('Message to the reporter (optional)'), style=discord.TextStyle.paragraph,
+            label=tl(t('Message to the reporter (optional)')),
+            style=discord.TextStyle.paragraph,
             required=False, max_length=REASON_MAX, custom_id="to_reporter",
-            placeholder=t('Sent by DM without your name. Leave empty to send none.'),
+            placeholder=tl(t('Sent by DM without your name. Leave empty to send none.')),
         )
         self.block_days: discord.ui.TextInput[DismissModal] = discord.ui.TextInput(
-            label="Block the reporter from reporting (days)", required=False, max_length=3,
-            custom_id="block_days",
-            placeholder="Only for abuse of reporting. Leave empty to block nobody.",
+            label=tl(t("Block the reporter from reporting (days)")), required=False,
+            max_length=3, custom_id="block_days",
+            placeholder=tl(t("Only for abuse of reporting. Leave empty to block nobody.")),
         )
         self.add_item(self.reason)
         self.add_item(self.to_reporter)
@@ -202,7 +223,7 @@ class DismissModal(_ReviewModal):
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         typed = self.block_days.value.strip()
         if typed and not typed.isdigit():
-            raise InvalidInput("The block is a whole number of days, or empty.")
+            raise InvalidInput(t("The block is a whole number of days, or empty."))
         await interaction.response.defer()
         outcome = await services_of(interaction.client).lifecycle.dismiss(
             guild_id_of(interaction), self.report_id, actor_of(interaction),
@@ -215,22 +236,29 @@ class DismissModal(_ReviewModal):
 class ResolveModal(_ReviewModal):
     action = ReviewAction.RESOLVE
 
-    def __init__(self, card: ReviewCard, opener_id: int) -> None:
-        super().__init__(card, opener_id, f"Resolve the case of report #{card.number}")
+    def __init__(self, card: ReviewCard, opener_id: int, locale: object = None) -> None:
+        def tl(value: str) -> str:
+            return localize(value, locale)
+
+        super().__init__(card, opener_id, tl(t("Resolve the case of report #{number}",
+                                               number=card.number)))
         self.outcome: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
-            label="Action taken: warn, timeout, kick, ban, other", required=False,
+            # i18n: keep the five words after the colon in English: they are what is typed.
+            label=tl(t("Action taken: warn, timeout, kick, ban, other")), required=False,
             max_length=20, custom_id="outcome",
-            placeholder="Leave empty or write 'none' if no action was taken.",
+            placeholder=tl(t("Leave empty or write 'none' if no action was taken.")),
         )
         self.note: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
-            label="Note (staff only, kept in the audit log)", style=discord.TextStyle.paragraph,
+            label=tl(t("Note (staff only, kept in the audit log)")),
+            style=discord.TextStyle.paragraph,
             required=False, max_length=REASON_MAX, custom_id="note",
         )
         self.to_reporter: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
-            label="Message to the reporters (optional)", style=discord.TextStyle.paragraph,
+            label=tl(t("Message to the reporters (optional)")),
+            style=discord.TextStyle.paragraph,
             required=False, max_length=REASON_MAX, custom_id="to_reporter",
-            placeholder="Sent by DM without your name. They are told only whether action "
-                        "was taken.",
+            placeholder=tl(t("Sent by DM without your name. They are told only whether "
+                             "action was taken.")),
         )
         for item in (self.outcome, self.note, self.to_reporter):
             self.add_item(item)
@@ -248,10 +276,12 @@ class ResolveModal(_ReviewModal):
 class AskModal(_ReviewModal):
     action = ReviewAction.ASK
 
-    def __init__(self, card: ReviewCard, opener_id: int) -> None:
-        super().__init__(card, opener_id, f"Question about report #{card.number}")
+    def __init__(self, card: ReviewCard, opener_id: int, locale: object = None) -> None:
+        super().__init__(card, opener_id, localize(t("Question about report #{number}",
+                                                     number=card.number), locale))
         self.question: discord.ui.TextInput[AskModal] = discord.ui.TextInput(
-            label=t('Your question (DMed without your name)'), style=discord.TextStyle.paragraph,
+            label=localize(t('Your question (DMed without your name)'), locale),
+            style=discord.TextStyle.paragraph,
             required=True, max_length=QUESTION_MAX, custom_id="question",
         )
         self.add_item(self.question)
@@ -265,7 +295,7 @@ class AskModal(_ReviewModal):
         await after_action(interaction, outcome)
 
 
-MODALS: dict[ReviewAction, Callable[[ReviewCard, int], discord.ui.Modal]] = {
+MODALS: dict[ReviewAction, Callable[[ReviewCard, int, object], discord.ui.Modal]] = {
     ReviewAction.RESOLVE: ResolveModal,
     ReviewAction.DISMISS: DismissModal,
     ReviewAction.ASK: AskModal,

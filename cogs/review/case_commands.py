@@ -12,7 +12,8 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.app import WardenBot, send_ephemeral, services_of
-from bot.i18n import t
+from bot.errors import UserFacingError
+from bot.i18n import localize, t
 from bot.services.review.member_actions import (
     BAN_DELETE_DAYS_MAX,
     REASON_MAX,
@@ -20,7 +21,7 @@ from bot.services.review.member_actions import (
     parse_duration,
 )
 from bot.services.review.ports import MemberAction
-from cogs.review.facts import actor_of, guild_id_of
+from cogs.review.facts import actor_of, answer_error, guild_id_of, server_locale
 
 NUMBER = locale_str("The report number, as in #12")
 REASON = locale_str("Why: goes to Discord's audit log (and the member's DM for warn, kick, ban)")
@@ -40,9 +41,15 @@ class CaseCommands(commands.Cog):
     async def _act(self, interaction: discord.Interaction[WardenBot], number: int,
                    request: MemberActionRequest) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await services_of(self.bot).member_actions.act_by_number(
-            guild_id_of(interaction), number, actor_of(interaction), request)
-        await send_ephemeral(interaction, outcome.message or t("Done."))
+        try:
+            outcome = await services_of(self.bot).member_actions.act_by_number(
+                guild_id_of(interaction), number, actor_of(interaction), request)
+        except UserFacingError as exc:  # refused: in the server's language like the answer
+            await answer_error(interaction, exc)
+            return
+        # A moderator's answer, like the review post's: in the server's language.
+        locale = await server_locale(interaction)
+        await send_ephemeral(interaction, localize(outcome.message or t("Done."), locale))
 
     @case.command(name="warn", description=locale_str("Warn the reported member by DM"))
     @app_commands.describe(number=NUMBER, reason=REASON)

@@ -7,7 +7,7 @@ from typing import Any
 
 import discord
 
-from bot.app import services_of
+from bot.app import report_interaction_error, services_of
 from bot.domain import GuildSettings
 from bot.errors import UserFacingError
 from bot.i18n import t
@@ -71,6 +71,16 @@ def setup_facts(guild: discord.Guild, settings: GuildSettings) -> SetupFacts:
         moderator_role_exists=None if settings.moderator_role_id is None else role is not None,
         moderator_role_name=role.name if role is not None else None,
     )
+
+
+async def answer_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """A refusal or failure of a moderator's action, in the server's language like the
+    action's answers (the member's own when the server cannot be read)."""
+    try:
+        locale: object = await server_locale(interaction)
+    except Exception:
+        locale = None
+    await report_interaction_error(interaction, error, locale)
 
 
 async def server_locale(interaction: discord.Interaction[Any]) -> str:

@@ -9,10 +9,10 @@ from typing import Any
 
 import discord
 
-from bot.app import report_interaction_error, services_of
+from bot.app import services_of
 from bot.domain import CaseStatus
 from bot.errors import InvalidInput
-from bot.i18n import t
+from bot.i18n import localize, t
 from bot.log_context import bind_log_ids
 from bot.services.review.card import ReviewCard
 from bot.services.review.member_actions import (
@@ -23,7 +23,7 @@ from bot.services.review.member_actions import (
 )
 from bot.services.review.ports import MemberAction
 from cogs.review.buttons import ReviewFormModal, after_action
-from cogs.review.facts import actor_of, guild_id_of
+from cogs.review.facts import actor_of, answer_error, guild_id_of, server_locale
 
 TEMPLATE = re.compile(r"warden:member:(?P<action>warn|timeout|kick|ban):(?P<report_id>[0-9]+)")
 ROW = 2
@@ -41,21 +41,22 @@ _STYLES = {
 }
 
 
-def member_buttons(card: ReviewCard) -> list[MemberActionButton]:
+def member_buttons(card: ReviewCard, locale: object = None) -> list[MemberActionButton]:
     """The member actions a card offers: its player is a Discord member, and the report
     was not dismissed (whether they are still in the server is checked on the click)."""
     if card.target.discord_id is None or card.status is CaseStatus.DISMISSED or card.purged:
         return []
-    return [MemberActionButton(action, card.case_id) for action in MemberAction]
+    return [MemberActionButton(action, card.case_id, localize(_LABELS[action], locale))
+            for action in MemberAction]
 
 
 class MemberActionButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=TEMPLATE
 ):
-    def __init__(self, action: MemberAction, report_id: int) -> None:
+    def __init__(self, action: MemberAction, report_id: int, label: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
-                label=_LABELS[action], style=_STYLES[action],
+                label=label or _LABELS[action], style=_STYLES[action],
                 custom_id=f"warden:member:{action.value}:{report_id}",
             ),
             row=ROW,
@@ -68,7 +69,8 @@ class MemberActionButton(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
         match: re.Match[str], /,
     ) -> MemberActionButton:
-        return cls(MemberAction(match["action"]), int(match["report_id"]))
+        label = item.label if isinstance(item, discord.ui.Button) else None
+        return cls(MemberAction(match["action"]), int(match["report_id"]), label)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bind_log_ids(interaction_id=interaction.id, report_id=self.report_id)
@@ -76,23 +78,27 @@ class MemberActionButton(
             # Refuse non-moderators and playerless reports before showing a modal.
             report = await services_of(interaction.client).member_actions.target_of(
                 guild_id_of(interaction), self.report_id, actor_of(interaction))
-            await interaction.response.send_modal(
-                MemberActionModal(self.action, self.report_id, report.number, interaction.id))
+            locale = await server_locale(interaction)
+            await interaction.response.send_modal(MemberActionModal(
+                self.action, self.report_id, report.number, interaction.id, locale))
         except Exception as exc:  # buttons have no tree error handler: answer here
-            await report_interaction_error(interaction, exc)
+            await answer_error(interaction, exc)
 
 
 class MemberActionModal(ReviewFormModal):
     def __init__(self, action: MemberAction, report_id: int, number: int,
-                 opener_id: int) -> None:
+                 opener_id: int, locale: object = None) -> None:
+        def tl(value: str) -> str:
+            return localize(value, locale)
+
         super().__init__(
-            report_id, title=t("{action}: report #{number}", action=_LABELS[action],
-                               number=number),
+            report_id, title=tl(t("{action}: report #{number}", action=_LABELS[action],
+                                  number=number)),
             custom_id=f"warden:member-{action.value}:{report_id}:{opener_id}",
         )
         self.action = action
         self.reason: discord.ui.TextInput[MemberActionModal] = discord.ui.TextInput(
-            label=t("Reason (audit log; DMed to the member)"),
+            label=tl(t("Reason (audit log; DMed to the member)")),
             style=discord.TextStyle.paragraph, required=True, max_length=REASON_MAX,
             custom_id="reason",
         )
@@ -101,14 +107,15 @@ class MemberActionModal(ReviewFormModal):
         self.delete_days: discord.ui.TextInput[MemberActionModal] | None = None
         if action is MemberAction.TIMEOUT:
             self.duration = discord.ui.TextInput(
-                label=t("Duration: 60s to 28d (e.g. 10m, 1h, 3d)"), required=True, max_length=20,
+                label=tl(t("Duration: 60s to 28d (e.g. 10m, 1h, 3d)")), required=True,
+                max_length=20,
                 custom_id="duration", default="1h",
             )
             self.add_item(self.duration)
         if action is MemberAction.BAN:
             self.delete_days = discord.ui.TextInput(
-                label=t("Delete their last N days of messages (0-{most})",
-                        most=BAN_DELETE_DAYS_MAX),
+                label=tl(t("Delete their last N days of messages (0-{most})",
+                           most=BAN_DELETE_DAYS_MAX)),
                 required=True, max_length=1, custom_id="delete_days", default="0",
             )
             self.add_item(self.delete_days)

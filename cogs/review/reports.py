@@ -31,7 +31,6 @@ STATUS_CHOICES = [
     for s in CaseStatus
 ]
 REASON_CHOICES = [app_commands.Choice(name=r.label, value=r.value) for r in Reason]
-DATE_HELP = "YYYY-MM-DD (UTC)"
 CHART_FILENAME = "warden-stats.png"
 
 
@@ -56,7 +55,7 @@ def page_embed(page: ReportListPage, query: ListQuery, locale: object = None) ->
         mention = f"<@{query.reporter_id}>"
         filters.append(tl(t("reporter {reporter}", reporter=mention)))
     if query.range.since is not None or query.range.until is not None:
-        filters.append(query.range.describe())
+        filters.append(tl(query.range.describe()))
     lines = [
         f"**#{item.number}** · {tl(item.reason_label)} · {status(item.status)}"
         f" · {discord.utils.escape_markdown(item.target)[:60]} · <@{item.reporter_id}>"
@@ -90,6 +89,8 @@ class ReportListView(discord.ui.View):
         self.query = query
         self.page = page
         self._sync_buttons()
+        self.previous.label = localize(t("Previous"), locale)
+        self.next.label = localize(t("Next"), locale)
 
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.page.page <= 0
@@ -106,13 +107,13 @@ class ReportListView(discord.ui.View):
         await interaction.response.edit_message(
             embed=page_embed(self.page, self.query, self.locale), view=self)
 
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=t("Previous"), style=discord.ButtonStyle.secondary)
     async def previous(
         self, interaction: discord.Interaction[Any], button: discord.ui.Button[ReportListView]
     ) -> None:
         await self._turn(interaction, -1)
 
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=t("Next"), style=discord.ButtonStyle.secondary)
     async def next(
         self, interaction: discord.Interaction[Any], button: discord.ui.Button[ReportListView]
     ) -> None:
@@ -177,8 +178,8 @@ class Reports(commands.Cog):
         player=locale_str("The reported player: Discord id or mention, Bungie name, "
                           "membership id, uuid"),
         reporter=locale_str("Only reports by this member"),
-        since=f"From this day, {DATE_HELP}",
-        until=f"Up to and including this day, {DATE_HELP}",
+        since=locale_str("From this day, YYYY-MM-DD (UTC)"),
+        until=locale_str("Up to and including this day, YYYY-MM-DD (UTC)"),
     )
     @app_commands.choices(status=STATUS_CHOICES, reason=REASON_CHOICES)
     async def list_(
@@ -226,8 +227,8 @@ class Reports(commands.Cog):
     @reports.command(name="export", description=locale_str("Download reports, deliveries and audit "
                                                 "events as CSV and JSON Lines"))
     @app_commands.describe(
-        since=f"From this day, {DATE_HELP} (default: 30 days ago)",
-        until=f"Up to and including this day, {DATE_HELP} (default: today)",
+        since=locale_str("From this day, YYYY-MM-DD (UTC) (default: 30 days ago)"),
+        until=locale_str("Up to and including this day, YYYY-MM-DD (UTC) (default: today)"),
     )
     async def export(
         self,
@@ -254,8 +255,8 @@ class Reports(commands.Cog):
         locale_str("Counts by reason, status and delivery outcome, time to first action, "
                    "and a chart"))
     @app_commands.describe(
-        since=f"From this day, {DATE_HELP} (default: 30 days ago)",
-        until=f"Up to and including this day, {DATE_HELP} (default: today)",
+        since=locale_str("From this day, YYYY-MM-DD (UTC) (default: 30 days ago)"),
+        until=locale_str("Up to and including this day, YYYY-MM-DD (UTC) (default: today)"),
     )
     async def stats(
         self,
@@ -276,25 +277,30 @@ class Reports(commands.Cog):
             ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
         )
 
-    @reports.command(name="player", description="Every case of one player in this server")
+    @reports.command(name="player",
+                     description=locale_str("Every case of one player in this server"))
     @app_commands.describe(
-        player="The reported player: Discord id or mention, Bungie name, membership id, uuid")
+        player=locale_str("The reported player: Discord id or mention, Bungie name, "
+                          "membership id, uuid"))
     async def player(self, interaction: discord.Interaction[WardenBot], player: str) -> None:
         service = services_of(self.bot).queries
         history = await service.player_history(guild_id_of(interaction), actor_of(interaction),
                                                player)
+        locale = await server_locale(interaction)
         lines = [
-            f"**#{c.number}** <t:{int(c.opened_at)}:d> · {c.outcome}"
+            f"**#{c.number}** <t:{int(c.opened_at)}:d> · {localize(c.outcome, locale)}"
             + (f" <t:{int(c.decided_at)}:d>" if c.decided_at else "")
             for c in history.cases
         ]
         shown = len(lines)
         embed = discord.Embed(
-            title=f"{discord.utils.escape_markdown(history.player)[:200]}: "
-                  f"{history.total} case(s)",
-            description="\n".join(lines)[:4000] or "No cases.",
+            title=localize(t("{player}: {total} case(s)",
+                             player=discord.utils.escape_markdown(history.player)[:200],
+                             total=history.total), locale),
+            description="\n".join(lines)[:4000] or localize(t("No cases."), locale),
         )
         if history.total > shown:
-            embed.set_footer(text=f"The newest {shown} of {history.total}.")
+            embed.set_footer(text=localize(t("The newest {shown} of {total}.", shown=shown,
+                                             total=history.total), locale))
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())

@@ -73,6 +73,14 @@ async def test_limits_and_settings(tmp_path: Path, discord_standin: DiscordStand
         assert "per hour: 3" in text and "kept 365 days" in text
         assert "everyone in the server can read #reports" in text  # the checklist too
         assert settings.pings.nobody
+        assert "Language of staff posts" in text and "the server's Primary Language" in text
+        assert "Kick or ban" in text and "the member is DMed first" in text
+
+        await w.bot.services.server_settings.configure(w.guild_id, w.owner.id, language="de",
+                                                       dm_before_removal=False)
+        chosen = (await (await w.discord.slash(
+            w.owner, "warden", subcommand="settings")).wait_final()).text
+        assert "Deutsch" in chosen and "no DM first" in chosen
 
 
 async def test_setup_names_the_permissions_warden_lacks(
@@ -88,7 +96,7 @@ async def test_setup_names_the_permissions_warden_lacks(
         ])
         await w.discord.wait_until(lambda: w.bot.get_channel(locked.id) is not None)
         reply = await w.setup(channel=locked)
-        assert "Warden lacks Embed Links, Attach Files in #locked" in reply.text
+        assert "Warden lacks Embed Links and Attach Files in #locked" in reply.text
         assert "allow these for Warden's role" in reply.text
 
         # A channel that was deleted since.

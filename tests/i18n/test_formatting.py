@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import pytest
 
-from bot.i18n import Duration, localize, t
-from bot.i18n.formatting import duration
+from bot.i18n import Ago, Day, Duration, Items, localize, t
+from bot.i18n.formatting import ago, day, duration, items
 from bot.i18n.text import from_json, to_json
 
 SPANS = [1, 25, 60, 61, 90, 3599, 3600, 5400, 86400, 129600, 10 * 86400, 28 * 86400]
@@ -54,3 +54,32 @@ def test_two_units_in_every_language(locale: str) -> None:
     # Spanish's CLDR "unit" list pattern is incomplete in Babel: this raised KeyError.
     shown = duration(5400, locale)
     assert "1" in shown and "30" in shown
+
+
+@pytest.mark.parametrize("seconds", [1, 59, 90, 3600, 5400, 30 * 3600, 2 * 86400,
+                                     10 * 86400, 20 * 86400, 400 * 86400])
+def test_english_ago_without_babel_says_what_babel_says(seconds: float) -> None:
+    from babel.dates import format_timedelta
+
+    assert ago(seconds, None) == format_timedelta(
+        timedelta(seconds=-seconds), add_direction=True, threshold=2, locale="en")
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+def test_english_lists_and_days_without_babel_say_what_babel_says(count: int) -> None:
+    from babel.dates import format_date
+    from babel.lists import format_list
+
+    names = ["Bungie.net", "Game backend", "Third", "Fourth"][:count]
+    assert items(names, None) == format_list(names, locale="en")
+    at = datetime(2025, count * 3, 7 * count, 23, 59, tzinfo=UTC)
+    assert day(at.timestamp(), None) == format_date(at.date(), format="medium", locale="en")
+
+
+def test_lists_ages_and_days_in_the_readers_language() -> None:
+    message = t("{where} {when} {day}", where=Items([t("Game backend"), "Bungie.net"]),
+                when=Ago(3 * 3600), day=Day(0))
+    assert message == "Game backend and Bungie.net 3 hours ago Jan 1, 1970"
+    assert localize(message, "de") == "Game backend und Bungie.net vor 3 Stunden 01.01.1970"
+    french = localize(from_json(to_json(message)), "fr")  # stored, then read back
+    assert " ".join(french.split()) == "Game backend et Bungie.net il y a 3 heures 1 janv. 1970"

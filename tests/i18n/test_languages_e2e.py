@@ -7,13 +7,16 @@ returns for messages translated by then, and asserts that differs from English."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bot.domain import Reason, ReviewMode
+from bot.domain import Reason, ReportLimits, ReviewMode
 from bot.i18n import localize, t
+from tests.i18n.fake_catalogs import pseudo_translated
 from tests.report_rig import report_world
+from tests.review_rig import ReviewWorld, review_world
 from tests.standins.discord import DiscordStandIn, RecordedMessage
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
@@ -69,3 +72,95 @@ async def test_a_german_reporter_and_a_french_server(
 
         dm = await w.discord.wait_for_dm(w.alice)  # the decision, in Alice's language
         assert german_cheating in dm.text and "Cheating" not in dm.text
+
+
+# Words a message only contains when some English was glued in: with every catalog id
+# pseudo-translated, these appear only if a part of a message never went through one.
+ENGLISH = frozenset("""
+    the of and or by to in for is was were be not no you your they their them this that
+    can again every per report reports reported reporter reporters case cases resolved
+    dismissed claimed open action taken told dm dms closed server allows seconds second
+    minute minutes hour hours day days ago warned timed out kicked banned member members
+    status reason note outcome earlier delivery sent queued failed waiting moderator
+    moderators approve approved history evidence activity player unknown game membership
+    character map match last whole nothing done with
+""".split())
+_NOT_WORDS = re.compile(r"`[^`]*`|<[^<>]*>|\]\([^)]*\)|https?://\S+")
+
+
+def english_words(text: str) -> set[str]:
+    """The English words in ``text`` outside code spans, mentions, timestamps and links."""
+    return {w for w in re.findall(r"[^\W\d_]+", _NOT_WORDS.sub(" ", text))
+            if w.lower() in ENGLISH}
+
+
+async def test_no_english_is_left_for_a_german_reporter_at_a_limit(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """A German reporter refused by the server's rate limit reads it all in German: the
+    rule, how long to wait (Babel's German) and when (a Discord timestamp)."""
+    limits = ReportLimits(short_count=1, short_seconds=30)
+    async with report_world(tmp_path, discord_standin, limits=limits) as w:
+        await w.link_everyone()
+        await w.report_and_confirm(w.alice, player="Bob#0042")
+        w.alice.user.locale = "de"
+        with pseudo_translated("de"):
+            refused = await w.report(w.alice, player="Bob#0042")
+        assert refused.ephemeral and "ßGuvf" in refused.text  # "This server allows..."
+        assert re.search(r"\d+ Sekunden", refused.text) and "<t:" in refused.text
+        assert not english_words(refused.text), refused.text
+
+
+async def test_no_english_is_left_for_a_french_servers_moderators(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """In a server whose staff language is French, the review post, the answer to
+    resolving a case and the answer to a member action carry no English."""
+    async with review_world(tmp_path, discord_standin) as w:
+        with pseudo_translated("fr"):
+            await w.setup(language="fr")
+            report = await w.accept_report(description="Xyz")
+            post = await _post_with(w, f"warden:review:resolve:{report.case_id}")
+            assert not english_words(post.text), post.text
+
+            opened = await w.discord.click(w.mod, post,
+                                           f"warden:review:resolve:{report.case_id}")
+            modal = await opened.modal()
+            shown = " ".join([modal.title] + [str(f.get(k) or "") for f in modal.fields
+                                              for k in ("label", "placeholder")])
+            assert not english_words(shown), shown
+            late = await w.discord.click(w.mod, post, f"warden:review:resolve:{report.case_id}")
+            done = await opened.submit_modal({"outcome": "warn", "note": "Xyz"})
+            answer = (await done.wait_final(lambda m: m.ephemeral)).text
+            assert "ßPnfr" in answer  # "Case of report #1 resolved..."
+            assert not english_words(answer), answer
+            resolved = await _post_with(w, f"warden:member:warn:{report.case_id}",
+                                        "ßBhgpbzr")  # the post now says its outcome
+            assert not english_words(resolved.text), resolved.text
+
+            # A second moderator's form, opened before the first resolved: refused, also
+            # in the server's language (not the moderator's own).
+            refused = await (await late.submit_modal({"outcome": ""})).wait_final(
+                lambda m: m.ephemeral)
+            assert "ßnyernql" in refused.text  # "...was already resolved."
+            assert not english_words(refused.text), refused.text
+
+            second = await w.accept_report(description="Xyz")
+            post = await _post_with(w, f"warden:member:timeout:{second.case_id}")
+            opened = await w.discord.click(w.mod, post, f"warden:member:timeout:{second.case_id}")
+            done = await opened.submit_modal({"reason": "Xyz", "duration": "1d"})
+            answer = (await done.wait_final(lambda m: m.ephemeral)).text
+            assert "1\xa0jour" in answer  # Babel's French, non-breaking space and all
+            assert not english_words(answer), answer
+
+
+async def _post_with(w: ReviewWorld, custom_id: str, *texts: str) -> RecordedMessage:
+    def check() -> RecordedMessage | None:
+        for channel in w.discord.guild.text_channels():
+            for message in w.discord.channel_messages(channel):
+                if custom_id in message.custom_ids and all(t in message.text for t in texts):
+                    return message
+        return None
+
+    found: RecordedMessage = await w.discord.wait_until(check, description=custom_id)
+    return found

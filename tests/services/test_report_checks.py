@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from uuid import UUID
 
 import pytest
 
+from bot.domain import ReportLimits
 from bot.errors import InvalidInput
+from bot.i18n import localize
 from bot.services.reporting.typed_input import (
     ActivityRef,
     clean_description,
     custom_value,
-    duration_text,
+    limit_message,
     parse_activity,
     parse_member,
     parse_uuid,
     shown,
 )
+from bot.store.reports import LimitHit
+from tests.i18n.fake_catalogs import translated
 
 
 @pytest.mark.parametrize(("typed", "expected"), [
@@ -64,9 +69,38 @@ def test_echoes_are_one_safe_line() -> None:
     assert shown("x" * 100) == "`" + "x" * 63 + "…`"
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0.2, "1 second"), (29.5, "30 seconds"), (60, "1 minute"), (61, "2 minutes"),
-    (3600, "1 hour"), (3660, "1 hour 1 minute"), (86400, "24 hours"),
+@pytest.mark.parametrize(("seconds", "english", "german"), [
+    (0.2, "1 second", "1 Sekunde"), (29.5, "30 seconds", "30 Sekunden"),
+    (60, "1 minute", "1 Minute"), (61, "1 minute, 1 second", "1 Minute, 1 Sekunde"),
+    (3600, "1 hour", "1 Stunde"),
+    (3660, "1 hour, 1 minute", "1 Stunde, 1 Minute"), (86400, "1 day", "1 Tag"),
 ])
-def test_durations_round_up(seconds: float, text: str) -> None:
-    assert duration_text(seconds) == text
+def test_limit_waits_round_up_in_the_readers_language(seconds: float, english: str,
+                                                      german: str) -> None:
+    """The wait is whole units, rounded up (never shorter than it is, never 0), in the
+    language the member reads; the time is a Discord timestamp (their own time zone)."""
+    limits = ReportLimits(hour_count=5)
+    message = limit_message(LimitHit("hour", 1000 + seconds), limits, 1000.0)
+    at = f"<t:{math.ceil(1000 + seconds)}:t>"
+    assert message == (f"This server allows 5 reports per hour. You can report again in "
+                       f"{english} (at {at}).")
+    with translated("de", {"This server allows {count} reports per hour. You can report "
+                           "again in {wait} (at {at}).":
+                           "Dieser Server erlaubt {count} Meldungen pro Stunde. Du kannst "
+                           "in {wait} wieder melden (um {at})."}):
+        assert localize(message, "de") == (f"Dieser Server erlaubt 5 Meldungen pro Stunde. "
+                                           f"Du kannst in {german} wieder melden (um {at}).")
+
+
+def test_every_limit_says_which_and_when() -> None:
+    limits = ReportLimits(short_count=1, short_seconds=30, day_count=20,
+                          target_cooldown_hours=24)
+    assert limit_message(LimitHit("short", 1030.0), limits, 1000.0) == (
+        "This server allows 1 report every 30 seconds. You can report again in 30 seconds "
+        "(at <t:1030:t>).")
+    assert limit_message(LimitHit("day", 1000.0 + 7200), limits, 1000.0).startswith(
+        "This server allows 20 reports per day. You can report again in 2 hours")
+    assert limit_message(LimitHit("target_cooldown", 1060.0), limits, 1000.0).startswith(
+        "You already reported this player in the last 1 day.")
+    assert "One report per player and activity" in limit_message(
+        LimitHit("target_activity", None), limits, 1000.0)

@@ -180,7 +180,7 @@ async def test_hour_limit_counts_accepted_reports_only(rig: Rig) -> None:
     with pytest.raises(RateLimited) as refused:
         await rig.file(str(uuid4()))
     assert "5 reports per hour" in refused.value.message
-    assert "again in 1 hour" in refused.value.message
+    assert "again in 59 minutes, 50 seconds" in refused.value.message
     rig.clock.now = T0 + 3599.5
     with pytest.raises(RateLimited):
         await rig.file(str(uuid4()))
@@ -219,7 +219,7 @@ async def test_one_report_per_target_per_day_without_activity(rig: Rig) -> None:
     await rig.limits(target_cooldown_hours=24)
     await rig.file("Bob#0042")
     rig.clock.now = T0 + 86399
-    with pytest.raises(RateLimited, match="in the last 24 hours") as refused:
+    with pytest.raises(RateLimited, match="in the last 1 day") as refused:
         await rig.file(None, target_member_id=BOB)
     assert "give the activity" in refused.value.message
     await rig.file(str(uuid4()))  # other targets are fine meanwhile

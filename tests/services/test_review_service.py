@@ -13,6 +13,7 @@ import pytest
 
 from bot.domain import ActionKind, CaseOutcome, NewReport, Report, ReportLimits
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
+from bot.i18n import localize
 from bot.notify import DmOutcome
 from bot.runtime import open_bungie
 from bot.services.delivery.registry import DestinationRegistry
@@ -230,7 +231,7 @@ async def test_card_actions_follow_the_state(world: World) -> None:
     card = await world.card(failed)
     assert card.actions == (ReviewAction.RETRY,) and card.retry_destinations == ("bungie",)
     await world.lifecycle.retry(GUILD, report.id, "bungie", MOD_A)
-    with pytest.raises(InvalidInput, match="is pending, not failed"):
+    with pytest.raises(InvalidInput, match="is queued, not failed"):
         await world.lifecycle.retry(GUILD, report.id, "bungie", MOD_A)
 
 
@@ -273,7 +274,8 @@ async def test_checklist(world: World, tmp_path: Path) -> None:
 def test_date_ranges() -> None:
     r = parse_range("2025-01-01", "2025-01-31")
     assert r.since == 1735689600.0 and r.until == 1738368000.0  # Feb 1, 00:00 UTC
-    assert r.describe() == "2025-01-01 to 2025-01-31"
+    assert r.describe() == "Jan 1, 2025 to Jan 31, 2025"
+    assert localize(r.describe(), "de") == "01.01.2025 to 31.01.2025"  # the catalog's words
     assert parse_range(None, None, default_days=30, now=1000000.0).since == 1000000.0 - 30 * 86400
     with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
         parse_range("31/01/2025", None)

@@ -280,6 +280,55 @@ def _load_report_table() -> dict[int, dict[str, Any]]:
     return {int(k): v for k, v in table.items()}
 
 
+# Report categories and reasons in two of the manifest's other languages. Bungie serves
+# every table in each of its 13 languages (``lc``, BRIEF section 5), with the same hashes
+# and only the display strings translated. Bungie's own German and French wording is not
+# in ../shared/specs: these stand in for it (Warden never matches on translated names).
+REPORT_WORDS: dict[str, tuple[str, str]] = {
+    # English: (German, French)
+    "Quitting": ("Verlassen", "Abandon"),
+    "Quit Mid-Activity": ("Mitten in der Aktivität verlassen", "Abandon en cours d'activité"),
+    "Quit at Start": ("Zu Beginn verlassen", "Abandon au début"),
+    "Other": ("Sonstiges", "Autre"),
+    "Abusive Chat": ("Beleidigender Chat", "Discussion injurieuse"),
+    "Insult": ("Beleidigung", "Insulte"),
+    "Harassment": ("Belästigung", "Harcèlement"),
+    "Bad Connection": ("Schlechte Verbindung", "Mauvaise connexion"),
+    "Severe": ("Schwer", "Grave"),
+    "Moderate": ("Mittel", "Modérée"),
+    "Cheating": ("Betrug", "Triche"),
+    "Hacking": ("Hacken", "Piratage"),
+    "Network Manipulation": ("Netzwerkmanipulation", "Manipulation du réseau"),
+    "Exploiting": ("Ausnutzen von Fehlern", "Exploitation de failles"),
+    "Exploiting Map": ("Karte ausgenutzt", "Faille de carte"),
+    "Exploiting Game": ("Spiel ausgenutzt", "Faille de jeu"),
+    "Inactivity": ("Inaktivität", "Inactivité"),
+    "AFK": ("Abwesend", "Absent"),
+    "Using Bots": ("Einsatz von Bots", "Utilisation de bots"),
+    "Griefing": ("Sabotieren", "Nuisance"),
+    "Kicked from fireteam": ("Aus dem Einsatztrupp geworfen", "Exclu de l'escouade"),
+    "Sabotage": ("Sabotage", "Sabotage"),
+    "Spam": ("Spam", "Spam"),
+    "Verbal Abuse": ("Verbale Beleidigung", "Propos injurieux"),
+    "Vulgar Language": ("Vulgäre Sprache", "Langage vulgaire"),
+    "Yelling": ("Schreien", "Cris"),
+}
+REPORT_TRANSLATIONS: dict[str, dict[str, str]] = {
+    language: {english: words[i] for english, words in REPORT_WORDS.items()}
+    for i, language in enumerate(("de", "fr"))
+}
+
+
+def _translated(definition: Any, words: dict[str, str]) -> Any:
+    """``definition`` with every display name and description in ``words``' language."""
+    if isinstance(definition, dict):
+        return {k: (words.get(v, v) if k in ("name", "description") and isinstance(v, str)
+                    else _translated(v, words)) for k, v in definition.items()}
+    if isinstance(definition, list):
+        return [_translated(v, words) for v in definition]
+    return definition
+
+
 # ---- the server ------------------------------------------------------------------------
 
 
@@ -324,7 +373,11 @@ class BungieStandin(LoopbackServer):
         (``chaos/``) rather than by count."""
         self.logged_in: Account | None = None
         self.report_table = _load_report_table()
-        self.manifest_translations: dict[tuple[str, int, str], dict[str, Any]] = {}
+        self.manifest_translations: dict[tuple[str, int, str], dict[str, Any]] = {
+            (REPORT_TABLE, h, language): _translated(d, words)
+            for language, words in REPORT_TRANSLATIONS.items()
+            for h, d in self.report_table.items()
+        }
         """(entity type, hash, Bungie language) -> the definition in that language."""
         self.manifest_entities: dict[tuple[str, int], dict[str, Any]] = {
             (REPORT_TABLE, h): d for h, d in self.report_table.items()

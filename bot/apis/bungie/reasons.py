@@ -154,10 +154,7 @@ class ReasonTable:
                 "source": self.source,
                 "notes": list(self.notes),
                 "entries": {r.value: asdict(e) for r, e in self.entries.items()},
-                "categories": [
-                    {**asdict(c), "reasons": [asdict(r) for r in c.reasons]}
-                    for c in self.categories
-                ],
+                "categories": categories_json(self.categories),
             },
             sort_keys=True,
         )
@@ -166,15 +163,7 @@ class ReasonTable:
     def from_json(cls, text: str) -> ReasonTable:
         try:
             raw = json.loads(text)
-            categories = tuple(
-                ReportCategory(
-                    hash=int(c["hash"]), name=str(c["name"]), description=str(c["description"]),
-                    index=int(c["index"]),
-                    reasons=tuple(ReportReasonDef(int(r["hash"]), str(r["name"]))
-                                  for r in c["reasons"]),
-                )
-                for c in raw["categories"]
-            )
+            categories = categories_from_json(raw["categories"])
             entries = {Reason(k): ResolvedReason(**v) for k, v in raw["entries"].items()}
             source = raw["source"]
             if source not in ("live", "snapshot"):
@@ -320,6 +309,35 @@ def snapshot_categories() -> list[ReportCategory]:
 
 def snapshot_table(overrides: Mapping[Reason, ReasonTarget] | None = None) -> ReasonTable:
     return resolve_reason_map(snapshot_categories(), overrides, source="snapshot")
+
+
+async def load_categories(client: BungieClient, language: str) -> list[ReportCategory]:
+    """The report categories (with their reasons) as Bungie words them in ``language``
+    (a manifest language: ``de``, ``es-mx``...), fetched with ``lc``. Raises ``ApiError``
+    when Bungie cannot be read; a category gone from the manifest is left out."""
+    found: list[ReportCategory] = []
+    for known in snapshot_categories():
+        try:
+            raw = await client.get_manifest_entity(REPORT_CATEGORY_ENTITY, known.hash, language)
+        except NotFound:
+            continue
+        found.append(ReportCategory.from_definition(raw))
+    return found
+
+
+def categories_json(categories: Iterable[ReportCategory]) -> list[dict[str, Any]]:
+    return [{**asdict(c), "reasons": [asdict(r) for r in c.reasons]} for c in categories]
+
+
+def categories_from_json(raw: Iterable[Mapping[str, Any]]) -> tuple[ReportCategory, ...]:
+    return tuple(
+        ReportCategory(
+            hash=int(c["hash"]), name=str(c["name"]), description=str(c["description"]),
+            index=int(c["index"]),
+            reasons=tuple(ReportReasonDef(int(r["hash"]), str(r["name"])) for r in c["reasons"]),
+        )
+        for c in raw
+    )
 
 
 async def load_reason_table(

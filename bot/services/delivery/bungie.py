@@ -14,6 +14,7 @@ after that.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot.apis.bungie import BungieClient, handoff_url, parse_reason_map
@@ -29,6 +30,7 @@ from bot.apis.errors import (
 )
 from bot.domain import Destination, NewReport, Provider, Reason, Report
 from bot.errors import UserFacingError
+from bot.i18n import t
 from bot.notify import Notifier
 from bot.services.delivery.bungie_mode import BungieMode
 from bot.services.delivery.bungie_reasons import ReasonCatalog
@@ -55,6 +57,9 @@ from bot.services.status import CheckItem, CheckState
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+FILED_AS_WAIT = 3.0
+"""Seconds a draft waits for Bungie's category and reason names before going without."""
 
 NAME = "Bungie.net"
 SCOPE_NOT_GRANTED = "2108"
@@ -161,12 +166,15 @@ async def plan(report: NewReport) -> PlannedDelivery:
     dest, name = Destination.BUNGIE, NAME
     if report.reporter_destiny_membership_id is None:
         return PlannedDelivery(dest, name, False,
-                               "link your Bungie.net account with `/link bungie`", Provider.BUNGIE)
+                               t("link your Bungie.net account with `/link bungie`"),
+                               Provider.BUNGIE)
     if report.activity_id is None:
-        return PlannedDelivery(dest, name, False, "Bungie.net only takes reports about one "
-                                                  "activity: give the activity to report there too")
+        return PlannedDelivery(dest, name, False, t("Bungie.net only takes reports about one "
+                                                    "activity: give the activity to report "
+                                                    "there too"))
     if report.target_character_id is None:
-        return PlannedDelivery(dest, name, False, "I don't know this player's Bungie.net account")
+        return PlannedDelivery(dest, name, False,
+                               t("I don't know this player's Bungie.net account"))
     return PlannedDelivery(dest, name, True)
 
 
@@ -175,8 +183,9 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
     client = ctx.bungie
     if client is None:
         return unconfigured(
-            Destination.BUNGIE, NAME, detail="reports are not sent to Bungie.net.",
-            fix="set BUNGIE_API_KEY (and the OAuth client) to forward reports to Bungie.net",
+            Destination.BUNGIE, NAME, detail=t("reports are not sent to Bungie.net."),
+            # i18n: completes "The bot's operator can ..."
+            fix=t("set BUNGIE_API_KEY (and the OAuth client) to forward reports to Bungie.net"),
         )
     reasons = ReasonCatalog(client, ctx.store.kv, parse_reason_map(settings.bungie_reason_map))
     mode = ctx.bungie_mode
@@ -185,8 +194,28 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
         step = await plan(report)
         if step.included and await mode.hands_off():
             return PlannedDelivery(step.destination, step.label, True,
-                                   note="you get a link to file it yourself")
+                                   note=t("you get a link to file it yourself"))
         return step
+
+    looking_up: set[asyncio.Future[str | None]] = set()
+
+    async def words(reason: Reason, language: str) -> str | None:
+        try:
+            return await reasons.shown(reason, language)
+        except Exception:  # a line in the draft: never worth refusing the report for
+            log.exception("could not word the Bungie report reason for a draft")
+            return None
+
+    async def filed_as(report: NewReport, language: str) -> str | None:
+        # The first draft after a start (or in a new language) may find Bungie slow: the
+        # draft does not wait for it; the look-up finishes on its own for the next one.
+        look_up = asyncio.ensure_future(words(Reason(report.reason), language))
+        looking_up.add(look_up)  # held until done, not left to the garbage collector
+        look_up.add_done_callback(looking_up.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(look_up), FILED_AS_WAIT)
+        except TimeoutError:
+            return None
 
     async def probe() -> list[CheckItem]:
         try:
@@ -205,14 +234,15 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
                           f"loaded from the {where} (version {table.manifest_version})")]
 
     async def setup_item() -> CheckItem:
-        detail = f"API key set; {await mode.describe()}."
+        described = await mode.describe()
         if not settings.bungie_oauth_enabled:
             return CheckItem(
-                CheckState.INFO, NAME, detail + " No OAuth client is set, so reporters "
-                "cannot link Bungie accounts and direct submission is impossible.",
-                "The bot's operator sets BUNGIE_CLIENT_ID and BUNGIE_CLIENT_SECRET.",
+                CheckState.INFO, NAME,
+                t("API key set; {mode}. No OAuth client is set, so reporters cannot link "
+                  "Bungie accounts and direct submission is impossible.", mode=described),
+                t("The bot's operator sets BUNGIE_CLIENT_ID and BUNGIE_CLIENT_SECRET."),
             )
-        return CheckItem(CheckState.OK, NAME, detail)
+        return CheckItem(CheckState.OK, NAME, t("API key set; {mode}.", mode=described))
 
     sender = BungieSender(client, settings=settings, mode=mode, linking=ctx.linking,
                           notifier=ctx.notifier, reasons=reasons,
@@ -222,4 +252,5 @@ def bungie_destination(ctx: DestinationContext) -> DestinationSpec:
         key=Destination.BUNGIE, name=NAME, configured=True, plan=planned, sender=sender,
         probe=probe, setup_item=setup_item,
         links=(Provider.BUNGIE,) if settings.bungie_oauth_enabled else (),
+        filed_as=filed_as,
     )

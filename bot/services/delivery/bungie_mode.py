@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from bot.i18n import t
 from bot.settings import BungieReportMode, Settings
 from bot.store import Store
 
@@ -68,14 +69,15 @@ class BungieMode:
         """The mode and why, for ``/warden setup``."""
         mode = await self.current()
         if mode is BungieReportMode.DIRECT:
-            why = "set by BUNGIE_REPORT_MODE" if self._configured is mode else (
-                "switches to hand-off links if Bungie refuses the scope"
-            )
-            return f"direct submission ({why})"
+            return (t("direct submission (set by BUNGIE_REPORT_MODE)")
+                    if self._configured is mode else
+                    t("direct submission (switches to hand-off links if Bungie refuses the "
+                      "scope)"))
         if self._configured is BungieReportMode.HANDOFF:
-            why = "set by BUNGIE_REPORT_MODE"
-        elif not self._linking:
-            why = "account linking is off, so Warden holds no Bungie tokens"
-        else:
-            why = "Bungie refused direct submission: the app lacks the BnetWrite scope"
-        return f"hand-off: reporters get a checked link to file on Bungie.net ({why})"
+            return t("hand-off: reporters get a checked link to file on Bungie.net (set by "
+                     "BUNGIE_REPORT_MODE)")
+        if not self._linking:
+            return t("hand-off: reporters get a checked link to file on Bungie.net (account "
+                     "linking is off, so Warden holds no Bungie tokens)")
+        return t("hand-off: reporters get a checked link to file on Bungie.net (Bungie "
+                 "refused direct submission: the app lacks the BnetWrite scope)")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from bot.apis.bungie import BungieClient
 from bot.apis.sanctions import SanctionsClient
 from bot.domain import NewReport, Provider
-from bot.i18n import t
+from bot.i18n import Items, t
 from bot.metrics import WardenMetrics
 from bot.notify import Notifier
 from bot.services.delivery.bungie_mode import BungieMode
@@ -64,6 +64,9 @@ class DestinationSpec:
     """For ``/warden setup``: what this destination does here, or how to enable it."""
     links: tuple[Provider, ...] = ()
     """Account links that let a member's reports reach it."""
+    filed_as: Callable[[NewReport, str], Awaitable[str | None]] | None = None
+    """How it files a report, in its own words and a Bungie manifest language (Bungie's
+    category and reason): the member sees it in the draft."""
 
 
 @dataclass(frozen=True)
@@ -87,14 +90,14 @@ def unconfigured(key: str, name: str, *, detail: str, fix: str) -> DestinationSp
     """A destination the operator has not set up: planned nowhere, shown with ``fix``."""
 
     async def plan(report: NewReport) -> PlannedDelivery:
-        return PlannedDelivery(key, name, False, "not configured on this Warden")
+        return PlannedDelivery(key, name, False, t("not configured on this Warden"))
 
     async def probe() -> list[CheckItem]:
         return [CheckItem(CheckState.INFO, name, f"disabled: {fix}")]
 
     async def setup_item() -> CheckItem:
-        return CheckItem(CheckState.INFO, name, f"not configured: {detail}",
-                         f"The bot's operator can {fix}.")
+        return CheckItem(CheckState.INFO, name, t("not configured: {detail}", detail=detail),
+                         t("The bot's operator can {fix}.", fix=fix))
 
     return DestinationSpec(key=key, name=name, configured=False, plan=plan, sender=None,
                            probe=probe, setup_item=setup_item)
@@ -127,7 +130,7 @@ class DestinationRegistry:
     def name(self, key: str | None) -> str:
         """The name a person reads; an unknown key (a destination since removed) as is."""
         if key is None:
-            return "a destination"
+            return t("a destination")
         spec = self._by_key.get(key)
         return spec.name if spec is not None else key
 
@@ -142,12 +145,25 @@ class DestinationRegistry:
         """One entry per configured destination, included or with the reason it is not."""
         return tuple([await s.plan(report) for s in self.configured])
 
+    async def filed_as(self, report: NewReport, plan: Sequence[PlannedDelivery],
+                       language: str) -> tuple[tuple[str, str], ...]:
+        """(destination name, how it files the report) for each included destination that
+        says, in ``language`` (a Bungie manifest language)."""
+        shown = []
+        for step in plan:
+            spec = self._by_key.get(step.destination)
+            if step.included and spec is not None and spec.filed_as is not None:
+                words = await spec.filed_as(report, language)
+                if words:
+                    shown.append((spec.name, words))
+        return tuple(shown)
+
     async def setup_items(self) -> list[CheckItem]:
         items = [await s.setup_item() for s in self._specs]
         if not self.configured:
-            names = " or ".join(s.name for s in self._specs) or "a destination"
+            names = Items(s.name for s in self._specs) if self._specs else t("a destination")
             items.append(CheckItem(
-                CheckState.PROBLEM, "Destinations",
+                CheckState.PROBLEM, t("Destinations"),
                 t('no destination is configured: reports are only stored here.'),
                 t("Ask the bot's operator to configure {names}.", names=names),
             ))

@@ -53,7 +53,7 @@ from bot.services.status import CheckItem, CheckState
 
 log = logging.getLogger(__name__)
 
-NAME = "Game backend"
+NAME = t("Game backend")
 _THE = "the game backend"
 
 
@@ -202,11 +202,12 @@ class SanctionsSender:
 async def plan(report: NewReport) -> PlannedDelivery:
     dest, name = Destination.SANCTIONS, NAME
     if report.reporter_player_uuid is None:
-        return PlannedDelivery(dest, name, False, "link your game account with `/link game`",
+        return PlannedDelivery(dest, name, False, t("link your game account with `/link game`"),
                                Provider.GAME)
     if report.target_player_uuid is None:
-        return PlannedDelivery(dest, name, False, "I don't know this player's game account: "
-                                                  "report them by game player id to send it there")
+        return PlannedDelivery(dest, name, False, t("I don't know this player's game account: "
+                                                    "report them by game player id to send it "
+                                                    "there"))
     return PlannedDelivery(dest, name, True)
 
 
@@ -214,9 +215,10 @@ def sanctions_destination(ctx: DestinationContext) -> DestinationSpec:
     client = ctx.sanctions
     if client is None:
         return unconfigured(
-            Destination.SANCTIONS, NAME, detail="reports are not sent to the game backend.",
-            fix="set SANCTIONS_API_BASE_URL, SANCTIONS_CLIENT_ID and SANCTIONS_CLIENT_SECRET "
-                "to forward reports to the game backend",
+            Destination.SANCTIONS, NAME, detail=t("reports are not sent to the game backend."),
+            # i18n: completes "The bot's operator can ..."
+            fix=t("set SANCTIONS_API_BASE_URL, SANCTIONS_CLIENT_ID and SANCTIONS_CLIENT_SECRET "
+                  "to forward reports to the game backend"),
         )
 
     async def probe() -> list[CheckItem]:
@@ -235,7 +237,7 @@ def sanctions_destination(ctx: DestinationContext) -> DestinationSpec:
         return [CheckItem(state, NAME, text) for text in result.lines()]
 
     async def setup_item() -> CheckItem:
-        return CheckItem(CheckState.OK, NAME, "sanctions API credentials set.")
+        return CheckItem(CheckState.OK, NAME, t("sanctions API credentials set."))
 
     return DestinationSpec(
         key=Destination.SANCTIONS, name=NAME, configured=True, plan=plan,

@@ -65,7 +65,11 @@ REFRESH_WAIT_POLL = 0.1
 _SHOWN_ERROR_MAX = 120
 _SHOWN_DESCRIPTION_MAX = 300
 
-PROVIDER_LABELS: dict[Provider, str] = {Provider.BUNGIE: "Bungie.net", Provider.GAME: "game"}
+PROVIDER_LABELS: dict[Provider, str] = {Provider.BUNGIE: "Bungie.net",
+                                        # i18n: as in "your game account"
+                                        Provider.GAME: t("game")}
+_LINKED_TITLES: dict[Provider, str] = {Provider.BUNGIE: t("Bungie.net account linked"),
+                                       Provider.GAME: t("Game account linked")}
 PLATFORM_LABELS: dict[GamePlatform, str] = {
     GamePlatform.STEAM: "Steam",
     GamePlatform.EPIC: "Epic Games",
@@ -342,7 +346,8 @@ class LinkingService:
         )
         return Confirm(
             provider=provider,
-            discord_name=found.discord_name or f"the Discord user with id {found.discord_user_id}",
+            discord_name=found.discord_name or t("the Discord user with id {id}",
+                                                 id=found.discord_user_id),
             platform=found.platform,
             token=token,
             browser_nonce=nonce,
@@ -469,13 +474,16 @@ class LinkingService:
         self, user: int, provider: Provider, name: str, platform: str | None
     ) -> None:
         label = PROVIDER_LABELS[provider]
-        via = f" (signed in with {platform_label(platform)})" if platform else ""
         notice = Notice(
-            title=t('{upper}{value} account linked', upper=label[0].upper(), value=label[1:]),
+            title=_LINKED_TITLES[provider],
             text=(
-                t('Your {label} account is now linked as {name}{via}. See your links with '
+                t('Your {label} account is now linked as {name} (signed in with {platform}). '
+                  'See your links with /links; remove this one with /unlink {value}.',
+                  label=label, name=name, platform=platform_label(platform),
+                  value=provider.value) if platform else
+                t('Your {label} account is now linked as {name}. See your links with '
                   '/links; remove this one with /unlink {value}.',
-                  label=label, name=name, via=via, value=provider.value)
+                  label=label, name=name, value=provider.value)
             ),
         )
         outcome = await self._notifier.send_dm(user, notice)
@@ -769,10 +777,11 @@ def _same_browser(found: OAuthSecret, browser_nonce: str | None) -> bool:
 
 def _needs_relink(provider: Provider, reason: str | None) -> NeedsLink:
     label = PROVIDER_LABELS[provider]
-    why = f" ({reason})" if reason else ""
     return NeedsLink(
-        t('Your {label} link no longer works{why}. Link it again with `/link {value}`.',
-          label=label, why=why, value=provider.value),
+        t('Your {label} link no longer works ({reason}). Link it again with `/link {value}`.',
+          label=label, reason=reason, value=provider.value) if reason else
+        t('Your {label} link no longer works. Link it again with `/link {value}`.',
+          label=label, value=provider.value),
         providers=[provider.value],
     )
 

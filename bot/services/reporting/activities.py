@@ -19,10 +19,9 @@ from datetime import datetime
 from bot.apis.bungie import ActivityHistoryEntry, BungieClient, Pgcr
 from bot.apis.errors import ApiError, NotFound, PrivacyRestricted
 from bot.errors import InvalidInput, UserFacingError
-from bot.i18n import t
+from bot.i18n import Ago, localize, t
 from bot.services.reporting.activity_modes import mode_name
 from bot.services.reporting.targets import Identity
-from bot.services.reporting.typed_input import duration_text
 
 log = logging.getLogger(__name__)
 
@@ -164,14 +163,15 @@ class ActivityDirectory:
         """``Trials of Osiris · Burnout · 3 hours ago`` (as much as is known)."""
         parts = []
         if mode:
-            parts.append(mode_name(mode))
+            parts.append(localize(mode_name(mode), language))
         if hash_:
             name = await self._activity_name(hash_, language)
             if name and name not in parts:
                 parts.append(name)
         if period is not None:
-            parts.append(self._ago(period))
-        return " · ".join(parts) or f"activity {activity_id}"
+            parts.append(localize(self._ago(period), language))
+        return " · ".join(parts) or localize(t("activity {activity_id}",
+                                               activity_id=activity_id), language)
 
     # ---- autocomplete --------------------------------------------------------------
 
@@ -274,12 +274,7 @@ class ActivityDirectory:
 
     def _ago(self, period: datetime) -> str:
         seconds = self._clock() - period.timestamp()
-        if seconds < 60:
-            return "just now"
-        if seconds >= 2 * 86400:
-            return f"{int(seconds // 86400)} days ago"
-        words = duration_text(seconds).split(" ")
-        return f"{words[0]} {words[1]} ago"
+        return t("just now") if seconds < 60 else Ago(seconds)
 
 
 def _fit(text: str) -> str:

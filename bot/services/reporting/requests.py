@@ -35,6 +35,9 @@ class ReportRequest:
     evidence: tuple[Evidence, ...] = ()
     reporter_name: str | None = None
     """The reporter's Discord ``@handle``, for the account-linking page of any link button."""
+    locale: str | None = None
+    """The reporter's Discord locale: the draft names the activity in its language (from
+    Bungie's manifest)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Draft:
     review_first: bool
     """Moderators approve reports on this server before anything is forwarded."""
     link_buttons: tuple[LinkButton, ...] = ()
+    filed_as: tuple[tuple[str, str], ...] = ()
+    """(destination name, how it files the report, in the member's language)."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from bot.errors import (
     Restarting,
     UserFacingError,
 )
-from bot.i18n import language_of, t
+from bot.i18n import Duration, joined, language_of, t
 from bot.metrics import WardenMetrics
 from bot.notify import GuildMembers, LinkButton
 from bot.services.delivery.registry import DestinationRegistry, PlannedDelivery
@@ -45,7 +45,6 @@ from bot.services.reporting.targets import SELF_REPORT, Identity, TargetResolver
 from bot.services.reporting.text import DRAFT_TTL, outcome_notice
 from bot.services.reporting.typed_input import (
     clean_description,
-    duration_text,
     limit_message,
     parse_activity,
     shown,
@@ -189,11 +188,14 @@ class ReportService:
                 )
             pgcr = await self.activities.pgcr(activity.activity_id)
             if reporter_entry(pgcr, reporter) is None:
-                as_who = f" as {shown(reporter.bungie_name)}" if reporter.bungie_name else ""
                 raise InvalidInput(
-                    t('You did not play in activity `{activity_id}`{as_who}. Reports about '
+                    t('You did not play in activity `{activity_id}` as {name}. Reports about '
                       'an activity must come from someone who was in it.',
-                      activity_id=activity.activity_id, as_who=as_who)
+                      activity_id=activity.activity_id, name=shown(reporter.bungie_name))
+                    if reporter.bungie_name else
+                    t('You did not play in activity `{activity_id}`. Reports about an '
+                      'activity must come from someone who was in it.',
+                      activity_id=activity.activity_id)
                 )
         target = await self.targets.resolve(
             reporter=reporter, text=request.player, member_id=request.target_member_id,
@@ -233,15 +235,17 @@ class ReportService:
         report = await self._store.reports.create_draft(new, now=now)
         missing = [p.missing_link.value for p in plan if p.missing_link is not None]
         activity_label = None
+        language = language_of(request.locale).bungie
         if pgcr is not None:
             activity_label = await self.activities.describe(
                 pgcr.activity_id, pgcr.activity_details.mode,
-                pgcr.activity_details.director_activity_hash, pgcr.period)
+                pgcr.activity_details.director_activity_hash, pgcr.period, language)
         return Draft(
             report=report,
             target=target,
             plan=plan,
             activity_label=activity_label,
+            filed_as=await self._destinations.filed_as(new, plan, language),
             review_first=guild.review_mode is ReviewMode.APPROVE,
             link_buttons=await self._link_buttons(request.reporter_id, missing,
                                                request.reporter_name),
@@ -505,7 +509,7 @@ class ReportService:
             raise RateLimited(
                 t('You started {limit} reports in the last hour without confirming them. You '
                   'can start another in {duration_text}.',
-                  limit=limit, duration_text=duration_text(retry_at - now)), retry_at=retry_at)
+                  limit=limit, duration_text=Duration(retry_at - now)), retry_at=retry_at)
 
     async def _check_block(self, guild_id: int, reporter_id: int, now: float) -> None:
         block = await self._store.blocks.active(guild_id, reporter_id, now)
@@ -550,8 +554,9 @@ class ReportService:
         if not steps:
             return UserFacingError(t('No report destination is set up on this Warden yet. '
                                      "Ask the server's admins."))
-        reasons = "; ".join(f"{p.label}: {p.why_not}" for p in steps)
-        message = f"I can't forward this report anywhere. {reasons}."
+        reasons = joined("; ", [t("{label}: {why_not}", label=p.label, why_not=p.why_not)
+                                for p in steps])
+        message = t("I can't forward this report anywhere. {reasons}.", reasons=reasons)
         links = [p.missing_link.value for p in steps if p.missing_link is not None]
         if links:
             return NeedsLink(message, providers=links)

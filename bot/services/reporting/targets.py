@@ -226,8 +226,8 @@ class TargetResolver:
         if self._game is None or not name or "#" in name or parse_uuid(name) is not None:
             return []
         found = await self._game.by_display_name(name)
-        return [(f"{name} (game player {str(p.player_uuid)[:8]}…)", str(p.player_uuid))
-                for p in found[:25]]
+        return [(t("{name} (game player {id}…)", name=name, id=str(p.player_uuid)[:8]),
+                 str(p.player_uuid)) for p in found[:25]]
 
     async def _game_side_of(self, member: Identity) -> Identity:
         """A member without a game link: the player the studio linked to their Discord
@@ -294,19 +294,25 @@ class TargetResolver:
             in_game = await self._game_player_named(name)
             if in_game is not None:
                 return in_game
-            no_game = ", and no game player has that name" if self._game is not None else ""
+            if pgcr is not None and self._game is not None:
+                raise InvalidInput(
+                    t('No one called {shown} played in activity `{activity_id}` (or several '
+                      'did), and no game player has that name: add their #number, like '
+                      '`Guardian#1234`.', shown=shown(name), activity_id=pgcr.activity_id))
             if pgcr is not None:
                 raise InvalidInput(
                     t('No one called {shown} played in activity `{activity_id}` (or several '
-                      'did){no_game}: add their #number, like `Guardian#1234`.',
-                      shown=shown(name), activity_id=pgcr.activity_id, no_game=no_game)
-                )
+                      'did): add their #number, like `Guardian#1234`.',
+                      shown=shown(name), activity_id=pgcr.activity_id))
+            if self._game is not None:
+                raise InvalidInput(
+                    t('{shown} is not a player I can look up: no game player has that name. '
+                      'Use a Bungie name with its number, like `Guardian#1234`, a game '
+                      'player id, or mention a server member.', shown=shown(typed)))
             raise InvalidInput(
-                t('{shown} is not a player I can look up{replace}. Use a Bungie name with '
-                  'its number, like `Guardian#1234`, a game player id, or mention a server '
-                  'member.',
-                  shown=shown(typed), replace=no_game.replace(', and', ':'))
-            )
+                t('{shown} is not a player I can look up. Use a Bungie name with its number, '
+                  'like `Guardian#1234`, a game player id, or mention a server member.',
+                  shown=shown(typed)))
         return await self._bungie_player(name, code)
 
     async def _game_player_named(self, name: str) -> Identity | None:

@@ -7,12 +7,11 @@ DM reads exactly what they would have read in Discord's reply.
 from __future__ import annotations
 
 from bot.domain import DeliveryStatus, Evidence, Reason
-from bot.i18n import joined, t
+from bot.i18n import Duration, joined, t
 from bot.i18n.locales import LANGUAGES
 from bot.i18n.text import Text
 from bot.notify import LinkButton, Notice
 from bot.services.reporting.requests import DeliveryState, Draft, ReportOutcome
-from bot.services.reporting.typed_input import duration_text
 
 DRAFT_TTL = 14 * 60.0
 """A draft must be confirmed while its interaction still lives (Discord: 15 minutes)."""
@@ -35,11 +34,19 @@ def _evidence_line(evidence: tuple[Evidence, ...]) -> str | None:
     messages = [e for e in evidence if e.kind == "message"]
     files = [e for e in evidence if e.kind == "attachment"]
     for message in messages:
-        author = f" by <@{message.author_id}>" if message.author_id else ""
-        parts.append(f"[message]({message.url}){author}" if message.url else f"a message{author}")
+        if message.url and message.author_id:
+            parts.append(t("[message]({url}) by <@{author_id}>", url=message.url,
+                           author_id=message.author_id))
+        elif message.url:
+            parts.append(t("[message]({url})", url=message.url))
+        elif message.author_id:
+            parts.append(t("a message by <@{author_id}>", author_id=message.author_id))
+        else:
+            parts.append(t("a message"))
     if files:
-        parts.append(f"{len(files)} attachment{'s' if len(files) != 1 else ''}")
-    return ", ".join(parts)
+        parts.append(t("1 attachment") if len(files) == 1 else
+                     t("{count} attachments", count=len(files)))
+    return joined(", ", parts)
 
 
 def summary_notice(draft: Draft) -> Notice:
@@ -50,7 +57,7 @@ def summary_notice(draft: Draft) -> Notice:
     ]
     if report.activity_id is not None:
         lines.append(t('**Activity:** {value} (`{activity_id}`)',
-                       value=draft.activity_label or 'Destiny activity',
+                       value=draft.activity_label or t('Destiny activity'),
                        activity_id=report.activity_id))
     if report.match_id is not None:
         lines.append(t('**Match:** `{match_id}`', match_id=report.match_id))
@@ -58,12 +65,15 @@ def summary_notice(draft: Draft) -> Notice:
     if evidence:
         lines.append(t('**Evidence:** {evidence}', evidence=evidence))
     if report.description:
-        lines.append(t('**Description:**\n') + _quote(report.description, DESCRIPTION_SHOWN))
+        lines.append(t('**Description:**\n{description}',
+                       description=_quote(report.description, DESCRIPTION_SHOWN)))
     going = [p for p in draft.plan if p.included]
     lines.append("")
-    lines.append(t('**Goes to:** ') + ", ".join(
-        p.label + (f" ({p.note})" if p.note else "") for p in going
-    ))
+    lines.append(t('**Goes to:** {where}', where=joined(", ", [
+        t("{label} ({note})", label=p.label, note=p.note) if p.note else p.label
+        for p in going])))
+    for label, words in draft.filed_as:
+        lines.append(t('**{label} files it as:** {words}', label=label, words=words))
     for planned in draft.plan:
         if not planned.included:
             lines.append(t('**Not to {label}:** {why_not}',
@@ -72,7 +82,7 @@ def summary_notice(draft: Draft) -> Notice:
     if draft.review_first:
         lines.append(t("This server's moderators review reports before they are forwarded."))
     lines.append(t('Nothing is sent until you press **Confirm** (within {duration_text}).',
-                   duration_text=duration_text(DRAFT_TTL)))
+                   duration_text=Duration(DRAFT_TTL)))
     return Notice(title=t('Report #{number}: check and confirm', number=report.number),
         text=joined("\n", lines),
                   buttons=draft.link_buttons)
@@ -81,20 +91,25 @@ def summary_notice(draft: Draft) -> Notice:
 def _state_line(state: DeliveryState) -> str:
     label = state.label
     if state.status is DeliveryStatus.SENT:
-        ref = f" (reference `{state.upstream_id}`)" if state.upstream_id else ""
-        return t('**{label}:** delivered{ref}.', label=label, ref=ref)
+        if state.upstream_id:
+            return t('**{label}:** delivered (reference `{upstream_id}`).', label=label,
+                     upstream_id=state.upstream_id)
+        return t('**{label}:** delivered.', label=label)
     if state.status is DeliveryStatus.HANDED_OFF:
         return (t('**{label}:** {label} only accepts this report from you: open '
                   '**{handoff_button}** (also sent to you by DM). The activity and player '
                   'are already checked and filled in.',
                   label=label, handoff_button=handoff_button(label)))
-    if state.status is DeliveryStatus.FAILED:
+    if state.status is DeliveryStatus.FAILED and state.error:
         return (t("**{label}:** could not be delivered: {value}. The server's moderators can "
-                  'see this and retry.',
-                  label=label, value=state.error or 'unknown error'))
+                  'see this and retry.', label=label, value=state.error))
+    if state.status is DeliveryStatus.FAILED:
+        return t("**{label}:** could not be delivered. The server's moderators can see this "
+                 "and retry.", label=label)
+    if state.status is DeliveryStatus.SKIPPED and state.error:
+        return t('**{label}:** not forwarded: {why}.', label=label, why=state.error)
     if state.status is DeliveryStatus.SKIPPED:
-        why = f": {state.error}" if state.error else ""
-        return t('**{label}:** not forwarded{why}.', label=label, why=why)
+        return t('**{label}:** not forwarded.', label=label)
     if state.status is DeliveryStatus.HELD:
         return t("**{label}:** waiting for a moderator's approval.", label=label)
     return t('**{label}:** sending…', label=label)

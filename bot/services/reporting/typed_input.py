@@ -11,13 +11,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from uuid import UUID
 
 from bot.apis.sanctions.models import CUSTOM_DATA_VALUE_MAX, DESCRIPTION_MAX
 from bot.domain import ReportLimits
 from bot.errors import InvalidInput
-from bot.i18n import t
+from bot.i18n import Duration, Text, t
 from bot.store.reports import LimitHit
 
 INT64_MAX = 2**63 - 1
@@ -121,44 +120,34 @@ def custom_value(text: str) -> str:
 
 # ---- limits ---------------------------------------------------------------------------
 
-def duration_text(seconds: float) -> str:
-    """``"25 seconds"``, ``"4 minutes"``, ``"3 hours 10 minutes"``: rounded up, never 0."""
-    total = max(1, math.ceil(seconds))
-    if total < 60:
-        return f"{total} second{'s' if total != 1 else ''}"
-    minutes = math.ceil(total / 60)
-    if minutes < 60:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    hours, rest = divmod(minutes, 60)
-    text = f"{hours} hour{'s' if hours != 1 else ''}"
-    return text + (f" {rest} minute{'s' if rest != 1 else ''}" if rest else "")
-
-
-def _clock_text(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%H:%M UTC")
-
-
-def limit_message(hit: LimitHit, limits: ReportLimits, now: float) -> str:
-    """Which limit the member reached and when they may report again."""
-    again = ""
-    if hit.retry_at is not None:
-        again = (f" You can report again in {duration_text(hit.retry_at - now)} "
-                 f"(at {_clock_text(hit.retry_at)}).")
+def limit_message(hit: LimitHit, limits: ReportLimits, now: float) -> Text:
+    """Which limit the member reached and when they may report again: whole messages,
+    the waits as ``Duration`` (in the reader's language) and the time as a Discord
+    timestamp (in the reader's own time zone)."""
+    if hit.rule == "target_activity":
+        return t("You already reported this player for this activity. One report per player "
+                 "and activity is enough: moderators see everything in it.")
+    if hit.retry_at is None:  # only the rule above has no end; a rule added later might
+        return t("You reached this server's report limit.")
+    wait = Duration(hit.retry_at - now)
+    at = f"<t:{math.ceil(hit.retry_at)}:t>"
+    if hit.rule == "short" and limits.short_count == 1:
+        return t("This server allows 1 report every {every}. You can report again in {wait} "
+                 "(at {at}).", every=Duration(limits.short_seconds), wait=wait, at=at)
     if hit.rule == "short":
-        count = limits.short_count
-        what = (f"This server allows {count} report{'s' if count != 1 else ''} every "
-                f"{duration_text(limits.short_seconds)}.")
-    elif hit.rule == "hour":
-        what = f"This server allows {limits.hour_count} reports per hour."
-    elif hit.rule == "day":
-        what = f"This server allows {limits.day_count} reports per day."
-    elif hit.rule == "target_activity":
-        return ("You already reported this player for this activity. One report per player "
-                "and activity is enough: moderators see everything in it.")
-    elif hit.rule == "target_cooldown":
-        what = (f"You already reported this player in the last "
-                f"{duration_text(limits.target_cooldown_hours * 3600)}. To report something new "
-                "sooner, give the activity it happened in.")
-    else:  # a rule added to the store later
-        what = "You reached this server's report limit."
-    return what + again
+        return t("This server allows {count} reports every {every}. You can report again "
+                 "in {wait} (at {at}).", count=limits.short_count,
+                 every=Duration(limits.short_seconds), wait=wait, at=at)
+    if hit.rule == "hour":
+        return t("This server allows {count} reports per hour. You can report again in "
+                 "{wait} (at {at}).", count=limits.hour_count, wait=wait, at=at)
+    if hit.rule == "day":
+        return t("This server allows {count} reports per day. You can report again in "
+                 "{wait} (at {at}).", count=limits.day_count, wait=wait, at=at)
+    if hit.rule == "target_cooldown":
+        return t("You already reported this player in the last {cooldown}. To report "
+                 "something new sooner, give the activity it happened in. You can report "
+                 "again in {wait} (at {at}).",
+                 cooldown=Duration(limits.target_cooldown_hours * 3600), wait=wait, at=at)
+    return t("You reached this server's report limit. You can report again in {wait} "
+             "(at {at}).", wait=wait, at=at)

@@ -45,5 +45,5 @@ class Moderators:
         await self.require(guild_id, actor)
         found = await self._store.cases.with_reports(case_id)
         if found is None or found.case.guild_id != guild_id or not found.reports:
-            raise InvalidInput("That case does not exist in this server.")
+            raise InvalidInput(t("That case does not exist in this server."))
         return found

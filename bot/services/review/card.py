@@ -41,13 +41,21 @@ STATUS_LABELS: dict[str, str] = {
     CaseStatus.DISMISSED: t("Dismissed"),
 }
 
+STATUS_WORDS: dict[str, str] = {
+    # i18n: a case's state inside a sentence ("The case of report #3 is already claimed.")
+    CaseStatus.OPEN: t("open"),
+    CaseStatus.CLAIMED: t("claimed"),
+    CaseStatus.RESOLVED: t("resolved"),
+    CaseStatus.DISMISSED: t("dismissed"),
+}
+
 DELIVERY_LABELS: dict[str, str] = {
     DeliveryStatus.HELD: t("waiting for a moderator's approval"),
-    DeliveryStatus.PENDING: "queued",
-    DeliveryStatus.IN_FLIGHT: "sending",
-    DeliveryStatus.SENT: "sent",
+    DeliveryStatus.PENDING: t("queued"),
+    DeliveryStatus.IN_FLIGHT: t("sending"),
+    DeliveryStatus.SENT: t("sent"),
     DeliveryStatus.HANDED_OFF: t('handed off to the reporter'),
-    DeliveryStatus.FAILED: "failed",
+    DeliveryStatus.FAILED: t("failed"),
     DeliveryStatus.SKIPPED: t('not sent'),
 }
 
@@ -69,13 +77,16 @@ class ReviewAction(enum.StrEnum):
     RETRY = "retry"
 
 
+NO_ACTION = t("no action")
+
+
 def outcome_label(case: Case) -> str | None:
     """The case's outcome as moderators read it."""
     if case.status is CaseStatus.DISMISSED:
-        return "dismissed"
+        return STATUS_WORDS[CaseStatus.DISMISSED]
     if case.outcome is None:
         return None
-    return case.outcome.action.label if case.outcome.action else "no action"
+    return case.outcome.action.label if case.outcome.action else NO_ACTION
 
 
 @dataclass(frozen=True)
@@ -334,7 +345,8 @@ def build_card(
             DeliveryView(
                 destination=d.destination,
                 label=names(d.destination) if len(members) == 1 else
-                f"{names(d.destination)} (#{numbers.get(d.report_id, '?')})",
+                t("{destination} (#{number})", destination=names(d.destination),
+                  number=numbers.get(d.report_id, '?')),
                 status=d.status,
                 status_label=DELIVERY_LABELS.get(d.status, d.status),
                 attempts=d.attempts,
@@ -359,7 +371,7 @@ def build_card(
                      if d.status is DeliveryStatus.FAILED),
         earlier_cases=tuple(
             EarlierCaseView(c.id, c.decided_at or c.created_at,
-                            outcome_label(c) or STATUS_LABELS[c.status].lower())
+                            outcome_label(c) or STATUS_WORDS[c.status])
             for c in (found.earlier_cases if found is not None else [])),
         earlier_total=found.earlier_total if found is not None else 0,
         outcome=outcome_label(case),
@@ -415,9 +427,10 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
                     else STATUS_LABELS[CaseStatus.DISMISSED])
         case "case.resolved":
             kind = str(d.get("action"))
-            text = ("Resolved: " + (ActionKind(kind).label if kind in ActionKind._value2member_map_
-                                    else "no action")
-                    + (f" ({d['note']})" if d.get("note") else ""))
+            outcome = (ActionKind(kind).label if kind in ActionKind._value2member_map_
+                       else NO_ACTION)
+            text = (t("Resolved: {outcome} ({note})", outcome=outcome, note=d["note"])
+                    if d.get("note") else t("Resolved: {outcome}", outcome=outcome))
         case "report.info_request":
             text = t('Asked the reporter for more information')
         case "report.reply":
@@ -429,13 +442,14 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
         case "delivery.handed_off":
             text = t('{dest}: hand-off link given to the reporter', dest=dest)
         case "delivery.failed":
-            text = t('{dest} delivery failed: {value}',
-                     dest=dest, value=d.get('error') or 'no details')
+            text = (t('{dest} delivery failed: {value}', dest=dest, value=d['error'])
+                    if d.get('error') else t('{dest} delivery failed', dest=dest))
         case "delivery.skipped":
-            text = t('{dest}: not sent ({value})', dest=dest, value=d.get('error') or 'skipped')
+            text = (t('{dest}: not sent ({value})', dest=dest, value=d['error'])
+                    if d.get('error') else t('{dest}: not sent', dest=dest))
         case "delivery.retry_scheduled":
-            text = t('{dest}: will retry ({value})',
-                     dest=dest, value=d.get('error') or 'temporary problem')
+            text = (t('{dest}: will retry ({value})', dest=dest, value=d['error'])
+                    if d.get('error') else t('{dest}: will retry', dest=dest))
         case "delivery.requeued":
             text = t('Retry of the {dest} delivery requested', dest=dest)
         case "review.posted" | "review.reposted":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import GuildSettings, ReviewMode
-from bot.i18n import t
+from bot.i18n import Items, t
 from bot.services.status import CheckItem, CheckState
 
 
@@ -88,12 +88,13 @@ def checklist(
               'View Channel there.'),
         ))
     else:
-        where = f"#{channel.name}" if channel.name else f"channel {channel.channel_id}"
+        where = (f"#{channel.name}" if channel.name
+                 else t("channel {channel_id}", channel_id=channel.channel_id))
         if channel.missing_permissions:
             items.append(CheckItem(
                 CheckState.PROBLEM, t('Review channel'),
                 t('Warden lacks {join} in {where}, so review posts cannot be made or updated.',
-                  join=', '.join(channel.missing_permissions), where=where),
+                  join=Items(channel.missing_permissions), where=where),
                 t("In {where}'s permission settings, allow these for Warden's role.",
                   where=where),
             ))
@@ -151,7 +152,7 @@ def checklist(
             t('Choose the current role with `/warden setup moderator_role:`.'),
         ))
     else:
-        name = f"@{facts.moderator_role_name}" if facts.moderator_role_name else "set"
+        name = f"@{facts.moderator_role_name}" if facts.moderator_role_name else t("set")
         items.append(CheckItem(CheckState.OK, t('Moderator role'), name))
 
     if guild.review_mode == ReviewMode.APPROVE:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput
-from bot.i18n import t
+from bot.i18n import Day, t
+from bot.i18n.text import Text
 from bot.services.reporting.typed_input import shown
 
 DAY = 86400.0
@@ -20,11 +21,16 @@ class DateRange:
     since: float | None
     until: float | None
 
-    def describe(self) -> str:
-        start = iso_day(self.since) if self.since is not None else "the beginning"
-        # ``until`` is exclusive; show the last day it includes.
-        end = iso_day(self.until - 1) if self.until is not None else "now"
-        return f"{start} to {end}"
+    def describe(self) -> Text:
+        """The days the range covers, written the reader's way (``until`` is exclusive:
+        the last day it includes is shown)."""
+        if self.since is not None and self.until is not None:
+            return t("{start} to {end}", start=Day(self.since), end=Day(self.until - 1))
+        if self.since is not None:
+            return t("{start} to now", start=Day(self.since))
+        if self.until is not None:
+            return t("the beginning to {end}", end=Day(self.until - 1))
+        return t("the beginning to now")
 
 
 def iso_day(ts: float) -> str:
@@ -39,6 +45,7 @@ def iso_time(ts: float | None) -> str:
 
 
 def _parse(text: str, what: str) -> datetime:
+    """``what``: "start" or "end", which date of the range it is."""
     value = text.strip()
     try:
         if len(value) == 10:
@@ -47,8 +54,10 @@ def _parse(text: str, what: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            t('I could not read the {what} date {shown}: use YYYY-MM-DD, e.g. 2025-01-31.',
-              what=what, shown=shown(value, 40))
+            t('I could not read the start date {shown}: use YYYY-MM-DD, e.g. 2025-01-31.',
+              shown=shown(value, 40)) if what == "start" else
+            t('I could not read the end date {shown}: use YYYY-MM-DD, e.g. 2025-01-31.',
+              shown=shown(value, 40))
         ) from None
     aware = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     try:
@@ -56,8 +65,10 @@ def _parse(text: str, what: str) -> datetime:
         return aware.astimezone(UTC)
     except OverflowError:
         raise InvalidInput(
-            t('The {what} date {shown} is outside the calendar I can use.',
-              what=what, shown=shown(value, 40))
+            t('The start date {shown} is outside the calendar I can use.',
+              shown=shown(value, 40)) if what == "start" else
+            t('The end date {shown} is outside the calendar I can use.',
+              shown=shown(value, 40))
         ) from None
 
 

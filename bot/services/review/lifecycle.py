@@ -25,13 +25,15 @@ from bot.domain import (
     Report,
 )
 from bot.errors import InvalidInput, NotAllowed, UserFacingError
-from bot.i18n import joined, t
+from bot.i18n import Items, joined, t
+from bot.i18n.text import Text
 from bot.services.delivery.outbox import MAY_HAVE_LANDED
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.events import Event, EventBus, EventKind
 from bot.services.reporting.reporter_notices import ReporterMessenger, Told
+from bot.services.reporting.typed_input import shown
 from bot.services.review.access import Moderators
-from bot.services.review.card import reason_label
+from bot.services.review.card import DELIVERY_LABELS, STATUS_WORDS, reason_label
 from bot.services.review.ports import ActionResult, Actor
 from bot.services.review.retry_confirm import CONFIRM_WINDOW, SecondClick
 from bot.store import Store
@@ -93,7 +95,7 @@ class ReportLifecycle:
         number = found.reports[0].number
         if not held:
             raise InvalidInput(
-                _en('Report #{number} has nothing waiting for approval: it was forwarded '
+                t('Report #{number} has nothing waiting for approval: it was forwarded '
                   'already or no destination is configured.', number=number)
             )
         released = sorted({d for ds in held.values() for d in ds})
@@ -104,9 +106,9 @@ class ReportLifecycle:
             wanted="approve",
             notices=[(r.id, _approval_notice(r)) for r in found.reports if r.id in held],
             queued=list(held))
-        where = _join([self._destinations.name(d) for d in released])
+        where = Items(self._destinations.name(d) for d in released)
         told = await self._tell_reporters(found)
-        return ActionResult(result.report, _en('Approved: forwarding {count} report(s) to '
+        return ActionResult(result.report, t('Approved: forwarding {count} report(s) to '
                                              '{where}. {told}', count=len(held), where=where,
                                              told=told), case=result.case)
 
@@ -131,11 +133,11 @@ class ReportLifecycle:
             wanted="resolve",
             notices=[(r.id, _decision_notice(r, outcome, message)) for r in found.reports])
         told = await self._tell_reporters(found)
-        text = (_en('Case of report #{number} resolved (action taken). {told}',
-                  number=result.report.number, told=told) if outcome.action_taken else
-                _en('Case of report #{number} resolved (no action). {told}',
-                  number=result.report.number, told=told))
-        return ActionResult(result.report, text, case=result.case)
+        answer = (t('Case of report #{number} resolved (action taken). {told}',
+                    number=result.report.number, told=told) if outcome.action_taken else
+                  t('Case of report #{number} resolved (no action). {told}',
+                    number=result.report.number, told=told))
+        return ActionResult(result.report, answer, case=result.case)
 
     async def dismiss(
         self, guild_id: int, case_id: int, actor: Actor, *, reason: str,
@@ -143,10 +145,10 @@ class ReportLifecycle:
     ) -> ActionResult:
         """Close the case with no action; ``block_days`` also stops its reporters from
         reporting in this server for that many days."""
-        text = _required(reason, "a reason for dismissing", REASON_MAX)
+        text = _required(reason, t('Please give a reason for dismissing.'), REASON_MAX)
         message = _optional(to_reporter, REASON_MAX)
         if block_days is not None and not 1 <= block_days <= BLOCK_DAYS_MAX:
-            raise InvalidInput(_en('Block for 1 to {days} days, or leave it empty.',
+            raise InvalidInput(t('Block for 1 to {days} days, or leave it empty.',
                                  days=BLOCK_DAYS_MAX))
         found = await self._moderators.case(guild_id, case_id, actor)
         result = await self._change(found, actor, CaseChange(
@@ -157,18 +159,18 @@ class ReportLifecycle:
             wanted="dismiss",
             notices=[(r.id, _decision_notice(r, None, message)) for r in found.reports])
         told = await self._tell_reporters(found)
-        blocked: str = ""
-        if block_days is not None:
-            until = time.time() + block_days * 86400.0
-            for member_id in sorted({r.reporter_id for r in found.reports}):
-                await self._store.blocks.block(guild_id, member_id, until=until, reason=text,
-                                               blocked_by=actor.user_id, case_id=case_id)
-            blocked = _en(' The reporter(s) may not report in this server until {until} '
-                        '(`/warden blocks` shows and lifts blocks).',
-                        until=f"<t:{int(until)}:f>")
-        return ActionResult(result.report, _en('Case of report #{number} dismissed. '
-                                             '{told}{blocked}', number=result.report.number,
-                                             told=told, blocked=blocked), case=result.case)
+        number = result.report.number
+        if block_days is None:
+            return ActionResult(result.report, t('Case of report #{number} dismissed. {told}',
+                                                 number=number, told=told), case=result.case)
+        until = time.time() + block_days * 86400.0
+        for member_id in sorted({r.reporter_id for r in found.reports}):
+            await self._store.blocks.block(guild_id, member_id, until=until, reason=text,
+                                           blocked_by=actor.user_id, case_id=case_id)
+        return ActionResult(result.report, t(
+            'Case of report #{number} dismissed. {told} The reporter(s) may not report in this '
+            'server until <t:{until}:f> (`/warden blocks` shows and lifts blocks).',
+            number=number, told=told, until=int(until)), case=result.case)
 
     async def blocks(self, guild_id: int, actor: Actor) -> list[ReporterBlock]:
         """Members blocked from reporting in this server now."""
@@ -178,9 +180,9 @@ class ReportLifecycle:
     async def lift_block(self, guild_id: int, actor: Actor, member_id: int) -> str:
         await self._moderators.require(guild_id, actor)
         if not await self._store.blocks.lift(guild_id, member_id, lifted_by=actor.user_id):
-            raise InvalidInput(_en('<@{member_id}> is not blocked from reporting here.',
+            raise InvalidInput(t('<@{member_id}> is not blocked from reporting here.',
                                  member_id=member_id))
-        return _en('<@{member_id}> may report in this server again.', member_id=member_id)
+        return t('<@{member_id}> may report in this server again.', member_id=member_id)
 
     async def _change(self, found: CaseWithReports, actor: Actor, change: CaseChange, *,
                       wanted: str, notices: list[tuple[int, NewNotice]] | None = None,
@@ -200,12 +202,12 @@ class ReportLifecycle:
         self, guild_id: int, case_id: int, actor: Actor, *, question: str
     ) -> ActionResult:
         """Ask every reporter of the case (each answers about their own report)."""
-        text = _required(question, "a question", QUESTION_MAX)
+        text = _required(question, t('Please give a question.'), QUESTION_MAX)
         found = await self._moderators.case(guild_id, case_id, actor)
         lead = found.reports[0]
         if found.case.status not in UNDECIDED_CASE_STATUSES:
-            raise InvalidInput(_en('The case of report #{number} is already {status}.',
-                                 number=lead.number, status=found.case.status))
+            raise InvalidInput(t('The case of report #{number} is already {status}.',
+                                 number=lead.number, status=STATUS_WORDS[found.case.status]))
         asked = [r for r in found.reports if r.purged_at is None]
         if not asked:
             raise InvalidInput(t('Report #{number} was purged under the retention policy.',
@@ -223,21 +225,22 @@ class ReportLifecycle:
             )
             outcomes.append(await self._tell(notice_id))
         await self._changed(found.case.lead_report_id)
+        told: Text
         if all(o is Told.SENT for o in outcomes):
-            told = ("The reporter got your question by DM." if len(outcomes) == 1 else
-                    f"All {len(outcomes)} reporters got your question by DM.")
+            told = (t("The reporter got your question by DM.") if len(outcomes) == 1 else
+                    t("All {count} reporters got your question by DM.", count=len(outcomes)))
         elif all(o is Told.DMS_CLOSED for o in outcomes):
-            told = ("The reporter's DMs are closed, so they were not told; the question is "
-                    "recorded on the report.")
+            told = t("The reporter's DMs are closed, so they were not told; the question is "
+                     "recorded on the report.")
         else:
-            told = ("A DM to a reporter failed or their DMs are closed; the question is "
-                    "recorded on the report, and Warden tries failed DMs again when it next "
-                    "starts.")
+            told = t("A DM to a reporter failed or their DMs are closed; the question is "
+                     "recorded on the report, and Warden tries failed DMs again when it next "
+                     "starts.")
         return ActionResult(lead, told, case=found.case)
 
     async def reply(self, guild_id: int, reporter_id: int, number: int, text: str) -> Report:
         """The reporter answers a moderator's question (``/reply``)."""
-        body = _required(text, "an answer", REPLY_MAX)
+        body = _required(text, t('Please give an answer.'), REPLY_MAX)
         report = await self._store.reports.by_number(guild_id, number)
         if report is None or report.reporter_id != reporter_id or report.accepted_at is None:
             raise InvalidInput(t('You have no report #{number} in this server.', number=number))
@@ -283,9 +286,12 @@ class ReportLifecycle:
         )
         if not requeued:
             current = await self._store.deliveries.get(report_id, destination)
-            state = "does not exist" if current is None else f"is {current.status}, not failed"
-            raise InvalidInput(t('The {label} delivery of report #{number} {state}.',
-                                 label=label, number=report.number, state=state))
+            if current is None:
+                raise InvalidInput(t('The {label} delivery of report #{number} does not exist.',
+                                     label=label, number=report.number))
+            raise InvalidInput(t('The {label} delivery of report #{number} is {status}, not '
+                                 'failed.', label=label, number=report.number,
+                                 status=DELIVERY_LABELS.get(current.status, current.status)))
         await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id, destination))
         await self._changed(report_id)
         return ActionResult(report, t('Retrying the {label} delivery of report #{number}.',
@@ -300,25 +306,25 @@ class ReportLifecycle:
         case = await self._store.cases.get(found.case.id)
         n = found.reports[0].number
         if case is None:
-            return InvalidInput(_en('That case no longer exists.'))
+            return InvalidInput(t('That case no longer exists.'))
         if case.status in DECIDED_CASE_STATUSES and wanted != "approve":
-            return InvalidInput(_en('The case of report #{n} was already {status}.',
-                                  n=n, status=case.status))
+            return InvalidInput(t('The case of report #{n} was already {status}.',
+                                  n=n, status=STATUS_WORDS[case.status]))
         if case.status is CaseStatus.DISMISSED:
-            return InvalidInput(_en('The case of report #{n} was dismissed: nothing is sent.',
+            return InvalidInput(t('The case of report #{n} was dismissed: nothing is sent.',
                                   n=n))
         if case.status is CaseStatus.CLAIMED and case.claimed_by != actor.user_id:
             return NotAllowed(
-                _en('The case of report #{n} is claimed by <@{claimed_by}>. Only they, or a '
-                  'member with Manage Server, can {wanted} it until it is unclaimed.',
-                  n=n, claimed_by=case.claimed_by, wanted=wanted)
+                t('The case of report #{n} is claimed by <@{claimed_by}>. Only they, or a '
+                  'member with Manage Server, can act on it until it is unclaimed.',
+                  n=n, claimed_by=case.claimed_by)
             )
         if wanted == "claim" and case.status is CaseStatus.CLAIMED:
-            return InvalidInput(_en('You already claimed the case of report #{n}.', n=n))
+            return InvalidInput(t('You already claimed the case of report #{n}.', n=n))
         if wanted == "unclaim" and case.status is CaseStatus.OPEN:
-            return InvalidInput(_en('The case of report #{n} is not claimed.', n=n))
-        return InvalidInput(_en('The case of report #{n} is {status}; you cannot {wanted} it '
-                              'now.', n=n, status=case.status, wanted=wanted))
+            return InvalidInput(t('The case of report #{n} is not claimed.', n=n))
+        return InvalidInput(t('The case of report #{n} is {status}; that cannot be done now.',
+                              n=n, status=STATUS_WORDS[case.status]))
 
     # -- telling the reporter ------------------------------------------------------------
     async def _tell(self, notice_id: int | None) -> Told:
@@ -330,7 +336,7 @@ class ReportLifecycle:
         return Told.ALREADY if message is None else await self._messenger.tell_by_dm(
             notice, message)
 
-    async def _tell_reporters(self, found: CaseWithReports) -> str:
+    async def _tell_reporters(self, found: CaseWithReports) -> Text | str:
         """DM the decisions queued with the case's change, one per report."""
         outcomes = []
         for report in found.reports:
@@ -341,16 +347,18 @@ class ReportLifecycle:
             return ""
         if len(outcomes) == 1:
             return {
-                Told.SENT: "The reporter was told by DM.",
-                Told.DMS_CLOSED: "The reporter's DMs are closed, so they were not told.",
-                Told.DMS_OFF: "The reporter turned off outcome DMs.",
-            }.get(outcomes[0], "The DM to the reporter failed; Warden tries again when it "
-                               "next starts.")
+                Told.SENT: t("The reporter was told by DM."),
+                Told.DMS_CLOSED: t("The reporter's DMs are closed, so they were not told."),
+                Told.DMS_OFF: t("The reporter turned off outcome DMs."),
+            }.get(outcomes[0], t("The DM to the reporter failed; Warden tries again when it "
+                                 "next starts."))
         sent = sum(o is Told.SENT for o in outcomes)
-        return (f"{sent} of {len(outcomes)} reporters were told by DM"
-                + ("." if sent == len(outcomes) else
-                   " (the others have DMs closed or off, or Warden tries again when it next "
-                   "starts)."))
+        if sent == len(outcomes):
+            return t("{sent} of {count} reporters were told by DM.", sent=sent,
+                     count=len(outcomes))
+        return t("{sent} of {count} reporters were told by DM (the others have DMs closed or "
+                 "off, or Warden tries again when it next starts).", sent=sent,
+                 count=len(outcomes))
 
 
 def _about(report: Report) -> dict[str, object]:
@@ -393,13 +401,6 @@ def target_name(report: Report) -> str:
     )
 
 
-def _en(msgid: str, **params: object) -> str:
-    """Moderators' answers about cases, in English until the translators have them: the
-    catalogs are complete for every language (tests/i18n), and a ``t`` id nobody translated
-    would break that. Switch these to ``t`` with their translations."""
-    return msgid.format(**params)
-
-
 def parse_outcome(text: str | None) -> CaseOutcome:
     """The Resolve modal's outcome field: an action kind, or empty/"none" for no action."""
     value = (text or "").strip().lower()
@@ -409,14 +410,15 @@ def parse_outcome(text: str | None) -> CaseOutcome:
         return CaseOutcome(ActionKind(value))
     except ValueError:
         kinds = ", ".join(k.value for k in ActionKind)
-        raise InvalidInput(f"The action taken is one of {kinds}, or empty for no action; "
-                           f"not {value[:20]!r}.") from None
+        raise InvalidInput(t("The action taken is one of {kinds}, or empty for no action; "
+                             "not {value}.", kinds=kinds, value=shown(value, 20))) from None
 
 
-def _required(text: str | None, what: str, limit: int) -> str:
+def _required(text: str | None, missing: Text, limit: int) -> str:
+    """``missing``: the whole message asking for it."""
     value = (text or "").strip()
     if not value:
-        raise InvalidInput(t('Please give {what}.', what=what))
+        raise InvalidInput(missing)
     if len(value) > limit:
         raise InvalidInput(t('Please keep it under {limit} characters.', limit=limit))
     return value
@@ -425,12 +427,6 @@ def _required(text: str | None, what: str, limit: int) -> str:
 def _optional(text: str | None, limit: int) -> str | None:
     value = (text or "").strip()
     if len(value) > limit:
-        raise InvalidInput(f"Please keep it under {limit} characters.")
+        raise InvalidInput(t('Please keep it under {limit} characters.', limit=limit))
     return value or None
-
-
-def _join(items: list[str]) -> str:
-    if not items:
-        return "nowhere"
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput
-from bot.i18n import Duration, t
+from bot.i18n import Day, Duration, t
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.review.access import Moderators
 from bot.services.review.card import (
-    STATUS_LABELS,
+    STATUS_WORDS,
     ReviewCard,
     card_of,
     outcome_label,
@@ -140,7 +140,7 @@ class ReportQueries:
         flt = _filter(guild_id, ListQuery(target=player))
         found, _ = await self._store.reports.search(flt, limit=1)
         if not found:
-            raise InvalidInput("No report in this server names that player.")
+            raise InvalidInput(t("No report in this server names that player."))
         newest = found[0]
         cases, total = await self._store.cases.of_player(guild_id, newest.target_key,
                                                          limit=HISTORY_MAX)
@@ -149,7 +149,7 @@ class ReportQueries:
             lead = await self._store.reports.get(case.lead_report_id)
             past.append(PastCase(case.id, lead.number if lead else 0, case.created_at,
                                  case.decided_at,
-                                 outcome_label(case) or STATUS_LABELS[case.status].lower()))
+                                 outcome_label(case) or STATUS_WORDS[case.status]))
         return PlayerHistory(target_name(newest), tuple(past), total)
 
     async def list_reports(
@@ -266,8 +266,9 @@ def _daily(period: DateRange, counts: dict[tuple[str, str], int],
                     t("median time to first moderator action: {span}",
                       span=Duration(median_first_action)))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-    title = (t("Reports per day by reason, {first} to {last} (UTC)", first=days[0],
-               last=days[-1]) if days else t("Reports per day by reason"))
+    title = (t("Reports per day by reason, {first} to {last} (UTC)",
+               first=Day(_midnight(first)), last=Day(_midnight(last)))
+             if days else t("Reports per day by reason"))
     return DailySeries(days, series, title=title,
                        subtitle=t("{first_action} · generated {when} UTC",
                                   first_action=first_action, when=generated))
@@ -275,3 +276,7 @@ def _daily(period: DateRange, counts: dict[tuple[str, str], int],
 
 def _day(ts: float) -> date:
     return datetime.fromtimestamp(ts, UTC).date()
+
+
+def _midnight(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()

@@ -8,8 +8,9 @@ from typing import Any
 
 from bot.domain import GuildSettings, ReportLimits, ReviewMode
 from bot.errors import InvalidInput
-from bot.i18n import LANGUAGES, resolve, t
+from bot.i18n import LANGUAGES, joined, resolve, t
 from bot.services.delivery.registry import DestinationRegistry
+from bot.services.reporting.typed_input import shown
 from bot.services.review.checklist import (
     SetupFacts,
     checklist,
@@ -65,7 +66,7 @@ class ServerSettings:
             refusal = moderator_role_refusal(guild_id, moderator_role_id,
                                              managed=moderator_role_managed)
             if refusal is not None:
-                raise InvalidInput(t('Nothing was changed: ') + refusal)
+                raise InvalidInput(t('Nothing was changed: {why}', why=refusal))
         changes: dict[str, Any] = {}
         if audit_channel_id is not None and clear_audit_channel:
             raise InvalidInput(t('Choose an audit channel or clear it, not both.'))
@@ -73,7 +74,8 @@ class ServerSettings:
             changes["audit_channel_id"] = audit_channel_id
         if language is not None:
             if language not in {lang.discord for lang in LANGUAGES}:
-                raise InvalidInput(t('Nothing was changed: ') + language)
+                raise InvalidInput(t("Nothing was changed: {language} is not one of Warden's "
+                                     "languages.", language=shown(language)))
             changes["language"] = language
         if review_channel_id is not None:
             changes["review_channel_id"] = review_channel_id
@@ -97,7 +99,8 @@ class ServerSettings:
                 problems.append(t('`{name}` must be between {low} and {high}',
                                   name=name, low=low, high=high))
         if problems:
-            raise InvalidInput(t('Nothing was changed: ') + "; ".join(problems) + ".")
+            raise InvalidInput(t('Nothing was changed: {problems}.',
+                                 problems=joined("; ", problems)))
         if not changes:
             return (await self._store.guilds.get(guild_id)).limits
         saved = await self._store.guilds.update(guild_id, actor_id=actor_id, **changes)
