@@ -80,6 +80,6 @@ def test_lists_ages_and_days_in_the_readers_language() -> None:
     message = t("{where} {when} {day}", where=Items([t("Game backend"), "Bungie.net"]),
                 when=Ago(3 * 3600), day=Day(0))
     assert message == "Game backend and Bungie.net 3 hours ago Jan 1, 1970"
-    assert localize(message, "de") == "Game backend und Bungie.net vor 3 Stunden 01.01.1970"
+    assert localize(message, "de") == "Spiel-Backend und Bungie.net vor 3 Stunden 01.01.1970"
     french = localize(from_json(to_json(message)), "fr")  # stored, then read back
-    assert " ".join(french.split()) == "Game backend et Bungie.net il y a 3 heures 1 janv. 1970"
+    assert " ".join(french.split()) == "Serveur du jeu et Bungie.net il y a 3 heures 1 janv. 1970"

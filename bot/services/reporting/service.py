@@ -515,9 +515,9 @@ class ReportService:
         block = await self._store.blocks.active(guild_id, reporter_id, now)
         if block is not None:
             raise LimitReached(t(
-                "This server's moderators stopped you from reporting here until {until}, "
+                "This server's moderators stopped you from reporting here until <t:{until}:f>, "
                 "after a report of yours was dismissed. If you think this is a mistake, "
-                "contact the moderators.", until=f"<t:{int(block.until)}:f>"))
+                "contact the moderators.", until=int(block.until)))
 
     async def _check_limits(self, guild_id: int, reporter_id: int, target_key: str,
                             activity_id: int | None, limits: ReportLimits, now: float) -> None:
