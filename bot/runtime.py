@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -41,6 +42,7 @@ from bot.services.delivery.registry import (
     DestinationFactory,
     DestinationRegistry,
 )
+from bot.services.event_relay import EventRelay
 from bot.services.events import EventBus
 from bot.services.health import HealthService
 from bot.services.linking.providers import BungieLinkProvider, GameLinkProvider, LinkProvider
@@ -54,6 +56,7 @@ from bot.services.review.queries import ReportQueries
 from bot.services.review.server_settings import ServerSettings
 from bot.settings import Settings
 from bot.store import Database, Lease, Store, this_process
+from bot.store.notices import ProcessRun
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
@@ -85,8 +88,13 @@ async def open_app(
             Path(":memory:") if ephemeral_database else settings.database_location()
         )
         stack.push_async_callback(db.close)
-        store = Store(db, lease=Lease(this_process(settings.shard_ids)))
-        events = EventBus()
+        me = ProcessRun(this_process(settings.shard_ids), uuid.uuid4().hex[:12])
+        store = Store(db, lease=Lease(me.host))
+        channel = db.event_channel()
+        relay = None if channel is None else EventRelay(channel, me.name)
+        if relay is not None:
+            stack.push_async_callback(relay.close)
+        events = EventBus(relay)
         metrics = WardenMetrics()
         bungie = open_bungie(settings, stack, metrics)
         sanctions = open_sanctions(settings, stack, metrics)
@@ -120,7 +128,7 @@ async def open_app(
         stack.push_async_callback(web.stop)
         # One messenger, so that no notice is DMed twice by two services at once.
         messenger = ReporterMessenger(store, notifier, registry.name,
-                                      read_live=notifier.live_reply_text)
+                                      read_live=notifier.live_reply_text, me=me)
         audit_heads = AuditHeadPoster(store, DiscordChannelPoster(bot))
         stack.push_async_callback(audit_heads.stop)
         services = Services(
@@ -142,6 +150,7 @@ async def open_app(
                 store=store, board=DiscordReviewBoard(bot), destinations=registry,
                 settle_seconds=settings.review_post_settle_seconds,
                 catch_up_interval=settings.review_catch_up_interval_seconds,
+                holds_guild=holds_guild(settings),
             ),
             queries=ReportQueries(store=store, moderators=moderators, destinations=registry),
             server_settings=ServerSettings(store=store, destinations=registry,
@@ -150,6 +159,8 @@ async def open_app(
         )
         for listener in (services.review_posts, services.reports, services.outbox):
             stack.callback(events.listen(listener))
+        events.start()
+        stack.push_async_callback(events.close)
         stack.push_async_callback(services.review_posts.close)
         stack.push_async_callback(services.reports.close)
         # Runs before the HTTP clients and the database close: attempts end cleanly first.
@@ -163,6 +174,16 @@ async def open_app(
             services.outbox.start,
         ])
         yield bot
+
+
+def holds_guild(settings: Settings) -> Callable[[int], bool] | None:
+    """Whether this process runs a server's shard (Discord's rule: ``(id >> 22) % count``);
+    None when it runs them all."""
+    shards = settings.shard_list()
+    if shards is None or settings.shard_count is None:
+        return None
+    count, held = settings.shard_count, frozenset(shards)
+    return lambda guild_id: (guild_id >> 22) % count in held
 
 
 def identify_gate(settings: Settings) -> IdentifyGate:

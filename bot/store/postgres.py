@@ -29,6 +29,7 @@ from bot.store.database import (
     Migration,
     Row,
 )
+from bot.store.event_channel import PgEventChannel
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -171,6 +172,9 @@ class PostgresDatabase(Database):
         if migrate:
             await db.migrate()
         return db
+
+    def event_channel(self) -> PgEventChannel:
+        return PgEventChannel(self.url)
 
     def _connect_raw(self) -> psycopg.Connection[PgRow]:
         # autocommit: the lanes say BEGIN and COMMIT themselves, one job each.

@@ -202,7 +202,8 @@ class OutboxWorker:
         log.info("outbox: stopped")
 
     def listens(self) -> Listening:
-        return {EventKind.DELIVERIES_QUEUED: self._on_queued}
+        return {EventKind.DELIVERIES_QUEUED: self._on_queued,
+                EventKind.EVENTS_MISSED: self._on_queued}
 
     async def _on_queued(self, event: Event) -> None:
         self._wake.set()

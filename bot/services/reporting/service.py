@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.apis.bungie import BungieClient, Pgcr
 from bot.apis.sanctions import SanctionsClient
@@ -57,6 +58,9 @@ log = logging.getLogger(__name__)
 
 TOLD_MEMORY = 60.0
 """Seconds an outcome told in a live reply is remembered, so its event does not DM it."""
+LATE_MARGIN = 5.0
+"""Seconds past another process's live reply before this one tells its outcome instead:
+an edit under way at the very end finishes first."""
 DRAFT_SWEEP_EVERY = 600.0
 DRAFT_WINDOW = 3600.0
 """The draft limit counts this many seconds back; unconfirmed rows are deleted once they
@@ -110,9 +114,13 @@ class ReportService:
         self._told_live: dict[int, tuple[tuple[DeliveryState, ...], float]] = {}
         self._drafts_swept_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._later: set[asyncio.Task[None]] = set()
+        """Checks, once another process's live reply has run out, that its outcome was
+        told (cancelled at close: a long wait must not hold up a stop)."""
 
     def listens(self) -> Listening:
-        return {EventKind.DELIVERY_CHANGED: self._on_delivery_changed}
+        return {EventKind.DELIVERY_CHANGED: self._on_delivery_changed,
+                EventKind.EVENTS_MISSED: self._on_events_missed}
 
     def stop_taking_reports(self) -> None:
         """From now on new reports and confirmations are refused with ``Restarting``
@@ -126,6 +134,9 @@ class ReportService:
         for watch in self._watches.values():
             watch.future.cancel()
         self._watches.clear()
+        for task in self._later:
+            task.cancel()
+        await asyncio.gather(*self._later, return_exceptions=True)
 
     # ---- 1. draft ---------------------------------------------------------------------
 
@@ -306,6 +317,7 @@ class ReportService:
             deliveries=[(p.destination, initial) for p in plan],
             actor_id=actor_id,
             now=now,
+            live=None if live_for is None else self.messenger.live_reply(live_for, now),
         )
         if isinstance(result, LimitHit):
             # The draft stays: the member may press Confirm again once the limit allows.
@@ -401,9 +413,42 @@ class ReportService:
         told = self._told_live.get(event.report_id)
         if told is not None and told[0] == outcome.deliveries:
             return
-        task = asyncio.create_task(self._dm_outcome(outcome))
+        if event.remote:
+            # Another process settled it: it tells the member, unless it left that to
+            # this process's live reply, which has just run out.
+            if not await self.messenger.holds_live(event.report_id):
+                return
+        else:
+            elsewhere = await self.messenger.held_elsewhere(event.report_id, self._clock())
+            if elsewhere is not None:
+                # That process edits its live reply (it hears of this through the relay);
+                # should it be gone by then, this one tells once the reply has run out.
+                self._later_check(outcome.report.id, elsewhere.until - self._clock())
+                return
+        self._spawn(self._dm_outcome(outcome))
+
+    async def _on_events_missed(self, event: Event) -> None:
+        # The relay lost other processes' events for a while: outcomes this process's
+        # live replies wait for may have been settled meanwhile.
+        for report_id in list(self._watches):
+            await self._on_delivery_changed(Event(EventKind.DELIVERY_CHANGED, report_id))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _later_check(self, report_id: int, delay: float) -> None:
+        async def check() -> None:
+            await asyncio.sleep(max(delay, 0.0) + LATE_MARGIN)
+            try:
+                await self._dm_outcome(await self.outcome(report_id))
+            except Exception:
+                log.exception("could not tell the outcome of report %s", report_id)
+
+        task = asyncio.create_task(check())
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
     def _prune(self) -> None:
         """Forget watches whose interaction can no longer answer."""

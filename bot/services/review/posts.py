@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from bot.domain import GuildSettings, Report
@@ -45,10 +45,17 @@ class ReviewPosts:
         destinations: DestinationRegistry,
         settle_seconds: float,
         catch_up_interval: float,
+        holds_guild: Callable[[int], bool] | None = None,
     ) -> None:
         """``settle_seconds``: how long a new report's post waits for its deliveries;
-        ``catch_up_interval``: seconds between the missing posts ``catch_up`` makes."""
+        ``catch_up_interval``: seconds between the missing posts ``catch_up`` makes;
+        ``holds_guild``: whether this process runs the shard of a server (None: all
+        of them). With several processes, the one running a server's shard keeps its
+        posts current after background changes, wherever they happened (the event relay
+        brings it the others'): one edit per change, by the process that knows the
+        channel."""
         self._store = store
+        self._holds_guild = holds_guild
         self._board = board
         self._names = destinations.name
         self._settle = settle_seconds
@@ -67,6 +74,7 @@ class ReviewPosts:
             EventKind.REPORT_ACCEPTED: self._on_background_change,
             EventKind.DELIVERY_CHANGED: self._on_background_change,
             EventKind.REPORT_CHANGED: self._on_moderator_change,
+            EventKind.EVENTS_MISSED: self._on_events_missed,
         }
 
     async def close(self) -> None:
@@ -94,9 +102,27 @@ class ReviewPosts:
 
     async def _on_moderator_change(self, event: Event) -> None:
         # A moderator's own action: the post is edited before their button press is
-        # answered, so what they see next is current.
-        if event.report_id is not None:
+        # answered, so what they see next is current (by the process that answers them;
+        # the others have nothing left to do).
+        if event.report_id is not None and not event.remote:
             await self.refresh(event.report_id)
+
+    async def _on_events_missed(self, event: Event) -> None:
+        # Changes made elsewhere meanwhile may have gone unposted: post what is missing.
+        if self._holds_guild is not None:
+            async def catch_up() -> bool:
+                await self.catch_up()
+                return True
+
+            task = asyncio.create_task(catch_up(), name="review-catch-up-relay")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _ours(self, report_id: int) -> bool:
+        if self._holds_guild is None:
+            return True
+        report = await self._store.reports.get(report_id)
+        return report is not None and self._holds_guild(report.guild_id)
 
     def _refresh_soon(self, report_id: int) -> None:
         # Events from the report flow and the outbox must not wait for Discord (a post
@@ -117,6 +143,9 @@ class ReviewPosts:
         # channel's rate limit, and a moderator watching it sees the card jump).
         if self._settle > 0:
             await asyncio.sleep(self._settle)
+        if not await self._ours(report_id):
+            self._queued.pop(report_id, None)
+            return True
         return await self.refresh(report_id)
 
     def _refresh_done(self, report_id: int, task: asyncio.Task[bool]) -> None:
