@@ -22,7 +22,7 @@ from bot import USER_AGENT
 from bot.apis.bungie import BungieClient
 from bot.apis.errors import ApiError
 from bot.apis.http import build_http_client
-from bot.apis.pacing import Limiter
+from bot.apis.pacing import Limiter, SharedLimiter
 from bot.apis.retry import RetryPolicy
 from bot.apis.sanctions import SanctionsClient
 from bot.app import Services, WardenBot
@@ -56,6 +56,7 @@ from bot.services.review.queries import ReportQueries
 from bot.services.review.server_settings import ServerSettings
 from bot.settings import Settings
 from bot.store import Database, Lease, Store, this_process
+from bot.store.buckets import ApiBucket
 from bot.store.notices import ProcessRun
 from bot.web import WebServer
 
@@ -96,7 +97,7 @@ async def open_app(
             stack.push_async_callback(relay.close)
         events = EventBus(relay)
         metrics = WardenMetrics()
-        bungie = open_bungie(settings, stack, metrics)
+        bungie = open_bungie(settings, stack, metrics, pace=_bungie_pace(settings, db))
         sanctions = open_sanctions(settings, stack, metrics)
 
         bot_options.setdefault("identify_gate", identify_gate(settings))
@@ -271,8 +272,16 @@ def _http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
+def _bungie_pace(settings: Settings, db: Database) -> Limiter:
+    """The installation's budget when processes share PostgreSQL, else this process's."""
+    if db.backend == "postgresql":
+        return SharedLimiter(ApiBucket(db, "bungie", rate=settings.bungie_requests_per_second))
+    return Limiter(rate=settings.bungie_requests_per_second)
+
+
 def open_bungie(
-    settings: Settings, stack: AsyncExitStack, metrics: WardenMetrics | None = None
+    settings: Settings, stack: AsyncExitStack, metrics: WardenMetrics | None = None,
+    pace: Limiter | None = None,
 ) -> BungieClient | None:
     if settings.bungie_api_key is None:
         return None
@@ -288,7 +297,7 @@ def open_bungie(
         client_secret=None if secret is None else secret.get_secret_value(),
         authorize_url=settings.bungie_oauth_authorize_url,
         token_url=settings.bungie_oauth_token_url,
-        limiter=Limiter(rate=settings.bungie_requests_per_second),
+        limiter=pace or Limiter(rate=settings.bungie_requests_per_second),
         policy=_retry_policy(settings, metrics),
     )
 

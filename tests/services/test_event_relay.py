@@ -28,8 +28,8 @@ class Heard:
 
         return {kind: note for kind in EventKind}
 
-    async def until(self, count: int, timeout: float = 15.0) -> list[Event]:
-        async with asyncio.timeout(timeout):
+    async def until(self, count: int) -> list[Event]:
+        async with asyncio.timeout(15.0):
             while len(self.events) < count:
                 self.changed.clear()
                 await self.changed.wait()
