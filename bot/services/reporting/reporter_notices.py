@@ -143,11 +143,6 @@ class ReporterMessenger:
             return None
         return live
 
-    async def holds_live(self, report_id: int) -> bool:
-        """Whether this process recorded the live reply of ``report_id``."""
-        live = await self._store.notices.live_holder(report_id)
-        return live is not None and live.owner == self.me.name
-
     async def take_over_live_replies(self) -> int:
         """At start-up: outcomes an earlier run of this process was to tell in a live
         reply (the other processes left them to it) go by DM now, if final. Returns how

@@ -112,6 +112,9 @@ class ReportService:
             game=None if sanctions is None else GamePlayers(sanctions))
         self._watches: dict[int, _Watch] = {}
         self._told_live: dict[int, tuple[tuple[DeliveryState, ...], float]] = {}
+        self._live_until: dict[int, float] = {}
+        """Reports whose live reply this process recorded at acceptance, until when: an
+        outcome another process settles is told by this one (the relay brings it)."""
         self._drafts_swept_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         self._later: set[asyncio.Task[None]] = set()
@@ -311,6 +314,7 @@ class ReportService:
         if live_for is not None:
             loop = asyncio.get_running_loop()
             self._watches[report_id] = _Watch(loop.create_future(), now + live_for)
+            self._live_until[report_id] = now + live_for
         result = await self._store.reports.accept(
             report_id,
             limits=guild.limits,
@@ -322,6 +326,7 @@ class ReportService:
         if isinstance(result, LimitHit):
             # The draft stays: the member may press Confirm again once the limit allows.
             self._watches.pop(report_id, None)
+            self._live_until.pop(report_id, None)
             self._metrics.reports.inc(reason=report.reason, outcome="limited")
             raise _limit_error(result, guild.limits, now)
         if isinstance(result, Accepted):
@@ -400,6 +405,8 @@ class ReportService:
     async def _on_delivery_changed(self, event: Event) -> None:
         if event.report_id is None:
             return
+        if event.remote and event.report_id not in self._live_until:
+            return  # settled elsewhere, and told from there
         outcome = await self.outcome(event.report_id)
         if not outcome.final:
             return
@@ -413,12 +420,9 @@ class ReportService:
         told = self._told_live.get(event.report_id)
         if told is not None and told[0] == outcome.deliveries:
             return
-        if event.remote:
-            # Another process settled it: it tells the member, unless it left that to
-            # this process's live reply, which has just run out.
-            if not await self.messenger.holds_live(event.report_id):
-                return
-        else:
+        # A remote one reaching here: the other process left the telling to this one's
+        # live reply, which has just run out, so this one tells it.
+        if not event.remote:
             elsewhere = await self.messenger.held_elsewhere(event.report_id, self._clock())
             if elsewhere is not None:
                 # That process edits its live reply (it hears of this through the relay);
@@ -464,6 +468,12 @@ class ReportService:
             if now - at <= TOLD_MEMORY:
                 break
             del self._told_live[report_id]
+        # In acceptance order, so in deadline order too.
+        while self._live_until:
+            report_id, until = next(iter(self._live_until.items()))
+            if now <= until + TOLD_MEMORY:
+                break
+            del self._live_until[report_id]
 
     async def _dm_outcome(self, outcome: ReportOutcome) -> None:
         notice = await self._store.notices.untold_outcome(outcome.report.id)
