@@ -40,6 +40,7 @@ from bot.services.health import HealthService
 from bot.services.linking.service import LinkingService
 from bot.services.reporting.service import ReportService
 from bot.services.review.lifecycle import ReportLifecycle
+from bot.services.review.member_actions import MemberActions
 from bot.services.review.posts import ReviewPosts
 from bot.services.review.queries import ReportQueries
 from bot.services.review.server_settings import ServerSettings
@@ -68,6 +69,7 @@ class Services:
     destinations: DestinationRegistry
     reports: ReportService
     lifecycle: ReportLifecycle
+    member_actions: MemberActions
     review_posts: ReviewPosts
     queries: ReportQueries
     server_settings: ServerSettings

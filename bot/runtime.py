@@ -51,6 +51,7 @@ from bot.services.reporting.reporter_notices import ReporterMessenger
 from bot.services.reporting.service import ReportService
 from bot.services.review.access import Moderators
 from bot.services.review.lifecycle import ReportLifecycle
+from bot.services.review.member_actions import MemberActions
 from bot.services.review.posts import ReviewPosts
 from bot.services.review.queries import ReportQueries
 from bot.services.review.server_settings import ServerSettings
@@ -81,6 +82,7 @@ async def open_app(
     # The review side's Discord parts live in cogs/review (the board posts its buttons),
     # and they are handed to the services here, at construction.
     from cogs.review.board import DiscordReviewBoard
+    from cogs.review.member_moderation import DiscordMemberModeration
     from cogs.review.reply import reply_hint
 
     point_discord_at(settings.discord_api_base_url, settings.discord_gateway_url)
@@ -132,6 +134,10 @@ async def open_app(
                                       read_live=notifier.live_reply_text, me=me)
         audit_heads = AuditHeadPoster(store, DiscordChannelPoster(bot))
         stack.push_async_callback(audit_heads.stop)
+        lifecycle = ReportLifecycle(
+            store=store, events=events, moderators=moderators, destinations=registry,
+            messenger=messenger, reply_hint=reply_hint,
+        )
         services = Services(
             settings=settings, store=store, events=events, metrics=metrics, notifier=notifier,
             destinations=registry, linking=linking, bungie=bungie, sanctions=sanctions,
@@ -143,9 +149,11 @@ async def open_app(
                 lookups_per_minute=settings.autocomplete_lookups_per_minute,
                 sanctions=sanctions,
             ),
-            lifecycle=ReportLifecycle(
-                store=store, events=events, moderators=moderators, destinations=registry,
-                messenger=messenger, reply_hint=reply_hint,
+            lifecycle=lifecycle,
+            member_actions=MemberActions(
+                store=store, events=events, moderators=moderators,
+                moderation=DiscordMemberModeration(bot), notifier=notifier,
+                lifecycle=lifecycle,
             ),
             review_posts=ReviewPosts(
                 store=store, board=DiscordReviewBoard(bot), destinations=registry,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,6 +11,12 @@ import pytest
 from tests.postgres import drop_database, fresh_database, running_server
 from tests.standins.discord import DiscordStandIn, start_discord_standin
 from tests.support import clean_env
+
+# matplotlib builds a font cache (seconds) at its first import: keep it beside the test
+# cache, so it is built once per checkout and never per test, whatever HOME is.
+os.environ.setdefault(
+    "MPLCONFIGDIR", str(Path(__file__).resolve().parent.parent / ".pytest_cache" / "matplotlib")
+)
 
 
 @pytest.fixture

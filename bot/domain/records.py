@@ -173,3 +173,5 @@ class GuildSettings:
     """Where the audit chain's head is posted daily (``bot.services.audit.heads``)."""
     language: str | None = None
     """Discord locale of staff posts (``/warden setup language:``); None: the server's own."""
+    dm_before_removal: bool = True
+    """DM a member before a kick or ban from Warden (afterwards no DM reaches them)."""

@@ -10,12 +10,14 @@ per language, on first use.
 
 from __future__ import annotations
 
+from bot.i18n.formatting import Duration
 from bot.i18n.locales import DEFAULT_LOCALE, LANGUAGES, Language, language_of, resolve
 from bot.i18n.text import Text, joined, localize, t
 
 __all__ = [
     "DEFAULT_LOCALE",
     "LANGUAGES",
+    "Duration",
     "Language",
     "Text",
     "joined",

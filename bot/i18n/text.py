@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from bot.i18n.catalogs import gettext
+from bot.i18n.formatting import Duration
 from bot.i18n.locales import Language, language_of
 
 
@@ -55,6 +56,8 @@ def _rebuild(msgid: str, params: dict[str, object], parts: tuple[object, ...] | 
 def _render(value: object, language: Language | None) -> str:
     if isinstance(value, Text):
         return value.render(language) if language is not None else str.__str__(value)
+    if isinstance(value, Duration):
+        return value.render(language.discord) if language is not None else str.__str__(value)
     return str(value)
 
 
@@ -99,6 +102,8 @@ def to_json(value: str) -> object:
 def _param_json(value: object) -> object:
     if isinstance(value, Text):
         return to_json(value)
+    if isinstance(value, Duration):
+        return {"duration": value.seconds}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     return str(value)
@@ -108,6 +113,8 @@ def from_json(data: object) -> str:
     """The message :func:`to_json` stored (a plain string stays one)."""
     if not isinstance(data, dict):
         return str(data)
+    if set(data) == {"duration"}:
+        return Duration(float(data["duration"]))
     params = {str(k): _param_from_json(v) for k, v in dict(data.get("params") or {}).items()}
     parts = data.get("parts")
     return Text(str(data.get("id", "")), params,

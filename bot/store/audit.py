@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,12 +126,43 @@ class ChainCheck:
         return self.first_broken_id is None
 
 
+@dataclass(frozen=True)
+class ModeratorAction:
+    report_id: int
+    accepted_at: float
+    actor_id: int
+    at: float
+    action: str
+
+
 class AuditStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def record(self, action: str, **kw: Any) -> int:
         return await self._db.write(lambda conn: append(conn, action, **kw))
+
+    async def moderator_actions(
+        self, guild_id: int, since: float | None, until: float | None, actions: Sequence[str]
+    ) -> list[ModeratorAction]:
+        """The audit rows named ``actions`` on this server's reports created in
+        ``[since, until)``, with each report's acceptance time, oldest first."""
+        marks = ", ".join("?" for _ in actions)
+        sql = (
+            "SELECT a.report_id, r.accepted_at, a.actor_id, a.at, a.action"  # noqa: S608
+            " FROM audit_log a JOIN reports r ON r.id = a.report_id"
+            " WHERE r.guild_id = ? AND r.accepted_at IS NOT NULL"
+            " AND r.created_at >= ? AND r.created_at < ?"
+            f" AND a.actor_id IS NOT NULL AND a.action IN ({marks})"  # only "?"s
+            " ORDER BY a.at, a.id"
+        )
+        rows = await self._db.fetch_all(
+            sql,
+            (guild_id, since if since is not None else 0.0,
+             until if until is not None else float("inf"), *actions),
+        )
+        return [ModeratorAction(int(r[0]), float(r[1]), int(r[2]), float(r[3]), str(r[4]))
+                for r in rows]
 
     async def for_report(self, report_id: int) -> list[AuditEntry]:
         rows = await self._db.fetch_all(FOR_REPORT_SQL, (report_id,))

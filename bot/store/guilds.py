@@ -103,8 +103,9 @@ def _save(
     conn.execute(
         "INSERT INTO guild_settings (guild_id, review_channel_id, moderator_role_id,"
         " review_mode, limit_short_count, limit_short_seconds, limit_hour_count,"
-        " limit_day_count, target_cooldown_hours, audit_channel_id, language, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " limit_day_count, target_cooldown_hours, audit_channel_id, language,"
+        " dm_before_removal, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (guild_id) DO UPDATE SET"
         " review_channel_id = excluded.review_channel_id,"
         " moderator_role_id = excluded.moderator_role_id,"
@@ -116,6 +117,7 @@ def _save(
         " target_cooldown_hours = excluded.target_cooldown_hours,"
         " audit_channel_id = excluded.audit_channel_id,"
         " language = excluded.language,"
+        " dm_before_removal = excluded.dm_before_removal,"
         " updated_at = excluded.updated_at",
         (
             new.guild_id,
@@ -129,6 +131,7 @@ def _save(
             limits.target_cooldown_hours,
             new.audit_channel_id,
             new.language,
+            int(new.dm_before_removal),
             now,
         ),
     )

@@ -258,6 +258,17 @@ class ReportStore:
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
+    async def daily_counts(self, flt: ReportFilter) -> dict[tuple[str, str], int]:
+        """Accepted reports matching the filter, counted by (UTC day, reason)."""
+        where, params = _filter_sql(flt)
+        sql = ("SELECT date(created_at, 'unixepoch'), reason, COUNT(*) FROM reports"  # noqa: S608
+               f" WHERE {where} GROUP BY 1, 2")
+        rows = await self._db.fetch_all(
+            sql,
+            params,
+        )
+        return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
+
     # -- moderation -----------------------------------------------------------------
     async def claim_review_post(self, report_id: int, *, seconds: float) -> float | None:
         """Claim posting or editing the report's review post until ``seconds`` from now,

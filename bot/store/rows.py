@@ -59,6 +59,7 @@ def guild_from_row(row: Row) -> GuildSettings:
         ),
         audit_channel_id=row["audit_channel_id"],
         language=row["language"],
+        dm_before_removal=bool(row["dm_before_removal"]),
     )
 
 

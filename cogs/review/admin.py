@@ -82,6 +82,8 @@ def settings_fields(embed: discord.Embed, guild: GuildSettings, retention_days: 
     audit_channel = (f"<#{guild.audit_channel_id}> (the chain head, daily)"
                      if guild.audit_channel_id else "not set")
     embed.add_field(name=t('Audit log channel'), value=audit_channel)
+    embed.add_field(name=t('Kick or ban'), value=t('the member is DMed first')
+                    if guild.dm_before_removal else t('no DM first'))
     embed.add_field(name=t('Report limits'), value=limits_text(guild.limits), inline=False)
     embed.add_field(name="Retention",
                     value=t("Report content is kept {retention_days} days (set by the bot's "
@@ -132,6 +134,8 @@ class WardenAdmin(commands.Cog):
             locale_str("Where Warden posts its audit chain head once a day (for the operator)"),
         clear_audit_channel=locale_str("Stop the daily audit chain head posts"),
         language=locale_str("The language of review posts, moderator answers and /reports"),
+        dm_before_removal=
+            locale_str("DM a member before Warden kicks or bans them (on by default)"),
     )
     @app_commands.choices(mode=[
         app_commands.Choice(name=t('approve (moderators approve first)'), value="approve"),
@@ -149,6 +153,7 @@ class WardenAdmin(commands.Cog):
         audit_channel: discord.TextChannel | None = None,
         clear_audit_channel: bool = False,
         language: app_commands.Choice[str] | None = None,
+        dm_before_removal: bool | None = None,
     ) -> None:
         services = services_of(self.bot)
         service = services.server_settings
@@ -163,6 +168,7 @@ class WardenAdmin(commands.Cog):
             audit_channel_id=audit_channel.id if audit_channel else None,
             clear_audit_channel=clear_audit_channel,
             language=language.value if language else None,
+            dm_before_removal=dm_before_removal,
         )
         facts = setup_facts(guild, saved)
         reposted: int | None = 0

@@ -87,12 +87,17 @@ class ReviewButton(
 
 
 def review_view(card: ReviewCard, locale: object = None) -> discord.ui.View:
+    # member_buttons builds on this module (its modal answers like the others do).
+    from cogs.review.member_buttons import member_buttons
+
     view = discord.ui.View(timeout=None)
     for spec in button_specs(card, locale):
         view.add_item(ReviewButton(
             spec.action, spec.report_id or card.case_id, destination=spec.destination,
             label=spec.label, style=spec.style, row=spec.row,
         ))
+    for button in member_buttons(card):
+        view.add_item(button)
     return view
 
 
@@ -140,16 +145,14 @@ async def after_action(interaction: discord.Interaction[Any], outcome: ActionRes
         await send_ephemeral(interaction, localize(outcome.message, locale))
 
 
-class _ReviewModal(discord.ui.Modal):
-    action: ReviewAction
+class ReviewFormModal(discord.ui.Modal):
+    """A form about one report: its log lines carry the ids, its errors are answered.
+    ``custom_id`` must be unique per opening: two moderators with the same modal open
+    must not share one."""
 
-    def __init__(self, card: ReviewCard, opener_id: int, title: str) -> None:
-        # Unique per opening: two moderators with the same modal open must not share one.
-        super().__init__(
-            title=title[:45], timeout=MODAL_TIMEOUT,
-            custom_id=f"warden:review-{self.action.value}:{card.case_id}:{opener_id}",
-        )
-        self.report_id = card.case_id
+    def __init__(self, report_id: int, *, title: str, custom_id: str) -> None:
+        super().__init__(title=title[:45], timeout=MODAL_TIMEOUT, custom_id=custom_id)
+        self.report_id = report_id
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         # Runs in the submission's own task, right before on_submit: its log lines (and
@@ -161,6 +164,16 @@ class _ReviewModal(discord.ui.Modal):
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
         await report_interaction_error(interaction, error)
+
+
+class _ReviewModal(ReviewFormModal):
+    action: ReviewAction
+
+    def __init__(self, card: ReviewCard, opener_id: int, title: str) -> None:
+        super().__init__(
+            card.case_id, title=title,
+            custom_id=f"warden:review-{self.action.value}:{card.case_id}:{opener_id}",
+        )
 
 
 class DismissModal(_ReviewModal):

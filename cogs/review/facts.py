@@ -12,7 +12,7 @@ from bot.domain import GuildSettings
 from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.services.review.checklist import ChannelFacts, SetupFacts
-from bot.services.review.ports import Actor
+from bot.services.review.ports import PERMISSION_LABELS, Actor
 from cogs.review.privacy import outside_viewers
 
 # What a review post needs: see the channel, post, show the embed, re-upload evidence.
@@ -33,6 +33,9 @@ def actor_of(interaction: discord.Interaction[Any]) -> Actor:
         user_id=user.id,
         role_ids=frozenset(role.id for role in user.roles),
         manages_server=perms.manage_guild or perms.administrator,
+        permissions=frozenset(
+            name for name in PERMISSION_LABELS if perms.administrator or getattr(perms, name)
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.app import WardenBot, report_interaction_error, services_of
 from bot.domain import CaseStatus, Reason
-from bot.i18n import localize, t
+from bot.i18n import Duration, localize, t
 from bot.services.review.card import DELIVERY_LABELS, STATUS_LABELS, reason_label
 from bot.services.review.dates import parse_range
 from bot.services.review.ports import Actor
@@ -32,6 +32,7 @@ STATUS_CHOICES = [
 ]
 REASON_CHOICES = [app_commands.Choice(name=r.label, value=r.value) for r in Reason]
 DATE_HELP = "YYYY-MM-DD (UTC)"
+CHART_FILENAME = "warden-stats.png"
 
 
 def page_embed(page: ReportListPage, query: ListQuery, locale: object = None) -> discord.Embed:
@@ -144,6 +145,16 @@ def stats_embed(stats: Stats, locale: object = None) -> discord.Embed:
         shown = {tl(DELIVERY_LABELS.get(k, k)): v for k, v in counts.items()}
         embed.add_field(name=tl(t("{destination} deliveries", destination=destination)),
                         value=block(dict(shown))[:1024], inline=False)
+    first = (t("no moderator action yet") if stats.median_first_action is None else
+             t("median {span} ({acted} of {total} report(s) acted on)",
+               span=Duration(stats.median_first_action),
+               acted=stats.acted_on, total=stats.total))
+    embed.add_field(name=tl(t("From report to first moderator action")), value=tl(first),
+                    inline=False)
+    by_moderator = {f"<@{who}>": n for who, n in list(stats.by_moderator.items())[:20]}
+    embed.add_field(name=tl(t("Actions per moderator")),
+                    value=block(dict(by_moderator))[:1024], inline=False)
+    embed.set_image(url=f"attachment://{CHART_FILENAME}")
     return embed
 
 
@@ -240,7 +251,8 @@ class Reports(commands.Cog):
         )
 
     @reports.command(name="stats", description=
-        locale_str("Counts by reason, status and delivery outcome"))
+        locale_str("Counts by reason, status and delivery outcome, time to first action, "
+                   "and a chart"))
     @app_commands.describe(
         since=f"From this day, {DATE_HELP} (default: 30 days ago)",
         until=f"Up to and including this day, {DATE_HELP} (default: today)",
@@ -254,8 +266,15 @@ class Reports(commands.Cog):
         service = services_of(self.bot).queries
         period = parse_range(since, until, default_days=30)
         stats = await service.stats(guild_id_of(interaction), actor_of(interaction), period)
-        await interaction.response.send_message(
-            embed=stats_embed(stats, await server_locale(interaction)), ephemeral=True)
+        # The first chart loads the plotting library: more than Discord's 3 s to answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        locale = await server_locale(interaction)
+        chart = await service.stats_chart(stats, locale)
+        await interaction.followup.send(
+            embed=stats_embed(stats, locale),
+            file=discord.File(io.BytesIO(chart), CHART_FILENAME),
+            ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
+        )
 
     @reports.command(name="player", description="Every case of one player in this server")
     @app_commands.describe(

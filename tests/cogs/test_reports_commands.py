@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import struct
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,16 +128,48 @@ async def test_show_has_working_buttons(tmp_path: Path, discord_standin: Discord
 async def test_stats(tmp_path: Path, discord_standin: DiscordStandIn) -> None:
     async with review_world(tmp_path, discord_standin) as w:
         await w.setup()
-        for reason in ("cheating", "cheating", "afk"):
+        made = [
             await w.accept_report(reason=reason, announce=False,
                                   deliveries=(("sanctions", "held"),))
+            for reason in ("cheating", "cheating", "afk")
+        ]
         await w.accept_report(reason="teaming", at=day("2020-01-01"), announce=False)
-        reply = await (await w.discord.slash(w.mod, "reports", subcommand="stats")).wait_final()
+        moderator = Actor(w.mod.id, manages_server=True)
+        await w.lifecycle.claim(w.guild_id, made[0].id, moderator)
+        await w.lifecycle.unclaim(w.guild_id, made[0].id, moderator)
+        reply = await (await w.discord.slash(w.mod, "reports", subcommand="stats")).wait_final(
+            lambda m: bool(m.attachments))
         fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
         assert "3 report(s)" in reply.text  # the 2020 report is outside the last 30 days
         assert fields["By reason"].splitlines() == ["Cheating: 2", "AFK: 1"]
         assert fields["By status"] == "Open: 3"
         assert fields["Game backend deliveries"] == "waiting for a moderator's approval: 3"
+        assert fields["From report to first moderator action"].startswith("median ")
+        assert "(1 of 3 report(s) acted on)" in fields["From report to first moderator action"]
+        assert fields["Actions per moderator"] == f"<@{w.mod.id}>: 2"
+        [chart] = reply.attachments
+        assert reply.embeds[0]["image"]["url"] == f"attachment://{chart.filename}"
+        width, height = png_size(chart.data)
+        assert (width, height) == (800, 400)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a well-formed PNG (signature, chunk CRCs, IHDR first, IEND
+    last, image data that inflates); fails on anything else."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks, image = 8, [], b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert zlib.crc32(kind + body) == crc
+        chunks.append(kind)
+        if kind == b"IDAT":
+            image += body
+        pos += 12 + length
+    assert chunks[0] == b"IHDR" and chunks[-1] == b"IEND" and zlib.decompress(image)
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
 
 
 async def test_export_matches_the_database_row_by_row(

@@ -90,6 +90,9 @@ async def test_a_report_arrives_with_everything_staff_need(
             f"warden:review:claim:{case}", f"warden:review:approve:{case}",
             f"warden:review:resolve:{case}", f"warden:review:dismiss:{case}",
             f"warden:review:ask:{case}",
+            # Bob is a member here: the post also offers to act on him.
+            f"warden:member:warn:{case}", f"warden:member:timeout:{case}",
+            f"warden:member:kick:{case}", f"warden:member:ban:{case}",
         ]
         assert post.pings.nobody
         stored = await w.report(report.id)
@@ -282,6 +285,8 @@ async def test_approve_releases_held_deliveries_and_tells_the_reporter(
         assert "Bungie.net**: queued" in post.text
         assert "approve" not in " ".join(post.custom_ids)
         assert f"warden:review:resolve:{report.case_id}" in post.custom_ids
+        # The member can still be acted on.
+        assert f"warden:member:warn:{report.case_id}" in post.custom_ids
 
         dm = await w.discord.wait_for_dm(w.alice)
         assert "approved your report #1" in dm.text

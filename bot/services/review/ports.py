@@ -61,6 +61,9 @@ class Actor:
     user_id: int
     role_ids: frozenset[int] = frozenset()
     manages_server: bool = False
+    # The member's Discord permissions in the channel (discord.py's names) that member
+    # actions need: "moderate_members", "kick_members", "ban_members".
+    permissions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -71,3 +74,67 @@ class ActionResult:
     """The report whose review post shows the change (the case's lead report)."""
     message: str | None = None
     case: Case | None = None
+
+
+class MemberAction(enum.StrEnum):
+    """What a moderator can do to the reported member from the review post."""
+
+    WARN = "warn"
+    TIMEOUT = "timeout"
+    KICK = "kick"
+    BAN = "ban"
+
+    @property
+    def permission(self) -> str:
+        """The Discord permission (discord.py's name) both the moderator and Warden need."""
+        return _ACTION_PERMISSIONS[self]
+
+    @property
+    def permission_label(self) -> str:
+        return PERMISSION_LABELS[self.permission]
+
+
+_ACTION_PERMISSIONS = {
+    MemberAction.WARN: "moderate_members",
+    MemberAction.TIMEOUT: "moderate_members",
+    MemberAction.KICK: "kick_members",
+    MemberAction.BAN: "ban_members",
+}
+PERMISSION_LABELS = {
+    "moderate_members": "Moderate Members",
+    "kick_members": "Kick Members",
+    "ban_members": "Ban Members",
+}
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """What Discord says about the reported member and about Warden in one server."""
+
+    is_member: bool
+    is_owner: bool = False
+    top_role_position: int = 0
+    top_role_name: str = ""
+    bot_top_role_position: int = 0
+    bot_top_role_name: str = ""
+    bot_permissions: frozenset[str] = frozenset()
+
+
+class MemberActionRefused(Exception):
+    """Discord refused the action (403, code 50013 Missing Permissions)."""
+
+
+class MemberModeration(Protocol):
+    """The reported member's server, as the member-action service needs it (Discord)."""
+
+    async def facts(self, guild_id: int, member_id: int) -> MemberFacts: ...
+
+    async def timeout(self, guild_id: int, member_id: int, until: float, reason: str) -> None:
+        """``until``: a Unix time at most 28 days ahead. Raises ``MemberActionRefused``."""
+        ...
+
+    async def kick(self, guild_id: int, member_id: int, reason: str) -> None: ...
+
+    async def ban(
+        self, guild_id: int, member_id: int, reason: str, delete_message_seconds: int
+    ) -> None: ...

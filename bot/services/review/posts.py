@@ -31,6 +31,11 @@ POST_CLAIM_SECONDS = 60.0
 """How long one process's claim on a report's review post lasts (longer than a post or
 an edit with Discord's retries); a process that died holding it blocks no longer."""
 POST_CLAIM_POLL = 0.1
+BACKGROUND_POSTS_PER_SERVER = 2
+"""Background refreshes of one server's posts building a card at once. More only wait in
+discord.py's per-channel limit (5 per 5 s) holding a built card each: 2,000 queued cards
+doubled the peak memory of a burst (bench/RESULTS.md). A refresh waiting for its slot has
+not read the report, so it also takes in every later change (one edit for a burst)."""
 
 # kv: purge time up to which purged reports' review posts were scrubbed.
 SCRUBBED_KEY = "retention.review_posts_scrubbed_through"
@@ -65,6 +70,8 @@ class ReviewPosts:
         # Reports with a refresh task that has not read the report yet: that read will
         # see any later change too, so a burst of events costs one edit, not one each.
         self._queued: dict[int, asyncio.Task[bool]] = {}
+        self._slots: dict[int, asyncio.Semaphore] = {}
+        self._slot_users: dict[int, int] = {}
         self._without_problem: set[int] = set()
         """Servers whose stored review-post problem this process has cleared."""
         self._catch_up = CatchUp(store, self.refresh, interval=catch_up_interval)
@@ -118,11 +125,8 @@ class ReviewPosts:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _ours(self, report_id: int) -> bool:
-        if self._holds_guild is None:
-            return True
-        report = await self._store.reports.get(report_id)
-        return report is not None and self._holds_guild(report.guild_id)
+    def _ours(self, guild_id: int) -> bool:
+        return self._holds_guild is None or self._holds_guild(guild_id)
 
     def _refresh_soon(self, report_id: int) -> None:
         # Events from the report flow and the outbox must not wait for Discord (a post
@@ -143,10 +147,27 @@ class ReviewPosts:
         # channel's rate limit, and a moderator watching it sees the card jump).
         if self._settle > 0:
             await asyncio.sleep(self._settle)
-        if not await self._ours(report_id):
+        report = await self._store.reports.get(report_id)
+        if report is None or not self._ours(report.guild_id):
             self._queued.pop(report_id, None)
             return True
-        return await self.refresh(report_id)
+        # Moderators' own refreshes do not take a slot: they never wait behind a backlog.
+        async with self._server_slot(report.guild_id):
+            return await self.refresh(report_id)
+
+    @asynccontextmanager
+    async def _server_slot(self, guild_id: int) -> AsyncIterator[None]:
+        slot = self._slots.setdefault(guild_id,
+                                      asyncio.Semaphore(BACKGROUND_POSTS_PER_SERVER))
+        self._slot_users[guild_id] = self._slot_users.get(guild_id, 0) + 1
+        try:
+            async with slot:
+                yield
+        finally:
+            self._slot_users[guild_id] -= 1
+            if self._slot_users[guild_id] == 0:
+                del self._slot_users[guild_id]
+                del self._slots[guild_id]
 
     def _refresh_done(self, report_id: int, task: asyncio.Task[bool]) -> None:
         self._tasks.discard(task)

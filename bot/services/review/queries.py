@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput
-from bot.i18n import t
+from bot.i18n import Duration, t
 from bot.services.delivery.registry import DestinationRegistry
 from bot.services.review.access import Moderators
 from bot.services.review.card import (
@@ -16,6 +20,7 @@ from bot.services.review.card import (
     outcome_label,
     reason_label,
 )
+from bot.services.review.chart import DailySeries, render_png
 from bot.services.review.dates import DateRange, iso_day
 from bot.services.review.export import ExportBundle, build_bundle
 from bot.services.review.lifecycle import target_name
@@ -23,6 +28,15 @@ from bot.services.review.ports import Actor
 from bot.store import Store
 from bot.store.reports import ReportFilter
 
+# What a moderator does to a report, as the audit chain names it (the reporter's reply
+# and the automatic forwarding have no moderator or are not theirs).
+MODERATOR_ACTIONS = (
+    "case.claimed", "case.unclaimed", "case.resolved", "case.dismissed",
+    "report.claimed", "report.unclaimed", "report.forwarded", "report.dismissed",
+    "report.info_request", "report.note", "member.warn", "member.timeout", "member.kick",
+    "member.ban",
+)
+CHART_MAX_DAYS = 92
 PAGE_SIZE = 10
 HISTORY_MAX = 50
 """Cases ``/reports player`` lists (a message holds about this many lines)."""
@@ -67,6 +81,13 @@ class Stats:
     by_status: dict[str, int]
     by_destination: dict[str, dict[str, int]]
     """Destination name (as people read it) -> delivery status -> count."""
+    daily: DailySeries
+    median_first_action: float | None = None
+    """Median seconds from a report's acceptance to the first moderator action on it."""
+    acted_on: int = 0
+    """How many of the reports a moderator acted on."""
+    by_moderator: dict[int, int] = field(default_factory=dict)
+    """Moderator id -> actions on the window's reports, most first."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +186,24 @@ class ReportQueries:
         by_destination: dict[str, dict[str, int]] = {}
         for (destination, status), count in sorted(outcomes.items()):
             by_destination.setdefault(self._names(destination), {})[status] = count
-        return Stats(period, sum(by_status.values()), by_reason, by_status, by_destination)
+        actions = await self._store.audit.moderator_actions(guild_id, period.since,
+                                                            period.until, MODERATOR_ACTIONS)
+        first: dict[int, float] = {}
+        per_moderator: Counter[int] = Counter()
+        for row in actions:
+            first.setdefault(row.report_id, max(0.0, row.at - row.accepted_at))
+            per_moderator[row.actor_id] += 1
+        median = statistics.median(first.values()) if first else None
+        daily = _daily(period, await self._store.reports.daily_counts(flt), median)
+        return Stats(
+            period, sum(by_status.values()), by_reason, by_status, by_destination, daily,
+            median_first_action=median, acted_on=len(first),
+            by_moderator=dict(per_moderator.most_common()),
+        )
+
+    async def stats_chart(self, stats: Stats, locale: object = None) -> bytes:
+        """The PNG of ``stats``: rendered in a worker thread, off the event loop."""
+        return await asyncio.to_thread(render_png, stats.daily, locale)
 
     async def export(self, guild_id: int, actor: Actor, period: DateRange) -> ExportBundle:
         await self._moderators.require(guild_id, actor)
@@ -207,3 +245,33 @@ def _filter(guild_id: int, query: ListQuery) -> ReportFilter:
         guild_id=guild_id, status=query.status, reason=query.reason, target_query=target,
         reporter_id=query.reporter_id, since=query.range.since, until=query.range.until,
     )
+
+
+def _daily(period: DateRange, counts: dict[tuple[str, str], int],
+           median_first_action: float | None) -> DailySeries:
+    """Every day of the window (at most the last ``CHART_MAX_DAYS``, and none after
+    today), zeros included."""
+    now = time.time()
+    last = _day(min(period.until - 1, now) if period.until is not None else now)
+    seen = [date.fromisoformat(day) for day, _ in counts]
+    first = _day(period.since) if period.since is not None else min(seen, default=last)
+    if (last - date.min).days >= CHART_MAX_DAYS:
+        first = max(first, last - timedelta(days=CHART_MAX_DAYS - 1))
+    days = tuple((first + timedelta(days=i)).isoformat()
+                 for i in range(max(0, (last - first).days + 1)))
+    reasons = sorted({reason for _, reason in counts},
+                     key=lambda r: -sum(n for (_, rr), n in counts.items() if rr == r))
+    series = {reason_label(r): tuple(counts.get((d, r), 0) for d in days) for r in reasons}
+    first_action = (t("no moderator action yet") if median_first_action is None else
+                    t("median time to first moderator action: {span}",
+                      span=Duration(median_first_action)))
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    title = (t("Reports per day by reason, {first} to {last} (UTC)", first=days[0],
+               last=days[-1]) if days else t("Reports per day by reason"))
+    return DailySeries(days, series, title=title,
+                       subtitle=t("{first_action} · generated {when} UTC",
+                                  first_action=first_action, when=generated))
+
+
+def _day(ts: float) -> date:
+    return datetime.fromtimestamp(ts, UTC).date()

@@ -59,6 +59,7 @@ class ServerSettings:
         audit_channel_id: int | None = None,
         clear_audit_channel: bool = False,
         language: str | None = None,
+        dm_before_removal: bool | None = None,
     ) -> GuildSettings:
         if moderator_role_id is not None:
             refusal = moderator_role_refusal(guild_id, moderator_role_id,
@@ -80,6 +81,8 @@ class ServerSettings:
             changes["moderator_role_id"] = moderator_role_id
         if review_mode is not None:
             changes["review_mode"] = ReviewMode(review_mode)
+        if dm_before_removal is not None:
+            changes["dm_before_removal"] = dm_before_removal
         if not changes:
             return await self._store.guilds.get(guild_id)
         return await self._store.guilds.update(guild_id, actor_id=actor_id, **changes)

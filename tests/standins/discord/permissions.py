@@ -125,3 +125,14 @@ def has_all(perms: int, required: int) -> bool:
     if perms & ADMINISTRATOR:
         return True
     return perms & required == required
+
+
+def top_role_position(guild: Guild, user_id: int) -> int:
+    """Position of a member's highest role (@everyone is 0), what Discord's hierarchy compares."""
+    member = guild.members.get(user_id)
+    if member is None:
+        return 0
+    return max(
+        (guild.roles[r].position for r in member.roles if r in guild.roles),
+        default=0,
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import urllib.parse
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -58,6 +60,30 @@ def register(router: web.UrlDispatcher, ctx: RestContext) -> None:
     router.add_delete(f"{api}/guilds/{{guild_id:\\d+}}/members/{{user_id:\\d+}}", r.kick_member)
     router.add_put(f"{api}/guilds/{{guild_id:\\d+}}/bans/{{user_id:\\d+}}", r.ban_member)
     router.add_delete(f"{api}/guilds/{{guild_id:\\d+}}/bans/{{user_id:\\d+}}", r.unban_member)
+
+
+MAX_TIMEOUT = timedelta(days=28)
+MAX_BAN_DELETE_SECONDS = 604800
+
+
+def _check_timeout(value: Any) -> None:
+    """``communication_disabled_until``: null lifts it; else an ISO time at most 28 days ahead."""
+    if value is None:
+        return
+    try:
+        until = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise form_error(
+            "communication_disabled_until", "DATE_TIME_TYPE_CONVERT", "Could not parse date."
+        ) from None
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    if until - datetime.now(UTC) > MAX_TIMEOUT:
+        raise form_error(
+            "communication_disabled_until",
+            "BASE_TYPE_BAD_TIME",
+            "Timeout cannot be longer than 28 days.",
+        )
 
 
 class CoreRoutes:
@@ -334,12 +360,22 @@ class CoreRoutes:
     def _moderate(
         self, request: web.Request, guild: Guild, kind: str, required: int, data: JSON
     ) -> int:
+        """Discord's refusals, then the record: 403 50013 when the bot lacks ``required``,
+        when the target owns the guild, or when the target's highest role is at or above
+        the bot's highest role."""
         user_id = int(request.match_info["user_id"])
-        if not P.has_all(P.base_permissions(guild, self.state.bot_user.id), required):
+        bot_id = self.state.bot_user.id
+        if not P.has_all(P.base_permissions(guild, bot_id), required):
             raise missing_permissions()
         if user_id == guild.owner_id:
             raise missing_permissions()
-        reason = request.headers.get("X-Audit-Log-Reason")
+        if user_id in guild.members and P.top_role_position(guild, user_id) >= P.top_role_position(
+            guild, bot_id
+        ):
+            raise missing_permissions()
+        raw = request.headers.get("X-Audit-Log-Reason")
+        # discord.py percent-encodes the reason (the header is latin-1); Discord decodes it.
+        reason = urllib.parse.unquote(raw) if raw is not None else None
         self.state.moderation_actions.append(
             ModerationAction(
                 kind=kind,
@@ -367,6 +403,8 @@ class CoreRoutes:
             required |= P.MANAGE_ROLES
         if "nick" in payload:
             required |= P.MANAGE_NICKNAMES
+        if "communication_disabled_until" in payload:
+            _check_timeout(payload["communication_disabled_until"])
         kind = "timeout" if "communication_disabled_until" in payload else "edit_member"
         self._moderate(request, guild, kind, required, payload)
         if "communication_disabled_until" in payload:
@@ -393,7 +431,22 @@ class CoreRoutes:
     async def ban_member(self, request: web.Request) -> web.StreamResponse:
         guild = self._guild(request)
         body = await self._body(request)
-        user_id = self._moderate(request, guild, "ban", P.BAN_MEMBERS, body.payload)
+        payload = dict(body.payload or {})
+        # discord.py sends the deletion window as a query parameter; the docs show a body.
+        for key in ("delete_message_seconds", "delete_message_days"):
+            if key in request.query:
+                try:
+                    payload[key] = int(request.query[key])
+                except ValueError:
+                    payload[key] = request.query[key]
+            if key in payload:
+                limit = MAX_BAN_DELETE_SECONDS if key == "delete_message_seconds" else 7
+                value = payload[key]
+                if not isinstance(value, int) or not 0 <= value <= limit:
+                    raise form_error(
+                        key, "NUMBER_TYPE_MAX", f"int value should be between 0 and {limit}."
+                    )
+        user_id = self._moderate(request, guild, "ban", P.BAN_MEMBERS, payload)
         guild.members.pop(user_id, None)
         return no_content()
 

@@ -136,11 +136,25 @@ class DiscordStandIn(UserActions):
         guild: Guild | None = None,
         permissions: int = 0,
         managed: bool = False,
+        position: int | None = None,
     ) -> Role:
-        """Add a role (below the bot's); a connected bot receives GUILD_ROLE_CREATE."""
+        """Add a role, below the bot's unless ``position`` says otherwise (then the bot's
+        role is not moved: a role at or above it is one the bot cannot act on). A connected
+        bot receives GUILD_ROLE_CREATE (and GUILD_ROLE_UPDATE when the bot's role moves up)."""
         target = guild or self.guild
+        bot_role = target.roles.get(target.bot_role_id or 0)
+        if position is None:
+            position = len(target.roles)
+            if bot_role is not None and position >= bot_role.position:
+                position = bot_role.position
+                bot_role.position = position + 1
+                self.gateway.dispatch_soon(
+                    "GUILD_ROLE_UPDATE",
+                    {"guild_id": str(target.id), "role": bot_role.to_payload()},
+                    guild_id=target.id,
+                )
         role = Role(self.state.new_id(), target.id, name, permissions,
-                    position=len(target.roles), managed=managed)
+                    position=position, managed=managed)
         target.roles[role.id] = role
         self.gateway.dispatch_soon("GUILD_ROLE_CREATE",
                                    {"guild_id": str(target.id), "role": role.to_payload()},

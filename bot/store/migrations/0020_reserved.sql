@@ -1,3 +1,0 @@
--- Reserved for the lead's migration 0020 (another feature); this placeholder keeps the
--- numbers without gaps on this branch and is dropped when that migration lands.
-SELECT 1;
