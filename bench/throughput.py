@@ -58,6 +58,7 @@ from bot.apis.bungie import snapshot_table
 from bot.apis.bungie.models import PgcrReportBody
 from bot.apis.sanctions.models import CreateReport
 from bot.domain import Reason
+from tests.linking_rig import free_port
 
 TARGET = 0.5
 TARGETS = 20
@@ -120,6 +121,8 @@ async def run_warden(world: World, jobs: Sequence[Job], concurrency: int, *,
             env = world.warden_env()
             if processes > 1:
                 env |= {"SHARD_COUNT": str(processes), "SHARD_IDS": str(n)}
+                if n:
+                    env["WEB_PORT"] = str(free_port())
             children.append(await stack.enter_async_context(run_child(
                 "warden", env, workdir=world.workdir, sync=n == 0,
                 profile=profile if n == 0 else None)))
@@ -236,8 +239,10 @@ async def compare(args: argparse.Namespace, workdir: Path) -> bool:
                                        else {})
             async with open_world(workdir / key.replace(" ", "-"), members=members,
                                   database_url=url, **options) as world:
-                runs[key] = await run_warden(world, world.jobs(args.reports),
-                                             args.concurrency, processes=processes)
+                runs[key] = await run_warden(
+                    world, world.jobs(args.reports), args.concurrency, processes=processes,
+                    profile=None if args.profile is None
+                    else args.profile.with_suffix(f".{key.replace(' ', '-')}.prof"))
     rows = [["", "reports/s", "Warden CPU ms/report", "reports per Warden CPU-s",
              "peak RSS MiB"]]
     for key, run in runs.items():

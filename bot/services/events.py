@@ -66,7 +66,7 @@ class Listener(Protocol):
 
 class Relay(Protocol):
     async def send(self, event: Event) -> None:
-        """Tell the other processes (best effort: a failure is logged, not raised)."""
+        """Tell the other processes soon (best effort: a failure is logged, not raised)."""
         ...
 
     def incoming(self) -> AsyncIterator[Event]:
@@ -111,8 +111,8 @@ class EventBus:
         return stop
 
     async def publish(self, event: Event) -> None:
-        # The others first: a NOTIFY is one short round trip, and some local handlers
-        # wait for Discord (a moderator's review-post edit).
+        # Queued for the others first (it does not wait): some local handlers wait for
+        # Discord (a moderator's review-post edit).
         if self._relay is not None and event.kind is not EventKind.EVENTS_MISSED:
             await self._relay.send(event)
         await self._dispatch(event)

@@ -1,6 +1,6 @@
 """A request budget shared by every process on the database (PostgreSQL): one row of
 ``api_buckets`` per upstream, a token bucket refilled by elapsed time on the database's
-clock (the processes' clocks may disagree), taken under the row's lock.
+clock (the processes' clocks may disagree), taken in one statement under the row's lock.
 
 The upstream's rule is a rolling window: at most ``rate * window`` requests in any
 ``window`` seconds. A bucket that can hold ``burst`` tokens admits ``burst`` plus what it
@@ -12,9 +12,10 @@ request in one process is not stuck behind another process's look-ups.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
-from bot.store.database import Conn, Database
+from bot.store.database import Database
 
 _NOW = "SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8"
 
@@ -59,43 +60,44 @@ class ApiBucket:
     async def take_one(self, *, urgent: bool) -> Taken:
         shape = self.shape
         need = 1.0 if urgent else 1.0 + shape.reserve
+        ticket = uuid.uuid4().hex
+        # One statement, so one round trip: UPDATE locks the row and computes from its
+        # newest version. The clock is read before the lock, so a taker that waited
+        # refills from a moment that may already be past (never more than is due).
+        have = "LEAST(?, b.tokens + GREATEST(c.t - b.updated_at, 0) * ?)"
+        grant = f"(c.t >= b.held_until AND {have} >= ?)"
+        sql = (
+            f"UPDATE api_buckets AS b SET tokens = {have} - CASE WHEN {grant} THEN 1 ELSE 0"  # noqa: S608 - fixed text
+            f" END, taker = CASE WHEN {grant} THEN ? ELSE b.taker END,"
+            " updated_at = GREATEST(b.updated_at, c.t)"
+            f" FROM ({_NOW} AS t) AS c WHERE b.name = ?"
+            " RETURNING b.taker, b.tokens, b.held_until, c.t"
+        )
+        params = (shape.burst, shape.refill,
+                  shape.burst, shape.refill, need,
+                  shape.burst, shape.refill, need, ticket,
+                  self._name)
+        rows = await self._db.execute_returning(sql, params)
+        if not rows:
+            await self._create()
+            rows = await self._db.execute_returning(sql, params)
+        taker, tokens, held_until, now = rows[0]
+        if taker == ticket:
+            return Taken(float(now), 0.0)
+        if float(now) < float(held_until):
+            return Taken(None, float(held_until) - float(now))
+        return Taken(None, max(need - float(tokens), 0.01) / shape.refill)
 
-        def take(conn: Conn) -> Taken:
-            tokens, updated_at, held_until = self._locked(conn)
-            now = float(conn.execute(_NOW).fetchall()[0][0])
-            have = min(shape.burst, tokens + max(now - updated_at, 0.0) * shape.refill)
-            if now < held_until:
-                taken = Taken(None, held_until - now)
-            elif have >= need:
-                have -= 1.0
-                taken = Taken(now, 0.0)
-            else:
-                taken = Taken(None, (need - have) / shape.refill)
-            conn.execute(
-                "UPDATE api_buckets SET tokens = ?, updated_at = ? WHERE name = ?",
-                (have, max(now, updated_at), self._name),
-            )
-            return taken
-
-        return await self._db.write(take)
+    async def _create(self) -> None:
+        await self._db.execute(
+            f"INSERT INTO api_buckets (name, tokens, updated_at) VALUES (?, ?, ({_NOW}))"  # noqa: S608 - a constant
+            " ON CONFLICT DO NOTHING",
+            (self._name, self.shape.burst),
+        )
 
     async def hold(self, seconds: float) -> None:
-        await self._db.write(lambda conn: (self._locked(conn), conn.execute(
-            "UPDATE api_buckets SET held_until = GREATEST(held_until,"
-            " EXTRACT(EPOCH FROM clock_timestamp())::float8 + ?) WHERE name = ?",
-            (seconds, self._name))))
-
-    def _locked(self, conn: Conn) -> tuple[float, float, float]:
-        """The row, locked until the transaction ends (made full on first use)."""
-        sql = ("SELECT tokens, updated_at, held_until FROM api_buckets WHERE name = ?"
-               " FOR UPDATE")
-        rows = conn.execute(sql, (self._name,)).fetchall()
-        if not rows:
-            conn.execute(
-                f"INSERT INTO api_buckets (name, tokens, updated_at) VALUES (?, ?, ({_NOW}))"  # noqa: S608 - a constant
-                " ON CONFLICT DO NOTHING",
-                (self._name, self.shape.burst),
-            )
-            rows = conn.execute(sql, (self._name,)).fetchall()
-        row = rows[0]
-        return float(row[0]), float(row[1]), float(row[2])
+        sql = ("UPDATE api_buckets SET held_until = GREATEST(held_until,"
+               " EXTRACT(EPOCH FROM clock_timestamp())::float8 + ?) WHERE name = ?")
+        if not await self._db.execute(sql, (seconds, self._name)):
+            await self._create()
+            await self._db.execute(sql, (seconds, self._name))

@@ -299,6 +299,11 @@ class Database:
         """One statement in its own transaction; returns the affected row count."""
         return await self.write(lambda conn: conn.execute(sql, params).rowcount)
 
+    async def execute_returning(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """One statement in its own transaction; returns the rows it returns."""
+        rows: list[Row] = await self.write(lambda conn: conn.execute(sql, params).fetchall())
+        return rows
+
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         listed = list(rows)  # consumed here, not on the writer's thread
         await self.write(lambda conn: conn.executemany(sql, listed).close())

@@ -27,6 +27,7 @@ class PgEventChannel:
     def __init__(self, url: str) -> None:
         self._url = url
         self._sender: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._sender_pid = 0
         self._sending = asyncio.Lock()
         self._listener: psycopg.AsyncConnection[tuple[object, ...]] | None = None
         self._closed = False
@@ -40,6 +41,7 @@ class PgEventChannel:
                     if self._sender is None or self._sender.closed:
                         self._sender = await psycopg.AsyncConnection.connect(
                             self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+                        self._sender_pid = self._sender.info.backend_pid
                     await self._sender.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
                     return
                 except psycopg.OperationalError:
@@ -56,8 +58,9 @@ class PgEventChannel:
                 pass
 
     async def listen(self) -> AsyncIterator[str | None]:
-        """Every payload sent on the channel from now on; ``None`` after a reconnect
-        (payloads sent while the connection was down are lost)."""
+        """Every payload the other processes send on the channel from now on (this one's
+        are skipped); ``None`` after a reconnect (payloads sent while the connection was
+        down are lost)."""
         backoff = 0.1
         first = True
         while not self._closed:
@@ -80,6 +83,8 @@ class PgEventChannel:
                 first = False
                 backoff = 0.1
                 async for note in conn.notifies():
+                    if self._sender is not None and note.pid == self._sender_pid:
+                        continue  # this process's own: it handled those itself
                     yield note.payload
             except psycopg.OperationalError as exc:
                 if self._closed:

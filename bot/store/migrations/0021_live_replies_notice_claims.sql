@@ -11,5 +11,6 @@ CREATE TABLE api_buckets (
     name       TEXT PRIMARY KEY,
     tokens     REAL NOT NULL,
     updated_at REAL NOT NULL,
-    held_until REAL NOT NULL DEFAULT 0
+    held_until REAL NOT NULL DEFAULT 0,
+    taker      TEXT
 );

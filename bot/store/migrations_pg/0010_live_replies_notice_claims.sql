@@ -11,5 +11,6 @@ CREATE TABLE api_buckets (
     name       TEXT PRIMARY KEY,
     tokens     DOUBLE PRECISION NOT NULL,
     updated_at DOUBLE PRECISION NOT NULL,
-    held_until DOUBLE PRECISION NOT NULL DEFAULT 0
+    held_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+    taker      TEXT
 );
