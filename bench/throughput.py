@@ -243,6 +243,7 @@ async def compare(args: argparse.Namespace, workdir: Path) -> bool:
                     world, world.jobs(args.reports), args.concurrency, processes=processes,
                     profile=None if args.profile is None
                     else args.profile.with_suffix(f".{key.replace(' ', '-')}.prof"))
+                print(f"  {cpu_note(runs[key])}", flush=True)
     rows = [["", "reports/s", "Warden CPU ms/report", "reports per Warden CPU-s",
              "peak RSS MiB"]]
     for key, run in runs.items():
