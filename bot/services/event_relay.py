@@ -2,7 +2,7 @@
 (PostgreSQL's LISTEN/NOTIFY, ``bot/store/event_channel.py``).
 
 Events travel as small JSON messages: the publishing process (``origin``, so a process
-skips what it published itself) and a list of events (kind, report id, destination).
+skips what it published itself) and a list of events (kind, report id, destination, server).
 ``send`` only queues: whatever is published while a message is on its way goes in the
 next one, so a busy process sends a few messages, not one round trip per event. A
 message it cannot read (a newer Warden's kind during a rolling upgrade) is logged once
@@ -33,8 +33,9 @@ CLOSE_GRACE = 2.0
 
 
 def encode(events: list[Event], origin: str) -> str:
-    return json.dumps({"o": origin, "e": [[e.kind.value, e.report_id, e.destination]
-                                          for e in events]}, separators=(",", ":"))
+    return json.dumps({"o": origin, "e": [[e.kind.value, e.report_id, e.destination,
+                                           e.guild_id] for e in events]},
+                      separators=(",", ":"))
 
 
 def decode(payload: str) -> list[Event]:
@@ -42,8 +43,8 @@ def decode(payload: str) -> list[Event]:
     data = json.loads(payload)
     origin = str(data["o"])
     return [Event(EventKind(kind), None if report_id is None else int(report_id),
-                  destination, origin=origin)
-            for kind, report_id, destination in data["e"]]
+                  destination, origin=origin, guild_id=None if guild_id is None else int(guild_id))
+            for kind, report_id, destination, guild_id in data["e"]]
 
 
 class EventRelay:

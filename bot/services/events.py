@@ -48,6 +48,9 @@ class Event:
     destination: str | None = None
     origin: str | None = None
     """The process that published it; None for this one."""
+    guild_id: int | None = None
+    """The report's server, when the publisher has it at hand (a process that does not
+    run that server's shard can then skip what it would have to read first)."""
 
     @property
     def remote(self) -> bool:

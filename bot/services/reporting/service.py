@@ -335,9 +335,12 @@ class ReportService:
                      result.report.number, result.report.guild_id, initial,
                      extra={"report_id": report_id, "guild_id": result.report.guild_id,
                             "reason": report.reason})
-            await self._events.publish(Event(EventKind.REPORT_ACCEPTED, report_id))
+            guild_id = result.report.guild_id
+            await self._events.publish(Event(EventKind.REPORT_ACCEPTED, report_id,
+                                             guild_id=guild_id))
             if initial is DeliveryStatus.PENDING:
-                await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
+                await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id,
+                                                 guild_id=guild_id))
         return await self.outcome(report_id)
 
     # ---- 3. outcomes -------------------------------------------------------------------

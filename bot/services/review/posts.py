@@ -104,7 +104,8 @@ class ReviewPosts:
             await asyncio.wait(set(self._tasks))
 
     async def _on_background_change(self, event: Event) -> None:
-        if event.report_id is not None:
+        if event.report_id is not None and (event.guild_id is None
+                                            or self._ours(event.guild_id)):
             self._refresh_soon(event.report_id)
 
     async def _on_moderator_change(self, event: Event) -> None:
