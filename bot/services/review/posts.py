@@ -9,12 +9,13 @@ Posts missed by a stop are made at the next start (``catch_up``).
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
-import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from bot.domain import GuildSettings, Report
 from bot.services.delivery.registry import DestinationRegistry
@@ -32,10 +33,10 @@ POST_CLAIM_SECONDS = 60.0
 an edit with Discord's retries); a process that died holding it blocks no longer."""
 POST_CLAIM_POLL = 0.1
 BACKGROUND_POSTS_PER_SERVER = 2
-"""Background refreshes of one server's posts building a card at once. More only wait in
-discord.py's per-channel limit (5 per 5 s) holding a built card each: 2,000 queued cards
-doubled the peak memory of a burst (bench/RESULTS.md). A refresh waiting for its slot has
-not read the report, so it also takes in every later change (one edit for a burst)."""
+"""Workers refreshing one server's posts in the background. More would only wait in
+discord.py's per-channel limit (5 per 5 s), each holding a built card: 2,000 of them
+doubled the peak memory of a burst (bench/RESULTS.md). What waits is a report id in the
+server's queue, which also takes in every later change of that report (one edit)."""
 
 # kv: purge time up to which purged reports' review posts were scrubbed.
 SCRUBBED_KEY = "retention.review_posts_scrubbed_through"
@@ -66,12 +67,13 @@ class ReviewPosts:
         self._settle = settle_seconds
         self._locks: dict[int, asyncio.Lock] = {}
         self._lock_users: dict[int, int] = {}
-        self._tasks: set[asyncio.Task[bool]] = set()
-        # Reports with a refresh task that has not read the report yet: that read will
-        # see any later change too, so a burst of events costs one edit, not one each.
-        self._queued: dict[int, asyncio.Task[bool]] = {}
-        self._slots: dict[int, asyncio.Semaphore] = {}
-        self._slot_users: dict[int, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Reports waiting for a background refresh that has not read them yet: that read
+        # will see any later change too, so a burst of events costs one edit, not one each.
+        self._queued: set[int] = set()
+        self._backlog: dict[int, collections.deque[int]] = {}
+        """Server id -> report ids settled and waiting for one of its workers."""
+        self._workers: collections.Counter[int] = collections.Counter()
         self._without_problem: set[int] = set()
         """Servers whose stored review-post problem this process has cleared."""
         self._catch_up = CatchUp(store, self.refresh, interval=catch_up_interval)
@@ -92,11 +94,12 @@ class ReviewPosts:
             if late:
                 # Queued behind Discord's per-channel limit: the next start's catch-up
                 # makes these posts (each is recorded only once Discord took it).
+                waiting = len(self._queued)
                 for task in late:
                     task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)
                 log.info("%d review post update(s) cut short by the stop; missing posts are "
-                         "made at the next start", len(late))
+                         "made at the next start", waiting)
 
     async def settled(self) -> None:
         """Wait for review posts under way (tests, shutdown)."""
@@ -118,62 +121,72 @@ class ReviewPosts:
     async def _on_events_missed(self, event: Event) -> None:
         # Changes made elsewhere meanwhile may have gone unposted: post what is missing.
         if self._holds_guild is not None:
-            async def catch_up() -> bool:
+            async def catch_up() -> None:
                 await self.catch_up()
-                return True
 
-            task = asyncio.create_task(catch_up(), name="review-catch-up-relay")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(catch_up(), "review-catch-up-relay")
 
     def _ours(self, guild_id: int) -> bool:
         return self._holds_guild is None or self._holds_guild(guild_id)
 
     def _refresh_soon(self, report_id: int) -> None:
         # Events from the report flow and the outbox must not wait for Discord (a post
-        # may re-upload megabytes of evidence): the post is made in its own task. A task
-        # that has not read the report yet will show this change as well.
+        # may re-upload megabytes of evidence): the post is made in the background.
         if report_id in self._queued:
             return
-        task = asyncio.create_task(self._refresh_settled(report_id),
-                                   name=f"review-post-{report_id}")
-        self._queued[report_id] = task
-        self._tasks.add(task)
-        task.add_done_callback(functools.partial(self._refresh_done, report_id))
+        self._queued.add(report_id)
+        self._start(self._settle_then_queue(report_id), f"review-post-{report_id}")
 
-    async def _refresh_settled(self, report_id: int) -> bool:
+    def _start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    async def _settle_then_queue(self, report_id: int) -> None:
         # A report's deliveries usually settle within a second of its acceptance: waiting
         # that long posts the card once, with their results, rather than posting it and
         # editing it once per destination (each edit is a request against the review
         # channel's rate limit, and a moderator watching it sees the card jump).
-        if self._settle > 0:
-            await asyncio.sleep(self._settle)
-        report = await self._store.reports.get(report_id)
-        if report is None or not self._ours(report.guild_id):
-            self._queued.pop(report_id, None)
-            return True
-        # Moderators' own refreshes do not take a slot: they never wait behind a backlog.
-        async with self._server_slot(report.guild_id):
-            return await self.refresh(report_id)
-
-    @asynccontextmanager
-    async def _server_slot(self, guild_id: int) -> AsyncIterator[None]:
-        slot = self._slots.setdefault(guild_id,
-                                      asyncio.Semaphore(BACKGROUND_POSTS_PER_SERVER))
-        self._slot_users[guild_id] = self._slot_users.get(guild_id, 0) + 1
         try:
-            async with slot:
-                yield
-        finally:
-            self._slot_users[guild_id] -= 1
-            if self._slot_users[guild_id] == 0:
-                del self._slot_users[guild_id]
-                del self._slots[guild_id]
+            if self._settle > 0:
+                await asyncio.sleep(self._settle)
+            report = await self._store.reports.get(report_id)
+        except BaseException:
+            self._queued.discard(report_id)
+            raise
+        if report is None or not self._ours(report.guild_id):
+            self._queued.discard(report_id)
+            return
+        guild_id = report.guild_id
+        self._backlog.setdefault(guild_id, collections.deque()).append(report_id)
+        if self._workers[guild_id] < BACKGROUND_POSTS_PER_SERVER:
+            self._workers[guild_id] += 1
+            self._start(self._work(guild_id), f"review-posts-{guild_id}")
 
-    def _refresh_done(self, report_id: int, task: asyncio.Task[bool]) -> None:
+    async def _work(self, guild_id: int) -> None:
+        # Moderators' own refreshes do not come through here: they never wait behind a
+        # server's backlog.
+        try:
+            backlog = self._backlog[guild_id]
+            while backlog:
+                report_id = backlog.popleft()
+                try:
+                    await self.refresh(report_id)
+                except asyncio.CancelledError:
+                    self._queued.discard(report_id)
+                    raise
+                except Exception:
+                    self._queued.discard(report_id)  # it may have failed before its read
+                    log.exception("review post update of report %s failed", report_id)
+        finally:
+            self._workers[guild_id] -= 1
+            if not self._workers[guild_id]:
+                del self._workers[guild_id]
+                if not self._backlog.get(guild_id):
+                    self._backlog.pop(guild_id, None)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if self._queued.get(report_id) is task:  # it ended before reading (cancelled)
-            del self._queued[report_id]
         if not task.cancelled() and task.exception() is not None:
             log.error("review post update failed", exc_info=task.exception())
 
@@ -210,7 +223,7 @@ class ReviewPosts:
         """
         board = self._board
         async with self._report_lock(report_id):
-            self._queued.pop(report_id, None)  # from here on, a change needs a new refresh
+            self._queued.discard(report_id)  # from here on, a change needs a new refresh
             found = await self._store.report_views.with_history(report_id)
             if found is None or found.report.accepted_at is None:
                 return True
