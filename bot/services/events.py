@@ -21,7 +21,7 @@ import contextlib
 import enum
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Event:
     destination: str | None = None
     origin: str | None = None
     """The process that published it; None for this one."""
-    guild_id: int | None = None
+    guild_id: int | None = field(default=None, compare=False)
     """The report's server, when the publisher has it at hand (a process that does not
     run that server's shard can then skip what it would have to read first)."""
 
