@@ -18,6 +18,15 @@ The ratio printed is Warden's rate to the slower floor. Target: at least 0.5.
 
     python -m bench.throughput                 # the RESULTS figures: 10,000 reports
     python -m bench.throughput --reports 500   # a quicker run
+    python -m bench.throughput --compare --reports 1000   # the cost of PostgreSQL
+
+``--compare`` (no floors) runs the same workload three times in one run, each in a
+fresh world: Warden on SQLite, on PostgreSQL (a real server it starts, as the tests do),
+and as two processes on PostgreSQL with one of two shards each. It prints Warden's CPU
+per report (every Warden process, all threads; the database server's own CPU is not
+Warden's) and reports per Warden CPU-second. Targets: PostgreSQL within
+1.5x SQLite's CPU per report; two processes at least 0.9 of one's reports per
+CPU-second.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -39,6 +49,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.common import TARGET_MISSED, Workdir, header, table, verdict, workdir_argument
 from bench.procs import child_env, process_cpu_seconds, run_child
@@ -47,6 +58,7 @@ from bot.apis.bungie import snapshot_table
 from bot.apis.bungie.models import PgcrReportBody
 from bot.apis.sanctions.models import CreateReport
 from bot.domain import Reason
+from tests.linking_rig import free_port
 
 TARGET = 0.5
 TARGETS = 20
@@ -99,16 +111,31 @@ async def drive(world: World, jobs: Sequence[Job], concurrency: int, *,
 
 
 async def run_warden(world: World, jobs: Sequence[Job], concurrency: int, *,
-                     profile: Path | None = None) -> WardenRun:
+                     profile: Path | None = None, processes: int = 1) -> WardenRun:
+    """With ``processes`` > 1, that many Warden processes, each with its share of the
+    shards (the figures are their sums; the peak RSS is the largest)."""
     bungie_before, sanctions_before = world.bungie.report_count, world.sanctions.report_count
-    async with run_child("warden", world.warden_env(), workdir=world.workdir,
-                         sync=True, profile=profile) as child:
-        cpu_before, harness_before = child.cpu_seconds(), process_cpu_seconds(os.getpid())
+    async with contextlib.AsyncExitStack() as stack:
+        children = []
+        for n in range(processes):
+            env = world.warden_env()
+            if processes > 1:
+                env |= {"SHARD_COUNT": str(processes), "SHARD_IDS": str(n)}
+                if n:
+                    env["WEB_PORT"] = str(free_port())
+            children.append(await stack.enter_async_context(run_child(
+                "warden", env, workdir=world.workdir, sync=n == 0,
+                profile=profile if n == 0 else None)))
+
+        def warden_cpu() -> float:
+            return sum(child.cpu_seconds() for child in children)
+
+        cpu_before, harness_before = warden_cpu(), process_cpu_seconds(os.getpid())
         seconds, delivered = await drive(world, jobs, concurrency)
-        cpu = child.cpu_seconds() - cpu_before
+        cpu = warden_cpu() - cpu_before
         harness = process_cpu_seconds(os.getpid()) - harness_before
         await world.discord.wait_idle(quiet=0.5, timeout=120)  # review post edits finish
-        peak = child.peak_rss_mib()
+        peak = max(child.peak_rss_mib() for child in children)
     landed = (world.bungie.report_count - bungie_before,
               world.sanctions.report_count - sanctions_before)
     if landed != (len(jobs), len(jobs)) or delivered != len(jobs):
@@ -188,7 +215,55 @@ async def floors(world: World, jobs: Sequence[Job], concurrency: int) -> dict[st
     }
 
 
+CPU_RATIO_TARGET = 1.5
+"""PostgreSQL's Warden CPU per report at most this times SQLite's."""
+SCALE_TARGET = 0.9
+"""Two processes' reports per Warden CPU-second at least this share of one's."""
+
+
+async def compare(args: argparse.Namespace, workdir: Path) -> bool:
+    """The same workload on SQLite, on PostgreSQL, and as two processes on PostgreSQL."""
+    from tests.postgres import fresh_database, running_server
+
+    header("2b. The cost of PostgreSQL and of a second process")
+    members = args.reports + TARGETS
+    print(f"{args.reports} reports by {members} linked members, {args.concurrency} at a "
+          "time, in each of three fresh worlds", flush=True)
+    runs: dict[str, WardenRun] = {}
+    with running_server() as admin_url:
+        for key, database, processes in (("sqlite", False, 1), ("postgresql", True, 1),
+                                         ("postgresql x2", True, 2)):
+            print(f"- {key}", flush=True)
+            url = fresh_database(admin_url) if database else None
+            options: dict[str, Any] = ({"guild_shard": (0, 2), "shards": 2} if processes > 1
+                                       else {})
+            async with open_world(workdir / key.replace(" ", "-"), members=members,
+                                  database_url=url, **options) as world:
+                runs[key] = await run_warden(
+                    world, world.jobs(args.reports), args.concurrency, processes=processes,
+                    profile=None if args.profile is None
+                    else args.profile.with_suffix(f".{key.replace(' ', '-')}.prof"))
+                print(f"  {cpu_note(runs[key])}", flush=True)
+    rows = [["", "reports/s", "Warden CPU ms/report", "reports per Warden CPU-s",
+             "peak RSS MiB"]]
+    for key, run in runs.items():
+        rows.append([key, f"{run.rate:.1f}", f"{1000 * run.cpu_seconds / run.reports:.2f}",
+                     f"{run.reports / run.cpu_seconds:.1f}", f"{run.peak_rss_mib:.1f}"])
+    print(table(rows))
+    sqlite, pg, pg2 = runs["sqlite"], runs["postgresql"], runs["postgresql x2"]
+    cpu_ratio = (pg.cpu_seconds / pg.reports) / (sqlite.cpu_seconds / sqlite.reports)
+    scale = (pg2.reports / pg2.cpu_seconds) / (pg.reports / pg.cpu_seconds)
+    cpu_ok, scale_ok = cpu_ratio <= CPU_RATIO_TARGET, scale >= SCALE_TARGET
+    print(f"Warden CPU per report, PostgreSQL / SQLite: {cpu_ratio:.2f}  "
+          f"(target <= {CPU_RATIO_TARGET}: {verdict(cpu_ok)})")
+    print(f"reports per Warden CPU-second, two processes / one: {scale:.2f}  "
+          f"(target >= {SCALE_TARGET}: {verdict(scale_ok)})", flush=True)
+    return cpu_ok and scale_ok
+
+
 async def main_async(args: argparse.Namespace, workdir: Path) -> bool:
+    if args.compare:
+        return await compare(args, workdir)
     header("2. End-to-end throughput")
     # One report per reporter: a second one soon after would meet the server's
     # 1-per-30-s limit (the default limits apply) and end the run with a refusal.
@@ -238,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="members reporting at the same time (default 64)")
     parser.add_argument("--no-floors", action="store_true",
                         help="measure Warden only (for profiling)")
+    parser.add_argument("--compare", action="store_true",
+                        help="SQLite, PostgreSQL and two processes on PostgreSQL: CPU per "
+                             "report (no floors)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="write a cProfile of the Warden process to this file")
     workdir_argument(parser)

@@ -105,7 +105,7 @@ def fresh_dir(workdir: Path, database_name: str) -> None:
         old.unlink()
 
 
-async def link_members(db_path: Path, key: str, bungie: BungieStandin,
+async def link_members(db_path: Path | str, key: str, bungie: BungieStandin,
                        sanctions: SanctionsStandin, members: list[Member],
                        first_code: int = 1000) -> list[Linked]:
     """Accounts on both stand-ins for every member, and the link rows Warden reads."""
@@ -126,7 +126,7 @@ async def link_members(db_path: Path, key: str, bungie: BungieStandin,
         await db.close()
 
 
-async def configure_guilds(db_path: Path, discord: DiscordStandIn) -> None:
+async def configure_guilds(db_path: Path | str, discord: DiscordStandIn) -> None:
     """Every server reviews in ``#reports`` and forwards at once, with default limits."""
     db = await Database.open(db_path)
     try:
@@ -140,8 +140,10 @@ async def configure_guilds(db_path: Path, discord: DiscordStandIn) -> None:
 
 @asynccontextmanager
 async def open_world(workdir: Path, *, members: int, targets: int = 20, guilds: int = 1,
+                     database_url: str | None = None,
                      **standin_options: Any) -> AsyncIterator[World]:
-    """The stand-ins with ``members`` linked members in the first of ``guilds`` servers."""
+    """The stand-ins with ``members`` linked members in the first of ``guilds`` servers
+    (stored in SQLite in ``workdir``, or in the PostgreSQL database ``database_url``)."""
     targets = max(1, min(targets, members // 2))
     fresh_dir(workdir, "warden.db")
     standin_options.setdefault("default_timeout", 60.0)
@@ -158,12 +160,13 @@ async def open_world(workdir: Path, *, members: int, targets: int = 20, guilds: 
         key = generate_key()
         settings = world_settings(workdir, discord, bungie, sanctions, free_port(), key,
                                   discord_token=TOKEN, bungie_requests_per_second=UNPACED,
-                                  **DEFAULTS)
+                                  database_url=database_url, **DEFAULTS)
         extra = [m for m in discord.guild.members.values()
                  if m.user.username.startswith("member")]
         started = time.perf_counter()
-        linked = await link_members(settings.database_path, key, bungie, sanctions, extra)
-        await configure_guilds(settings.database_path, discord)
+        linked = await link_members(settings.database_location(), key, bungie, sanctions,
+                                    extra)
+        await configure_guilds(settings.database_location(), discord)
         took = time.perf_counter() - started
         if members >= 1000:
             print(f"  (world: {members} members linked in {took:.1f} s)", flush=True)

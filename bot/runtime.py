@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from bot import USER_AGENT
 from bot.apis.bungie import BungieClient
 from bot.apis.errors import ApiError
 from bot.apis.http import build_http_client
-from bot.apis.pacing import Limiter
+from bot.apis.pacing import Limiter, SharedLimiter
 from bot.apis.retry import RetryPolicy
 from bot.apis.sanctions import SanctionsClient
 from bot.app import Services, WardenBot
@@ -41,6 +42,7 @@ from bot.services.delivery.registry import (
     DestinationFactory,
     DestinationRegistry,
 )
+from bot.services.event_relay import EventRelay
 from bot.services.events import EventBus
 from bot.services.health import HealthService
 from bot.services.linking.providers import BungieLinkProvider, GameLinkProvider, LinkProvider
@@ -55,6 +57,8 @@ from bot.services.review.queries import ReportQueries
 from bot.services.review.server_settings import ServerSettings
 from bot.settings import Settings
 from bot.store import Database, Lease, Store, this_process
+from bot.store.buckets import ApiBucket
+from bot.store.notices import ProcessRun
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
@@ -87,10 +91,15 @@ async def open_app(
             Path(":memory:") if ephemeral_database else settings.database_location()
         )
         stack.push_async_callback(db.close)
-        store = Store(db, lease=Lease(this_process(settings.shard_ids)))
-        events = EventBus()
+        me = ProcessRun(this_process(settings.shard_ids), uuid.uuid4().hex[:12])
+        store = Store(db, lease=Lease(me.host))
+        channel = db.event_channel()
+        relay = None if channel is None else EventRelay(channel, me.name)
+        if relay is not None:
+            stack.push_async_callback(relay.close)
+        events = EventBus(relay)
         metrics = WardenMetrics()
-        bungie = open_bungie(settings, stack, metrics)
+        bungie = open_bungie(settings, stack, metrics, pace=_bungie_pace(settings, db))
         sanctions = open_sanctions(settings, stack, metrics)
 
         bot_options.setdefault("identify_gate", identify_gate(settings))
@@ -122,7 +131,7 @@ async def open_app(
         stack.push_async_callback(web.stop)
         # One messenger, so that no notice is DMed twice by two services at once.
         messenger = ReporterMessenger(store, notifier, registry.name,
-                                      read_live=notifier.live_reply_text)
+                                      read_live=notifier.live_reply_text, me=me)
         audit_heads = AuditHeadPoster(store, DiscordChannelPoster(bot))
         stack.push_async_callback(audit_heads.stop)
         lifecycle = ReportLifecycle(
@@ -150,6 +159,7 @@ async def open_app(
                 store=store, board=DiscordReviewBoard(bot), destinations=registry,
                 settle_seconds=settings.review_post_settle_seconds,
                 catch_up_interval=settings.review_catch_up_interval_seconds,
+                holds_guild=holds_guild(settings),
             ),
             queries=ReportQueries(store=store, moderators=moderators, destinations=registry),
             server_settings=ServerSettings(store=store, destinations=registry,
@@ -158,6 +168,8 @@ async def open_app(
         )
         for listener in (services.review_posts, services.reports, services.outbox):
             stack.callback(events.listen(listener))
+        events.start()
+        stack.push_async_callback(events.close)
         stack.push_async_callback(services.review_posts.close)
         stack.push_async_callback(services.reports.close)
         # Runs before the HTTP clients and the database close: attempts end cleanly first.
@@ -171,6 +183,16 @@ async def open_app(
             services.outbox.start,
         ])
         yield bot
+
+
+def holds_guild(settings: Settings) -> Callable[[int], bool] | None:
+    """Whether this process runs a server's shard (Discord's rule: ``(id >> 22) % count``);
+    None when it runs them all."""
+    shards = settings.shard_list()
+    if shards is None or settings.shard_count is None:
+        return None
+    count, held = settings.shard_count, frozenset(shards)
+    return lambda guild_id: (guild_id >> 22) % count in held
 
 
 def identify_gate(settings: Settings) -> IdentifyGate:
@@ -258,8 +280,16 @@ def _http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
+def _bungie_pace(settings: Settings, db: Database) -> Limiter:
+    """The installation's budget when processes share PostgreSQL, else this process's."""
+    if db.backend == "postgresql":
+        return SharedLimiter(ApiBucket(db, "bungie", rate=settings.bungie_requests_per_second))
+    return Limiter(rate=settings.bungie_requests_per_second)
+
+
 def open_bungie(
-    settings: Settings, stack: AsyncExitStack, metrics: WardenMetrics | None = None
+    settings: Settings, stack: AsyncExitStack, metrics: WardenMetrics | None = None,
+    pace: Limiter | None = None,
 ) -> BungieClient | None:
     if settings.bungie_api_key is None:
         return None
@@ -275,7 +305,7 @@ def open_bungie(
         client_secret=None if secret is None else secret.get_secret_value(),
         authorize_url=settings.bungie_oauth_authorize_url,
         token_url=settings.bungie_oauth_token_url,
-        limiter=Limiter(rate=settings.bungie_requests_per_second),
+        limiter=pace or Limiter(rate=settings.bungie_requests_per_second),
         policy=_retry_policy(settings, metrics),
     )
 

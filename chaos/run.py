@@ -4,6 +4,7 @@ same database. Then the outbox drains and the invariants are checked (``chaos.ta
 
     python -m chaos.run                                   # 5,000 reports, 3 kills, 20 %
     python -m chaos.run --reports 300 --kills 1 --seed 7  # the CI size
+    python -m chaos.run --database postgresql --processes 2  # two processes, one database
 
 Everything is bounded: each member's tries and waits, the filing phase
 (``--time-limit``), the drain (``--drain-timeout``) and every stop. Exit status 0
@@ -77,6 +78,10 @@ class ChaosConfig:
     database: str = "sqlite"
     """``sqlite`` (a file) or ``postgresql`` (a real server this run starts and stops,
     tests/postgres.py)."""
+    processes: int = 1
+    """Warden processes on the one database (2 needs PostgreSQL): each runs its share of
+    the shards (``SHARD_COUNT=2``, ``SHARD_IDS=0`` and ``1``; the server is on shard 0, so
+    members talk to the first) and each kill hits one of them, in turn."""
     restore: bool = False
     """Back up the live database a third of the way through the filing, and two thirds
     of the way stop Warden, restore that backup (``python -m bot restore``) and start
@@ -95,6 +100,8 @@ class ChaosConfig:
             args.append("--restore")
         if self.database != "sqlite":
             args += ["--database", self.database]
+        if self.processes != 1:
+            args += ["--processes", str(self.processes)]
         return shlex.join(args)
 
 
@@ -146,7 +153,11 @@ async def run_chaos(config: ChaosConfig, workdir: Path,
     deadline = started + config.time_limit
     rng = random.Random(config.seed)
     async with AsyncExitStack() as stack:
-        discord = await stack.enter_async_context(start_discord_standin(default_timeout=15.0))
+        sharded: dict[str, Any] = {}
+        if config.processes > 1:
+            sharded = {"guild_shard": (0, config.processes), "shards": config.processes}
+        discord = await stack.enter_async_context(
+            start_discord_standin(default_timeout=15.0, **sharded))
         bungie = await stack.enter_async_context(BungieStandin(record=False))
         sanctions = await stack.enter_async_context(SanctionsStandin(record=False))
         n_reporters, n_targets = _sizes(config)
@@ -157,34 +168,50 @@ async def run_chaos(config: ChaosConfig, workdir: Path,
         if config.database == "postgresql":
             admin_url = stack.enter_context(running_server())
             database["database_url"] = fresh_database(admin_url)
-        settings = world_settings(workdir, discord, bungie, sanctions, free_port(),
-                                  generate_key(), **TIMINGS, **database)
+        key = generate_key()
+        settings_of = [
+            world_settings(workdir, discord, bungie, sanctions, free_port(), key, **TIMINGS,
+                           **database, **_shards(config.processes, n))
+            for n in range(config.processes)
+        ]
+        settings = settings_of[0]
         await seed_database(settings, discord, bungie, sanctions, reporters + targets)
         for person in reporters[: round(len(reporters) * config.handoff_share)]:
             bungie.revoke(person.account)
-        bot = await stack.enter_async_context(
-            WardenProcess.for_settings(settings, workdir=workdir, discord=discord))
+        bots = [
+            await stack.enter_async_context(WardenProcess.for_settings(
+                one, workdir=workdir if config.processes == 1 else workdir / f"process-{n}",
+                discord=discord))
+            for n, one in enumerate(settings_of)
+        ]
+        bot = bots[0]  # the server's shard: members talk to this one
         await bot.sync_commands(discord.guild.id)
         faults = FaultMix(config.fault_rate, random.Random(rng.random()),
                           read_timeout=settings.http_read_timeout)
         faults.install(bungie, sanctions)
-        await bot.start()
+        for each in bots:
+            await each.start()
         say(f"chaos: {config.reports} reports from {n_reporters} members about {n_targets} "
             f"players, {config.kills} kill(s), {config.fault_rate:.0%} of API requests failing "
-            f"(Warden pid {bot.pid}, log {bot.log_path})")
+            f"(Warden pid(s) {', '.join(str(b.pid) for b in bots)}, "
+            f"log(s) {', '.join(str(b.log_path) for b in bots)})")
 
         life = Liveness()
         life.started()
-        filings = await _file_everything(config, jobs, discord, bot, life, rng, deadline, say)
+        filings = await _file_everything(config, jobs, discord, bots, life, rng, deadline,
+                                         say)
         say(f"chaos: members done at {time.monotonic() - started:.0f}s; draining the outbox")
-        if not bot.running:
-            await bot.start()
+        for each in bots:
+            if not each.running:
+                await each.start()
         drained = await _drain(settings.database_location(), config.drain_timeout, say)
         say(f"chaos: drained at {time.monotonic() - started:.0f}s")
         stopping = time.monotonic()
-        code = await bot.terminate()
+        codes = [await each.terminate() for each in bots]
+        code = next((c for c in codes if c != 0), 0)
+        graceful = all(each.launches[-1].ended_by == "SIGTERM" for each in bots)
         stop = (f"exit {code} after {time.monotonic() - stopping:.1f}s"
-                f"{'' if bot.launches[-1].ended_by == 'SIGTERM' else ', needed SIGKILL'}")
+                f"{'' if graceful else ', needed SIGKILL'}")
         audit = await bot.cli("audit", "verify")
 
         rolled_back = None
@@ -212,15 +239,16 @@ async def run_chaos(config: ChaosConfig, workdir: Path,
             problems.append(f"only {len(kills_done)} of {config.kills} kill(s) happened")
         if config.restore and not any(k.startswith("restore") for k in filings.kills):
             problems.append("the restore did not happen")
-        if code != 0 or bot.launches[-1].ended_by != "SIGTERM":
+        if code != 0 or not graceful:
             problems.append(f"the graceful stop (SIGTERM) failed: {stop}")
-        if bot.unexpected_exits:
-            problems.append(f"Warden exited by itself {len(bot.unexpected_exits)} time(s)")
-        errors = bot.log_errors()
+        unexpected = sum(len(each.unexpected_exits) for each in bots)
+        if unexpected:
+            problems.append(f"Warden exited by itself {unexpected} time(s)")
+        errors = [line for each in bots for line in each.log_errors()]
         if errors:
             problems.append(f"{len(errors)} ERROR line(s) in Warden's log, first: {errors[0]}")
         text = table(tally, injected=faults.injected, kills=filings.kills,
-                     unexpected_exits=len(bot.unexpected_exits), log_errors=errors, stop=stop)
+                     unexpected_exits=unexpected, log_errors=errors, stop=stop)
         return ChaosResult(config, tally, text, problems, time.monotonic() - started,
                            filings.kills)
     raise AssertionError("unreachable")  # pragma: no cover - the stack does not swallow
@@ -235,8 +263,14 @@ class _Filings:
     """``time.perf_counter()`` when the backup was put in place (with ``--restore``)."""
 
 
+def _shards(processes: int, n: int) -> dict[str, Any]:
+    if processes == 1:
+        return {}
+    return {"shard_count": processes, "shard_ids": str(n)}
+
+
 async def _file_everything(config: ChaosConfig, jobs: list[Job], discord: DiscordStandIn,
-                           bot: WardenProcess, life: Liveness, rng: random.Random,
+                           bots: list[WardenProcess], life: Liveness, rng: random.Random,
                            deadline: float, say: Callable[[str], None]) -> _Filings:
     member = Member(discord, life, random.Random(rng.random()))
     gate = asyncio.Semaphore(config.concurrency)
@@ -259,7 +293,7 @@ async def _file_everything(config: ChaosConfig, jobs: list[Job], discord: Discor
     kills: list[str] = []
     marks: dict[str, float] = {}
     started = time.monotonic()
-    monkey = asyncio.create_task(_monkey(config, bot, life, lambda: done, tick, rng, kills,
+    monkey = asyncio.create_task(_monkey(config, bots, life, lambda: done, tick, rng, kills,
                                          started, marks))
     tasks = [asyncio.create_task(reporter(own)) for own in by_reporter.values()]
     progress = asyncio.create_task(_progress(lambda: done, len(jobs), say))
@@ -278,12 +312,15 @@ async def _file_everything(config: ChaosConfig, jobs: list[Job], discord: Discor
                     restored_at=marks.get("restored"))
 
 
-async def _monkey(config: ChaosConfig, bot: WardenProcess, life: Liveness,
+async def _monkey(config: ChaosConfig, bots: list[WardenProcess], life: Liveness,
                   done: Callable[[], int], tick: asyncio.Event, rng: random.Random,
                   kills: list[str], started: float, marks: dict[str, float]) -> None:
     """SIGKILL Warden ``config.kills`` times at random points of the filing, each followed
     by a restart over the same database; with ``config.restore``, also a backup and,
-    later, a stop, restore and start."""
+    later, a stop, restore and start. With several processes each kill hits one, in turn
+    (the first kill the members' one); the others keep running."""
+    bot = bots[0]
+    struck = 0
     events = [(rng.uniform(0.1, 0.9) * config.reports, "kill") for _ in range(config.kills)]
     if config.restore:
         events += [(config.reports / 3, "backup"), (2 * config.reports / 3, "restore")]
@@ -306,9 +343,12 @@ async def _monkey(config: ChaosConfig, bot: WardenProcess, life: Liveness,
             kills.append(f"restore at {at}: stop exit {code}, restore exit {result.code} "
                          f"{(result.stdout + result.stderr).strip().splitlines()[-1:]}")
         else:
+            bot = bots[struck % len(bots)]
+            struck += 1
             await bot.kill()
-            life.killed()
-            kills.append(f"{at}")
+            if bot is bots[0]:
+                life.killed()
+            kills.append(f"{at}" if len(bots) == 1 else f"{at}, process {bots.index(bot)}")
         await asyncio.sleep(rng.uniform(0.1, 1.0))
         await bot.start()
         life.started()
@@ -388,11 +428,16 @@ def parse_args(argv: Sequence[str] | None) -> tuple[ChaosConfig, argparse.Namesp
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default=d.database,
                         help="where Warden stores (postgresql: a real server started here)")
+    parser.add_argument("--processes", type=int, choices=[1, 2], default=d.processes,
+                        help="Warden processes sharing the database (2: --database "
+                             "postgresql)")
     parser.add_argument("--restore", action="store_true",
                         help="back up a third of the way in, restore it two thirds in")
     args = parser.parse_args(argv)
     if args.reports < 1 or args.kills < 0 or not 0 <= args.fault_rate < 1:
         parser.error("--reports must be >= 1, --kills >= 0, --fault-rate in [0, 1)")
+    if args.processes > 1 and args.database != "postgresql":
+        parser.error("--processes 2 shares one database: add --database postgresql")
     if args.restore and args.database != "sqlite":
         parser.error("--restore is SQLite's backup and restore (PostgreSQL: pg_dump)")
     config = ChaosConfig(
@@ -400,6 +445,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[ChaosConfig, argparse.Namesp
         concurrency=args.concurrency, reporters=args.reporters, targets=args.targets,
         time_limit=args.time_limit, drain_timeout=args.drain_timeout,
         handoff_share=args.handoff_share, restore=args.restore, database=args.database,
+        processes=args.processes,
     )
     return config, args
 

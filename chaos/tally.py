@@ -2,7 +2,7 @@
 were told, the invariants that must hold between them, and the table that shows it.
 
 - Lost: a report Warden acknowledged to its member (the draft said it was confirmed
-  and saved) that is not accepted in SQLite, or has a delivery that is not final.
+  and saved) that is not accepted in the database, or has a delivery that is not final.
   A report whose Confirm was cut by a kill and never acknowledged may legitimately be
   missing, so only acknowledged ones count.
 - Duplicates: the sanctions stand-in holding two reports with the same
@@ -256,7 +256,7 @@ def table(tally: Tally, *, injected: Counter[tuple[str, str]], kills: list[str],
         if waits:
             row(f"  member's wait for the {label}, p50 / p99 / max",
                 f"{_at(waits, 0.5):.2f} / {_at(waits, 0.99):.2f} / {waits[-1]:.2f} s")
-    row("reports accepted (in SQLite)", tally.accepted)
+    row("reports accepted (in the database)", tally.accepted)
     row("  accepted but never acknowledged", tally.accepted_unacknowledged)
     if tally.rolled_back:
         row("  acknowledged, then taken back by the restore", tally.rolled_back)
@@ -280,7 +280,7 @@ def table(tally: Tally, *, injected: Counter[tuple[str, str]], kills: list[str],
     row("bungie: delivered as 'already reported' (1403)", tally.already_reported_bungie)
     row("duplicates at sanctions (same warden_report_uuid)", tally.duplicates_sanctions)
     row("duplicates at Bungie (activity, offender, reporter)", tally.duplicates_bungie)
-    row("phantoms (upstream and SQLite disagree)", len(tally.phantoms))
+    row("phantoms (upstream and the database disagree)", len(tally.phantoms))
     row("reports lost (acknowledged, not durable)", len(tally.lost))
     row("audit chain (python -m bot audit verify)", "verified" if tally.audit_ok else "BROKEN")
     row("SIGKILLs", len(kills))

@@ -42,3 +42,19 @@ async def test_reports_survive_a_kill_and_failing_apis_on_postgresql(
     assert len(result.kills) == 1
     assert result.tally.acknowledged >= 0.9 * config.reports
     assert result.tally.duplicates_sanctions == 0 and result.tally.duplicates_bungie == 0
+
+
+async def test_two_processes_survive_kills_of_either_and_failing_apis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two Warden processes on one PostgreSQL database, each with half of the shards: one
+    kill each while members file; the members' process tells them what the other sent."""
+    clean_env(monkeypatch, tmp_path)
+    config = ChaosConfig(reports=150, kills=2, fault_rate=0.2, seed=11, reporters=32,
+                         time_limit=240.0, drain_timeout=90.0, database="postgresql",
+                         processes=2)
+    result = await run_chaos(config, tmp_path / "chaos", say=lambda _: None)
+    assert result.ok, result.text + "\n\n" + "\n".join(result.problems)
+    assert [k.rsplit(", ", 1)[1] for k in result.kills] == ["process 0", "process 1"]
+    assert result.tally.acknowledged >= 0.9 * config.reports
+    assert result.tally.duplicates_sanctions == 0 and result.tally.duplicates_bungie == 0

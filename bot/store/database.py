@@ -14,7 +14,7 @@ import hashlib
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -59,6 +59,15 @@ def bundled_migrations(folder_name: str = "migrations") -> list[Migration]:
     if versions != list(range(1, len(found) + 1)):
         raise DatabaseError(f"migration numbers must run 1..n without gaps, found {versions}")
     return found
+
+
+class EventChannel(Protocol):
+    """Short text messages between the processes sharing a database
+    (``bot/store/event_channel.py``)."""
+
+    async def notify(self, payload: str) -> None: ...
+    def listen(self) -> AsyncIterator[str | None]: ...
+    async def close(self) -> None: ...
 
 
 class Row(Protocol):
@@ -178,6 +187,11 @@ class Database:
     # -- life cycle ---------------------------------------------------------------
     backend = "sqlite"
 
+    def event_channel(self) -> EventChannel | None:
+        """Messages to the other processes on this database; None where there are none
+        (one process per SQLite file)."""
+        return None
+
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
         """SQLite at ``path``, or PostgreSQL when given a ``postgresql://`` URL."""
@@ -284,6 +298,11 @@ class Database:
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in its own transaction; returns the affected row count."""
         return await self.write(lambda conn: conn.execute(sql, params).rowcount)
+
+    async def execute_returning(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """One statement in its own transaction; returns the rows it returns."""
+        rows: list[Row] = await self.write(lambda conn: conn.execute(sql, params).fetchall())
+        return rows
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         listed = list(rows)  # consumed here, not on the writer's thread

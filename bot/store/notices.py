@@ -20,6 +20,36 @@ _COLUMNS = ("id, report_id, recipient_id, kind, title, body, failures, created_a
             " live_token, live_since, words")
 
 
+TELLING_SECONDS = 60.0
+"""How long a process's claim to DM a notice keeps the others off it (a DM takes far
+less; a claim whose process died runs out)."""
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    """This run of this process, as recorded on what it holds: ``host`` stays the same
+    after a restart (the outbox lease owner: host and shards), ``run`` does not."""
+
+    host: str
+    run: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.host}#{self.run}"
+
+    @property
+    def host_prefix(self) -> str:
+        return f"{self.host}#"
+
+
+@dataclass(frozen=True)
+class LiveReply:
+    """Who holds a report's live reply (the member's open interaction), until when."""
+
+    owner: str
+    until: float
+
+
 @dataclass(frozen=True)
 class NewNotice:
     recipient_id: int
@@ -173,11 +203,44 @@ class NoticeStore:
             (token, time.time(), report_id),
         ) == 1
 
+    async def claim_telling(self, notice_id: int, me: ProcessRun,
+                            now: float | None = None) -> bool:
+        """Take the right to DM ``notice_id`` now; False while another process holds it
+        (a claim of an earlier run of this process is taken over: that run is gone)."""
+        when = time.time() if now is None else now
+        return await self._db.execute(
+            "UPDATE reporter_notices SET telling_by = ?, telling_until = ?"
+            " WHERE id = ? AND told_at IS NULL AND (telling_until IS NULL"
+            " OR telling_until < ? OR substr(telling_by, 1, ?) = ?)",
+            (me.name, when + TELLING_SECONDS, notice_id, when, len(me.host_prefix),
+             me.host_prefix),
+        ) == 1
+
+    async def live_holder(self, report_id: int) -> LiveReply | None:
+        row = await self._db.fetch_one(
+            "SELECT live_owner, live_until FROM reports WHERE id = ?"
+            " AND live_owner IS NOT NULL",
+            (report_id,),
+        )
+        return None if row is None else LiveReply(str(row[0]), float(row[1]))
+
+    async def take_over_live(self, me: ProcessRun, now: float | None = None) -> list[int]:
+        """The reports whose live reply an earlier run of this process held and could
+        still have answered: released (that interaction is gone), for this run to tell."""
+        when = time.time() if now is None else now
+        rows = await self._db.write(lambda conn: conn.execute(
+            "UPDATE reports SET live_owner = NULL WHERE live_owner IS NOT NULL"
+            " AND live_until > ? AND substr(live_owner, 1, ?) = ? AND live_owner <> ?"
+            " RETURNING id",
+            (when, len(me.host_prefix), me.host_prefix, me.name),
+        ).fetchall())
+        return [int(r[0]) for r in rows]
+
     async def mark_told(self, notice_id: int, via: str) -> bool:
         """False if it was already told (by another path)."""
         return await self._db.execute(
-            "UPDATE reporter_notices SET told_at = ?, told_via = ?, live_token = NULL"
-            " WHERE id = ? AND told_at IS NULL",
+            "UPDATE reporter_notices SET told_at = ?, told_via = ?, live_token = NULL,"
+            " telling_until = NULL WHERE id = ? AND told_at IS NULL",
             (time.time(), via, notice_id),
         ) == 1
 
@@ -185,7 +248,7 @@ class NoticeStore:
         """One more failed DM; after ``MAX_FAILURES`` the notice is given up."""
         now = time.time()
         await self._db.execute(
-            "UPDATE reporter_notices SET failures = failures + 1,"
+            "UPDATE reporter_notices SET failures = failures + 1, telling_until = NULL,"
             " told_at = CASE WHEN failures + 1 >= ? THEN ? END,"
             " told_via = CASE WHEN failures + 1 >= ? THEN 'gave_up' END"
             " WHERE id = ? AND told_at IS NULL",

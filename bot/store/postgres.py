@@ -29,6 +29,7 @@ from bot.store.database import (
     Migration,
     Row,
 )
+from bot.store.event_channel import PgEventChannel
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -172,6 +173,9 @@ class PostgresDatabase(Database):
             await db.migrate()
         return db
 
+    def event_channel(self) -> PgEventChannel:
+        return PgEventChannel(self.url)
+
     def _connect_raw(self) -> psycopg.Connection[PgRow]:
         # autocommit: the lanes say BEGIN and COMMIT themselves, one job each.
         return psycopg.connect(self.url, autocommit=True, row_factory=_row_factory)
@@ -196,7 +200,15 @@ class PostgresDatabase(Database):
         )
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return await self.write(lambda conn: conn.execute(sql, params).rowcount)
+        # One statement on the autocommit connection is its own transaction: one round
+        # trip where BEGIN, the statement and COMMIT would take three.
+        return await self._lane(self._write_lane).run(
+            lambda conn: conn.execute(sql, params).rowcount)
+
+    async def execute_returning(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        rows: list[Row] = await self._lane(self._write_lane).run(
+            lambda conn: conn.execute(sql, params).fetchall())
+        return rows
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         listed = list(rows)

@@ -18,7 +18,7 @@ from bot.domain import NewReport, Note, NoteKind, Report, ReportLimits
 from bot.store import audit
 from bot.store.cases import open_or_join_case
 from bot.store.database import Conn, Database, Row, hold_lock
-from bot.store.notices import NewNotice, queue
+from bot.store.notices import LiveReply, NewNotice, queue
 from bot.store.rows import note_from_row, report_from_row
 
 DAY = 86400.0
@@ -99,11 +99,14 @@ class ReportStore:
         deliveries: Sequence[tuple[str, str]],
         actor_id: int,
         now: float | None = None,
+        live: LiveReply | None = None,
     ) -> Accepted | LimitHit | None:
         """Turn a draft into an accepted report with its delivery rows, or say why not.
 
-        ``deliveries`` lists (destination, initial status) pairs. Returns None when the
-        report is not a draft any more (already confirmed or cancelled).
+        ``deliveries`` lists (destination, initial status) pairs; ``live``: the process
+        holding the member's open interaction, recorded in the same transaction so no
+        process can settle the outcome before it is known. Returns None when the report
+        is not a draft any more (already confirmed or cancelled).
         """
         when = time.time() if now is None else now
 
@@ -122,8 +125,11 @@ class ReportStore:
             case_id, joined = open_or_join_case(conn, row, limits, when)
             accepted = conn.execute(
                 "UPDATE reports SET status = 'accepted', accepted_at = ?, updated_at = ?,"
-                " uuid = COALESCE(uuid, ?), case_id = ? WHERE id = ? RETURNING *",
-                (when, when, str(uuid.uuid4()), case_id, report_id),
+                " uuid = COALESCE(uuid, ?), case_id = ?, live_owner = ?, live_until = ?"
+                " WHERE id = ? RETURNING *",
+                (when, when, str(uuid.uuid4()), case_id,
+                 None if live is None else live.owner, None if live is None else live.until,
+                 report_id),
             ).fetchall()[0]
             conn.executemany(
                 "INSERT INTO deliveries (report_id, destination, status, next_attempt_at,"

@@ -133,6 +133,9 @@ class WardenProcess:
     ready_marker: str | None = READY_MARKER
     ready_timeout: float = 60.0
     log_path: Path | None = None
+    shards: frozenset[int] | None = None
+    """The shards it runs (``SHARD_IDS``), when other processes run the rest: only their
+    gateway sessions say it is ready."""
     launches: list[Launch] = field(default_factory=list)
     _proc: asyncio.subprocess.Process | None = field(default=None, repr=False)
     _scanned: int = field(default=0, repr=False)
@@ -160,8 +163,10 @@ class WardenProcess:
         ``extra_env``, e.g. ``LOG_LEVEL`` or ``PYTHONTRACEMALLOC``)."""
         env = base_env(workdir) | settings_env(settings) | {"DISCORD_TOKEN": token}
         env |= dict(extra_env or {})
+        shards = settings.shard_list()
         return cls(env=env, workdir=workdir, discord=discord, args=args,
-                   ready_marker=ready_marker, ready_timeout=ready_timeout, log_path=log_path)
+                   ready_marker=ready_marker, ready_timeout=ready_timeout, log_path=log_path,
+                   shards=None if shards is None else frozenset(shards))
 
     # ---- state ---------------------------------------------------------------------
 
@@ -291,7 +296,8 @@ class WardenProcess:
         if self.discord is None:
             return True
         gateway = self.discord.gateway
-        sessions = list(gateway.sessions.values())[launch.sessions_before:]
+        sessions = [s for s in list(gateway.sessions.values())[launch.sessions_before:]
+                    if self.shards is None or s.shard_id in self.shards]
         if not sessions or not sessions[-1].connected:
             return False
         session = sessions[-1]

@@ -5,6 +5,7 @@ the same time on the server."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import time
 from collections.abc import AsyncIterator
 
@@ -13,6 +14,7 @@ import pytest
 from bot.domain import NewReport, ReportLimits
 from bot.store import Database, Lease, Store
 from bot.store.reports import Accepted, LimitHit
+from tests.store.process_racer import race
 
 GUILD = 10
 LIMITS = ReportLimits(short_count=2, short_seconds=60, hour_count=5, day_count=20,
@@ -113,3 +115,36 @@ async def test_one_process_at_a_time_holds_a_review_post(stores: list[Store]) ->
     assert await stores[2].reports.claim_review_post(draft.id, seconds=-1) is not None
     assert await stores[3].reports.claim_review_post(draft.id, seconds=60) is not None
     assert await stores[3].reports.claim_review_post(99999, seconds=60) == 0.0
+
+
+async def test_os_processes_racing_one_reporter_accept_exactly_what_the_limits_allow(
+    stores: list[Store], postgres_url: str,
+) -> None:
+    """As above, with real OS processes: each has its own interpreter, event loop and
+    connections, released at once by a barrier."""
+    context = multiprocessing.get_context("spawn")
+    for round_ in range(2):
+        reporter = 200 + round_
+        drafts = [await stores[0].reports.create_draft(_new(reporter, f"os{round_}-{i}"),
+                                                      now=1000.0)
+                  for i in range(PROCESSES * 2)]
+        start = context.Barrier(PROCESSES)
+        results = context.Queue()
+        racers = [context.Process(target=race, args=(
+            postgres_url, [d.id for d in drafts[i::PROCESSES]], reporter, LIMITS, start,
+            results)) for i in range(PROCESSES)]
+        for racer in racers:
+            racer.start()
+        outcomes = [await asyncio.to_thread(results.get, True, 60.0) for _ in drafts]
+        for racer in racers:
+            await asyncio.to_thread(racer.join, 30.0)
+            assert racer.exitcode == 0
+        kinds = sorted(kind for _, kind in outcomes)
+        assert kinds.count("accepted") == LIMITS.short_count, f"round {round_}: {kinds}"
+        assert kinds.count("limited") == len(drafts) - LIMITS.short_count
+        # The database agrees: exactly that many of them are reports now.
+        [row] = await stores[1].db.fetch_all(
+            "SELECT count(*) FROM reports WHERE reporter_id = ? AND status <> 'draft'",
+            (reporter,))
+        assert row[0] == LIMITS.short_count
+    assert (await stores[0].audit.verify()).ok

@@ -14,6 +14,11 @@ outcome is already there. For a DM, Warden chooses at-least-once: the notice is 
 untold after such a crash, so the next start sends it again, and the reporter may
 rarely read the same news twice. Marking before sending (at-most-once) would instead
 lose the message in the same window, which is the failure this exists to prevent.
+
+With several processes, a DM is claimed in the database before it is sent
+(``claim_telling``), so two processes never DM the same notice; and the process holding
+a report's live reply is recorded at acceptance (``live_holder``), so a process that
+settles the outcome leaves it to that one (it hears through the event relay).
 """
 
 from __future__ import annotations
@@ -21,14 +26,15 @@ from __future__ import annotations
 import enum
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 from bot.notify import DmOutcome, Notice, Notifier
 from bot.services.delivery.registry import DestinationNames
 from bot.services.reporting.requests import DeliveryState, ReportOutcome
 from bot.services.reporting.text import outcome_notice, shows_final_outcome
-from bot.store import Store
-from bot.store.notices import OUTCOME, QUESTION, ReporterNotice
+from bot.store import Store, this_process
+from bot.store.notices import OUTCOME, QUESTION, LiveReply, ProcessRun, ReporterNotice
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +66,11 @@ async def report_outcome(store: Store, report_id: int,
 
 class ReporterMessenger:
     def __init__(self, store: Store, notifier: Notifier, names: DestinationNames,
-                 read_live: ReadLive | None = None) -> None:
+                 read_live: ReadLive | None = None, me: ProcessRun | None = None) -> None:
         """``read_live``: reads a live reply back (the Discord side's), for
-        ``tell_untold``."""
+        ``tell_untold``; ``me``: this process, on what it claims."""
         self._store = store
+        self.me = me or ProcessRun(this_process(), uuid.uuid4().hex[:12])
         self._notifier = notifier
         self._names = names
         self._telling: set[int] = set()
@@ -82,8 +89,8 @@ class ReporterMessenger:
             self._telling.discard(notice.id)
 
     async def _tell_by_dm(self, notice: ReporterNotice, message: Notice) -> Told:
-        if await self._store.notices.get_untold(notice.id) is None:
-            return Told.ALREADY
+        if not await self._store.notices.claim_telling(notice.id, self.me):
+            return Told.ALREADY  # told, or another process is telling it now
         if notice.kind != QUESTION and not await self._store.prefs.notify_dm(
                 notice.recipient_id):
             await self._store.notices.mark_told(notice.id, "dms_off")
@@ -123,6 +130,33 @@ class ReporterMessenger:
         if notice is not None and notice.id not in self._telling:
             await self._store.notices.mark_told(notice.id, "interaction")
 
+    def live_reply(self, live_for: float, now: float) -> LiveReply:
+        """What ``accept`` records when this process holds the member's interaction."""
+        return LiveReply(self.me.name, now + live_for)
+
+    async def held_elsewhere(self, report_id: int, now: float) -> LiveReply | None:
+        """The live reply another process holds for ``report_id`` and can still answer
+        in (it tells the outcome); None when it is this process's or nobody's."""
+        live = await self._store.notices.live_holder(report_id)
+        # An earlier run of this process holds nothing any more (its start takes over).
+        if live is None or live.owner.startswith(self.me.host_prefix) or live.until <= now:
+            return None
+        return live
+
+    async def take_over_live_replies(self) -> int:
+        """At start-up: outcomes an earlier run of this process was to tell in a live
+        reply (the other processes left them to it) go by DM now, if final. Returns how
+        many were sent."""
+        sent = 0
+        for report_id in await self._store.notices.take_over_live(self.me):
+            notice = await self._store.notices.untold_outcome(report_id)
+            if notice is None:
+                continue
+            message = await self.message_for(notice)
+            if message is not None and await self.tell_by_dm(notice, message) is Told.SENT:
+                sent += 1
+        return sent
+
     async def message_for(self, notice: ReporterNotice) -> Notice | None:
         """The words of ``notice``; None for an outcome that is not final any more (a
         moderator's retry: it is told when that ends)."""
@@ -136,7 +170,7 @@ class ReporterMessenger:
     async def tell_untold(self) -> int:
         """At start-up: every notice the previous process queued and did not tell goes
         by DM now. Returns how many were sent."""
-        sent = 0
+        sent = await self.take_over_live_replies()
         after = 0
         while batch := await self._store.notices.untold(after_id=after):
             for notice in batch:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.apis.bungie import BungieClient, Pgcr
 from bot.apis.sanctions import SanctionsClient
@@ -56,6 +57,9 @@ log = logging.getLogger(__name__)
 
 TOLD_MEMORY = 60.0
 """Seconds an outcome told in a live reply is remembered, so its event does not DM it."""
+LATE_MARGIN = 5.0
+"""Seconds past another process's live reply before this one tells its outcome instead:
+an edit under way at the very end finishes first."""
 DRAFT_SWEEP_EVERY = 600.0
 DRAFT_WINDOW = 3600.0
 """The draft limit counts this many seconds back; unconfirmed rows are deleted once they
@@ -107,11 +111,18 @@ class ReportService:
             game=None if sanctions is None else GamePlayers(sanctions))
         self._watches: dict[int, _Watch] = {}
         self._told_live: dict[int, tuple[tuple[DeliveryState, ...], float]] = {}
+        self._live_until: dict[int, float] = {}
+        """Reports whose live reply this process recorded at acceptance, until when: an
+        outcome another process settles is told by this one (the relay brings it)."""
         self._drafts_swept_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._later: set[asyncio.Task[None]] = set()
+        """Checks, once another process's live reply has run out, that its outcome was
+        told (cancelled at close: a long wait must not hold up a stop)."""
 
     def listens(self) -> Listening:
-        return {EventKind.DELIVERY_CHANGED: self._on_delivery_changed}
+        return {EventKind.DELIVERY_CHANGED: self._on_delivery_changed,
+                EventKind.EVENTS_MISSED: self._on_events_missed}
 
     def stop_taking_reports(self) -> None:
         """From now on new reports and confirmations are refused with ``Restarting``
@@ -125,6 +136,9 @@ class ReportService:
         for watch in self._watches.values():
             watch.future.cancel()
         self._watches.clear()
+        for task in self._later:
+            task.cancel()
+        await asyncio.gather(*self._later, return_exceptions=True)
 
     # ---- 1. draft ---------------------------------------------------------------------
 
@@ -304,16 +318,19 @@ class ReportService:
         if live_for is not None:
             loop = asyncio.get_running_loop()
             self._watches[report_id] = _Watch(loop.create_future(), now + live_for)
+            self._live_until[report_id] = now + live_for
         result = await self._store.reports.accept(
             report_id,
             limits=guild.limits,
             deliveries=[(p.destination, initial) for p in plan],
             actor_id=actor_id,
             now=now,
+            live=None if live_for is None else self.messenger.live_reply(live_for, now),
         )
         if isinstance(result, LimitHit):
             # The draft stays: the member may press Confirm again once the limit allows.
             self._watches.pop(report_id, None)
+            self._live_until.pop(report_id, None)
             self._metrics.reports.inc(reason=report.reason, outcome="limited")
             raise _limit_error(result, guild.limits, now)
         if isinstance(result, Accepted):
@@ -322,9 +339,12 @@ class ReportService:
                      result.report.number, result.report.guild_id, initial,
                      extra={"report_id": report_id, "guild_id": result.report.guild_id,
                             "reason": report.reason})
-            await self._events.publish(Event(EventKind.REPORT_ACCEPTED, report_id))
+            guild_id = result.report.guild_id
+            await self._events.publish(Event(EventKind.REPORT_ACCEPTED, report_id,
+                                             guild_id=guild_id))
             if initial is DeliveryStatus.PENDING:
-                await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id))
+                await self._events.publish(Event(EventKind.DELIVERIES_QUEUED, report_id,
+                                                 guild_id=guild_id))
         return await self.outcome(report_id)
 
     # ---- 3. outcomes -------------------------------------------------------------------
@@ -392,6 +412,8 @@ class ReportService:
     async def _on_delivery_changed(self, event: Event) -> None:
         if event.report_id is None:
             return
+        if event.remote and event.report_id not in self._live_until:
+            return  # settled elsewhere, and told from there
         outcome = await self.outcome(event.report_id)
         if not outcome.final:
             return
@@ -405,9 +427,39 @@ class ReportService:
         told = self._told_live.get(event.report_id)
         if told is not None and told[0] == outcome.deliveries:
             return
-        task = asyncio.create_task(self._dm_outcome(outcome))
+        # A remote one reaching here: the other process left the telling to this one's
+        # live reply, which has just run out, so this one tells it.
+        if not event.remote:
+            elsewhere = await self.messenger.held_elsewhere(event.report_id, self._clock())
+            if elsewhere is not None:
+                # That process edits its live reply (it hears of this through the relay);
+                # should it be gone by then, this one tells once the reply has run out.
+                self._later_check(outcome.report.id, elsewhere.until - self._clock())
+                return
+        self._spawn(self._dm_outcome(outcome))
+
+    async def _on_events_missed(self, event: Event) -> None:
+        # The relay lost other processes' events for a while: outcomes this process's
+        # live replies wait for may have been settled meanwhile.
+        for report_id in list(self._watches):
+            await self._on_delivery_changed(Event(EventKind.DELIVERY_CHANGED, report_id))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _later_check(self, report_id: int, delay: float) -> None:
+        async def check() -> None:
+            await asyncio.sleep(max(delay, 0.0) + LATE_MARGIN)
+            try:
+                await self._dm_outcome(await self.outcome(report_id))
+            except Exception:
+                log.exception("could not tell the outcome of report %s", report_id)
+
+        task = asyncio.create_task(check())
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
     def _prune(self) -> None:
         """Forget watches whose interaction can no longer answer."""
@@ -423,6 +475,12 @@ class ReportService:
             if now - at <= TOLD_MEMORY:
                 break
             del self._told_live[report_id]
+        # In acceptance order, so in deadline order too.
+        while self._live_until:
+            report_id, until = next(iter(self._live_until.items()))
+            if now <= until + TOLD_MEMORY:
+                break
+            del self._live_until[report_id]
 
     async def _dm_outcome(self, outcome: ReportOutcome) -> None:
         notice = await self._store.notices.untold_outcome(outcome.report.id)

@@ -13,7 +13,7 @@ import collections
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -51,10 +51,17 @@ class ReviewPosts:
         destinations: DestinationRegistry,
         settle_seconds: float,
         catch_up_interval: float,
+        holds_guild: Callable[[int], bool] | None = None,
     ) -> None:
         """``settle_seconds``: how long a new report's post waits for its deliveries;
-        ``catch_up_interval``: seconds between the missing posts ``catch_up`` makes."""
+        ``catch_up_interval``: seconds between the missing posts ``catch_up`` makes;
+        ``holds_guild``: whether this process runs the shard of a server (None: all
+        of them). With several processes, the one running a server's shard keeps its
+        posts current after background changes, wherever they happened (the event relay
+        brings it the others'): one edit per change, by the process that knows the
+        channel."""
         self._store = store
+        self._holds_guild = holds_guild
         self._board = board
         self._names = destinations.name
         self._settle = settle_seconds
@@ -76,6 +83,7 @@ class ReviewPosts:
             EventKind.REPORT_ACCEPTED: self._on_background_change,
             EventKind.DELIVERY_CHANGED: self._on_background_change,
             EventKind.REPORT_CHANGED: self._on_moderator_change,
+            EventKind.EVENTS_MISSED: self._on_events_missed,
         }
 
     async def close(self) -> None:
@@ -99,14 +107,27 @@ class ReviewPosts:
             await asyncio.wait(set(self._tasks))
 
     async def _on_background_change(self, event: Event) -> None:
-        if event.report_id is not None:
+        if event.report_id is not None and (event.guild_id is None
+                                            or self._ours(event.guild_id)):
             self._refresh_soon(event.report_id)
 
     async def _on_moderator_change(self, event: Event) -> None:
         # A moderator's own action: the post is edited before their button press is
-        # answered, so what they see next is current.
-        if event.report_id is not None:
+        # answered, so what they see next is current (by the process that answers them;
+        # the others have nothing left to do).
+        if event.report_id is not None and not event.remote:
             await self.refresh(event.report_id)
+
+    async def _on_events_missed(self, event: Event) -> None:
+        # Changes made elsewhere meanwhile may have gone unposted: post what is missing.
+        if self._holds_guild is not None:
+            async def catch_up() -> None:
+                await self.catch_up()
+
+            self._start(catch_up(), "review-catch-up-relay")
+
+    def _ours(self, guild_id: int) -> bool:
+        return self._holds_guild is None or self._holds_guild(guild_id)
 
     def _refresh_soon(self, report_id: int) -> None:
         # Events from the report flow and the outbox must not wait for Discord (a post
@@ -133,7 +154,7 @@ class ReviewPosts:
         except BaseException:
             self._queued.discard(report_id)
             raise
-        if report is None:
+        if report is None or not self._ours(report.guild_id):
             self._queued.discard(report_id)
             return
         guild_id = report.guild_id
