@@ -1,7 +1,8 @@
 """``/case warn|timeout|kick|ban``: the review post's member actions, typed.
 
-Discord shows the group to members with Moderate Members by default; the member-action
-service then checks the moderator role and the Discord permission each action needs.
+Discord shows the group to members with Timeout Members (Moderate Members) by default;
+the member-action service then checks the moderator role and the Discord permission each
+action needs.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ async def test_a_refusal_from_discord_gets_the_same_clear_message(
             w.mod, "case", {"number": report.number, "duration": "10m", "reason": "spam"},
             subcommand="timeout")
         text = (await typed.wait_final()).text
-        assert "Moderate Members" in text and "Nothing was changed" in text
+        assert "Timeout Members" in text and "Nothing was changed" in text
         assert w.discord.moderation_actions == []
 
 

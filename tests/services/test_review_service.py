@@ -275,7 +275,7 @@ def test_date_ranges() -> None:
     r = parse_range("2025-01-01", "2025-01-31")
     assert r.since == 1735689600.0 and r.until == 1738368000.0  # Feb 1, 00:00 UTC
     assert r.describe() == "Jan 1, 2025 to Jan 31, 2025"
-    assert localize(r.describe(), "de") == "01.01.2025 to 31.01.2025"  # the catalog's words
+    assert localize(r.describe(), "de") == "01.01.2025 bis 31.01.2025"
     assert parse_range(None, None, default_days=30, now=1000000.0).since == 1000000.0 - 30 * 86400
     with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
         parse_range("31/01/2025", None)

@@ -130,10 +130,7 @@ class MemberActions:
             raise InvalidInput(t("Please keep the reason under {limit} characters.",
                                  limit=REASON_MAX))
         if action.permission not in actor.permissions:
-            raise NotAllowed(t(
-                "To {action} a member you need Discord's **{permission}** permission; the "
-                "moderator role alone is not enough.",
-                action=action.value, permission=action.permission_label))
+            raise NotAllowed(_moderator_lacks(action))
         report = await self.target_of(guild_id, case_id, actor)
         settings = await self._store.guilds.get(guild_id)
         member_id = report.target_discord_id
@@ -234,6 +231,21 @@ def _summary(request: MemberActionRequest) -> Text:
         return (t("banned, deleting 1 day of messages") if n == 1 else
                 t("banned, deleting {n} days of messages", n=n))
     return _PAST_TENSE[action]
+
+
+def _moderator_lacks(action: MemberAction) -> Text:
+    permission = action.permission_label
+    if action is MemberAction.WARN:
+        return t("To warn a member you need Discord's **{permission}** permission; the "
+                 "moderator role alone is not enough.", permission=permission)
+    if action is MemberAction.TIMEOUT:
+        return t("To time out a member you need Discord's **{permission}** permission; the "
+                 "moderator role alone is not enough.", permission=permission)
+    if action is MemberAction.KICK:
+        return t("To kick a member you need Discord's **{permission}** permission; the "
+                 "moderator role alone is not enough.", permission=permission)
+    return t("To ban a member you need Discord's **{permission}** permission; the "
+             "moderator role alone is not enough.", permission=permission)
 
 
 def _member_notice(report: Report, request: MemberActionRequest) -> Notice:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.domain import Case, Report
+from bot.i18n import Text, t
 from bot.services.review.card import ReviewCard
 
 
@@ -90,7 +91,7 @@ class MemberAction(enum.StrEnum):
         return _ACTION_PERMISSIONS[self]
 
     @property
-    def permission_label(self) -> str:
+    def permission_label(self) -> Text:
         return PERMISSION_LABELS[self.permission]
 
 
@@ -100,10 +101,12 @@ _ACTION_PERMISSIONS = {
     MemberAction.KICK: "kick_members",
     MemberAction.BAN: "ban_members",
 }
-PERMISSION_LABELS = {
-    "moderate_members": "Moderate Members",
-    "kick_members": "Kick Members",
-    "ban_members": "Ban Members",
+PERMISSION_LABELS: dict[str, Text] = {
+    # The names Discord's own Roles screen shows, so a moderator finds them there (the
+    # API's MODERATE_MEMBERS is "Timeout Members" in Discord's interface).
+    "moderate_members": t("Timeout Members"),
+    "kick_members": t("Kick Members"),
+    "ban_members": t("Ban Members"),
 }
 
 
