@@ -30,6 +30,7 @@ from bot.domain.vocabulary import (
     Reason,
     ReportStatus,
     ReviewMode,
+    action_done,
 )
 
 __all__ = [
@@ -56,4 +57,5 @@ __all__ = [
     "ReportLimits",
     "ReportStatus",
     "ReviewMode",
+    "action_done",
 ]

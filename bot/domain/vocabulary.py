@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 
-from bot.i18n.text import t
+from bot.i18n.formatting import Duration
+from bot.i18n.text import Text, t
 
 
 class Reason(enum.StrEnum):
@@ -107,6 +108,18 @@ class ActionKind(enum.StrEnum):
 
 _ACTION_LABELS = {"warn": t("Warned"), "timeout": t("Timed out"), "kick": t("Kicked"),
                   "ban": t("Banned"), "other": t("Action taken")}
+_PAST_TENSE = {"warn": t("warned"), "timeout": t("timed out"), "kick": t("kicked"),
+               "ban": t("banned"), "other": t("Action taken")}
+
+
+def action_done(kind: ActionKind, *, seconds: int | None = None, delete_days: int = 0) -> Text:
+    """What was done to a member, said after their mention: "timed out for 1 day"."""
+    if kind is ActionKind.TIMEOUT and seconds:
+        return t("timed out for {duration}", duration=Duration(seconds))
+    if kind is ActionKind.BAN and delete_days:
+        return (t("banned, deleting 1 day of messages") if delete_days == 1 else
+                t("banned, deleting {n} days of messages", n=delete_days))
+    return _PAST_TENSE[kind.value]
 
 
 class DeliveryStatus(enum.StrEnum):

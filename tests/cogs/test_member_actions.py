@@ -57,7 +57,14 @@ async def test_moderator_times_out_the_reported_member(
         case = await w.store.cases.get(report.case_id)
         assert case is not None and case.status == "resolved"
         assert case.outcome is not None and case.outcome.action == "timeout"
-        assert case.note is not None and "timed out for 1 day" in case.note
+        assert case.note == "Aimbot, clip in the report"  # the moderator's words only
+        # What Discord did is a line of the post's history, in the server's language.
+        line = f"<@{w.bob.id}> timed out for 1 day: Aimbot, clip in the report"
+        await w.discord.wait_until(
+            lambda: any(line in m.text and f"Warden report id {report.id}" in m.text
+                        for c in w.discord.guild.text_channels()
+                        for m in w.discord.channel_messages(c)),
+            description="the timeout in the review post's history")
         dm = await w.discord.wait_for_dm(w.alice, lambda m: "action was taken" in m.text)
         assert "Aimbot" not in dm.text
 

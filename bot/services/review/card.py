@@ -23,6 +23,7 @@ from bot.domain import (
     Note,
     Reason,
     Report,
+    action_done,
 )
 from bot.i18n import t
 from bot.services.delivery.registry import DestinationNames
@@ -431,6 +432,12 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
                        else NO_ACTION)
             text = (t("Resolved: {outcome} ({note})", outcome=outcome, note=d["note"])
                     if d.get("note") else t("Resolved: {outcome}", outcome=outcome))
+        case "member.warn" | "member.timeout" | "member.kick" | "member.ban":
+            done = action_done(ActionKind(entry.action.removeprefix("member.")),
+                               seconds=_int(d.get("seconds")),
+                               delete_days=_int(d.get("delete_message_days")) or 0)
+            text = t("<@{member_id}> {summary}: {reason}", member_id=d.get("member_id"),
+                     summary=done, reason=d.get("reason") or "")
         case "report.info_request":
             text = t('Asked the reporter for more information')
         case "report.reply":
@@ -459,6 +466,10 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
     if text is None:
         return None
     return HistoryLine(entry.at, actor, text)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def card_of(found: WithHistory | None, report: Report, names: DestinationNames) -> ReviewCard:

@@ -21,9 +21,10 @@ from bot.domain import (
     CaseStatus,
     NoteKind,
     Report,
+    action_done,
 )
 from bot.errors import InvalidInput, NotAllowed
-from bot.i18n import Duration, Text, joined, t
+from bot.i18n import Text, joined, t
 from bot.notify import DmOutcome, Notice, Notifier
 from bot.services.events import Event, EventBus, EventKind
 from bot.services.review.access import Moderators
@@ -44,14 +45,6 @@ TIMEOUT_MAX = 28 * 24 * 3600
 BAN_DELETE_DAYS_MAX = 7
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
-_PAST_TENSE = {
-    MemberAction.WARN: t("warned"),
-    MemberAction.TIMEOUT: t("timed out"),
-    MemberAction.KICK: t("kicked"),
-    MemberAction.BAN: t("banned"),
-}
-
-
 def parse_duration(text: str) -> int:
     """``"1h"``, ``"90m"``, ``"1d 12h"``, ``"600"`` (seconds) -> seconds, 60 s to 28 days."""
     value = text.strip().lower().replace(" ", "")
@@ -195,7 +188,9 @@ class MemberActions:
             f"member.{action.value}", guild_id=report.guild_id, actor_id=actor.user_id,
             report_id=report.id, details=details,
         )
-        note = f"{_summary(request)}: {request.reason.strip()}"
+        # The moderator's own words: what Discord did is the audit row's (history) line,
+        # worded in the reader's language there.
+        note = request.reason.strip()
         case = await self._store.cases.get(case_id)
         resolved: ActionResult | None = None
         # A case another moderator claimed stays theirs to resolve: the action is noted.
@@ -222,15 +217,8 @@ class MemberActions:
 
 
 def _summary(request: MemberActionRequest) -> Text:
-    action = request.action
-    if action is MemberAction.TIMEOUT and request.timeout_seconds:
-        return t("timed out for {duration}",
-                 duration=Duration(request.timeout_seconds))
-    if action is MemberAction.BAN and request.delete_message_days:
-        n = request.delete_message_days
-        return (t("banned, deleting 1 day of messages") if n == 1 else
-                t("banned, deleting {n} days of messages", n=n))
-    return _PAST_TENSE[action]
+    return action_done(ActionKind(request.action.value), seconds=request.timeout_seconds,
+                       delete_days=request.delete_message_days)
 
 
 def _moderator_lacks(action: MemberAction) -> Text:
