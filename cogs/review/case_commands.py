@@ -7,6 +7,8 @@ action needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import discord
 from discord import app_commands
 from discord.app_commands import locale_str
@@ -40,11 +42,13 @@ class CaseCommands(commands.Cog):
         self.bot = bot
 
     async def _act(self, interaction: discord.Interaction[WardenBot], number: int,
-                   request: MemberActionRequest) -> None:
+                   request: Callable[[], MemberActionRequest]) -> None:
+        """``request`` is built inside, so a typo in it (a duration) is refused like the
+        action would be: in the server's language."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             outcome = await services_of(self.bot).member_actions.act_by_number(
-                guild_id_of(interaction), number, actor_of(interaction), request)
+                guild_id_of(interaction), number, actor_of(interaction), request())
         except UserFacingError as exc:  # refused: in the server's language like the answer
             await answer_error(interaction, exc)
             return
@@ -57,7 +61,8 @@ class CaseCommands(commands.Cog):
     async def warn(self, interaction: discord.Interaction[WardenBot],
                    number: app_commands.Range[int, 1],
                    reason: app_commands.Range[str, 1, REASON_MAX]) -> None:
-        await self._act(interaction, number, MemberActionRequest(MemberAction.WARN, reason))
+        await self._act(interaction, number,
+                        lambda: MemberActionRequest(MemberAction.WARN, reason))
 
     @case.command(name="timeout",
                   description=locale_str("Time out the reported member (60s to 28d)"))
@@ -67,16 +72,16 @@ class CaseCommands(commands.Cog):
     async def timeout(self, interaction: discord.Interaction[WardenBot],
                       number: app_commands.Range[int, 1], duration: str,
                       reason: app_commands.Range[str, 1, REASON_MAX]) -> None:
-        request = MemberActionRequest(MemberAction.TIMEOUT, reason,
-                                      timeout_seconds=parse_duration(duration))
-        await self._act(interaction, number, request)
+        await self._act(interaction, number, lambda: MemberActionRequest(
+            MemberAction.TIMEOUT, reason, timeout_seconds=parse_duration(duration)))
 
     @case.command(name="kick", description=locale_str("Kick the reported member (DMed first)"))
     @app_commands.describe(number=NUMBER, reason=REASON)
     async def kick(self, interaction: discord.Interaction[WardenBot],
                    number: app_commands.Range[int, 1],
                    reason: app_commands.Range[str, 1, REASON_MAX]) -> None:
-        await self._act(interaction, number, MemberActionRequest(MemberAction.KICK, reason))
+        await self._act(interaction, number,
+                        lambda: MemberActionRequest(MemberAction.KICK, reason))
 
     @case.command(name="ban", description=locale_str("Ban the reported member (DMed first)"))
     @app_commands.describe(number=NUMBER, reason=REASON,
@@ -86,5 +91,5 @@ class CaseCommands(commands.Cog):
                   number: app_commands.Range[int, 1],
                   reason: app_commands.Range[str, 1, REASON_MAX],
                   delete_days: app_commands.Range[int, 0, BAN_DELETE_DAYS_MAX] = 0) -> None:
-        request = MemberActionRequest(MemberAction.BAN, reason, delete_message_days=delete_days)
-        await self._act(interaction, number, request)
+        await self._act(interaction, number, lambda: MemberActionRequest(
+            MemberAction.BAN, reason, delete_message_days=delete_days))

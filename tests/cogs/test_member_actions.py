@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import InvalidInput
+from bot.i18n import Text, localize
+from bot.services.review.member_actions import parse_duration
 from tests.review_rig import review_world
 from tests.standins.discord import DiscordStandIn
 from tests.standins.discord import permissions as P
@@ -174,3 +177,27 @@ async def test_kick_dms_the_member_first_unless_the_server_turned_it_off(
         ban = w.discord.moderation_actions[-1]
         assert ban.kind == "ban" and ban.data["delete_message_seconds"] == 7 * 86400
         assert len(w.discord.dms_to(bob_id)) == 1  # no second DM
+
+
+async def test_a_mistyped_duration_is_refused_in_the_servers_language(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """Like every answer to a member action: the server's language, not the moderator's."""
+    async with review_world(tmp_path, discord_standin) as w:
+        await w.setup(language="fr")
+        report = await w.accept_report()
+        w.mod.user.locale = "de"
+        typed = await w.discord.slash(
+            w.mod, "case", {"number": report.number, "duration": "soon", "reason": "spam"},
+            subcommand="timeout")
+        text = (await typed.wait_final()).text
+        assert text == localize(parse_error("soon"), "fr") != str(parse_error("soon"))
+        assert w.discord.moderation_actions == []
+
+
+def parse_error(duration: str) -> Text:
+    with pytest.raises(InvalidInput) as refused:
+        parse_duration(duration)
+    message = refused.value.message
+    assert isinstance(message, Text)
+    return message
