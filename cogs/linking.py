@@ -174,7 +174,8 @@ def _describe(link: LinkSummary) -> Text:
     if link.problem:
         return t("**{provider}**: {account}, linked {since}. Needs relinking ({problem}): "
                  "use `/link {command}`.", provider=provider, account=account, since=since,
-                 problem=_text(link.problem), command=link.provider.value)
+                 problem=(link.problem if isinstance(link.problem, Text)
+                          else _text(link.problem)), command=link.provider.value)
     return t("**{provider}**: {account}, linked {since}. Needs relinking: use "
              "`/link {command}`.", provider=provider, account=account, since=since,
              command=link.provider.value)

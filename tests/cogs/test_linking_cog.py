@@ -272,7 +272,12 @@ async def test_revoked_grant_prompts_a_relink_with_a_button(
         assert "Bungie.net link no longer works" in reply.text and "/link bungie" in reply.text
         assert len(link_buttons(reply)) == 1
         links = await (await w.discord.slash(w.alice, "links")).wait_final()
-        assert "Needs relinking" in links.text
+        assert "Needs relinking (Bungie.net no longer accepts the sign-in)" in links.text
+        w.alice.user.locale = "de"  # why it broke is stored as a reason, worded per reader
+        links = await (await w.discord.slash(w.alice, "links")).wait_final()
+        assert "(Bungie.net akzeptiert die Anmeldung nicht mehr)" in links.text
+        w.alice.user.locale = "en-US"
+        links = await (await w.discord.slash(w.alice, "links")).wait_final()
         [relink_url] = link_buttons(links)  # the newest one-time link; it replaced the first
 
         w.bungie.access_ttl = 3600

@@ -570,12 +570,15 @@ class LinkingService:
         health, problem = LinkHealth.WORKING, None
         now = self._clock()
         if link.status is LinkStatus.BROKEN or link.tokens is None:
-            health, problem = LinkHealth.BROKEN, link.status_reason or "no usable tokens"
+            health, problem = (LinkHealth.BROKEN,
+                               relink_reason(link.status_reason or _NO_TOKENS, link.provider))
         elif link.tokens.refresh_token is None:
             if link.tokens.access_expires_at is not None and link.tokens.access_expires_at <= now:
-                health, problem = LinkHealth.EXPIRED, "the sign-in expired and cannot be renewed"
+                health, problem = LinkHealth.EXPIRED, t(
+                    "the sign-in expired and cannot be renewed")
         elif link.tokens.refresh_expires_at is not None and link.tokens.refresh_expires_at <= now:
-            health, problem = LinkHealth.EXPIRED, "the sign-in is older than the provider allows"
+            health, problem = LinkHealth.EXPIRED, t(
+                "the sign-in is older than the provider allows")
         memberships = link.details.get("memberships") or []
         return LinkSummary(
             provider=link.provider,
@@ -671,7 +674,7 @@ class LinkingService:
         now = self._clock()
         refresh_expires = link.tokens.refresh_expires_at
         if sealed_refresh is None or (refresh_expires is not None and refresh_expires <= now):
-            reason = "the sign-in expired" if sealed_refresh else "no refresh token was issued"
+            reason = _EXPIRED if sealed_refresh else _NO_REFRESH_TOKEN
             await self._store.links.mark_broken(
                 user, provider, reason=reason, expected_refresh_token=sealed_refresh, now=now,
                 same_secret=self._same_secret,
@@ -680,7 +683,7 @@ class LinkingService:
         try:
             fresh = await adapter.refresh(self._open(sealed_refresh))
         except AuthRevoked as exc:
-            reason = f"{PROVIDER_LABELS[provider]} no longer accepts the sign-in"
+            reason = _REVOKED
             log.info("refresh of user %s's %s link refused: %s", user, provider.value, exc)
             await self._store.links.mark_broken(
                 user, provider, reason=reason, expected_refresh_token=sealed_refresh,
@@ -775,11 +778,33 @@ def _same_browser(found: OAuthSecret, browser_nonce: str | None) -> bool:
     return secrets.compare_digest(found.browser_hash, hash_secret(browser_nonce))
 
 
+# Why a link broke, as stored (``account_links.status_reason``): a code, worded for each
+# reader when shown. Rows from before the codes hold English text, shown as it is.
+_EXPIRED = "sign_in_expired"
+_NO_REFRESH_TOKEN = "no_refresh_token"  # noqa: S105 (a reason code, not a secret)
+_REVOKED = "sign_in_revoked"
+_NO_TOKENS = "no_tokens"
+
+
+def relink_reason(code: str, provider: Provider) -> str:
+    """Why a link needs relinking, in words (a message) from its stored code."""
+    if code == _EXPIRED:
+        return t("the sign-in expired")
+    if code == _NO_REFRESH_TOKEN:
+        return t("no refresh token was issued")
+    if code == _REVOKED:
+        return t("{label} no longer accepts the sign-in", label=PROVIDER_LABELS[provider])
+    if code == _NO_TOKENS:
+        return t("no usable tokens")
+    return code
+
+
 def _needs_relink(provider: Provider, reason: str | None) -> NeedsLink:
     label = PROVIDER_LABELS[provider]
     return NeedsLink(
         t('Your {label} link no longer works ({reason}). Link it again with `/link {value}`.',
-          label=label, reason=reason, value=provider.value) if reason else
+          label=label, reason=relink_reason(reason, provider), value=provider.value)
+        if reason else
         t('Your {label} link no longer works. Link it again with `/link {value}`.',
           label=label, value=provider.value),
         providers=[provider.value],
@@ -788,7 +813,7 @@ def _needs_relink(provider: Provider, reason: str | None) -> NeedsLink:
 
 def _provider_sign_in(provider: Provider, platform: GamePlatform | None) -> str:
     if provider is Provider.GAME and platform is not None:
-        return f"your {PLATFORM_LABELS[platform]} account"
+        return t("your {platform} account", platform=PLATFORM_LABELS[platform])
     return PROVIDER_LABELS[provider]
 
 
