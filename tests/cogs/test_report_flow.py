@@ -5,6 +5,7 @@ Bungie and sanctions stand-ins, whose records show exactly what arrived."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from bot.apis.bungie.reasons import OTHER_REASON_HASH, ReasonTarget
 from bot.crypto import TokenBox, generate_key
 from bot.domain import Reason, ReviewMode
 from bot.store.cases import CaseChange
+from bot.store.notices import ProcessRun
 from tests.linking_rig import free_port
 from tests.report_rig import ReportWorld, report_world, run_warden, world_settings
 from tests.standins.bungie import BungieStandin
@@ -313,8 +315,12 @@ async def test_an_outcome_shown_in_place_just_before_a_crash_is_not_dmed_again(
         assert "Game backend:** delivered" in shown.text
         [waiting] = await w.store.notices.untold()
         assert waiting.live_token is not None
-        w.service.messenger.started_at = float("inf")  # as the next process sees it
-        assert await w.service.messenger.tell_untold() == 0
+        # As the next run of this process sees it: it takes over the live replies the
+        # dead run held, and reads this one back before any DM.
+        messenger = w.service.messenger
+        messenger.started_at = float("inf")
+        messenger.me = ProcessRun(messenger.me.host, "next-run")
+        assert await messenger.tell_untold() == 0
         assert await w.store.notices.untold() == []
         assert not w.discord.dms_to(w.alice)
 
@@ -338,3 +344,35 @@ async def test_an_outcome_shown_in_place_just_before_a_crash_is_not_dmed_again(
         assert await w.service.messenger.tell_untold() == 0
         [dm] = w.discord.dms_to(w.alice)
         assert "Report #2: delivery" in dm.text
+
+
+async def test_a_start_leaves_an_outcome_to_the_live_reply_another_process_holds(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """With several processes, one starting must not DM an outcome that another running
+    process is about to edit into the member's open reply (she would read it twice); it
+    looks again once that reply has run out, and tells her if nobody has."""
+    async with report_world(tmp_path, discord_standin) as w:
+        await w.link_everyone()
+        await w.outbox.stop()
+        report_id = await w.file(w.alice, "Bob#0042", activity=w.activity())
+        await w.store.db.execute(  # the member's reply is open on another host's process
+            "UPDATE reports SET live_owner = ?, live_until = ? WHERE id = ?",
+            ("elsewhere.example/0:5f2c", time.time() + 60, report_id))
+        await w.outbox.start()
+        await w.wait_delivered(report_id)
+
+        messenger = w.service.messenger
+        messenger.started_at = float("inf")  # as a process starting now sees it
+        later: list[tuple[int, float]] = []
+        assert await messenger.tell_untold(lambda r, s: later.append((r, s))) == 0
+        assert [r for r, _ in later] == [report_id] and 50 < later[0][1] <= 60
+        await asyncio.sleep(0.3)
+        assert not w.discord.dms_to(w.alice)
+
+        # That process died with the reply open: once it has run out, she is told.
+        await w.store.db.execute("UPDATE reports SET live_until = ? WHERE id = ?",
+                                 (time.time() - 1, report_id))
+        assert await messenger.tell_untold(lambda r, s: later.append((r, s))) == 1
+        [dm] = w.discord.dms_to(w.alice)
+        assert "delivery" in dm.text

@@ -152,6 +152,9 @@ class ReporterMessenger:
             notice = await self._store.notices.untold_outcome(report_id)
             if notice is None:
                 continue
+            if await self._shown_before(notice):  # edited in, then the crash
+                await self._store.notices.mark_told(notice.id, "interaction")
+                continue
             message = await self.message_for(notice)
             if message is not None and await self.tell_by_dm(notice, message) is Told.SENT:
                 sent += 1
@@ -167,9 +170,13 @@ class ReporterMessenger:
             return None
         return outcome_notice(outcome)
 
-    async def tell_untold(self) -> int:
+    async def tell_untold(self, later: Callable[[int, float], None] | None = None) -> int:
         """At start-up: every notice the previous process queued and did not tell goes
-        by DM now. Returns how many were sent."""
+        by DM now. Returns how many were sent.
+
+        An outcome whose live reply another running process holds is that process's to
+        tell (in place, the moment it hears of it): ``later(report_id, seconds)`` is asked
+        to look again once that reply has run out, in case its process is gone by then."""
         sent = await self.take_over_live_replies()
         after = 0
         while batch := await self._store.notices.untold(after_id=after):
@@ -177,6 +184,12 @@ class ReporterMessenger:
                 after = notice.id
                 if notice.created_at >= self.started_at:
                     return sent  # this process's own: told by its live path
+                if notice.kind == OUTCOME:
+                    live = await self.held_elsewhere(notice.report_id, time.time())
+                    if live is not None:
+                        if later is not None:
+                            later(notice.report_id, live.until - time.time())
+                        continue
                 if await self._shown_before(notice):
                     await self._store.notices.mark_told(notice.id, "interaction")
                     continue

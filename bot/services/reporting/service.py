@@ -379,7 +379,7 @@ class ReportService:
 
     async def _tell_untold(self) -> None:
         try:
-            await self.messenger.tell_untold()
+            await self.messenger.tell_untold(later=self._later_check)
         except Exception:
             log.exception("could not tell reporters what a stop kept from them")
 
@@ -453,7 +453,9 @@ class ReportService:
         async def check() -> None:
             await asyncio.sleep(max(delay, 0.0) + LATE_MARGIN)
             try:
-                await self._dm_outcome(await self.outcome(report_id))
+                outcome = await self.outcome(report_id)
+                if outcome.final:  # else a moderator's retry runs: told when it ends
+                    await self._dm_outcome(outcome)
             except Exception:
                 log.exception("could not tell the outcome of report %s", report_id)
 
