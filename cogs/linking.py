@@ -28,7 +28,7 @@ from bot.services.linking.service import (
     platform_label,
 )
 
-PROVIDER_NAMES = {Provider.BUNGIE: "Bungie.net", Provider.GAME: "Game"}
+PROVIDER_NAMES = {Provider.BUNGIE: "Bungie.net", Provider.GAME: t("Game account")}
 
 
 def _text(value: str) -> str:

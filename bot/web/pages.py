@@ -84,11 +84,17 @@ def render_confirm(result: Confirm, action_url: str, locale: str | None = None) 
     if result.provider is Provider.GAME and result.platform:
         target = t('your game account (signing in with {platform_label})',
                    platform_label=platform_label(result.platform))
+    game = result.provider is Provider.GAME
     page = Page(
         200,
+        t('You are linking your game account to {discord_name} on Discord',
+          discord_name=result.discord_name) if game else
         t('You are linking {label} to {discord_name} on Discord',
           label=label, discord_name=result.discord_name),
         (
+            t('Continuing links your game account to the Discord account {discord_name}: '
+              'reports it files will be made in your name.', discord_name=result.discord_name)
+            if game and not result.platform else
             t('Continuing links {target} to the Discord account {discord_name}: reports it '
               'files will be made in your name.',
               target=target, discord_name=result.discord_name),
@@ -98,7 +104,8 @@ def render_confirm(result: Confirm, action_url: str, locale: str | None = None) 
         ),
         ok=True,
     )
-    continue_to = localize(t("Continue to {label}", label=label), language_of(locale).discord)
+    continue_to = localize(t("Continue to the game's sign-in") if game else
+                           t("Continue to {label}", label=label), language_of(locale).discord)
     form = (
         f"<form method=\"post\" action=\"{html.escape(action_url)}\">"
         f"<input type=\"hidden\" name=\"csrf\" value=\"{html.escape(result.token)}\">"
@@ -130,17 +137,34 @@ def linked_page(result: Linked) -> Page:
     )
 
 
+def _provider_said(game: bool, label: str, error: str | None, detail: str | None) -> str:
+    """What the provider's error answer said, as much of it as it gave."""
+    if error and detail:
+        return (t("The game's sign-in answered: {error}: {detail}", error=error, detail=detail)
+                if game else t('{label} answered: {error}: {detail}', label=label, error=error,
+                               detail=detail))
+    if error or detail:
+        return (t("The game's sign-in answered: {error}", error=error or detail) if game else
+                t('{label} answered: {error}', label=label, error=error or detail))
+    return (t("The game's sign-in answered with an error.") if game else
+            t('{label} answered with an error.', label=label))
+
+
 def _again(command: str) -> str:
     return t('Run {command} in Discord again to get a new link.', command=command)
 
 
 def rejected_page(result: Rejected) -> Page:
     label = PROVIDER_LABELS[result.provider]
+    # The game's accounts have no name of their own to put where Bungie.net goes: their
+    # sentences are written for them.
+    game = result.provider is Provider.GAME
     command = f"/link {result.provider.value}"
     again = _again(command)
     failure = result.failure
     if failure is LinkFailure.NOT_CONFIGURED:
-        return Page(503, t('{label} linking is not set up', label=label),
+        return Page(503, t('Game account linking is not set up') if game else
+                    t('{label} linking is not set up', label=label),
                     (t('This Warden cannot link {label} accounts right now.', label=label),
                      t("Ask the server's admins to finish setting it up.")))
     if failure is LinkFailure.START_EXPIRED:
@@ -160,7 +184,9 @@ def rejected_page(result: Rejected) -> Page:
                        'linked.'), again))
     if failure is LinkFailure.STATE_EXPIRED:
         return Page(400, t('The sign-in took too long'),
-                    (t('More than 10 minutes passed between leaving Warden and coming back '
+                    (t("More than 10 minutes passed between leaving Warden and coming back "
+                       "from the game's sign-in. Nothing was linked.") if game else
+                     t('More than 10 minutes passed between leaving Warden and coming back '
                        'from {label}. Nothing was linked.',
                        label=label), again))
     if failure in (LinkFailure.STATE_INVALID, LinkFailure.STATE_MISSING,
@@ -175,22 +201,23 @@ def rejected_page(result: Rejected) -> Page:
                      t("{again} Open it in this browser and don't share it.", again=again)))
     if failure is LinkFailure.PROVIDER_ERROR:
         error, detail = result.provider_error, result.provider_error_description
-        said = (t('{label} answered: {error}: {detail}', label=label, error=error,
-                  detail=detail) if error and detail else
-                t('{label} answered: {error}', label=label, error=error or detail)
-                if error or detail else t('{label} answered with an error.', label=label))
-        return Page(400, t('{label} did not complete the sign-in', label=label),
+        said = _provider_said(game, label, error, detail)
+        return Page(400, t("The game's sign-in was not completed") if game else
+                    t('{label} did not complete the sign-in', label=label),
                     (said, t('Nothing was linked. {again}', again=again)))
     if failure is LinkFailure.MISSING_CODE:
-        return Page(400, t('{label} sent no sign-in code', label=label),
+        return Page(400, t("The game's sign-in sent no sign-in code") if game else
+                    t('{label} sent no sign-in code', label=label),
                     (t('The answer from the sign-in page was incomplete. Nothing was linked.'),
                      again))
     if failure is LinkFailure.CODE_REJECTED:
-        return Page(400, t('{label} did not accept the sign-in', label=label),
+        return Page(400, t("The game's sign-in was refused") if game else
+                    t('{label} did not accept the sign-in', label=label),
                     (t('The sign-in may have taken too long, or the account cannot be used '
                        'here. Nothing was linked.'), again))
     if failure is LinkFailure.PROVIDER_UNAVAILABLE:
-        return Page(502, t('{label} could not be reached', label=label),
+        return Page(502, t("The game's sign-in could not be reached") if game else
+                    t('{label} could not be reached', label=label),
                     (t('Warden could not finish the sign-in because the service did not '
                        'answer. Nothing was linked.'), t('Wait a minute, then run {command} again.',
                                               command=command)))

@@ -84,7 +84,8 @@ async def test_the_confirmation_page_is_inert_and_its_form_may_only_reach_the_pr
 async def test_the_game_page_names_the_platform_and_the_discord_account(rig: Rig) -> None:
     url = await rig.start_url(1001, Provider.GAME, GamePlatform.STEAM, discord_name="@alice")
     page = await (await rig.browser()).open(url)
-    assert "You are linking game to @alice on Discord" in page.text
+    assert "You are linking your game account to @alice on Discord" in page.text
+    assert "Continue to the game&#x27;s sign-in</button>" in page.text
     assert "signing in with Steam" in page.text
 
 

@@ -278,8 +278,9 @@ class LinkingService:
                     continue
                 platform = GamePlatform(link.platform)
             url, _ = await self._start_url(discord_user_id, provider, platform, discord_name)
-            buttons.append(LinkButton(label=t('Link {value} again',
-                                              value=PROVIDER_LABELS[provider]), url=url))
+            again = (t("Link game account again") if provider is Provider.GAME else
+                     t('Link {value} again', value=PROVIDER_LABELS[provider]))
+            buttons.append(LinkButton(label=again, url=url))
         return buttons
 
     async def _start_url(
@@ -668,6 +669,8 @@ class LinkingService:
         adapter = self._providers.get(provider)
         if adapter is None:
             raise UserFacingError(
+                t("Game account linking is not set up on this Warden any more; ask the "
+                  "server's admins.") if provider is Provider.GAME else
                 t("{value} is not set up on this Warden any more; ask the server's admins.",
                   value=PROVIDER_LABELS[provider])
             )
@@ -793,7 +796,8 @@ def relink_reason(code: str, provider: Provider) -> str:
     if code == _NO_REFRESH_TOKEN:
         return t("no refresh token was issued")
     if code == _REVOKED:
-        return t("{label} no longer accepts the sign-in", label=PROVIDER_LABELS[provider])
+        return (t("the game no longer accepts the sign-in") if provider is Provider.GAME else
+                t("{label} no longer accepts the sign-in", label=PROVIDER_LABELS[provider]))
     if code == _NO_TOKENS:
         return t("no usable tokens")
     return code
@@ -812,8 +816,10 @@ def _needs_relink(provider: Provider, reason: str | None) -> NeedsLink:
 
 
 def _provider_sign_in(provider: Provider, platform: GamePlatform | None) -> str:
-    if provider is Provider.GAME and platform is not None:
-        return t("your {platform} account", platform=PLATFORM_LABELS[platform])
+    if provider is Provider.GAME:
+        # i18n: both fill "sign in with {provider_sign_in}"
+        return (t("your {platform} account", platform=PLATFORM_LABELS[platform])
+                if platform is not None else t("your game account"))
     return PROVIDER_LABELS[provider]
 
 
