@@ -35,7 +35,7 @@ async def test_links_and_unlink_show_hostile_account_names(hostile: Hostile, nam
         listed = await (await h.discord.slash(carol, "links")).wait_final()
         assert clear(listed), listed.text
         removed = await (await h.discord.slash(carol, "unlink", {"which": "all"})).wait_final()
-        assert clear(removed) and "Removed your Game link" in removed.text
+        assert clear(removed) and "Removed your Game account link" in removed.text
 
 
 @pytest.mark.parametrize("name", TEXT_NAMES)
