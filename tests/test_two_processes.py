@@ -9,10 +9,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bot.app import WardenBot
 from bot.domain import ReviewMode
+from bot.store.event_channel import LISTENER_NAME
 from tests.linking_rig import free_port
 from tests.report_rig import ReportWorld, report_world, run_warden, world_settings
 from tests.standins.discord import DiscordStandIn, start_discord_standin
@@ -41,8 +44,8 @@ async def two_processes(tmp_path: Path, postgres_url: str,
                 yield a, b, standin
 
 
-async def _told_via(a: ReportWorld, report_id: int) -> str | None:
-    for _ in range(500):
+async def _told_via(a: ReportWorld, report_id: int, tries: int = 500) -> str | None:
+    for _ in range(tries):
         rows = await a.store.db.fetch_all(
             "SELECT told_via FROM reporter_notices WHERE report_id = ? AND kind = 'outcome'",
             (report_id,))
@@ -81,3 +84,39 @@ async def test_an_outcome_with_no_live_reply_is_dmed_once_by_the_process_that_se
         await asyncio.sleep(0.5)
         [dm] = standin.dms_to(a.alice)
         assert "delivered" in dm.text
+
+
+async def test_an_outcome_missed_while_the_relay_was_down_still_reaches_the_live_reply(
+    tmp_path: Path, postgres_url: str,
+) -> None:
+    """The other process settles the outcome while this one cannot listen (its listening
+    connection dropped and the database refuses new connections): no notification can
+    reach it. Once it listens again it looks up what its open replies wait for."""
+    async with two_processes(tmp_path, postgres_url) as (a, b, standin):
+        await b.services.outbox.stop()
+        reply = await a.report(a.alice, player=str(a.bob_game.uuid))
+        confirm = await a.confirm(a.alice, reply)
+        await confirm.wait_final(lambda m: "sending…" in m.text)
+        report_id = a.report_id(reply)
+
+        database = conninfo_to_dict(postgres_url)["dbname"]
+        admin_url = make_conninfo(postgres_url, dbname="postgres")
+        async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
+            await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+            try:
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = %s AND datname = %s",
+                    (LISTENER_NAME, database))
+                await b.services.outbox.start()
+                await a.wait_delivered(report_id)  # settled by b, unheard by a
+                await asyncio.sleep(0.3)
+                assert await _told_via(a, report_id, tries=1) is None
+            finally:
+                await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+
+        told = await a.told(confirm)  # a listens again, and catches up
+        assert "Game backend:** delivered" in told.text
+        assert await _told_via(a, report_id) == "interaction"
+        await asyncio.sleep(0.5)
+        assert standin.dms_to(a.alice) == []
