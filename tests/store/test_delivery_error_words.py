@@ -5,10 +5,7 @@ written before the migration read back as the English they were written with."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.domain import NewReport, ReportLimits
 from bot.i18n import Text, localize, t
@@ -19,13 +16,6 @@ from bot.store.deliveries import RESEND_CONFIRMED
 from bot.store.reports import Accepted
 
 UPSTREAM = "upstream says: queue full"
-
-
-@pytest.fixture
-async def store(store_location: Path | str) -> AsyncIterator[Store]:
-    db = await Database.open(store_location)
-    yield Store(db)
-    await db.close()
 
 
 async def accepted(store: Store) -> int:
