@@ -9,17 +9,19 @@ reconciles with the upstream before sending again.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import FINAL_DELIVERY_STATUSES, Delivery, Report
+from bot.i18n.text import Text, t, to_json
 from bot.store import audit
 from bot.store.database import Conn, Database
 from bot.store.notices import queue_outcome_if_final
 from bot.store.reports import GET_SQL, guild_of
-from bot.store.rows import delivery_from_row, report_from_row
+from bot.store.rows import delivery_from_row, report_from_row, stored_error
 
 FOR_REPORT_SQL = "SELECT * FROM deliveries WHERE report_id = ? ORDER BY destination"
 _DUE_SQL = ("SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
@@ -40,12 +42,30 @@ def _claim(conn: Conn, report_id: int, destination: str, now: float,
     ).fetchall()
     return delivery_from_row(rows[0]) if len(rows) == 1 else None
 
-INTERRUPTED = "interrupted: Warden stopped during an attempt, which may have reached the upstream"
+INTERRUPTED = t("interrupted: Warden stopped during an attempt, which may have reached the "
+                "upstream")
 RESEND_CONFIRMED = "may have landed: a moderator confirmed sending it again: "
 """A failed "may have landed" row a moderator chose to send again; the original error
 follows. Still "may have landed", so senders that can check upstream still do."""
-RESTORED = ("restored from a backup: this delivery may have been made after the backup was "
-            "taken, so it is checked with the upstream before any resend")
+RESTORED = t("restored from a backup: this delivery may have been made after the backup was "
+             "taken, so it is checked with the upstream before any resend")
+
+
+def _resend_confirmed(error: str) -> Text:
+    # i18n: a delivery's error on the review post; {error} is the earlier error, itself
+    # starting with "may have landed:". The English must start with these exact words.
+    return t("may have landed: a moderator confirmed sending it again: {error}", error=error)
+
+
+def error_words(error: str | None) -> str | None:
+    """The ``last_error_words`` column for ``error``: its message as JSON, so each reader
+    reads it in their own language; None for a plain string (nothing to translate)."""
+    return json.dumps(to_json(error)) if isinstance(error, Text) else None
+
+
+def _error_details(error: str | None) -> dict[str, object]:
+    # Only new audit rows get the key: the chain hashes details, old rows stay as written.
+    return {"error_words": to_json(error)} if isinstance(error, Text) else {}
 
 
 DEFAULT_LEASE_SECONDS = 600.0
@@ -116,10 +136,10 @@ class DeliveryStore:
             # for the earlier, settled one: it may have reached the upstream.
             count = conn.execute(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,"
-                " last_error = ?, claimed_by = NULL, lease_until = NULL"
+                " last_error = ?, last_error_words = ?, claimed_by = NULL, lease_until = NULL"
                 " WHERE status = 'in_flight' AND (lease_until IS NULL OR lease_until < ?"
                 " OR claimed_by = ?)",
-                (at, at, INTERRUPTED, at, owner),
+                (at, at, INTERRUPTED, error_words(INTERRUPTED), at, owner),
             ).rowcount
             if count:
                 audit.append(conn, "delivery.recovered", details={"rows": count}, at=at)
@@ -134,9 +154,9 @@ class DeliveryStore:
 
         def mark(conn: Conn) -> int:
             count = conn.execute(
-                "UPDATE deliveries SET last_error = ?, updated_at = ?"
+                "UPDATE deliveries SET last_error = ?, last_error_words = ?, updated_at = ?"
                 " WHERE status IN ('pending', 'in_flight', 'held')",
-                (RESTORED, now),
+                (RESTORED, error_words(RESTORED), now),
             ).rowcount
             audit.append(conn, "backup.restored",
                          details={"backup": backup_name, "unfinished_deliveries": count},
@@ -185,9 +205,10 @@ class DeliveryStore:
         def finish(conn: Conn) -> None:
             conn.execute(
                 "UPDATE deliveries SET status = ?, upstream_id = COALESCE(?, upstream_id),"
-                " handoff_url = COALESCE(?, handoff_url), last_error = ?, updated_at = ?,"
-                " completed_at = ? WHERE report_id = ? AND destination = ?",
-                (status, upstream_id, handoff_url, error, now, now, report_id, destination),
+                " handoff_url = COALESCE(?, handoff_url), last_error = ?, last_error_words = ?,"
+                " updated_at = ?, completed_at = ? WHERE report_id = ? AND destination = ?",
+                (status, upstream_id, handoff_url, error, error_words(error), now, now,
+                 report_id, destination),
             )
             # Committed with the last final delivery, so no crash can lose the outcome.
             queue_outcome_if_final(conn, report_id, FINAL_DELIVERY_STATUSES, now)
@@ -197,7 +218,7 @@ class DeliveryStore:
                 report_id=report_id,
                 guild_id=guild_of(conn, report_id),
                 details={"destination": destination, "upstream_id": upstream_id,
-                         "error": error, **(details or {})},
+                         "error": error, **_error_details(error), **(details or {})},
                 at=now,
             )
 
@@ -211,15 +232,16 @@ class DeliveryStore:
         def retry(conn: Conn) -> None:
             conn.execute(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?,"
-                " updated_at = ? WHERE report_id = ? AND destination = ?",
-                (at, error, now, report_id, destination),
+                " last_error_words = ?, updated_at = ? WHERE report_id = ? AND destination = ?",
+                (at, error, error_words(error), now, report_id, destination),
             )
             audit.append(
                 conn,
                 "delivery.retry_scheduled",
                 report_id=report_id,
                 guild_id=guild_of(conn, report_id),
-                details={"destination": destination, "error": error, "next_attempt_at": at},
+                details={"destination": destination, "error": error, **_error_details(error),
+                         "next_attempt_at": at},
                 at=now,
             )
 
@@ -234,12 +256,26 @@ class DeliveryStore:
         now = time.time()
 
         def requeue(conn: Conn) -> bool:
+            words: str | None = None
+            if confirm_resend:
+                # The earlier error becomes a parameter of the confirmation's message, so
+                # it is read back in the reader's language too (as stored, if plain).
+                rows = conn.execute(
+                    "SELECT last_error, last_error_words FROM deliveries"
+                    " WHERE report_id = ? AND destination = ? AND status = 'failed'",
+                    (report_id, destination),
+                ).fetchall()
+                if rows:
+                    earlier = stored_error(rows[0][0], rows[0][1]) or ""
+                    words = error_words(_resend_confirmed(earlier))
             cur = conn.execute(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
                 " updated_at = ?, completed_at = NULL,"
-                " last_error = CASE WHEN ? THEN ? || COALESCE(last_error, '') ELSE last_error END"
+                " last_error = CASE WHEN ? THEN ? || COALESCE(last_error, '') ELSE last_error END,"
+                " last_error_words = CASE WHEN ? THEN ? ELSE last_error_words END"
                 " WHERE report_id = ? AND destination = ? AND status = 'failed'",
-                (now, now, confirm_resend, RESEND_CONFIRMED, report_id, destination),
+                (now, now, confirm_resend, RESEND_CONFIRMED, confirm_resend, words, report_id,
+                 destination),
             )
             if cur.rowcount != 1:
                 return False

@@ -20,6 +20,7 @@ from bot.domain import (
     ReportStatus,
     ReviewMode,
 )
+from bot.i18n.text import from_json
 from bot.store.database import Row
 
 _REPORT_FIELDS = frozenset(Report.__dataclass_fields__)
@@ -41,7 +42,16 @@ def note_from_row(r: Row) -> Note:
 def delivery_from_row(row: Row) -> Delivery:
     data = {k: row[k] for k in _DELIVERY_FIELDS}
     data["status"] = DeliveryStatus(row["status"])
+    data["last_error"] = stored_error(row["last_error"], row["last_error_words"])
     return Delivery(**data)
+
+
+def stored_error(last_error: str | None, words: str | None) -> str | None:
+    """A row's error as its message when its words were stored (rendered per reader; its
+    ``str`` is the English), else the English text as written before."""
+    if words is None or last_error is None:
+        return last_error
+    return from_json(json.loads(words))
 
 
 def guild_from_row(row: Row) -> GuildSettings:

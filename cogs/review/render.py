@@ -189,7 +189,8 @@ def delivery_line(d: DeliveryView, locale: object = None) -> str:
         line += localize(t(' ([hand-off link]({handoff_url}))', handoff_url=d.handoff_url),
                          locale)
     if d.error:
-        line += f"\n  {_cut(d.error, 200)}"
+        # A message (rows written since errors were stored as words) or English as stored.
+        line += f"\n  {_cut(localize(d.error, locale), 200)}"
     return line
 
 

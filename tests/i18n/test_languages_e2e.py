@@ -14,10 +14,12 @@ import pytest
 
 from bot.domain import Reason, ReportLimits, ReviewMode
 from bot.i18n import localize, t
+from bot.services.events import Event, EventKind
 from tests.i18n.fake_catalogs import pseudo_translated
 from tests.report_rig import report_world
 from tests.review_rig import ReviewWorld, review_world
 from tests.standins.discord import DiscordStandIn, RecordedMessage
+from tests.standins.sanctions import REPORTS_ROUTE
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
@@ -72,6 +74,80 @@ async def test_a_german_reporter_and_a_french_server(
 
         dm = await w.discord.wait_for_dm(w.alice)  # the decision, in Alice's language
         assert german_cheating in dm.text and "Cheating" not in dm.text
+
+
+UPSTREAM = "evidence link is not reachable"
+"""The game backend's own words for refusing a report: shown as it wrote them, in any
+language."""
+
+
+async def test_a_delivery_error_is_read_in_the_servers_and_the_reporters_language(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """The game backend refuses a report: the French server's review post says why in
+    French, the German reporter reads it in German, and the backend's own words are
+    intact in both; what is stored for logs and exports stays the English of before."""
+    async with report_world(tmp_path, discord_standin) as w:
+        g = w.discord.guild
+        await w.link_everyone()
+        await w.set_guild(review_channel_id=g.review_channel.id,
+                          moderator_role_id=g.moderator_role.id, language="fr")
+        w.alice.user.locale = "de"
+        w.sanctions.inject("respond", status=400, path=REPORTS_ROUTE, method="POST",
+                           body={"error_code": "invalid_report", "desc": UPSTREAM})
+
+        draft = await w.report(w.alice, player=str(w.bob_game.uuid), description="Aimbot")
+        report_id = w.report_id(draft)
+        german = f"nicht gesendet: das Spiel-Backend hat die Meldung abgelehnt: {UPSTREAM}"
+        confirm = await w.confirm(w.alice, draft)
+        told = await confirm.wait_final(lambda m: "Spiel-Backend:**" in m.text
+                                        and "konnte nicht zugestellt werden" in m.text)
+        assert german in told.text, told.text
+
+        [row] = await w.wait_delivered(report_id)
+        assert row.status == "failed"
+        assert str(row.last_error) == f"not sent: the game backend refused the report: {UPSTREAM}"
+
+        french = f"non envoyé : le serveur du jeu a refusé le signalement : {UPSTREAM}"
+
+        def review_post() -> RecordedMessage | None:
+            for message in w.discord.channel_messages(g.review_channel):
+                if (f"warden:review:retry:{report_id}:sanctions" in message.custom_ids
+                        and french in message.text):
+                    return message
+            return None
+
+        post: RecordedMessage = await w.discord.wait_until(
+            review_post, description="the review post to say why in French")
+        # The delivery's line and its history line ("Échec de la livraison à ...").
+        assert f"Échec de la livraison à Serveur du jeu : {french}" in post.text, post.text
+        assert "not sent" not in post.text and "refused the report" not in post.text
+
+
+async def test_a_delivery_error_stored_before_it_had_words_shows_its_english(
+    tmp_path: Path, discord_standin: DiscordStandIn
+) -> None:
+    """A row (and its audit row) written by an older Warden has only its English: the
+    French server's post shows that English rather than nothing."""
+    before = "not sent: the game backend answered: written before [old_code]"
+    async with review_world(tmp_path, discord_standin) as w:
+        await w.setup(language="fr", mode="auto")
+        report = await w.accept_report(deliveries=(("sanctions", "pending"),))
+        assert await w.store.deliveries.start_attempt(report.id, "sanctions") is not None
+        # A plain string is stored without words, exactly as rows were before 0022.
+        await w.store.deliveries.finish(report.id, "sanctions", status="failed", error=before)
+        await w.bot.services.events.publish(
+            Event(EventKind.DELIVERY_CHANGED, report.id, "sanctions"))
+
+        def check() -> RecordedMessage | None:
+            for message in w.discord.channel_messages(w.discord.guild.review_channel):
+                if f"warden:review:retry:{report.id}:sanctions" in message.custom_ids:
+                    return message
+            return None
+
+        post: RecordedMessage = await w.discord.wait_until(check, description="the retry")
+        assert f"\n  {before}" in post.text  # the delivery's line
+        assert f"Échec de la livraison à Serveur du jeu : {before}" in post.text, post.text
 
 
 # Words a message only contains when some English was glued in: with every catalog id

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.store import Database, Store
 from tests.postgres import drop_database, fresh_database
 
 
@@ -21,3 +22,11 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[P
     url = fresh_database(admin_url)
     yield url
     drop_database(admin_url, url)
+
+
+@pytest.fixture
+async def store(store_location: Path | str) -> AsyncIterator[Store]:
+    """A migrated store on each engine (modules with their own ``store`` keep theirs)."""
+    db = await Database.open(store_location)
+    yield Store(db)
+    await db.close()

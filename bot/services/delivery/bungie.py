@@ -36,14 +36,14 @@ from bot.services.delivery.bungie_mode import BungieMode
 from bot.services.delivery.bungie_reasons import ReasonCatalog
 from bot.services.delivery.bungie_resend import ALREADY_REPORTED, BungieResend
 from bot.services.delivery.outbox import (
-    MAY_HAVE_LANDED,
-    NOT_SENT,
     Attempt,
     Failed,
     HandedOff,
     Outcome,
     Retry,
     Sent,
+    may_have_landed,
+    not_sent,
 )
 from bot.services.delivery.registry import (
     DestinationContext,
@@ -91,7 +91,7 @@ class BungieSender:
     async def deliver(self, attempt: Attempt) -> Outcome:
         report = attempt.report
         if report.activity_id is None or report.target_character_id is None:
-            return Failed(f"{NOT_SENT}the report has no checked activity and character")
+            return Failed(not_sent(t("the report has no checked activity and character")))
         url = handoff_url(self._settings.bungie_handoff_url_template, report.activity_id,
                           report.target_character_id)
         resending = attempt.earlier_may_have_landed
@@ -108,8 +108,9 @@ class BungieSender:
             return await self._hand_off(report, url, "the reporter's Bungie.net link does not "
                                                      "work any more")
         except ApiError as exc:
-            return Retry(f"{NOT_SENT}could not renew the reporter's Bungie.net sign-in: "
-                         f"{exc.message}", after=getattr(exc, "retry_after", None))
+            return Retry(not_sent(t("could not renew the reporter's Bungie.net sign-in: "
+                                    "{message}", message=exc.message)),
+                         after=getattr(exc, "retry_after", None))
         reason = (await self._reasons.table())[Reason(report.reason)]
         try:
             await self._client.report_player(
@@ -125,30 +126,37 @@ class BungieSender:
             return await self._hand_off(report, url, f"Bungie.net refused the reporter's "
                                                      f"sign-in [{exc.code}]")
         except Throttled as exc:
-            return Retry(f"{NOT_SENT}Bungie.net asked Warden to slow down", after=exc.retry_after)
+            return Retry(not_sent(t("Bungie.net asked Warden to slow down")),
+                         after=exc.retry_after)
         except AmbiguousSend as exc:
             if self._resend.enabled and not resending:
-                return Retry(f"{MAY_HAVE_LANDED}Bungie.net did not answer ({exc.message}); it "
-                             "is sent once more (Bungie.net refuses a repeat of one that landed)")
-            return Failed(f"{MAY_HAVE_LANDED}Bungie.net did not answer ({exc.message}); it may "
-                          "have been filed and is not filed again, to avoid a duplicate")
+                return Retry(may_have_landed(t(
+                    "Bungie.net did not answer ({message}); it is sent once more (Bungie.net "
+                    "refuses a repeat of one that landed)", message=exc.message)))
+            return Failed(may_have_landed(t(
+                "Bungie.net did not answer ({message}); it may have been filed and is not "
+                "filed again, to avoid a duplicate", message=exc.message)))
         except Unavailable as exc:
-            return Retry(f"{NOT_SENT}Bungie.net is unavailable: {exc.message}",
-                         after=exc.retry_after)
+            return Retry(not_sent(t("Bungie.net is unavailable: {message}",
+                                    message=exc.message)), after=exc.retry_after)
         except InvalidRequest as exc:
             if exc.code == SUBMISSION_FAILED:
-                return Retry(f"{NOT_SENT}Bungie.net could not take the report now: {exc.message}")
-            return Failed(f"{NOT_SENT}Bungie.net refused the report: {exc.message}")
+                return Retry(not_sent(t("Bungie.net could not take the report now: {message}",
+                                        message=exc.message)))
+            return Failed(not_sent(t("Bungie.net refused the report: {message}",
+                                     message=exc.message)))
         except NotFound as exc:
-            return Failed(f"{NOT_SENT}Bungie.net no longer has the activity: {exc.message}")
+            return Failed(not_sent(t("Bungie.net no longer has the activity: {message}",
+                                     message=exc.message)))
         except ApiError as exc:
             if exc.code == ALREADY_REPORTED:
                 # Only a repeat is refused so: an earlier attempt of this report landed.
                 return Sent(None, {"mode": "direct", "category": reason.category_name,
                                    "bungie_reason": reason.reason_name,
                                    "already_reported": True})
-            code = f" [{exc.code}]" if exc.code else ""
-            return Retry(f"{NOT_SENT}Bungie.net answered: {exc.message}{code}")
+            return Retry(not_sent(
+                t("Bungie.net answered: {message} [{code}]", message=exc.message, code=exc.code)
+                if exc.code else t("Bungie.net answered: {message}", message=exc.message)))
         return Sent(None, {"mode": "direct", "category": reason.category_name,
                            "bungie_reason": reason.reason_name})
 

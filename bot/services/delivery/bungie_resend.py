@@ -14,7 +14,8 @@ crash in the middle of it cannot earn a second one. A moderator may still send a
 from __future__ import annotations
 
 from bot.domain import Destination
-from bot.services.delivery.outbox import MAY_HAVE_LANDED, Attempt
+from bot.i18n import Text, t
+from bot.services.delivery.outbox import Attempt, may_have_landed
 from bot.store import Store
 from bot.store.deliveries import RESEND_CONFIRMED
 
@@ -28,20 +29,20 @@ class BungieResend:
         self._store = store
         self.enabled = enabled
 
-    async def refusal(self, attempt: Attempt) -> str | None:
+    async def refusal(self, attempt: Attempt) -> Text | None:
         """For an attempt after one that may have landed: why it must not be sent, or
         None to send it (recording the re-send first)."""
         error = attempt.delivery.last_error or ""
         if error.startswith(RESEND_CONFIRMED):
             return None  # audited when the moderator confirmed it
         if not self.enabled:
-            return (f"{MAY_HAVE_LANDED}an earlier attempt to file it on Bungie.net got no "
-                    "answer and Bungie offers no way to check, so it is not filed again "
-                    "(BUNGIE_RESEND_AMBIGUOUS is off)")
+            return may_have_landed(t(
+                "an earlier attempt to file it on Bungie.net got no answer and Bungie offers "
+                "no way to check, so it is not filed again (BUNGIE_RESEND_AMBIGUOUS is off)"))
         report = attempt.report
         if await self._resent_before(report.id):
-            return (f"{MAY_HAVE_LANDED}Bungie.net gave no answer to the report nor to its "
-                    "one re-send, so it is not filed a third time")
+            return may_have_landed(t("Bungie.net gave no answer to the report nor to its one "
+                                     "re-send, so it is not filed a third time"))
         await self._store.audit.record(
             RESENT_ACTION, report_id=report.id, guild_id=report.guild_id,
             details={"destination": Destination.BUNGIE.value, "because": error},

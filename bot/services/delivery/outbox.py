@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.domain import Delivery, DeliveryStatus, Report
+from bot.i18n import Text, t
 from bot.log_context import bind_log_ids
 from bot.metrics import WardenMetrics
 from bot.services.events import Event, EventBus, EventKind, Listening
@@ -39,6 +40,23 @@ own at once, and this one takes what it leaves (when it is busy, or gone), with 
 for a burst instead of a race for every row."""
 NOT_SENT = "not sent: "
 MAY_HAVE_LANDED = "may have landed: "
+
+
+# Every error is a message (moderators and reporters read it in their language) whose
+# English starts with one of the prefixes above, which the delivery logic tests.
+def not_sent(detail: str) -> Text:
+    """A certain "did not reach the upstream" error: ``detail`` (a message, or the
+    upstream's own words) says why."""
+    # i18n: a delivery's error on the review post; {detail} says why. The English must
+    # start with these exact words ("not sent:"), the translations need not.
+    return t("not sent: {detail}", detail=detail)
+
+
+def may_have_landed(detail: str) -> Text:
+    """An error after which the upstream may have acted: ``detail`` says what happened."""
+    # i18n: a delivery's error on the review post; {detail} says what happened. The English
+    # must start with these exact words ("may have landed:"), the translations need not.
+    return t("may have landed: {detail}", detail=detail)
 
 
 # ---- what a sender reports back ----------------------------------------------------
@@ -57,7 +75,7 @@ class HandedOff:
 
 @dataclass(frozen=True)
 class Retry:
-    """Try again later. ``error`` starts with ``NOT_SENT`` or ``MAY_HAVE_LANDED``."""
+    """Try again later. ``error``: ``not_sent(...)`` or ``may_have_landed(...)``."""
 
     error: str
     after: float | None = None
@@ -66,7 +84,8 @@ class Retry:
 
 @dataclass(frozen=True)
 class Failed:
-    """Give up for good; ``error`` is for a moderator to read."""
+    """Give up for good; ``error`` is for a moderator to read: ``not_sent(...)`` or
+    ``may_have_landed(...)``, a message so that it is read in the reader's language."""
 
     error: str
     details: dict[str, Any] = field(default_factory=dict)
@@ -75,6 +94,7 @@ class Failed:
 @dataclass(frozen=True)
 class Skipped:
     reason: str
+    """Why, as a message (``t(...)``)."""
 
 
 Outcome = Sent | HandedOff | Retry | Failed | Skipped
@@ -309,8 +329,8 @@ class OutboxWorker:
         except Exception as exc:
             log.exception("outbox: delivery of report %s to %s failed unexpectedly",
                           claimed.report_id, claimed.destination)
-            outcome = Retry(f"{MAY_HAVE_LANDED}unexpected error in Warden "
-                            f"({type(exc).__name__}); see the log")
+            outcome = Retry(may_have_landed(t("unexpected error in Warden ({error}); see the log",
+                                              error=type(exc).__name__)))
         await self._record(claimed, outcome)
         self._metrics.delivery_attempt_seconds.observe(time.monotonic() - started,
                                                        destination=claimed.destination)
@@ -322,9 +342,10 @@ class OutboxWorker:
     async def _deliver(self, claimed: Delivery, report: Report | None) -> Outcome:
         sender = self._senders.get(claimed.destination)
         if sender is None:
-            return Failed(f"{NOT_SENT}{claimed.destination} is not configured on this Warden")
+            return Failed(not_sent(t("{destination} is not configured on this Warden",
+                                     destination=claimed.destination)))
         if report is None:
-            return Skipped("the report no longer exists")
+            return Skipped(t("the report no longer exists"))
         return await sender.deliver(Attempt(report, claimed))
 
     async def _record(self, claimed: Delivery, outcome: Outcome) -> None:
@@ -367,9 +388,15 @@ class OutboxWorker:
         age = now - claimed.created_at
         if claimed.attempts >= policy.max_attempts or age >= policy.give_up_after:
             tries = f"{claimed.attempts} attempt{'s' if claimed.attempts != 1 else ''}"
+            # i18n: a delivery's error on the review post; {error} is the last attempt's.
+            gave_up = (t("{error} (gave up after 1 attempt)", error=outcome.error)
+                       if claimed.attempts == 1 else
+                       # i18n: {count} is 2 or more.
+                       t("{error} (gave up after {count} attempts)", error=outcome.error,
+                         count=claimed.attempts))
             await self._store.deliveries.finish(
                 claimed.report_id, claimed.destination, status=DeliveryStatus.FAILED,
-                error=f"{outcome.error} (gave up after {tries})",
+                error=gave_up,
                 details={"attempts": claimed.attempts},
             )
             self._count_final(claimed, DeliveryStatus.FAILED)

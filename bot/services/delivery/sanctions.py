@@ -33,13 +33,13 @@ from bot.domain import Destination, Evidence, NewReport, Provider, Reason, Repor
 from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.services.delivery.outbox import (
-    MAY_HAVE_LANDED,
-    NOT_SENT,
     Attempt,
     Failed,
     Outcome,
     Retry,
     Sent,
+    may_have_landed,
+    not_sent,
 )
 from bot.services.delivery.registry import (
     DestinationContext,
@@ -54,7 +54,6 @@ from bot.services.status import CheckItem, CheckState
 log = logging.getLogger(__name__)
 
 NAME = t("Game backend")
-_THE = "the game backend"
 
 
 def report_body(report: Report, *, source: UUID | None) -> CreateReport:
@@ -103,7 +102,7 @@ class SanctionsSender:
     async def deliver(self, attempt: Attempt) -> Outcome:
         report = attempt.report
         if report.target_player_uuid is None or report.reporter_player_uuid is None:
-            return Failed(f"{NOT_SENT}the report names no game player on one side")
+            return Failed(not_sent(t("the report names no game player on one side")))
         target = UUID(report.target_player_uuid)
         source = UUID(report.reporter_player_uuid)
         token = await self._player_token(report.reporter_id)
@@ -114,26 +113,32 @@ class SanctionsSender:
         try:
             result, via = await self._create(report, target, source, token)
         except MissingPermission as exc:
-            return Failed(
-                f"{NOT_SENT}{_THE} refused Warden's credentials for filing reports on "
-                "players' behalf (they need sanction:report:create:any); ask the operator "
-                f"[{exc.code or 'insufficient_permissions'}]"
-            )
+            return Failed(not_sent(t(
+                "the game backend refused Warden's credentials for filing reports on players' "
+                "behalf (they need sanction:report:create:any); ask the operator [{code}]",
+                code=exc.code or "insufficient_permissions")))
         except NotFound as exc:
-            return Failed(f"{NOT_SENT}{_THE} has no player `{target}` [{exc.code}]")
+            return Failed(not_sent(t("the game backend has no player `{player}` [{code}]",
+                                     player=target, code=exc.code)))
         except InvalidRequest as exc:
-            field = f" ({exc.field})" if exc.field else ""
-            return Failed(f"{NOT_SENT}{_THE} refused the report{field}: {exc.message}")
+            return Failed(not_sent(
+                t("the game backend refused the report ({field}): {message}",
+                  field=exc.field, message=exc.message) if exc.field else
+                t("the game backend refused the report: {message}", message=exc.message)))
         except Throttled as exc:
-            return Retry(f"{NOT_SENT}{_THE} asked Warden to slow down", after=exc.retry_after)
-        except AmbiguousSend as exc:
-            return Retry(f"{MAY_HAVE_LANDED}{exc.message}")
-        except Unavailable as exc:
-            return Retry(f"{NOT_SENT}{_THE} is unavailable: {exc.message}",
+            return Retry(not_sent(t("the game backend asked Warden to slow down")),
                          after=exc.retry_after)
+        except AmbiguousSend as exc:
+            # The API client's own words say what happened (and that it may have landed).
+            return Retry(may_have_landed(exc.message))
+        except Unavailable as exc:
+            return Retry(not_sent(t("the game backend is unavailable: {message}",
+                                    message=exc.message)), after=exc.retry_after)
         except ApiError as exc:
-            code = f" [{exc.code}]" if exc.code else ""
-            return Retry(f"{NOT_SENT}{_THE} answered: {exc.message}{code}")
+            return Retry(not_sent(
+                t("the game backend answered: {message} [{code}]", message=exc.message,
+                  code=exc.code) if exc.code else
+                t("the game backend answered: {message}", message=exc.message)))
         return Sent(result.report_id, {"via": via})
 
     async def _reconcile(self, report: Report, source: UUID, token: str | None) -> Outcome | None:
@@ -142,17 +147,17 @@ class SanctionsSender:
         try:
             found = await self._find(source, report, token)
         except MissingPermission as exc:
-            return Failed(
-                f"{MAY_HAVE_LANDED}an earlier attempt may have reached {_THE}, and Warden "
-                "may not read sent reports to check, so it is not sent again (a moderator can "
-                f"look upstream for warden_report_uuid {report.uuid or '-'}, warden_report_id "
-                f"{report.id}) "
-                f"[{exc.code or 'insufficient_permissions'}]"
-            )
+            return Failed(may_have_landed(t(
+                "an earlier attempt may have reached the game backend, and Warden may not read "
+                "sent reports to check, so it is not sent again (a moderator can look upstream "
+                "for warden_report_uuid {uuid}, warden_report_id {report_id}) [{code}]",
+                uuid=report.uuid or "-", report_id=str(report.id),
+                code=exc.code or "insufficient_permissions")))
         except ApiError as exc:
             # Still unknown: the next attempt checks again before anything is sent.
-            return Retry(f"{MAY_HAVE_LANDED}could not check {_THE} for an earlier attempt "
-                         f"({exc.message})", after=getattr(exc, "retry_after", None))
+            return Retry(may_have_landed(t(
+                "could not check the game backend for an earlier attempt ({message})",
+                message=exc.message)), after=getattr(exc, "retry_after", None))
         if found is None:
             return None
         log.info("sanctions: report %s had landed as %s; not sending again", report.id,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.domain import (
     UNDECIDED_CASE_STATUSES,
@@ -26,6 +27,7 @@ from bot.domain import (
     action_done,
 )
 from bot.i18n import t
+from bot.i18n.text import from_json
 from bot.services.delivery.registry import DestinationNames
 from bot.services.reporting.activity_modes import mode_name
 from bot.store.audit import AuditEntry
@@ -449,14 +451,19 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
         case "delivery.handed_off":
             text = t('{dest}: hand-off link given to the reporter', dest=dest)
         case "delivery.failed":
-            text = (t('{dest} delivery failed: {value}', dest=dest, value=d['error'])
+            text = (t('{dest} delivery failed: {value}', dest=dest, value=_error(d))
                     if d.get('error') else t('{dest} delivery failed', dest=dest))
         case "delivery.skipped":
-            text = (t('{dest}: not sent ({value})', dest=dest, value=d['error'])
+            text = (t('{dest}: not sent ({value})', dest=dest, value=_error(d))
                     if d.get('error') else t('{dest}: not sent', dest=dest))
         case "delivery.retry_scheduled":
-            text = (t('{dest}: will retry ({value})', dest=dest, value=d['error'])
+            text = (t('{dest}: will retry ({value})', dest=dest, value=_error(d))
                     if d.get('error') else t('{dest}: will retry', dest=dest))
+        case "delivery.resent":
+            text = t("{dest}: the answer was lost, so it is sent once more", dest=dest)
+        case "delivery.recovered":
+            text = t("{dest}: an attempt cut short by a restart; it is checked before any "
+                     "resend", dest=dest)
         case "delivery.requeued":
             text = t('Retry of the {dest} delivery requested', dest=dest)
         case "review.posted" | "review.reposted":
@@ -466,6 +473,13 @@ def history_line(entry: AuditEntry, names: DestinationNames) -> HistoryLine | No
     if text is None:
         return None
     return HistoryLine(entry.at, actor, text)
+
+
+def _error(details: Mapping[str, Any]) -> str:
+    """A delivery row's error: its message (read in the reader's language) when the row
+    stored one, else the English it was written with (rows from before)."""
+    words = details.get("error_words")
+    return from_json(words) if words is not None else str(details["error"])
 
 
 def _int(value: object) -> int | None:
