@@ -30,6 +30,10 @@ BATCH = 100
 """Events per message at most (PostgreSQL takes payloads under 8,000 bytes)."""
 CLOSE_GRACE = 2.0
 """Seconds ``close`` gives the last queued events to leave."""
+GATHER_SECONDS = 0.02
+"""How long the first queued event waits for others before its message leaves: one report
+publishes a few events within milliseconds (accepted, queued, each delivery), and each
+message costs a round trip here and a wake-up in every listening process, this one's too."""
 
 
 def encode(events: list[Event], origin: str) -> str:
@@ -65,6 +69,7 @@ class EventRelay:
             self._sending = asyncio.create_task(self._send_queued(), name="event-relay-send")
 
     async def _send_queued(self) -> None:
+        await asyncio.sleep(GATHER_SECONDS)
         while self._queued:
             batch, self._queued = self._queued[:BATCH], self._queued[BATCH:]
             try:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
-from bot.services.event_relay import EventRelay
+from bot.services.event_relay import EventRelay, decode
 from bot.services.events import Event, EventBus, EventKind, Listening
 from bot.store import Database
 from bot.store.event_channel import LISTENER_NAME
@@ -118,3 +118,36 @@ async def test_sqlite_has_no_relay_and_the_bus_stays_in_process(tmp_path: object
         assert db.event_channel() is None
     finally:
         await db.close()
+
+
+class _Recorded:
+    """A channel that only records what is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def notify(self, payload: str) -> None:
+        self.sent.append(payload)
+
+    async def listen(self) -> AsyncIterator[str | None]:
+        return
+        yield
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_events_published_within_the_gathering_time_leave_in_one_message() -> None:
+    channel = _Recorded()
+    relay = EventRelay(channel, "me")
+    # One report's events: accepted, queued, then each delivery a little later.
+    await relay.send(Event(EventKind.REPORT_ACCEPTED, 1))
+    await relay.send(Event(EventKind.DELIVERIES_QUEUED, 1))
+    await asyncio.sleep(0.005)
+    await relay.send(Event(EventKind.DELIVERY_CHANGED, 1, "bungie"))
+    await relay.send(Event(EventKind.DELIVERY_CHANGED, 1, "sanctions"))
+    await relay.close()  # lets the queued message leave
+    assert len(channel.sent) == 1
+    assert [e.kind for e in decode(channel.sent[0])] == [
+        EventKind.REPORT_ACCEPTED, EventKind.DELIVERIES_QUEUED, EventKind.DELIVERY_CHANGED,
+        EventKind.DELIVERY_CHANGED]

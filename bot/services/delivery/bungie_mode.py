@@ -23,6 +23,10 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 BUNGIE_MODE_KEY = "bungie.report_mode"
+DIRECT_RECHECK_SECONDS = 10.0
+"""How long a process trusts "not learned yet" before reading the database again. Each
+delivery and draft asks (three reads a report otherwise); another process that learns
+hand-off is heard within this, and until then a 2108 answer teaches this one too."""
 
 
 class BungieMode:
@@ -33,6 +37,8 @@ class BungieMode:
         self._linking = linking
         self._clock = clock
         self._learn_lock = asyncio.Lock()
+        self._learned_handoff = False  # once learned, hand-off stays (nothing unlearns it)
+        self._direct_until = float("-inf")
 
     async def current(self) -> BungieReportMode:
         """Direct or hand-off for the next Bungie report."""
@@ -40,9 +46,16 @@ class BungieMode:
             return BungieReportMode.HANDOFF
         if self._configured is BungieReportMode.DIRECT:
             return BungieReportMode.DIRECT
+        if self._learned_handoff:
+            return BungieReportMode.HANDOFF
+        now = self._clock()
+        if now < self._direct_until:
+            return BungieReportMode.DIRECT
         learned = await self._store.kv.get(BUNGIE_MODE_KEY)
         if isinstance(learned, dict) and learned.get("mode") == BungieReportMode.HANDOFF.value:
+            self._learned_handoff = True
             return BungieReportMode.HANDOFF
+        self._direct_until = now + DIRECT_RECHECK_SECONDS
         return BungieReportMode.DIRECT
 
     async def hands_off(self) -> bool:
@@ -55,6 +68,7 @@ class BungieMode:
         async with self._learn_lock:
             current = await self._store.kv.get(BUNGIE_MODE_KEY)
             if isinstance(current, dict) and current.get("mode") == "handoff":
+                self._learned_handoff = True
                 return
             await self._store.kv.set(
                 BUNGIE_MODE_KEY,
@@ -62,6 +76,7 @@ class BungieMode:
                  "because": "Bungie.net answered 2108 (AccessNotPermittedByApplicationScope)"},
                 audit_action="bungie.report_mode_changed",
             )
+            self._learned_handoff = True
         log.warning("bungie: this application may not file reports (2108); switching the "
                     "installation to hand-off links")
 
