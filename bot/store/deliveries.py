@@ -256,7 +256,7 @@ class DeliveryStore:
         now = time.time()
 
         def requeue(conn: Conn) -> bool:
-            words: str | None = None
+            error: Text | None = None
             if confirm_resend:
                 # The earlier error becomes a parameter of the confirmation's message, so
                 # it is read back in the reader's language too (as stored, if plain).
@@ -266,16 +266,14 @@ class DeliveryStore:
                     (report_id, destination),
                 ).fetchall()
                 if rows:
-                    earlier = stored_error(rows[0][0], rows[0][1]) or ""
-                    words = error_words(_resend_confirmed(earlier))
+                    error = _resend_confirmed(stored_error(rows[0][0], rows[0][1]) or "")
             cur = conn.execute(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
                 " updated_at = ?, completed_at = NULL,"
-                " last_error = CASE WHEN ? THEN ? || COALESCE(last_error, '') ELSE last_error END,"
-                " last_error_words = CASE WHEN ? THEN ? ELSE last_error_words END"
+                " last_error = COALESCE(?, last_error),"
+                " last_error_words = COALESCE(?, last_error_words)"
                 " WHERE report_id = ? AND destination = ? AND status = 'failed'",
-                (now, now, confirm_resend, RESEND_CONFIRMED, confirm_resend, words, report_id,
-                 destination),
+                (now, now, error, error_words(error), report_id, destination),
             )
             if cur.rowcount != 1:
                 return False
